@@ -1,0 +1,58 @@
+# vggviz: every target makes its own .venv and installs what it needs (a fresh clone works).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8866
+LAB_PORT ?= 8888
+DASHBOARD ?= notebooks/01_stem_explorer.ipynb
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+
+.PHONY: dashboard dashboards lab test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Runtime stack and the package itself (editable, so notebooks see your edits).
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# Test, benchmark and lint tools on top.
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## make dashboard: serve the stem explorer with Voilà on 127.0.0.1 (config: voila.json)
+dashboard: $(VENV)/.runtime
+	@echo "vggviz stem explorer: http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
+	$(BIN)/voila $(DASHBOARD) --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0
+
+## make dashboards: every notebook as a dashboard (Voilà's tree view of notebooks/)
+dashboards: $(VENV)/.runtime
+	@echo "vggviz dashboards: http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
+	$(BIN)/voila notebooks --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0
+
+## make lab: JupyterLab on the notebooks (config: jupyter_server_config.json)
+lab: $(VENV)/.runtime
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.port_retries=0 \
+	  --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+## make test: the whole suite (pytest's "no tests ran", exit code 5, is a failure too)
+test: $(VENV)/.dev
+	@rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing"; rc=1; fi; \
+	exit $$rc
+
+## make bench: the benchmarks in benchmarks/ (they report figures, they do not assert)
+bench: $(VENV)/.dev
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## make lint: ruff
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

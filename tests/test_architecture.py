@@ -1,0 +1,129 @@
+"""The VGG configurations as data, and the arithmetic of their cost (no TensorFlow)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vggviz import STEMS, VARIANTS, summarize
+from vggviz.accounting import BYTES_PER_VALUE, summarize_all
+from vggviz.architecture import check_input_shape, group_layers, layer_plan, stem_layers
+
+# Keras' own count_params() with the top (DESIGN.md, the issue's reference figures).
+REFERENCE = {
+    ("vgg11", True): 132_863_336,
+    ("vgg13", True): 133_047_848,
+    ("vgg16_c", True): 133_638_952,
+    ("vgg16", True): 138_357_544,
+    ("vgg19", True): 143_667_240,
+    ("vgg16", False): 14_714_688,
+    ("vgg19", False): 20_024_384,
+}
+
+
+@pytest.mark.parametrize(("variant", "top"), list(REFERENCE))
+def test_total_params_match_keras_reference(variant, top):
+    assert summarize(variant, include_top=top).total_params == REFERENCE[(variant, top)]
+
+
+def test_paper_table_2_millions():
+    """Simonyan & Zisserman, Table 2: 133, 133, 134, 138, 144 million parameters."""
+    millions = [round(summarize(v).total_params / 1e6) for v in
+                ("vgg11", "vgg11_lrn", "vgg13", "vgg16", "vgg19")]
+    assert millions == [133, 133, 133, 138, 144]  # B is 133.05 M; the paper rounds it to 133
+    assert round(summarize("vgg16_c").total_params / 1e6) == 134
+
+
+def test_every_variant_and_stem_named():
+    assert set(VARIANTS) == {"vgg11", "vgg11_lrn", "vgg13", "vgg16_c", "vgg16", "vgg19",
+                             "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"}
+    assert list(STEMS) == ["vgg", "pooled", "strided"]
+    assert VARIANTS["vgg16"].convs == (2, 2, 3, 3, 3)
+    assert VARIANTS["vgg19"].convs == (2, 2, 4, 4, 4)
+    assert VARIANTS["vgg11"].convs == (1, 1, 2, 2, 2)
+
+
+def test_stem_is_the_first_conv_and_group1_the_rest_of_block1():
+    assert [s.name for s in stem_layers("vgg16")] == ["block1_conv1"]
+    assert [s.name for s in group_layers("vgg16", 1)] == ["block1_conv2", "block1_pool"]
+    assert [s.name for s in group_layers("vgg11", 1)] == ["block1_pool"]
+    assert [s.name for s in group_layers("vgg11_lrn", 1)] == ["block1_lrn", "block1_pool"]
+    assert [s.name for s in stem_layers("vgg16", "pooled")] == ["block1_conv1", "stem_pool"]
+    assert [(s.name, s.kernel, s.stride) for s in stem_layers("vgg16", "strided")] == [
+        ("stem_conv", 7, 2), ("stem_pool", 3, 2)]
+    assert [s.name for s in stem_layers("vgg16_bn")] == ["block1_conv1", "block1_bn1",
+                                                         "block1_relu1"]
+
+
+def test_config_c_ends_blocks_3_to_5_with_a_1x1_conv():
+    plan = {s.name: s for s in layer_plan("vgg16_c")}
+    assert [plan[f"block{b}_conv3"].kernel for b in (3, 4, 5)] == [1, 1, 1]
+    assert plan["block3_conv2"].kernel == 3
+    assert "block2_conv3" not in plan
+
+
+def test_stem_output_and_values_entering_the_learner():
+    vgg = summarize("vgg16")
+    assert vgg.component("stem").output_shape == (224, 224, 64)
+    assert vgg.values_entering_learner == 224 * 224 * 64 == 3_211_264
+    assert vgg.values_entering_learner * BYTES_PER_VALUE == 12_845_056  # ≈ 12.8 MB
+    pooled = summarize("vgg16", stem="pooled")
+    assert pooled.component("stem").output_shape == (112, 112, 64)
+    assert pooled.values_entering_learner * 4 == vgg.values_entering_learner
+    assert summarize("vgg16", stem="strided").component("stem").output_shape == (56, 56, 64)
+
+
+def test_components_add_up_and_macs_are_counted():
+    s = summarize("vgg16")
+    assert [c.name for c in s.components] == ["stem", "group1", "group2", "group3", "group4",
+                                              "group5", "classifier"]
+    assert sum(c.params for c in s.components) == sum(r.params for r in s.layers)
+    assert s.component("stem").macs == 224 * 224 * 64 * 3 * 3 * 3
+    assert s.component("classifier").params / s.total_params > 0.89
+    assert s.total_macs == pytest.approx(15.47e9, rel=1e-3)
+    assert "classifier" not in [c.name for c in summarize("vgg16", include_top=False).components]
+
+
+def test_to_dict_has_exactly_the_documented_shape():
+    d = summarize("vgg16", stem="pooled", input_shape=(160, 160, 3)).to_dict()
+    assert list(d) == ["variant", "stem", "input_shape", "include_top", "total_params",
+                       "components", "layers"]
+    assert d["input_shape"] == [160, 160, 3]
+    assert set(d["components"][0]) == {"name", "params", "output_shape", "activation_values",
+                                       "macs"}
+    assert set(d["layers"][0]) == {"name", "component", "kind", "output_shape", "params",
+                                   "activation_values", "macs"}
+    assert json.loads(json.dumps(d)) == d
+
+
+@pytest.mark.parametrize(("stem", "smallest"), [("vgg", 32), ("pooled", 64), ("strided", 128)])
+def test_inputs_below_the_stem_minimum_are_refused(stem, smallest):
+    assert summarize("vgg16", stem=stem, input_shape=(smallest, smallest, 3)).layers[-1]
+    with pytest.raises(ValueError, match=f"at least {smallest}×{smallest}"):
+        summarize("vgg16", stem=stem, input_shape=(smallest - 1, smallest, 3))
+
+
+def test_bad_options_name_the_choices():
+    with pytest.raises(ValueError, match="vgg11, vgg11_lrn"):
+        summarize("vgg17")
+    with pytest.raises(ValueError, match="vgg, pooled, strided"):
+        summarize("vgg16", stem="tiny")
+    with pytest.raises(ValueError, match="1 or 3 channels"):
+        check_input_shape((224, 224, 4))
+    assert summarize("vgg16", input_shape=(224, 224, 1)).component("stem").params == 640
+
+
+def test_summary_of_every_variant_does_not_import_tensorflow():
+    code = ("import sys, time; t = time.perf_counter(); import vggviz; "
+            "from vggviz.accounting import summarize_all; "
+            "[summarize_all(stem=s, input_shape=(n, n, 3))"
+            " for s in vggviz.STEMS for n in (224, 512)]; "
+            "print(time.perf_counter() - t); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 2.0  # generous: the benchmark reports the real figure
+
+
+def test_summarize_all_lists_every_variant_in_order():
+    assert [s.variant for s in summarize_all()] == list(VARIANTS)

@@ -1,0 +1,185 @@
+"""What each layer and component of a VGG variant costs: parameters, activation values, MACs.
+
+Pure arithmetic on the layer plan of `vggviz.architecture`: instant for every variant and
+input size, and proved equal to Keras' own `count_params()` and output shapes by the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from vggviz.architecture import (
+    COMPONENTS,
+    VARIANTS,
+    LayerSpec,
+    check_input_shape,
+    get_stem,
+    get_variant,
+    layer_plan,
+)
+
+BYTES_PER_VALUE = 4
+"""float32: every figure of memory here is for one image in float32."""
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer's output shape and costs."""
+
+    name: str
+    component: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    activation_values: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class ComponentCost:
+    """A component's totals; `output_shape` is what it hands to the next component."""
+
+    name: str
+    params: int
+    output_shape: tuple[int, ...]
+    activation_values: int
+    macs: int
+
+    @property
+    def activation_bytes(self) -> int:
+        """Memory of every layer output in the component, float32, batch 1."""
+        return self.activation_values * BYTES_PER_VALUE
+
+    @property
+    def output_values(self) -> int:
+        """Number of values the component hands on (e.g. the stem's, entering the learner)."""
+        return math.prod(self.output_shape)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The cost of one variant with one stem design, input shape and top."""
+
+    variant: str
+    stem: str
+    input_shape: tuple[int, int, int]
+    include_top: bool
+    layers: tuple[LayerCost, ...]
+    components: tuple[ComponentCost, ...]
+
+    @property
+    def total_params(self) -> int:
+        return sum(c.params for c in self.components)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(c.macs for c in self.components)
+
+    @property
+    def activation_values(self) -> int:
+        return sum(c.activation_values for c in self.components)
+
+    @property
+    def activation_bytes(self) -> int:
+        return self.activation_values * BYTES_PER_VALUE
+
+    @property
+    def values_entering_learner(self) -> int:
+        """Feature values the stem hands to group 1: the cost the VGG stem does not reduce."""
+        return self.component("stem").output_values
+
+    def component(self, name: str) -> ComponentCost:
+        """The component called `name` ("stem", "group1"…"group5", "classifier")."""
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(f"no component {name!r}; this model has {[c.name for c in self.components]}")
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready data (the shape of `vggviz summary --json`)."""
+        return {
+            "variant": self.variant,
+            "stem": self.stem,
+            "input_shape": list(self.input_shape),
+            "include_top": self.include_top,
+            "total_params": self.total_params,
+            "components": [
+                {"name": c.name, "params": c.params, "output_shape": list(c.output_shape),
+                 "activation_values": c.activation_values, "macs": c.macs}
+                for c in self.components
+            ],
+            "layers": [asdict(layer) | {"output_shape": list(layer.output_shape)}
+                       for layer in self.layers],
+        }
+
+
+def _spatial(size: int, spec: LayerSpec) -> int:
+    """Output side of a conv or pool, as Keras computes it for "same" and "valid" padding."""
+    if spec.padding == "same":
+        return math.ceil(size / spec.stride)
+    return (size - spec.kernel) // spec.stride + 1
+
+
+def layer_cost(spec: LayerSpec, input_shape: tuple[int, ...]) -> LayerCost:
+    """Output shape, parameters and MACs of one layer given its input shape."""
+    params = macs = 0
+    if spec.kind == "conv":
+        h, w, cin = input_shape
+        shape: tuple[int, ...] = (_spatial(h, spec), _spatial(w, spec), spec.units)
+        params = spec.kernel * spec.kernel * cin * spec.units + spec.units
+        macs = shape[0] * shape[1] * spec.units * spec.kernel * spec.kernel * cin
+    elif spec.kind == "pool":
+        h, w, c = input_shape
+        shape = (_spatial(h, spec), _spatial(w, spec), c)
+    elif spec.kind == "bn":
+        shape = input_shape
+        params = 4 * input_shape[-1]  # gamma, beta, moving mean, moving variance
+    elif spec.kind in ("relu", "lrn"):
+        shape = input_shape
+    elif spec.kind == "flatten":
+        shape = (math.prod(input_shape),)
+    elif spec.kind == "dense":
+        (n_in,) = input_shape
+        shape = (spec.units,)
+        params = n_in * spec.units + spec.units
+        macs = n_in * spec.units
+    else:
+        raise ValueError(f"unknown layer kind {spec.kind!r} in {spec.name}")
+    return LayerCost(spec.name, spec.component, spec.kind, shape, params, math.prod(shape), macs)
+
+
+@lru_cache(maxsize=512)
+def summarize(variant: str = "vgg16", *, stem: str = "vgg",
+              input_shape: tuple[int, int, int] = (224, 224, 3), include_top: bool = True,
+              classes: int = 1000) -> Summary:
+    """Costs of every layer and component of a variant, from its plan alone (no TensorFlow)."""
+    get_variant(variant)
+    get_stem(stem)
+    shape = check_input_shape(tuple(input_shape), stem)
+    layers = []
+    current: tuple[int, ...] = shape
+    for spec in layer_plan(variant, stem=stem, include_top=include_top, classes=classes):
+        cost = layer_cost(spec, current)
+        layers.append(cost)
+        current = cost.output_shape
+    components = []
+    for name in COMPONENTS:
+        rows = [layer for layer in layers if layer.component == name]
+        if rows:
+            components.append(ComponentCost(
+                name,
+                sum(r.params for r in rows),
+                rows[-1].output_shape,
+                sum(r.activation_values for r in rows),
+                sum(r.macs for r in rows),
+            ))
+    return Summary(variant, stem, shape, bool(include_top), tuple(layers), tuple(components))
+
+
+def summarize_all(*, stem: str = "vgg", input_shape: tuple[int, int, int] = (224, 224, 3),
+                  include_top: bool = True) -> list[Summary]:
+    """One summary per variant, in the order of `VARIANTS`."""
+    return [summarize(name, stem=stem, input_shape=tuple(input_shape), include_top=include_top)
+            for name in VARIANTS]

@@ -1,0 +1,214 @@
+"""VGG configurations and stem designs as plain data (no TensorFlow).
+
+The layer plan produced here is the single source of truth: `vggviz.accounting` does
+arithmetic on it and `vggviz.models` turns each entry into a Keras layer, so the counts
+and the built model cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WIDTHS = (64, 128, 256, 512, 512)
+"""Filters of the five convolutional blocks (Simonyan & Zisserman 2014, Table 1)."""
+
+GROUPS = ("group1", "group2", "group3", "group4", "group5")
+STAGES = ("stem", *GROUPS)
+COMPONENTS = (*STAGES, "classifier")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One VGG configuration: kernel size of each conv, block by block."""
+
+    name: str
+    title: str
+    config: str
+    kernels: tuple[tuple[int, ...], ...]
+    batch_norm: bool = False
+    lrn: bool = False
+    imagenet: bool = False
+
+    @property
+    def convs(self) -> tuple[int, ...]:
+        """Number of convolutions per block, e.g. (2, 2, 3, 3, 3) for VGG16."""
+        return tuple(len(block) for block in self.kernels)
+
+
+@dataclass(frozen=True)
+class StemDesign:
+    """How the network first reduces (or keeps) the input's resolution."""
+
+    name: str
+    title: str
+    description: str
+    reduction: int
+    min_input: int
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of a plan; `units` is filters (conv) or neurons (dense)."""
+
+    name: str
+    component: str
+    kind: str  # conv, bn, relu, lrn, pool, flatten, dense
+    units: int = 0
+    kernel: int = 0
+    stride: int = 1
+    padding: str = "valid"
+    activation: str | None = None
+
+
+def _k3(*counts: int) -> tuple[tuple[int, ...], ...]:
+    return tuple((3,) * n for n in counts)
+
+
+_C = ((3, 3), (3, 3), (3, 3, 1), (3, 3, 1), (3, 3, 1))
+
+_BASE = (
+    Variant("vgg11", "VGG11", "A", _k3(1, 1, 2, 2, 2)),
+    Variant("vgg11_lrn", "VGG11-LRN", "A-LRN", _k3(1, 1, 2, 2, 2), lrn=True),
+    Variant("vgg13", "VGG13", "B", _k3(2, 2, 2, 2, 2)),
+    Variant("vgg16_c", "VGG16-C (1×1)", "C", _C),
+    Variant("vgg16", "VGG16", "D", _k3(2, 2, 3, 3, 3), imagenet=True),
+    Variant("vgg19", "VGG19", "E", _k3(2, 2, 4, 4, 4), imagenet=True),
+)
+_BN = tuple(
+    Variant(f"{v.name}_bn", f"{v.title}-BN", f"{v.config}+BN", v.kernels, batch_norm=True)
+    for v in _BASE
+    if v.name in ("vgg11", "vgg13", "vgg16", "vgg19")
+)
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (*_BASE, *_BN)}
+"""Every VGG variant vggviz builds, by name."""
+
+STEMS: dict[str, StemDesign] = {
+    s.name: s
+    for s in (
+        StemDesign(
+            "vgg", "VGG stem", "3×3 conv, 64 filters, stride 1: keeps the full resolution", 1, 32
+        ),
+        StemDesign(
+            "pooled", "Pooled stem", "the VGG stem's conv, then 2×2 max-pool, stride 2", 2, 64
+        ),
+        StemDesign(
+            "strided",
+            "Strided stem",
+            "7×7 conv, 64 filters, stride 2, then 3×3 max-pool, stride 2",
+            4,
+            128,
+        ),
+    )
+}
+"""Stem designs: the VGG stem and two that reduce the resolution before the learner."""
+
+
+def get_variant(name: str) -> Variant:
+    """The variant called `name`, or a ValueError naming the valid choices."""
+    try:
+        return VARIANTS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}") from None
+
+
+def get_stem(name: str) -> StemDesign:
+    """The stem design called `name`, or a ValueError naming the valid choices."""
+    try:
+        return STEMS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown stem {name!r}; choose from {', '.join(STEMS)}") from None
+
+
+def check_input_shape(input_shape: tuple[int, ...], stem: str = "vgg") -> tuple[int, int, int]:
+    """Validate (H, W, C): C is 1 or 3 and both sides fit the five group pools after `stem`."""
+    design = get_stem(stem)
+    try:
+        h, w, c = (int(v) for v in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"input shape must be (height, width, channels), got {input_shape!r}"
+        ) from None
+    if c not in (1, 3):
+        raise ValueError(f"input must have 1 or 3 channels, got {c}")
+    if min(h, w) < design.min_input:
+        raise ValueError(
+            f"the {design.name} stem needs an input of at least {design.min_input}×"
+            f"{design.min_input} px (every 2×2 pool halves the maps), got {h}×{w}"
+        )
+    return h, w, c
+
+
+def _conv(name: str, component: str, units: int, kernel: int, batch_norm: bool,
+          stride: int = 1) -> list[LayerSpec]:
+    """A conv followed by ReLU, or by BatchNormalization then ReLU in the BN variants."""
+    if not batch_norm:
+        return [LayerSpec(name, component, "conv", units, kernel, stride, "same", "relu")]
+    suffix = name.rsplit("_", 1)[-1].replace("conv", "")
+    prefix = name.rsplit("_", 1)[0]
+    return [
+        LayerSpec(name, component, "conv", units, kernel, stride, "same"),
+        LayerSpec(f"{prefix}_bn{suffix}", component, "bn"),
+        LayerSpec(f"{prefix}_relu{suffix}", component, "relu"),
+    ]
+
+
+def stem_layers(variant: str = "vgg16", stem: str = "vgg") -> list[LayerSpec]:
+    """The stem: the first 64-filter conv (named as Keras does), pooled or strided if asked."""
+    v, design = get_variant(variant), get_stem(stem)
+    if design.name == "strided":
+        return [
+            *_conv("stem_conv", "stem", WIDTHS[0], 7, v.batch_norm, stride=2),
+            LayerSpec("stem_pool", "stem", "pool", kernel=3, stride=2, padding="same"),
+        ]
+    layers = _conv("block1_conv1", "stem", WIDTHS[0], v.kernels[0][0], v.batch_norm)
+    if design.name == "pooled":
+        layers.append(LayerSpec("stem_pool", "stem", "pool", kernel=2, stride=2))
+    return layers
+
+
+def group_layers(variant: str, index: int) -> list[LayerSpec]:
+    """Group `index` (1–5) of the learner: a block's convs and pool (group 1 less the stem)."""
+    v = get_variant(variant)
+    if index not in range(1, 6):
+        raise ValueError(f"group index must be 1–5, got {index}")
+    component = f"group{index}"
+    layers: list[LayerSpec] = []
+    first = 2 if index == 1 else 1
+    for i, kernel in enumerate(v.kernels[index - 1][first - 1:], start=first):
+        layers += _conv(f"block{index}_conv{i}", component, WIDTHS[index - 1], kernel, v.batch_norm)
+    if index == 1 and v.lrn:
+        layers.insert(0, LayerSpec("block1_lrn", component, "lrn"))
+    layers.append(LayerSpec(f"block{index}_pool", component, "pool", kernel=2, stride=2))
+    return layers
+
+
+def classifier_layers(classes: int = 1000) -> list[LayerSpec]:
+    """The classifier: flatten, two 4096-neuron dense layers, a softmax over `classes`."""
+    if int(classes) < 1:
+        raise ValueError(f"classes must be at least 1, got {classes}")
+    return [
+        LayerSpec("flatten", "classifier", "flatten"),
+        LayerSpec("fc1", "classifier", "dense", 4096, activation="relu"),
+        LayerSpec("fc2", "classifier", "dense", 4096, activation="relu"),
+        LayerSpec("predictions", "classifier", "dense", int(classes), activation="softmax"),
+    ]
+
+
+def stage_index(stage: str) -> int:
+    """0 for the stem, k for group k; a ValueError naming the stages otherwise."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; choose from {', '.join(STAGES)}")
+    return STAGES.index(stage)
+
+
+def layer_plan(variant: str = "vgg16", *, stem: str = "vgg", include_top: bool = True,
+               classes: int = 1000, upto: str | None = None) -> list[LayerSpec]:
+    """Every layer of the model in order; `upto` ("stem", "group1"…) stops after that stage."""
+    last = stage_index(upto) if upto is not None else len(STAGES) - 1
+    plan = stem_layers(variant, stem)
+    for index in range(1, last + 1):
+        plan += group_layers(variant, index)
+    if include_top and upto is None:
+        plan += classifier_layers(classes)
+    return plan

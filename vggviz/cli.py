@@ -1,0 +1,119 @@
+"""The `vggviz` command line: summaries of the variants, stem maps and activations of images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from vggviz.accounting import BYTES_PER_VALUE, Summary, summarize, summarize_all
+from vggviz.architecture import COMPONENTS, STEMS, VARIANTS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the problem (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class CommandError(Exception):
+    """A bad input the user can fix: printed as one line, exit code 1."""
+
+
+def _mb(values: int) -> str:
+    return f"{values * BYTES_PER_VALUE / 1e6:,.1f} MB"
+
+
+def _print_summary(s: Summary) -> None:
+    h, w, c = s.input_shape
+    print(f"{VARIANTS[s.variant].title} · {STEMS[s.stem].title} · input {h}×{w}×{c}"
+          f"{'' if s.include_top else ' · no top'}")
+    header = f"{'layer':<14}{'component':<12}{'output':>16}{'params':>14}{'values':>12}{'MACs':>16}"
+    print(header)
+    print("-" * len(header))
+    for r in s.layers:
+        shape = "×".join(map(str, r.output_shape))
+        print(f"{r.name:<14}{r.component:<12}{shape:>16}{r.params:>14,}{r.activation_values:>12,}"
+              f"{r.macs:>16,}")
+    print("-" * len(header))
+    for comp in s.components:
+        share = comp.params / s.total_params
+        print(f"{comp.name:<12} {comp.params:>14,} params ({share:6.1%})  "
+              f"{_mb(comp.activation_values):>10} activations  {comp.macs / 1e9:8.3f} GMACs")
+    print(f"{'total':<12} {s.total_params:>14,} params            {_mb(s.activation_values):>10} "
+          f"activations  {s.total_macs / 1e9:8.3f} GMACs")
+    print(f"values entering the learner: {s.values_entering_learner:,} "
+          f"({_mb(s.values_entering_learner)})")
+
+
+def cmd_summary(args: argparse.Namespace) -> None:
+    n = args.input_size
+    s = summarize(args.variant, stem=args.stem, input_shape=(n, n, 3),
+                  include_top=not args.no_top)
+    if args.json:
+        print(json.dumps(s.to_dict(), indent=2))
+    else:
+        _print_summary(s)
+
+
+def cmd_variants(args: argparse.Namespace) -> None:
+    n = args.input_size
+    names = list(COMPONENTS)
+    print(f"Every variant, {STEMS[args.stem].title}, input {n}×{n}×3; parameters per component; "
+          f"activations in float32, batch 1")
+    header = (f"{'variant':<15}" + "".join(f"{c:>13}" for c in names)
+              + f"{'total':>14}{'activations':>13}{'GMACs':>8}")
+    print(header)
+    print("-" * len(header))
+    for s in summarize_all(stem=args.stem, input_shape=(n, n, 3)):
+        params = {c.name: c.params for c in s.components}
+        print(f"{s.variant:<15}" + "".join(f"{params[c]:>13,}" for c in names)
+              + f"{s.total_params:>14,}{_mb(s.activation_values):>13}{s.total_macs / 1e9:>8.2f}")
+
+
+def _size(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = _Parser(prog="vggviz", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("summary", help="layers and components of one variant, with their cost")
+    p.add_argument("variant", choices=list(VARIANTS), metavar="VARIANT",
+                   help=f"one of {', '.join(VARIANTS)}")
+    p.add_argument("--stem", choices=list(STEMS), default="vgg")
+    p.add_argument("--input-size", type=_size, default=224, metavar="N", help="N×N input")
+    p.add_argument("--no-top", action="store_true", help="without the classifier")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("variants", help="every variant side by side")
+    p.add_argument("--stem", choices=list(STEMS), default="vgg")
+    p.add_argument("--input-size", type=_size, default=224, metavar="N")
+    p.set_defaults(func=cmd_variants)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; exit code 0, 1 (bad input) or 2 (usage error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except CommandError as exc:
+        print(f"vggviz: error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # bad option values found by the model code, e.g. input size
+        parser.exit(2, f"vggviz: error: {exc}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Keras builders in the stem → learner (groups) → classifier pattern.
+
+Each builder turns entries of the plan in `vggviz.architecture` into Keras layers named as
+`keras.applications` names them, so Keras' ImageNet weight files load as they are.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import keras
+import tensorflow as tf
+
+from vggviz.architecture import (
+    GROUPS,
+    LayerSpec,
+    check_input_shape,
+    classifier_layers,
+    group_layers,
+    stage_index,
+    stem_layers,
+)
+
+
+@keras.saving.register_keras_serializable(package="vggviz")
+class LocalResponseNormalization(keras.layers.Layer):
+    """AlexNet's LRN as used by VGG config A-LRN (n=5, k=2, alpha=1e-4, beta=0.75)."""
+
+    def __init__(self, depth_radius: int = 2, bias: float = 2.0, alpha: float = 1e-4,
+                 beta: float = 0.75, **kwargs):
+        super().__init__(**kwargs)
+        self.depth_radius, self.bias, self.alpha, self.beta = depth_radius, bias, alpha, beta
+
+    def call(self, inputs):
+        return tf.nn.local_response_normalization(
+            inputs, self.depth_radius, self.bias, self.alpha, self.beta
+        )
+
+    def get_config(self) -> dict:
+        return super().get_config() | {"depth_radius": self.depth_radius, "bias": self.bias,
+                                       "alpha": self.alpha, "beta": self.beta}
+
+
+def _initializer(name: str, seed: int | None) -> keras.initializers.Initializer | str:
+    """Glorot-uniform (Keras' default), seeded per layer name so a prefix and the full model
+    built with the same seed share their weights."""
+    if seed is None:
+        return "glorot_uniform"
+    return keras.initializers.GlorotUniform(seed=(seed * 1_000_003 + zlib.crc32(name.encode()))
+                                            % 2**31)
+
+
+def make_layer(spec: LayerSpec, seed: int | None = None) -> keras.layers.Layer:
+    """The Keras layer for one plan entry; `seed` makes its initial weights reproducible."""
+    if spec.kind == "conv":
+        return keras.layers.Conv2D(spec.units, (spec.kernel, spec.kernel), strides=spec.stride,
+                                   padding=spec.padding, activation=spec.activation, name=spec.name,
+                                   kernel_initializer=_initializer(spec.name, seed))
+    if spec.kind == "pool":
+        return keras.layers.MaxPooling2D((spec.kernel, spec.kernel), strides=spec.stride,
+                                         padding=spec.padding, name=spec.name)
+    if spec.kind == "bn":
+        return keras.layers.BatchNormalization(name=spec.name)
+    if spec.kind == "relu":
+        return keras.layers.Activation("relu", name=spec.name)
+    if spec.kind == "lrn":
+        return LocalResponseNormalization(name=spec.name)
+    if spec.kind == "flatten":
+        return keras.layers.Flatten(name=spec.name)
+    if spec.kind == "dense":
+        return keras.layers.Dense(spec.units, activation=spec.activation, name=spec.name,
+                                  kernel_initializer=_initializer(spec.name, seed))
+    raise ValueError(f"unknown layer kind {spec.kind!r} in {spec.name}")
+
+
+def _apply(x, specs: list[LayerSpec], seed: int | None):
+    for spec in specs:
+        x = make_layer(spec, seed)(x)
+    return x
+
+
+def stem(x, variant: str = "vgg16", design: str = "vgg", *, seed: int | None = None):
+    """The stem: the first 64-filter conv, which sees the image (pooled or strided if asked)."""
+    return _apply(x, stem_layers(variant, design), seed)
+
+
+def group(x, index: int, variant: str = "vgg16", *, seed: int | None = None):
+    """Group `index` (1–5) of the learner: one block's convs and its 2×2 max-pool."""
+    return _apply(x, group_layers(variant, index), seed)
+
+
+def learner(x, variant: str = "vgg16", groups: int = 5, *, seed: int | None = None):
+    """The learner: groups 1..`groups`, each halving the feature maps."""
+    for index in range(1, groups + 1):
+        x = group(x, index, variant, seed=seed)
+    return x
+
+
+def classifier(x, classes: int = 1000, *, seed: int | None = None):
+    """The classifier: flatten, FC-4096, FC-4096, softmax over `classes`."""
+    return _apply(x, classifier_layers(classes), seed)
+
+
+def build_vgg(variant: str = "vgg16", *, stem: str = "vgg",
+              input_shape: tuple[int, int, int] = (224, 224, 3), include_top: bool = True,
+              classes: int = 1000, weights: str | None = None, upto: str | None = None,
+              seed: int | None = None) -> keras.Model:
+    """A VGG variant as a `keras.Model`; `upto="stem"`, "group1"… builds only that prefix.
+
+    `weights`: None or "random" (Keras' initialisers, reproducible with `seed`),
+    "imagenet" (Keras' download and cache), or a path to a weights file in Keras' layout.
+    `seed` makes random initial weights reproducible, layer by layer.
+    """
+    shape = check_input_shape(input_shape, stem)
+    groups = stage_index(upto) if upto is not None else len(GROUPS)
+    inputs = keras.Input(shape=shape, name="input")
+    x = _apply(inputs, stem_layers(variant, stem), seed)
+    x = learner(x, variant, groups, seed=seed)
+    if include_top and upto is None:
+        x = classifier(x, classes, seed=seed)
+    name = f"{variant}" if stem == "vgg" else f"{variant}_{stem}_stem"
+    model = keras.Model(inputs, x, name=name if upto is None else f"{name}_upto_{upto}")
+    if weights not in (None, "random"):
+        from vggviz.weights import load_weights
+
+        load_weights(model, weights, variant=variant, stem=stem)
+    return model
+
