@@ -27,3 +27,51 @@ def keras_vgg16_notop_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("weights") / "vgg16_notop.weights.h5"
     model.save_weights(path)
     return path
+
+
+def write_legacy_h5(model, path):
+    """Save `model`'s weights in Keras 2's HDF5 layout, the layout of Keras' ImageNet files."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = b"2.15.0"
+        for layer in model.layers:
+            group = f.create_group(layer.name)
+            names = [f"{layer.name}/{w.name}:0".encode() for w in layer.weights]
+            group.attrs["weight_names"] = names
+            for name, value in zip(names, layer.get_weights(), strict=True):
+                group.create_dataset(name.decode(), data=value)
+
+
+@pytest.fixture(scope="session")
+def keras_vgg16_notop():
+    """Keras' own VGG16 without the top (random weights), 224×224 input."""
+    import keras
+
+    return keras.applications.VGG16(weights=None, include_top=False)
+
+
+@pytest.fixture
+def fake_imagenet_cache(tmp_path, monkeypatch, keras_vgg16_notop):
+    """A Keras cache holding a VGG16 'ImageNet' no-top file (random weights, real layout)."""
+    from vggviz.weights import imagenet_path
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    path = imagenet_path("vgg16", include_top=False)
+    path.parent.mkdir(parents=True)
+    write_legacy_h5(keras_vgg16_notop, path)
+    return path
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No network and an empty Keras cache, as on this machine for ImageNet weights."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras"))
+    monkeypatch.setattr(socket, "create_connection", refuse)

@@ -6,9 +6,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
 
 from vggviz.accounting import BYTES_PER_VALUE, Summary, summarize, summarize_all
-from vggviz.architecture import COMPONENTS, STEMS, VARIANTS
+from vggviz.architecture import COMPONENTS, STAGES, STEMS, VARIANTS
+from vggviz.images import ImageError
+from vggviz.weights import WeightsMismatch, WeightsUnavailable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +78,54 @@ def cmd_variants(args: argparse.Namespace) -> None:
               + f"{s.total_params:>14,}{_mb(s.activation_values):>13}{s.total_macs / 1e9:>8.2f}")
 
 
+def _extractor(args: argparse.Namespace):
+    """A FeatureExtractor for the command's options; "auto" weights say what they fell back to."""
+    from vggviz.features import FeatureExtractor
+
+    fx = FeatureExtractor(args.variant, weights=args.weights, stem=args.stem, seed=args.seed)
+    if fx.notice:
+        print(f"vggviz: note: {fx.notice}", file=sys.stderr)
+    return fx
+
+
+def cmd_stem(args: argparse.Namespace) -> None:
+    from vggviz.render import render_grid
+
+    if not (args.out or args.npy):
+        args.out = f"{Path(args.image).stem}_stem.png"
+    maps = _extractor(args).activations(args.image, "stem")
+    if args.out:
+        Path(args.out).write_bytes(render_grid(maps, cmap=args.cmap))
+        print(f"wrote {args.out}: the {maps.shape[-1]} stem feature maps")
+    if args.npy:
+        np.save(args.npy, maps)
+        print(f"wrote {args.npy}: array {maps.shape} float32")
+
+
+def cmd_activations(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from vggviz.images import ImageError
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    fx = _extractor(args)
+    failed = 0
+    for image in tqdm(args.images, desc=f"{args.stage} activations", unit="image",
+                      file=sys.stderr):
+        try:
+            maps = fx.activations(image, args.stage)
+        except ImageError as exc:
+            failed += 1
+            tqdm.write(f"vggviz: skipped {image}: {exc}", file=sys.stderr)
+            continue
+        np.save(out / f"{Path(image).stem}_{args.stage}.npy", maps)
+    done = len(args.images) - failed
+    print(f"wrote {done} of {len(args.images)} arrays to {out}/")
+    if failed:
+        raise CommandError(f"{failed} of {len(args.images)} images could not be read")
+
+
 def _size(text: str) -> int:
     try:
         return int(text)
@@ -94,6 +147,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_summary)
 
+    model_options = _Parser(add_help=False)
+    model_options.add_argument("--variant", choices=list(VARIANTS), default="vgg16")
+    model_options.add_argument("--weights", default="auto", metavar="auto|imagenet|random|PATH",
+                               help="auto: ImageNet where available, else random (default)")
+    model_options.add_argument("--stem", choices=list(STEMS), default="vgg")
+    model_options.add_argument("--seed", type=int, default=0, help="seed of random weights")
+
+    p = sub.add_parser("stem", parents=[model_options],
+                       help="the stem's feature maps of an image, as a picture and/or .npy")
+    p.add_argument("image")
+    p.add_argument("--out", metavar="PNG", help="picture of the maps (default IMAGE_stem.png)")
+    p.add_argument("--npy", metavar="NPY", help="the raw (H, W, 64) float32 array")
+    p.add_argument("--cmap", default="viridis", help="matplotlib colormap name")
+    p.set_defaults(func=cmd_stem)
+
+    p = sub.add_parser("activations", parents=[model_options],
+                       help="one .npy of a stage's activations per image")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--stage", choices=list(STAGES), default="stem")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_activations)
+
     p = sub.add_parser("variants", help="every variant side by side")
     p.add_argument("--stem", choices=list(STEMS), default="vgg")
     p.add_argument("--input-size", type=_size, default=224, metavar="N")
@@ -107,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except CommandError as exc:
+    except (CommandError, ImageError, WeightsUnavailable, WeightsMismatch, OSError) as exc:
         print(f"vggviz: error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:  # bad option values found by the model code, e.g. input size

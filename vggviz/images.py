@@ -1,0 +1,345 @@
+"""Turn whatever a person uploads into the RGB image a VGG network sees, or a clear ImageError.
+
+Sources: a path, bytes, a binary file object, a PIL image, or a numpy array (H×W, H×W×1, H×W×3 or
+H×W×4 of uint8, uint16 or floats in 0..1). Transparency is composited on white, 16-bit pixels are
+scaled from 0..65535, float (F) images are stretched over their own range, EXIF rotation is
+applied and animations give their first frame. File and pixel sizes are checked before any pixels
+are decoded; PIL's own decompression-bomb limit (Image.MAX_IMAGE_PIXELS) applies as well.
+Only PIL and numpy are used here: keras is never imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import warnings
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import numpy as np
+from matplotlib import cbook
+from PIL import Image, ImageOps
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+FITS = ("crop", "stretch", "pad")
+# The ImageNet mean colour (RGB): a warm mid-grey that preprocess() maps to about zero, so
+# letterbox bands add as little signal as possible.
+PAD_COLOR = (124, 117, 104)
+# Keras' 'caffe' convention: the ImageNet mean per channel, in BGR order.
+IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+
+ImageSource = (
+    str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image | np.ndarray
+)
+
+# Phone cameras often write multi-picture JPEGs, which PIL reports as MPO.
+_ACCEPTED_FORMATS = frozenset(SUPPORTED_FORMATS) | {"MPO"}
+_FORMAT_NAMES = ["WebP" if f == "WEBP" else f for f in SUPPORTED_FORMATS]
+_FORMATS_AND = ", ".join(_FORMAT_NAMES[:-1]) + " and " + _FORMAT_NAMES[-1]
+_FORMATS_OR = ", ".join(_FORMAT_NAMES[:-1]) + " or " + _FORMAT_NAMES[-1]
+# Brands in an ISO-BMFF 'ftyp' box that mark HEIF/AVIF photos (the iPhone and Android default).
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+
+
+class ImageError(ValueError):
+    """An image that vggviz cannot use; the message names the file and says why."""
+
+
+def load_image(
+    source: ImageSource,
+    *,
+    size: int = 224,
+    fit: str = "crop",
+    name: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Decode `source` and fit it to a size×size RGB image: the network's-eye view.
+
+    Raises ImageError (naming the file, or `name`) for anything that is not a usable image.
+    """
+    _check_fit(size, fit)
+    image = decode_image(source, name=name, max_bytes=max_bytes, max_pixels=max_pixels)
+    return fit_image(image, size=size, fit=fit)
+
+
+def decode_image(
+    source: ImageSource,
+    *,
+    name: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Decode `source` to an upright RGB image at its original size, shown beside the fitted one.
+
+    Raises ImageError (naming the file, or `name`) for anything that is not a usable image.
+    """
+    label = name or _default_label(source)
+    if isinstance(source, np.ndarray):
+        return _to_rgb(_array_to_image(source, label, max_pixels))
+    if isinstance(source, Image.Image):
+        with _decoding(label, max_pixels):
+            return _upright_rgb(source, label, max_pixels)
+    data = _read_bytes(source, label, max_bytes)
+    _refuse_unsupported_signature(data, label)
+    with _decoding(label, max_pixels), Image.open(io.BytesIO(data)) as image:
+        if image.format not in _ACCEPTED_FORMATS:
+            raise ImageError(f"{label} is in {image.format} format; vggviz reads {_FORMATS_AND}")
+        return _upright_rgb(image, label, max_pixels)
+
+
+def fit_image(image: Image.Image, size: int = 224, fit: str = "crop") -> Image.Image:
+    """Resize to size×size: 'crop' fills then centre-crops, 'stretch' ignores the aspect ratio,
+    'pad' letterboxes with bands of PAD_COLOR (the ImageNet mean, about zero after preprocess)."""
+    _check_fit(size, fit)
+    square = (size, size)
+    resample = Image.Resampling.LANCZOS
+    if fit == "crop":
+        return ImageOps.fit(image, square, method=resample)
+    if fit == "stretch":
+        return image.resize(square, resample)
+    return ImageOps.pad(image, square, method=resample, color=PAD_COLOR)
+
+
+def to_array(image: Image.Image) -> np.ndarray:
+    """Return an RGB PIL image as a float32 (H, W, 3) array of 0..255 values."""
+    if image.mode != "RGB":
+        raise ValueError(f"to_array needs an RGB image (load_image makes one), not {image.mode}")
+    return np.asarray(image, dtype=np.float32)
+
+
+def preprocess(
+    image: Image.Image | np.ndarray, weights: str | os.PathLike = "imagenet"
+) -> np.ndarray:
+    """Return a float32 (1, H, W, 3) batch in the input convention of `weights`.
+
+    Every source ("imagenet", "random", a weights file) uses Keras' 'caffe' convention (RGB→BGR,
+    minus the ImageNet mean) so all see one input; the argument is for a future convention."""
+    if not isinstance(weights, str | os.PathLike):
+        raise TypeError(f"weights must be 'imagenet', 'random' or a path, not {weights!r}")
+    pixels = to_array(image) if isinstance(image, Image.Image) else np.asarray(image, np.float32)
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError(f"preprocess needs an (H, W, 3) RGB array, not shape {pixels.shape}")
+    return (pixels[np.newaxis, ..., ::-1] - IMAGENET_MEAN_BGR).astype(np.float32)
+
+
+def describe(image: Image.Image) -> str:
+    """Return a short caption such as '512×600 RGB' (width×height mode)."""
+    return f"{image.width}×{image.height} {image.mode}"
+
+
+def sample_images() -> dict[str, Image.Image]:
+    """Return copies of the bundled samples by name: a photograph, then synthetic 224×224 probes.
+    Grating angles are of the stripes, counter-clockwise from horizontal (90° = vertical)."""
+    return {name: image.copy() for name, image in _samples().items()}
+
+
+def sample_image(name: str) -> Image.Image:
+    """Return a copy of one bundled sample; KeyError lists the valid names."""
+    samples = _samples()
+    if name not in samples:
+        raise KeyError(f"no sample image {name!r}; choose from: {', '.join(samples)}")
+    return samples[name].copy()
+
+
+# --- decoding helpers ---------------------------------------------------------------------------
+
+
+def _check_fit(size: int, fit: str) -> None:
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {', '.join(map(repr, FITS))}, not {fit!r}")
+    if size < 1:
+        raise ValueError(f"size must be a positive number of pixels, not {size}")
+
+
+def _default_label(source: object) -> str:
+    if isinstance(source, str | os.PathLike):
+        return os.path.basename(os.fspath(source))
+    if isinstance(source, bytes | bytearray | memoryview):
+        return "the uploaded data"
+    if isinstance(source, np.ndarray):
+        return "the array"
+    filename = getattr(source, "filename" if isinstance(source, Image.Image) else "name", None)
+    if isinstance(filename, str) and filename:
+        return os.path.basename(filename)
+    return "the image" if isinstance(source, Image.Image) else "the uploaded file"
+
+
+def _read_bytes(source: ImageSource, label: str, max_bytes: int) -> bytes:
+    """Read the encoded file, refusing it before reading far if it is over max_bytes."""
+    if isinstance(source, str | os.PathLike):
+        try:
+            _check_bytes(os.stat(source).st_size, label, max_bytes)
+            with open(source, "rb") as file:
+                data = file.read(max_bytes + 1)
+        except FileNotFoundError:
+            raise ImageError(f"no such file: {os.fspath(source)}") from None
+        except OSError as error:
+            raise ImageError(f"cannot read {label}: {error.strerror or error}") from None
+    elif isinstance(source, bytes | bytearray | memoryview):
+        _check_bytes(memoryview(source).nbytes, label, max_bytes)
+        data = bytes(source)
+    elif hasattr(source, "read"):
+        data = source.read(max_bytes + 1)
+        if not isinstance(data, bytes | bytearray):
+            raise ImageError(f"{label} was opened in text mode; open it in binary mode ('rb')")
+        _check_bytes(len(data), label, max_bytes, only_over=True)
+    else:
+        raise TypeError(f"cannot read an image from a {type(source).__name__}")
+    if not data:
+        raise ImageError(f"{label} is empty (0 bytes)")
+    return bytes(data)
+
+
+def _check_bytes(n: int, label: str, max_bytes: int, *, only_over: bool = False) -> None:
+    if n > max_bytes:
+        size = f"over {_human_bytes(max_bytes)}" if only_over else _human_bytes(n)
+        raise ImageError(f"{label} is {size}; the limit is {_human_bytes(max_bytes)}")
+
+
+def _check_pixels(size: tuple[int, int], label: str, max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{label} is {width}×{height} pixels ({_megapixels(width * height)} megapixels); "
+            f"the limit is {_megapixels(max_pixels)} megapixels"
+        )
+
+
+def _upright_rgb(image: Image.Image, label: str, max_pixels: int) -> Image.Image:
+    """Check the header's size, then decode the pixels (of the first frame), rotate and convert."""
+    _check_pixels(image.size, label, max_pixels)
+    image.load()
+    return _to_rgb(ImageOps.exif_transpose(image))
+
+
+def _refuse_unsupported_signature(data: bytes, label: str) -> None:
+    """Name the common photo formats that PIL cannot open, rather than calling them non-images."""
+    head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    if head.startswith((b"<?xml", b"<svg", b"<!doctype svg")) and b"<svg" in head:
+        raise ImageError(f"{label} is an SVG (vector) image; vggviz reads {_FORMATS_AND}")
+    if data[4:8] == b"ftyp":
+        box = data[8 : min(int.from_bytes(data[:4], "big"), 256)]
+        brands = {box[i : i + 4] for i in range(0, len(box), 4)}  # major, version, compatible
+        kind = "an AVIF" if brands & _AVIF_BRANDS else "a HEIC" if brands & _HEIF_BRANDS else None
+        if kind:
+            raise ImageError(
+                f"{label} is {kind} photo; vggviz reads {_FORMATS_AND} (convert it to JPEG)"
+            )
+
+
+@contextlib.contextmanager
+def _decoding(label: str, max_pixels: int) -> Iterator[None]:
+    """Turn anything PIL raises while decoding into an ImageError naming the image.
+
+    The loader must either return an image or raise ImageError, even for random bytes, and PIL
+    raises many types (OSError, SyntaxError, struct.error, EOFError, ...) for damaged files.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(
+            f"{label} has too many pixels to decode safely; "
+            f"the limit is {_megapixels(max_pixels)} megapixels"
+        ) from error
+    except Image.UnidentifiedImageError as error:
+        raise ImageError(f"{label} is not a {_FORMATS_OR} image, or it is damaged") from error
+    except Exception as error:
+        raise ImageError(
+            f"{label} is damaged or incomplete and cannot be read ({error})"
+        ) from error
+
+
+def _array_to_image(array: np.ndarray, label: str, max_pixels: int) -> Image.Image:
+    """Make an 8-bit L, RGB or RGBA image from an array of uint8, uint16 or 0..1 floats."""
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))) or not array.size:
+        raise ImageError(f"{label} has shape {array.shape}; expected H×W, H×W×1, H×W×3 or H×W×4")
+    _check_pixels((array.shape[1], array.shape[0]), label, max_pixels)
+    if array.dtype == np.uint16:
+        array = np.round(array / 257)
+    elif np.issubdtype(array.dtype, np.floating):
+        if not np.all((array >= 0) & (array <= 1)):  # also refuses NaN
+            raise ImageError(f"{label} has float pixel values outside 0..1")
+        array = np.round(array * 255)
+    elif array.dtype != np.uint8:
+        raise ImageError(f"{label} has dtype {array.dtype}; expected uint8, uint16 or float 0..1")
+    return Image.fromarray(array.astype(np.uint8))
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any PIL mode to a new 8-bit RGB image, compositing transparency on white."""
+    if image.mode in _HIGH_DEPTH_MODES:
+        pixels = np.nan_to_num(np.asarray(image, dtype=np.float32))
+        if image.mode == "F":  # floats have no fixed white level: stretch their range
+            low, high = pixels.min(), pixels.max()
+            pixels = (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
+        else:
+            pixels = np.clip(pixels, 0, 65535) / 65535
+        image = Image.fromarray(np.round(pixels * 255).astype(np.uint8))
+    if image.mode in _ALPHA_MODES or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _human_bytes(n: int) -> str:
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
+def _megapixels(n: int) -> str:
+    return f"{n / 1e6:.4g}"
+
+
+# --- bundled samples ----------------------------------------------------------------------------
+
+_PROBE = 224
+
+
+@functools.lru_cache(maxsize=1)
+def _samples() -> dict[str, Image.Image]:
+    photo = decode_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    y, x = np.mgrid[:_PROBE, :_PROBE].astype(np.float64)
+    samples = {"Grace Hopper (photo)": photo}
+    for degrees in (0, 45, 90, 135):
+        samples[f"Grating {degrees}°"] = _grey(_grating(x, y, degrees))
+    samples["Colour wheel"] = _colour_wheel(x, y)
+    samples["Checkerboard"] = _grey((x // 28 + y // 28) % 2 * 255)
+    samples["Step edge"] = _grey(np.where(x < _PROBE // 2, 0, 255))
+    return samples
+
+
+def _grating(x: np.ndarray, y: np.ndarray, degrees: float, period: float = 16) -> np.ndarray:
+    """Sinusoidal stripes at `degrees` counter-clockwise from horizontal (y points down)."""
+    theta = np.deg2rad(degrees)
+    phase = -x * np.sin(theta) - y * np.cos(theta)
+    return 127.5 + 127.5 * np.sin(2 * np.pi * phase / period)
+
+
+def _colour_wheel(x: np.ndarray, y: np.ndarray) -> Image.Image:
+    """Hue by angle around the centre, saturation by distance from it, full brightness."""
+    dx, dy = x - (_PROBE - 1) / 2, (_PROBE - 1) / 2 - y
+    hue = (np.arctan2(dy, dx) % (2 * np.pi)) / (2 * np.pi) * 255
+    saturation = np.clip(np.hypot(dx, dy) / (_PROBE / 2), 0, 1) * 255
+    value = np.full_like(hue, 255)
+    bands = [Image.fromarray(band.astype(np.uint8)) for band in (hue, saturation, value)]
+    return Image.merge("HSV", bands).convert("RGB")
+
+
+def _grey(values: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.round(values).astype(np.uint8)).convert("RGB")
