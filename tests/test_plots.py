@@ -1,0 +1,324 @@
+"""The matplotlib charts: they draw for every variant and stem, show the accounting's own
+numbers, encode to PNG, and never touch pyplot's global state."""
+
+import io
+import subprocess
+import sys
+
+import matplotlib.pyplot as plt  # only to check that vggviz.plots registers nothing with it
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from PIL import Image
+
+from vggviz import plots
+from vggviz.accounting import BYTES_PER_VALUE, summarize, summarize_all
+from vggviz.architecture import COMPONENTS, STEMS, VARIANTS
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# The smallest input every stem accepts, so each variant × stem pair is valid.
+SIDE = 224
+
+
+@pytest.fixture(autouse=True)
+def _no_pyplot_figures():
+    """Every test: nothing registered with pyplot, before or after."""
+    assert plt.get_fignums() == []
+    yield
+    assert plt.get_fignums() == []
+
+
+def _summary(variant="vgg16", stem="vgg", **kwargs):
+    return summarize(variant, stem=stem, input_shape=(SIDE, SIDE, 3), **kwargs)
+
+
+def _stems(variant="vgg16", **kwargs):
+    return {name: _summary(variant, name, **kwargs) for name in STEMS}
+
+
+def _all_charts():
+    """One figure of every chart function, for the VGG16 / VGG stem defaults."""
+    everyone = summarize_all()
+    return {
+        "params_per_component": plots.params_per_component(_summary()),
+        "params_by_variant": plots.params_by_variant(everyone),
+        "params_by_variant_log": plots.params_by_variant(everyone, log=True),
+        "activation_memory": plots.activation_memory(_summary()),
+        "activation_memory_by_variant": plots.activation_memory_by_variant(everyone),
+        "macs_by_variant": plots.macs_by_variant(everyone),
+        "stem_comparison": plots.stem_comparison(_stems()),
+        "input_size_effect": plots.input_size_effect("vgg16", range(32, 513, 16), current=224),
+    }
+
+
+def _texts(fig):
+    """Every string drawn on the figure: titles, labels, tick labels, annotations."""
+    found = [fig.get_suptitle()]
+    for ax in fig.axes:
+        found += [ax.get_title(loc) for loc in ("left", "center", "right")]
+        found += [ax.get_xlabel(), ax.get_ylabel()]
+        found += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        found += [t.get_text() for t in ax.texts]
+    return found
+
+
+# --------------------------------------------------------------------------- import hygiene
+
+
+def test_import_pulls_in_neither_tensorflow_nor_pyplot():
+    code = ("import sys, vggviz.plots; "
+            "bad = [m for m in ('tensorflow', 'keras', 'matplotlib.pyplot') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_component_colours_one_per_component_and_distinct():
+    assert tuple(plots.COMPONENT_COLORS) == COMPONENTS
+    assert len({to_hex(c) for c in plots.COMPONENT_COLORS.values()}) == len(COMPONENTS)
+    assert set(plots.STEM_COLORS) == set(STEMS)
+
+
+# --------------------------------------------------------------------------- every variant, stem
+
+
+@pytest.mark.parametrize("stem", list(STEMS))
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_single_variant_charts_draw_for_every_variant_and_stem(variant, stem):
+    title = VARIANTS[variant].title
+    for chart in (plots.params_per_component, plots.activation_memory):
+        fig = chart(_summary(variant, stem))
+        assert isinstance(fig, Figure)
+        fig.draw_without_rendering()  # lays out every text: catches errors a PNG would
+        assert title in fig.get_suptitle()
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_stem_comparison_and_input_size_draw_for_every_variant(variant):
+    title = VARIANTS[variant].title
+    fig = plots.stem_comparison(_stems(variant))
+    fig.draw_without_rendering()
+    assert title in fig.get_suptitle()
+    fig = plots.input_size_effect(variant, [32, 64, 128, 224, 512], current=100)
+    fig.draw_without_rendering()
+    assert title in fig.get_suptitle()
+
+
+@pytest.mark.parametrize("stem", list(STEMS))
+def test_input_size_effect_draws_for_every_stem(stem):
+    low = STEMS[stem].min_input
+    fig = plots.input_size_effect("vgg16", range(low, 513, 8), stem=stem, current=low)
+    fig.draw_without_rendering()
+
+
+@pytest.mark.parametrize("top", [True, False])
+@pytest.mark.parametrize("stem", list(STEMS))
+def test_variant_comparisons_draw_for_every_stem(stem, top):
+    everyone = summarize_all(stem=stem, input_shape=(SIDE, SIDE, 3), include_top=top)
+    titles = [v.title for v in VARIANTS.values()]
+    for fig in (plots.params_by_variant(everyone), plots.params_by_variant(everyone, log=True),
+                plots.activation_memory_by_variant(everyone), plots.macs_by_variant(everyone)):
+        fig.draw_without_rendering()
+        (ax,) = fig.axes
+        assert [t.get_text() for t in ax.get_yticklabels()] == titles
+
+
+# --------------------------------------------------------------------------- PNG
+
+
+def test_figure_png_of_every_chart_is_a_dashboard_sized_png():
+    for name, fig in _all_charts().items():
+        png = plots.figure_png(fig)
+        assert png.startswith(PNG_MAGIC), name
+        with Image.open(io.BytesIO(png)) as image:
+            image.load()
+            width, height = image.size
+        assert 500 <= width <= 1400, (name, image.size)
+        assert 250 <= height <= 900, (name, image.size)
+
+
+def test_figure_png_dpi_scales_the_image():
+    fig = plots.params_per_component(_summary())
+    with Image.open(io.BytesIO(plots.figure_png(fig, dpi=100))) as image:
+        full = image.size[0]
+    with Image.open(io.BytesIO(plots.figure_png(fig, dpi=50))) as image:
+        half = image.size[0]
+    assert abs(half - full / 2) <= 0.05 * full
+
+
+@pytest.mark.parametrize("bad", [0, -5, 5000, "100", None, True])
+def test_figure_png_rejects_a_bad_dpi(bad):
+    with pytest.raises(ValueError, match="dpi"):
+        plots.figure_png(plots.params_per_component(_summary()), dpi=bad)
+
+
+def test_figure_png_rejects_what_is_not_a_figure():
+    with pytest.raises(ValueError, match="Figure"):
+        plots.figure_png(b"not a figure")
+
+
+# --------------------------------------------------------------------------- the numbers drawn
+
+
+def test_params_per_component_bars_are_the_accounting():
+    s = _summary("vgg16")
+    fig = plots.params_per_component(s)
+    (ax,) = fig.axes
+    assert [p.get_width() for p in ax.patches] == [c.params for c in s.components]
+    assert [to_hex(p.get_facecolor()) for p in ax.patches] == [
+        plots.COMPONENT_COLORS[c.name] for c in s.components]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        plots.COMPONENT_LABELS[c.name] for c in s.components]
+    assert fig.get_suptitle() == "The classifier holds 89 % of VGG16's parameters"
+    texts = _texts(fig)
+    assert any("123.6 M" in t and "89.4 %" in t for t in texts)
+    assert any("138,357,544" in t for t in texts)
+
+
+def test_params_per_component_without_top_names_the_largest_group():
+    s = _summary("vgg16", include_top=False)
+    fig = plots.params_per_component(s)
+    assert [p.get_width() for p in fig.axes[0].patches] == [c.params for c in s.components]
+    assert fig.get_suptitle().startswith("Group 5 holds")
+
+
+def test_activation_memory_bars_are_megabytes_and_the_stem_shows_its_shape():
+    s = _summary("vgg16")
+    fig = plots.activation_memory(s)
+    (ax,) = fig.axes
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([c.activation_values * BYTES_PER_VALUE / 1e6
+                                     for c in s.components])
+    assert heights[0] == pytest.approx(12.845056)  # 224×224×64 float32, DESIGN.md's 12.8 MB
+    texts = _texts(fig)
+    assert any(t.get_text().startswith("224×224×64 out") for t in ax.texts)
+    assert "12.8 MB" in texts
+
+
+def test_stacked_variant_charts_sum_to_each_variants_total():
+    everyone = summarize_all()
+    cases = [
+        (plots.params_by_variant(everyone), lambda s: s.total_params / 1e6),
+        (plots.activation_memory_by_variant(everyone), lambda s: s.activation_bytes / 1e6),
+        (plots.macs_by_variant(everyone), lambda s: s.total_macs / 1e9),
+    ]
+    for fig, total in cases:
+        (ax,) = fig.axes
+        assert ax.get_xscale() == "linear"
+        sums = [0.0] * len(everyone)
+        for patch in ax.patches:  # bars of one component across variants, component by component
+            sums[round(patch.get_y() + patch.get_height() / 2)] += patch.get_width()
+        assert sums == pytest.approx([total(s) for s in everyone])
+        colours = {to_hex(p.get_facecolor()) for p in ax.patches}
+        assert colours <= set(plots.COMPONENT_COLORS.values())
+
+
+def test_params_by_variant_log_is_a_log_scale_dot_plot_of_each_component():
+    everyone = summarize_all()
+    fig = plots.params_by_variant(everyone, log=True)
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log"
+    assert not ax.patches  # no bars stacked on a log axis
+    drawn = sorted(tuple(xy) for coll in ax.collections for xy in coll.get_offsets().tolist())
+    expected = sorted((float(c.params), float(y)) for y, s in enumerate(everyone)
+                      for c in s.components if c.params > 0)
+    assert drawn == expected
+    assert fig.get_suptitle() == "The classifier holds 86–93 % of the parameters of every variant"
+
+
+def test_stem_comparison_panels_show_each_stems_numbers():
+    by_stem = _stems("vgg16")
+    fig = plots.stem_comparison(by_stem)
+    size, entering, memory, macs = fig.axes
+    stems = [by_stem[name] for name in STEMS]
+    shapes = [s.component("stem").output_shape for s in stems]
+    assert [p.get_height() for p in size.patches] == [h * w for h, w, _ in shapes]
+    assert [p.get_height() for p in entering.patches] == [s.values_entering_learner for s in stems]
+    assert [p.get_height() for p in entering.patches] == [224 * 224 * 64, 112 * 112 * 64,
+                                                          56 * 56 * 64]
+    assert [p.get_height() for p in memory.patches] == pytest.approx(
+        [s.component("stem").activation_bytes / 1e6 for s in stems])
+    assert [p.get_height() for p in macs.patches] == pytest.approx(
+        [sum(c.macs for c in s.components if c.name != "classifier") / 1e9 for s in stems])
+    assert [to_hex(p.get_facecolor()) for p in size.patches] == [
+        plots.STEM_COLORS[name] for name in STEMS]
+    assert [t.get_text() for t in size.texts] == ["224×224", "112×112", "56×56"]
+    assert "(÷4)" in entering.texts[1].get_text()
+    title = fig.get_suptitle()
+    assert title.startswith("VGG16:") and "a quarter" in title and "1/16" in title
+
+
+def test_stem_comparison_keeps_the_stems_order_whatever_the_dict_order():
+    fig = plots.stem_comparison({"strided": _summary(stem="strided"), "vgg": _summary()})
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["VGG\nstem", "Strided\nstem"]
+
+
+def test_input_size_effect_follows_fc1_and_the_stem_memory():
+    sizes = [64, 128, 224, 320, 512]
+    fig = plots.input_size_effect("vgg19", sizes, stem="pooled", current=224)
+    fc1_ax, memory_ax = fig.axes
+    expected_fc1, expected_mb = [], []
+    for side in sizes:
+        s = summarize("vgg19", stem="pooled", input_shape=(side, side, 3))
+        expected_fc1.append(next(layer.params for layer in s.layers if layer.name == "fc1"))
+        expected_mb.append(s.component("stem").activation_bytes / 1e6)
+    line = fc1_ax.get_lines()[0]
+    assert list(line.get_xdata()) == sizes
+    assert list(line.get_ydata()) == expected_fc1
+    assert list(memory_ax.get_lines()[0].get_ydata()) == pytest.approx(expected_mb)
+    # fc1 at 224 px with the pooled stem: 3×3×512 values in, 4096 out
+    assert expected_fc1[2] == 3 * 3 * 512 * 4096 + 4096
+    for ax in fig.axes:  # the current size is marked: a vertical line at 224
+        assert any(list(ln.get_xdata()) == [224, 224] for ln in ax.get_lines())
+    assert "VGG19" in fig.get_suptitle() and "224" in fig.get_suptitle()
+
+
+def test_input_size_effect_without_current_marks_nothing():
+    fig = plots.input_size_effect("vgg16", [224, 32, 224, 100])  # unsorted, duplicated
+    for ax in fig.axes:
+        (line,) = ax.get_lines()
+        assert list(line.get_xdata()) == [32, 100, 224]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: plots.params_per_component("vgg16"),
+        lambda: plots.activation_memory(None),
+        lambda: plots.params_by_variant([]),
+        lambda: plots.params_by_variant(_summary()),
+        lambda: plots.params_by_variant([_summary(), _summary()]),
+        lambda: plots.params_by_variant([_summary("vgg16"), _summary("vgg19", "pooled")]),
+        lambda: plots.params_by_variant(summarize_all(), log="yes"),
+        lambda: plots.macs_by_variant(["vgg16"]),
+        lambda: plots.activation_memory_by_variant(42),
+        lambda: plots.stem_comparison({}),
+        lambda: plots.stem_comparison([_summary()]),
+        lambda: plots.stem_comparison({"fancy": _summary()}),
+        lambda: plots.stem_comparison({"pooled": _summary()}),
+        lambda: plots.stem_comparison({"vgg": _summary("vgg16"),
+                                       "pooled": _summary("vgg19", "pooled")}),
+        lambda: plots.stem_comparison({"vgg": summarize("vgg16"),
+                                       "pooled": summarize("vgg16", stem="pooled",
+                                                           input_shape=(256, 256, 3))}),
+        lambda: plots.input_size_effect("vgg17", [224]),
+        lambda: plots.input_size_effect("vgg16", [224], stem="fancy"),
+        lambda: plots.input_size_effect("vgg16", []),
+        lambda: plots.input_size_effect("vgg16", 224),
+        lambda: plots.input_size_effect("vgg16", "224"),
+        lambda: plots.input_size_effect("vgg16", [224.0]),
+        lambda: plots.input_size_effect("vgg16", [16, 224]),
+        lambda: plots.input_size_effect("vgg16", [64, 224], stem="strided"),
+        lambda: plots.input_size_effect("vgg16", [224], current=True),
+        lambda: plots.input_size_effect("vgg16", [224], current=0),
+        lambda: plots.input_size_effect("vgg16", [224], stem="strided", current=100),
+    ],
+)
+def test_bad_arguments_raise_value_error(call):
+    with pytest.raises(ValueError):
+        call()

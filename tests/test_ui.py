@@ -1,0 +1,142 @@
+"""The dashboards driven in Python: each control changes what it should, bad input is contained."""
+
+import datetime
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vggviz import summarize
+from vggviz.ui import stem_designs, stem_explorer, vgg_family
+
+
+def upload(app, data: bytes, name: str = "photo.png") -> None:
+    """What the browser's FileUpload sends to the kernel."""
+    app.picker.upload.value = ({"name": name, "type": "image/png", "size": len(data),
+                                "content": memoryview(data),
+                                "last_modified": datetime.datetime.now()},)
+
+
+def png(colour=(200, 30, 30), size=(300, 200)) -> bytes:
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(sum(colour))
+    pixels = np.clip(rng.normal(colour, 40, (size[1], size[0], 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return stem_explorer().app
+
+
+def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
+    assert explorer.picker.name == "Grace Hopper (photo)"
+    assert explorer.maps.shape == (224, 224, 64)
+    assert Image.open(io.BytesIO(explorer.grid_png)).size[0] > 800
+    assert "stem 224×224×64" in explorer.status.text
+    assert explorer.fx.label in ("ImageNet", "random (seed 0)")
+    if explorer.fx.label != "ImageNet":
+        assert "randomly initialised" in explorer.notice.value
+
+
+def test_upload_replaces_the_grid(explorer):
+    before = explorer.grid_png
+    upload(explorer, png(), "red.png")
+    assert explorer.picker.name == "red.png"
+    assert explorer.grid_png != before
+    assert "red.png" in explorer.status.text and "vggviz-error" not in explorer.status.text
+    assert explorer.picker.upload.value == ()  # ready for the next upload
+
+
+@pytest.mark.parametrize(("data", "name", "needle"), [
+    (b"just some notes", "notes.png", "notes.png"),
+    (png()[:200], "cut.png", "cut.png"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "logo.svg", "SVG"),
+])
+def test_bad_upload_shows_an_error_and_keeps_the_last_grid(explorer, data, name, needle):
+    before, shown = explorer.grid_png, explorer.picker.name
+    upload(explorer, data, name)
+    assert "vggviz-error" in explorer.status.text and needle in explorer.status.text
+    assert explorer.grid_png == before and explorer.picker.name == shown
+
+
+def test_oversized_upload_is_refused_unread(explorer):
+    before = explorer.grid_png
+    explorer.picker.upload.value = ({"name": "huge.jpg", "type": "image/jpeg",
+                                     "size": 25 * 2**20, "content": memoryview(b"\xff\xd8"),
+                                     "last_modified": datetime.datetime.now()},)
+    assert "huge.jpg is 25.0 MB; the limit is 20 MB" in explorer.status.text
+    assert explorer.grid_png == before
+
+
+def test_display_changes_do_not_run_the_model(explorer):
+    passes = explorer.fx.forward_passes
+    pictures = {explorer.grid_png}
+    for control, value in [(explorer.cmap, "magma"), (explorer.normalize, "shared"),
+                           (explorer.order, "mean"), (explorer.tile, 56)]:
+        control.value = value
+        assert explorer.grid_png not in pictures, control.description
+        pictures.add(explorer.grid_png)
+    assert explorer.fx.forward_passes == passes
+    assert "cached" in explorer.status.text
+
+
+def test_stages_pages_and_focus(explorer):
+    explorer.stage.value = "group3"
+    assert explorer.maps.shape == (28, 28, 256)
+    assert explorer.page.max == 3 and explorer.page.layout.display is None
+    first = explorer.grid.channels
+    explorer.page.value = 2
+    assert explorer.grid.channels[0] >= 128 and explorer.grid.channels != first
+    assert explorer.focus.value in explorer.grid.channels
+    explorer.stage.value = "stem"
+    assert explorer.page.layout.display == "none" and explorer.kernel_image.value
+
+
+def test_clicking_a_tile_focuses_its_map(explorer):
+    explorer.order.value = "index"
+    layout = explorer.grid.layout
+    x, y = layout.origin(10)
+    explorer._on_grid_click({"dataX": x + 3, "dataY": y + 3})
+    assert explorer.focus.value == explorer.grid.channels[10]
+    assert f"map {explorer.focus.value}" in explorer.focus_info.value
+    explorer._on_hover({"dataX": 20, "dataY": 30})
+    assert "at (10, 15)" in explorer.hover.value
+
+
+def test_model_controls_change_the_maps(explorer):
+    explorer.model.stem.value = "pooled"
+    assert explorer.maps.shape == (112, 112, 64)
+    explorer.model.seed.value = 5
+    assert explorer.fx.label == "random (seed 5)" or explorer.fx.label == "ImageNet"
+    explorer.model.variant.value = "vgg11"
+    assert explorer.fx.variant == "vgg11"
+    total = summarize("vgg11", stem="pooled").total_params
+    assert f"<b>{total:,}</b>" in explorer.costs.value
+
+
+def test_export_offers_png_and_npy(explorer):
+    explorer.export()
+    assert "download='stem_grid.png'" in explorer.exports.value
+    assert "stem_maps.npy" in explorer.exports.value
+
+
+def test_vgg_family_redraws_with_the_input_size():
+    app = vgg_family().app
+    assert "VGG19-BN" in app.table.value and "143,667,240" in app.table.value
+    chart = app.size_chart.value
+    app.size.value = 64
+    assert app.size_chart.value != chart and "64×64×3" in app.status.text
+    app.stem.value = "strided"
+    assert "at least 128×128" in app.status.text
+
+
+def test_stem_designs_show_three_stems_at_relative_size():
+    app = stem_designs().app
+    widths = {k: Image.open(io.BytesIO(g.value)).size[0] for k, g in app.grids.items()}
+    assert widths["vgg"] > widths["pooled"] > widths["strided"]
+    assert "3,211,264 values" in app.captions["vgg"].value
+    assert "802,816 values" in app.captions["pooled"].value
+    assert app.chart.value[:4] == b"\x89PNG"

@@ -1,0 +1,183 @@
+"""Widget parts the dashboards share: image picker, model picker, status line, downloads."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections import OrderedDict
+from collections.abc import Callable
+
+import ipywidgets as w
+from PIL import Image
+
+from vggviz.architecture import STEMS, VARIANTS
+from vggviz.images import DEFAULT_MAX_BYTES, ImageError, decode_image, fit_image, sample_images
+
+SIZE = 224
+ACCEPT = "image/*,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff"
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """A PIL image as PNG bytes, for an `ipywidgets.Image`."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def picture(width: str | None = None, **kwargs) -> w.Image:
+    """An Image widget that keeps its pixel size (does not stretch to the box)."""
+    layout = w.Layout(width=width or "auto", height="auto", object_fit="contain")
+    return w.Image(format="png", layout=layout, **kwargs)
+
+
+class StatusLine:
+    """One line of timings, notices and errors; errors in words, never a traceback."""
+
+    def __init__(self):
+        self.widget = w.HTML(layout=w.Layout(min_height="1.6em"))
+        self.widget.add_class("vggviz-status")
+
+    def show(self, text: str) -> None:
+        self.widget.value = f"<span class='vggviz-ok'>{html.escape(text)}</span>"
+
+    def error(self, text: str) -> None:
+        self.widget.value = (f"<span class='vggviz-error' style='color:#b00020'>⚠ "
+                             f"{html.escape(text)}</span>")
+
+    @property
+    def text(self) -> str:
+        return self.widget.value
+
+
+class ImagePicker:
+    """Bundled samples or an upload; shows the original beside the 224×224 network's-eye view."""
+
+    def __init__(self, status: StatusLine, on_change: Callable[[], None],
+                 max_bytes: int = DEFAULT_MAX_BYTES):
+        self.status, self.on_change, self.max_bytes = status, on_change, max_bytes
+        self.samples = sample_images()
+        self.sample = w.Dropdown(options=list(self.samples), description="Sample",
+                                 layout=w.Layout(width="290px"))
+        self.upload = w.FileUpload(accept=ACCEPT, multiple=False,
+                                   description="Upload image", layout=w.Layout(width="160px"))
+        self.original = picture("160px")
+        self.network_view = picture("160px")
+        self.name = ""
+        self.image: Image.Image | None = None  # the network's-eye view, 224×224 RGB
+        self._use(self.samples[self.sample.value], self.sample.value)
+        self.sample.observe(self._on_sample, "value")
+        self.upload.observe(self._on_upload, "value")
+        caption = w.Layout(margin="0 0 0 4px")
+        self.widget = w.VBox([
+            w.HBox([self.sample, self.upload]),
+            w.HBox([
+                w.VBox([w.HTML("<b>Original</b>", layout=caption), self.original]),
+                w.VBox([w.HTML(f"<b>What the network sees</b> ({SIZE}×{SIZE})",
+                               layout=caption), self.network_view]),
+            ]),
+        ], layout=w.Layout(align_items="flex-start"))
+
+    def _use(self, original: Image.Image, name: str) -> None:
+        self.image, self.name = fit_image(original, SIZE), name
+        thumb = original.copy()
+        thumb.thumbnail((320, 320))
+        self.original.value = png_bytes(thumb)
+        self.network_view.value = png_bytes(self.image)
+
+    def _on_sample(self, change) -> None:
+        self._use(self.samples[change["new"]], change["new"])
+        self.on_change()
+
+    def _on_upload(self, change) -> None:
+        if not change["new"]:
+            return
+        item = change["new"][-1]
+        try:
+            self.load_upload(item)
+        except ImageError as exc:
+            self.status.error(f"{exc}. The last image stays.")
+            return
+        finally:
+            self.upload.value = ()  # the same file may be uploaded again
+        self.on_change()
+
+    def load_upload(self, item: dict) -> None:
+        """Decode one `FileUpload` entry (refusing oversized files unread) and show it."""
+        name = item.get("name") or "the upload"
+        size = item.get("size") or len(item["content"])
+        if size > self.max_bytes:
+            raise ImageError(f"{name} is {size / 2**20:.1f} MB; the limit is "
+                             f"{self.max_bytes / 2**20:.0f} MB")
+        original = decode_image(bytes(item["content"]), name=name, max_bytes=self.max_bytes)
+        self._use(original, name)
+
+
+class ModelPicker:
+    """Variant, weights (ImageNet or seeded random) and stem design."""
+
+    def __init__(self, on_change: Callable[[], None], *, stems: bool = True):
+        self.variant = w.Dropdown(options=[(v.title, k) for k, v in VARIANTS.items()],
+                                  value="vgg16", description="Variant",
+                                  layout=w.Layout(width="230px"))
+        self.weights = w.ToggleButtons(options=[("ImageNet", "imagenet"), ("Random", "random")],
+                                       value="imagenet", description="Weights",
+                                       style={"button_width": "80px"})
+        self.seed = w.BoundedIntText(value=0, min=0, max=2**31 - 1, description="Seed",
+                                     layout=w.Layout(width="150px"))
+        self.stem = w.ToggleButtons(options=[(s.title, k) for k, s in STEMS.items()],
+                                    value="vgg", description="Stem",
+                                    style={"button_width": "95px"},
+                                    tooltips=[s.description for s in STEMS.values()])
+        controls = [self.variant, self.weights, self.seed] + ([self.stem] if stems else [])
+        for control in controls:
+            control.observe(lambda _: on_change(), "value")
+        self.widget = w.VBox([w.HBox([self.variant, self.seed]), self.weights,
+                              *([self.stem] if stems else [])])
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return self.variant.value, self.weights.value, self.stem.value, self.seed.value
+
+
+class ExtractorPool:
+    """The few most recent FeatureExtractors, so switching back costs no rebuild."""
+
+    def __init__(self, keep: int = 2):
+        self.keep, self._pool = keep, OrderedDict()
+        self._unavailable: dict[tuple, str] = {}  # ImageNet failures, not retried per change
+
+    def get(self, variant: str, weights: str, stem: str, seed: int):
+        """An extractor for these options; ImageNet falls back to random with a notice."""
+        from vggviz.features import FeatureExtractor
+        from vggviz.weights import WeightsUnavailable, imagenet_supported
+
+        notice = None
+        if weights == "imagenet" and not imagenet_supported(variant, stem):
+            weights = "random"
+            notice = (f"Keras has no ImageNet weights for {VARIANTS[variant].title} with the "
+                      f"{STEMS[stem].title.lower()}: showing randomly initialised filters")
+        key = (variant, weights, stem, seed)
+        if key in self._unavailable:
+            key, notice = (variant, "random", stem, seed), self._unavailable[key]
+        if key not in self._pool:
+            try:
+                fx = FeatureExtractor(variant, weights=key[1], stem=stem, seed=seed)
+                fx.model("stem")  # build now, so unavailable weights show up here
+            except WeightsUnavailable as exc:
+                self._unavailable[key] = f"{exc}: showing randomly initialised filters"
+                return self.get(variant, weights, stem, seed)
+            self._pool[key] = fx
+            while len(self._pool) > self.keep:
+                self._pool.popitem(last=False)
+        self._pool.move_to_end(key)
+        fx = self._pool[key]
+        fx.notice = notice
+        return fx
+
+
+def download_link(data: bytes, filename: str, label: str, mime: str) -> str:
+    """An HTML link that saves `data` as `filename` in the browser (no server path involved)."""
+    encoded = base64.b64encode(data).decode("ascii")
+    return (f"<a download='{html.escape(filename)}' href='data:{mime};base64,{encoded}' "
+            f"class='vggviz-download'>⬇ {html.escape(label)}</a>")

@@ -1,0 +1,252 @@
+"""The stem explorer: an image's 64 stem feature maps, the groups behind them, and their cost."""
+
+from __future__ import annotations
+
+import html
+import io
+import time
+
+import ipywidgets as w
+import numpy as np
+from ipyevents import Event
+
+from vggviz.accounting import BYTES_PER_VALUE, summarize
+from vggviz.images import ImageError
+from vggviz.render import COLORMAPS, encode_png, grid_indices, kernel_for, map_stats, palette
+from vggviz.render import render_map as render_focus
+from vggviz.ui.parts import (
+    ExtractorPool,
+    ImagePicker,
+    ModelPicker,
+    StatusLine,
+    download_link,
+    picture,
+)
+
+PAGE = 64
+STAGE_LABELS = [("Stem", "stem")] + [(f"Group {i}", f"group{i}") for i in range(1, 6)]
+
+
+def _mb(values: int) -> str:
+    return f"{values * BYTES_PER_VALUE / 1e6:,.1f} MB"
+
+
+class StemExplorer:
+    """Widget app: pick an image and a model, see the feature maps of the stem or a group."""
+
+    def __init__(self):
+        self.status = StatusLine()
+        self.notice = w.HTML()
+        self.pool = ExtractorPool()
+        self.fx = None
+        self.maps: np.ndarray | None = None
+        self.grid = None
+        self.grid_png = b""
+        self._busy = False
+
+        self.picker = ImagePicker(self.status, self.refresh)
+        self.model = ModelPicker(self.refresh)
+        self.stage = w.ToggleButtons(options=STAGE_LABELS, value="stem", description="Stage",
+                                     style={"button_width": "68px"})
+        self.page = w.IntSlider(value=0, min=0, max=0, description="Page",
+                                layout=w.Layout(display="none"))
+        self.cmap = w.Dropdown(options=list(COLORMAPS), value="viridis", description="Colormap",
+                               layout=w.Layout(width="230px"))
+        self.normalize = w.ToggleButtons(options=[("Per map", "per_map"), ("Shared", "shared")],
+                                         value="per_map", description="Scale",
+                                         style={"button_width": "80px"})
+        self.order = w.Dropdown(options=[("Channel", "index"), ("Brightest first", "mean"),
+                                         ("Most zeros first", "sparsity")],
+                                value="index", description="Order", layout=w.Layout(width="230px"))
+        self.tile = w.IntSlider(value=112, min=28, max=224, step=28, description="Tile px")
+        self.focus = w.IntSlider(value=0, min=0, max=63, description="Map")
+
+        self.grid_image = picture()
+        self.focus_image = picture("336px")
+        self.kernel_image = picture()
+        self.focus_info = w.HTML()
+        self.hover = w.HTML("<i>point at the large map to read its values</i>")
+        self.costs = w.HTML()
+        self.exports = w.HTML()
+        self.export_button = w.Button(description="Export PNG + .npy", icon="download")
+
+        self.stage.observe(self._on_stage, "value")
+        self.page.observe(lambda _: self.redraw(), "value")
+        for control in (self.cmap, self.normalize, self.order, self.tile):
+            control.observe(lambda _: self.redraw(), "value")
+        self.focus.observe(lambda _: self.draw_focus(), "value")
+        self.export_button.on_click(lambda _: self.export())
+        self._click = Event(source=self.grid_image, watched_events=["click"])
+        self._click.on_dom_event(self._on_grid_click)
+        self._pointer = Event(source=self.focus_image, watched_events=["mousemove"], wait=40,
+                              throttle_or_debounce="throttle")
+        self._pointer.on_dom_event(self._on_hover)
+
+        self.widget = self._layout()
+        self.widget.add_class("vggviz-stem-explorer")
+        self.refresh()
+
+    def _layout(self) -> w.Widget:
+        display_controls = w.VBox([self.stage, self.page, w.HBox([self.cmap, self.order]),
+                                   self.normalize, self.tile])
+        focus = w.HBox([self.focus_image,
+                        w.VBox([self.focus_info, self.kernel_image, self.hover])],
+                       layout=w.Layout(align_items="flex-start"))
+        left = w.VBox([
+            w.HTML("<h3>Image</h3>"), self.picker.widget,
+            w.HTML("<h3>Model</h3>"), self.model.widget,
+            w.HTML("<h3>Cost</h3>"), self.costs,
+        ], layout=w.Layout(width="470px", align_items="flex-start"))
+        right = w.VBox([
+            display_controls,
+            w.HTML("<h3>Feature maps</h3><small>click a map to look at it closely</small>"),
+            self.grid_image,
+            w.HTML("<h3>One map</h3>"), self.focus, focus,
+            w.HBox([self.export_button, self.exports]),
+        ], layout=w.Layout(align_items="flex-start"))
+        title = w.HTML("<h2>VGG stem explorer</h2>")
+        return w.VBox([title, self.notice, self.status.widget, w.HBox([left, right])],
+                      layout=w.Layout(align_items="flex-start"))
+
+    # ------------------------------------------------------------------ model work
+
+    def refresh(self) -> None:
+        """Run the model on the current image (or answer from the cache) and redraw."""
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self._refresh()
+        except (ImageError, ValueError, OSError, RuntimeError) as exc:
+            self.status.error(f"{exc}. The last view stays.")
+        finally:
+            self._busy = False
+
+    def _refresh(self) -> None:
+        variant, weights, stem, seed = self.model.key
+        self.status.show(f"computing the {self.stage.value} of {self.picker.name}…")
+        t0 = time.perf_counter()
+        fx = self.pool.get(variant, weights, stem, seed)
+        notice = fx.notice
+        self.model.weights.value = fx.weights  # shows a fallback; no re-entry while busy
+        self.notice.value = ("" if not notice else
+                             f"<div class='vggviz-notice' style='background:#fff4ce;"
+                             f"padding:4px 8px'>ℹ {html.escape(notice)}</div>")
+        maps = fx.activations(self.picker.image, self.stage.value)
+        forward_ms = (time.perf_counter() - t0) * 1e3
+        self.fx, self.maps = fx, maps
+        channels = maps.shape[-1]
+        pages = max(1, -(-channels // PAGE))
+        self.page.max = pages - 1
+        self.page.layout.display = None if pages > 1 else "none"
+        self.focus.max = channels - 1
+        self._show_costs()
+        self.redraw(forward_ms=forward_ms)
+
+    def _on_stage(self, _change) -> None:
+        self.page.value = 0
+        self.focus.value = 0
+        self.refresh()
+
+    # ------------------------------------------------------------------ display only
+
+    def redraw(self, forward_ms: float | None = None) -> None:
+        """Re-render the grid and the focused map from the cached maps (no forward pass)."""
+        if self.maps is None:
+            return
+        t0 = time.perf_counter()
+        first = self.page.value * PAGE
+        channels = range(first, min(first + PAGE, self.maps.shape[-1]))
+        try:
+            grid = grid_indices(self.maps, normalize=self.normalize.value, order=self.order.value,
+                                channels=channels, tile=self.tile.value)
+            png = encode_png(grid.indices, palette=palette(self.cmap.value))
+        except ValueError as exc:
+            self.status.error(f"{exc}. The last view stays.")
+            return
+        self.grid, self.grid_png = grid, png
+        self.grid_image.value = png
+        if self.focus.value not in channels:
+            self.focus.value = channels[0]
+        self.draw_focus()
+        render_ms = (time.perf_counter() - t0) * 1e3
+        forward = "cached" if forward_ms is None else f"forward {forward_ms:.0f} ms"
+        h, wd, c = self.maps.shape
+        self.status.show(f"{self.picker.name} · {self.stage.value} {h}×{wd}×{c} · "
+                         f"{self.fx.label} · {forward} · render {render_ms:.0f} ms")
+
+    def draw_focus(self) -> None:
+        """One map large, its statistics, and (for the stem) its 3×3×3 kernel."""
+        if self.maps is None:
+            return
+        channel = self.focus.value
+        self.focus_image.value = render_focus(self.maps, channel, cmap=self.cmap.value,
+                                              normalize=self.normalize.value)
+        stats = map_stats(self.maps[:, :, channel:channel + 1])
+        m = self.maps[:, :, channel]
+        self.focus_info.value = (
+            f"<b>{self.stage.value} map {channel}</b> ({m.shape[0]}×{m.shape[1]})<br>"
+            f"min {stats['min'][0]:.3g} · max {stats['max'][0]:.3g} · "
+            f"mean {stats['mean'][0]:.3g}<br>zeros {stats['zeros'][0]:.0%} of the map")
+        if self.stage.value == "stem":
+            self.kernel_image.value = kernel_for(self.fx.kernels(), channel)
+            self.kernel_image.layout.display = None
+        else:
+            self.kernel_image.layout.display = "none"
+
+    def _on_grid_click(self, event: dict) -> None:
+        if self.grid is None or "dataX" not in event:
+            return
+        channel = self.grid.channel_at(event["dataX"], event["dataY"])
+        if channel is not None:
+            self.focus.value = channel
+
+    def _on_hover(self, event: dict) -> None:
+        if self.maps is None or "dataX" not in event:
+            return
+        h, wd = self.maps.shape[:2]
+        scale = max(1, 448 // max(h, wd))
+        x, y = int(event["dataX"]) // scale, int(event["dataY"]) // scale
+        if 0 <= x < wd and 0 <= y < h:
+            value = self.maps[y, x, self.focus.value]
+            self.hover.value = f"at ({x}, {y}): <b>{value:.4g}</b>"
+
+    def _show_costs(self) -> None:
+        variant, _, stem, _ = self.model.key
+        s = summarize(variant, stem=stem)
+        rows = []
+        for c in s.components:
+            style = " style='background:#e8f0fe;font-weight:bold'" if c.name == \
+                self.stage.value else ""
+            shape = "×".join(map(str, c.output_shape))
+            rows.append(f"<tr{style}><td>{c.name}</td><td align=right>{c.params:,}</td>"
+                        f"<td align=right>{shape}</td>"
+                        f"<td align=right>{_mb(c.activation_values)}</td></tr>")
+        self.costs.value = (
+            "<table class='vggviz-costs'><tr><th>component</th><th>params</th><th>output</th>"
+            "<th>activations</th></tr>" + "".join(rows)
+            + f"<tr><td><b>total</b></td><td align=right><b>{s.total_params:,}</b></td><td></td>"
+            f"<td align=right>{_mb(s.activation_values)}</td></tr></table>"
+            f"<p>Values entering the learner: <b>{s.values_entering_learner:,}</b> "
+            f"({_mb(s.values_entering_learner)} per image, float32)</p>")
+
+    def export(self) -> None:
+        """Offer the grid as PNG and the maps as .npy, downloaded by the browser."""
+        if self.maps is None:
+            return
+        buffer = io.BytesIO()
+        np.save(buffer, self.maps)
+        stage = self.stage.value
+        self.exports.value = " · ".join([
+            download_link(self.grid_png, f"{stage}_grid.png", "grid PNG", "image/png"),
+            download_link(buffer.getvalue(), f"{stage}_maps.npy",
+                          f"{stage} maps .npy ({buffer.tell() / 1e6:.1f} MB)",
+                          "application/octet-stream"),
+        ])
+
+
+def stem_explorer() -> w.Widget:
+    """The stem explorer as a widget (the app object is at `.app` for scripting and tests)."""
+    app = StemExplorer()
+    app.widget.app = app
+    return app.widget
