@@ -445,25 +445,16 @@ def test_palette_is_cached_and_reserves_gap_and_label():
     h=st.integers(1, 40),
     w=st.integers(1, 40),
     samples=st.sampled_from([0, 1, 3, 4]),
-    parallel=st.booleans(),
-    level=st.sampled_from([0, 1]),
     seed=st.integers(0, 2**16),
 )
-def test_encode_png_round_trip(h, w, samples, parallel, level, seed):
+def test_encode_png_round_trip(h, w, samples, seed):
     rng = np.random.default_rng(seed)
     shape = (h, w) if samples < 2 else (h, w, samples)
     arr = rng.integers(0, 256, shape, dtype=np.uint8)
     if rng.random() < 0.5:
         arr[: h // 2] = 0  # runs, for the RLE strategy
     pal = rng.integers(0, 256, (256, 3), dtype=np.uint8) if samples == 0 else None
-    saved = render.PNG_PARALLEL_MIN, render.PNG_LEVEL, render._threads
-    try:
-        if parallel:  # force several slices even for tiny images
-            render.PNG_PARALLEL_MIN, render._threads = 1, lambda: 3
-        render.PNG_LEVEL = level
-        im = decode(encode_png(arr, palette=pal))
-    finally:
-        render.PNG_PARALLEL_MIN, render.PNG_LEVEL, render._threads = saved
+    im = decode(encode_png(arr, palette=pal))
     assert im.mode == {0: "P", 1: "L", 3: "RGB", 4: "RGBA"}[samples]
     assert (np.asarray(im) == arr).all()
     if pal is not None:
