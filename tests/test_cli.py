@@ -57,3 +57,58 @@ def test_usage_errors_are_one_line_with_exit_code_2(args, needle):
     assert needle in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.fixture
+def photo_file(tmp_path):
+    from vggviz.images import sample_image
+
+    path = tmp_path / "hopper.jpg"
+    sample_image("Grace Hopper (photo)").save(path)
+    return path
+
+
+def test_stem_writes_the_picture_and_the_array(tmp_path, photo_file):
+    from PIL import Image
+
+    out = run("stem", str(photo_file), "--weights", "random", "--out", str(tmp_path / "g.png"),
+              "--npy", str(tmp_path / "m.npy"))
+    assert out.returncode == 0, out.stderr
+    assert Image.open(tmp_path / "g.png").size[0] > 800
+    import numpy as np
+
+    maps = np.load(tmp_path / "m.npy")
+    assert maps.shape == (224, 224, 64) and maps.dtype == np.float32
+
+
+def test_stem_with_auto_weights_says_when_it_falls_back(tmp_path, photo_file):
+    out = run("stem", str(photo_file), "--npy", str(tmp_path / "m.npy"), "--variant", "vgg13")
+    assert out.returncode == 0, out.stderr
+    assert "randomly initialised" in out.stderr
+
+
+def test_activations_skip_a_bad_file_and_write_the_rest(tmp_path, photo_file):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    out = run("activations", str(photo_file), str(bad), "--stage", "group2", "--weights",
+              "random", "--out", str(tmp_path / "acts"))
+    assert out.returncode == 1
+    assert "skipped" in out.stderr and "notes.png" in out.stderr
+    assert "Traceback" not in out.stderr
+    import numpy as np
+
+    assert np.load(tmp_path / "acts" / "hopper_group2.npy").shape == (56, 56, 128)
+    assert not (tmp_path / "acts" / "notes_group2.npy").exists()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["stem", "missing.png", "--weights", "random"], "missing.png"),
+    (["stem", "{photo}", "--weights", "nowhere.weights.h5"], "nowhere.weights.h5"),
+])
+def test_bad_input_is_one_line_with_exit_code_1(args, needle, photo_file):
+    out = run(*[a.format(photo=photo_file) for a in args])
+    assert out.returncode == 1, out.stderr
+    assert needle in out.stderr and "Traceback" not in out.stderr
+    assert [line for line in out.stderr.splitlines() if "error" in line.lower()
+            and not line.startswith(("I0000", "W0000", "E0000"))] == [
+        next(line for line in out.stderr.splitlines() if line.startswith("vggviz: error:"))]
