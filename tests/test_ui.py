@@ -140,3 +140,24 @@ def test_stem_designs_show_three_stems_at_relative_size():
     assert "3,211,264 values" in app.captions["vgg"].value
     assert "802,816 values" in app.captions["pooled"].value
     assert app.chart.value[:4] == b"\x89PNG"
+
+
+def test_opens_with_imagenet_weights_when_keras_has_them_cached(fake_imagenet_cache):
+    app = stem_explorer().app
+    assert app.model.weights.value == "imagenet" and app.fx.label == "ImageNet"
+    assert app.notice.value == ""
+
+
+def test_asking_for_imagenet_offline_falls_back_in_words_without_hanging(offline):
+    import time
+
+    app = stem_explorer().app
+    assert app.model.weights.value == "random"
+    assert "not downloaded yet" in app.notice.value
+    t = time.perf_counter()
+    app.model.weights.value = "imagenet"
+    assert time.perf_counter() - t < 5
+    assert app.model.weights.value == "random"
+    assert "network is unreachable" in app.notice.value and "randomly initialised" in \
+        app.notice.value
+    assert app.maps is not None and "vggviz-error" not in app.status.text

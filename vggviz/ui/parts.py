@@ -116,12 +116,13 @@ class ImagePicker:
 class ModelPicker:
     """Variant, weights (ImageNet or seeded random) and stem design."""
 
-    def __init__(self, on_change: Callable[[], None], *, stems: bool = True):
+    def __init__(self, on_change: Callable[[], None], *, stems: bool = True,
+                 weights: str = "imagenet"):
         self.variant = w.Dropdown(options=[(v.title, k) for k, v in VARIANTS.items()],
                                   value="vgg16", description="Variant",
                                   layout=w.Layout(width="230px"))
         self.weights = w.ToggleButtons(options=[("ImageNet", "imagenet"), ("Random", "random")],
-                                       value="imagenet", description="Weights",
+                                       value=weights, description="Weights",
                                        style={"button_width": "80px"})
         self.seed = w.BoundedIntText(value=0, min=0, max=2**31 - 1, description="Seed",
                                      layout=w.Layout(width="150px"))
@@ -155,8 +156,6 @@ class ExtractorPool:
         notice = None
         if weights == "imagenet" and not imagenet_supported(variant, stem):
             weights = "random"
-            notice = (f"Keras has no ImageNet weights for {VARIANTS[variant].title} with the "
-                      f"{STEMS[stem].title.lower()}: showing randomly initialised filters")
         key = (variant, weights, stem, seed)
         if key in self._unavailable:
             key, notice = (variant, "random", stem, seed), self._unavailable[key]
@@ -174,6 +173,30 @@ class ExtractorPool:
         fx = self._pool[key]
         fx.notice = notice
         return fx
+
+
+def weights_notice(fx) -> str | None:
+    """Why the maps come from random filters, in words; None when the weights are trained."""
+    from vggviz.weights import imagenet_cached, imagenet_supported
+
+    if fx.weights != "random":
+        return None
+    if fx.notice:
+        return fx.notice
+    if not imagenet_supported(fx.variant, fx.stem):
+        return (f"Keras publishes ImageNet weights for VGG16 and VGG19 with the VGG or pooled "
+                f"stem only: showing randomly initialised filters (seed {fx.seed})")
+    if not imagenet_cached(fx.variant):
+        return ("ImageNet weights are not downloaded yet: showing randomly initialised filters. "
+                "Choose ImageNet to download them (58 MB).")
+    return f"Showing randomly initialised filters (seed {fx.seed}); ImageNet has trained ones."
+
+
+def initial_weights(variant: str = "vgg16") -> str:
+    """ImageNet when Keras' cache holds it, else random: opening never waits on a download."""
+    from vggviz.weights import imagenet_cached
+
+    return "imagenet" if imagenet_cached(variant) else "random"
 
 
 def download_link(data: bytes, filename: str, label: str, mime: str) -> str:

@@ -11,7 +11,14 @@ from vggviz.accounting import BYTES_PER_VALUE, summarize
 from vggviz.architecture import STEMS, VARIANTS
 from vggviz.images import ImageError
 from vggviz.render import render_grid
-from vggviz.ui.parts import ExtractorPool, ImagePicker, StatusLine, picture
+from vggviz.ui.parts import (
+    ExtractorPool,
+    ImagePicker,
+    StatusLine,
+    initial_weights,
+    picture,
+    weights_notice,
+)
 
 SHOWN = 16  # maps per stem: enough to compare, small enough to sit side by side
 TILE_PER_PX = 0.5  # tile px per map px: 224-px maps → 112-px tiles, 56-px maps → 28-px tiles
@@ -52,7 +59,7 @@ class StemDesigns:
             t0 = time.perf_counter()
             results = {}
             for key in STEMS:
-                fx = self.pool.get(variant, "imagenet", key, 0)
+                fx = self.pool.get(variant, initial_weights(variant), key, 0)
                 results[key] = fx.activations(self.picker.image, "stem"), fx
         except (ImageError, ValueError, OSError, RuntimeError) as exc:
             self.status.error(f"{exc}. The last view stays.")
@@ -71,7 +78,7 @@ class StemDesigns:
                 f"stem {s.component('stem').macs / 1e6:,.0f} M MACs · "
                 f"whole model {s.total_macs / 1e9:.2f} G MACs<br><small>{fx.label}</small>")
         self.chart.value = plots.figure_png(plots.stem_comparison(summaries))
-        notices = {fx.notice for _, fx in results.values() if fx.notice}
+        notices = {weights_notice(fx) for _, fx in results.values()} - {None}
         ms = (time.perf_counter() - t0) * 1e3
         self.status.show(" · ".join([f"{self.picker.name} through {len(STEMS)} stems in "
                                      f"{ms:.0f} ms", *sorted(notices)]))

@@ -20,8 +20,11 @@ from vggviz.ui.parts import (
     ModelPicker,
     StatusLine,
     download_link,
+    initial_weights,
     picture,
+    weights_notice,
 )
+from vggviz.weights import imagenet_cached
 
 PAGE = 64
 STAGE_LABELS = [("Stem", "stem")] + [(f"Group {i}", f"group{i}") for i in range(1, 6)]
@@ -45,7 +48,7 @@ class StemExplorer:
         self._busy = False
 
         self.picker = ImagePicker(self.status, self.refresh)
-        self.model = ModelPicker(self.refresh)
+        self.model = ModelPicker(self.refresh, weights=initial_weights())
         self.stage = w.ToggleButtons(options=STAGE_LABELS, value="stem", description="Stage",
                                      style={"button_width": "68px"})
         self.page = w.IntSlider(value=0, min=0, max=0, description="Page",
@@ -124,10 +127,13 @@ class StemExplorer:
 
     def _refresh(self) -> None:
         variant, weights, stem, seed = self.model.key
-        self.status.show(f"computing the {self.stage.value} of {self.picker.name}…")
+        if weights == "imagenet" and not imagenet_cached(variant):
+            self.status.show("fetching ImageNet weights through Keras' cache…")
+        else:
+            self.status.show(f"computing the {self.stage.value} of {self.picker.name}…")
         t0 = time.perf_counter()
         fx = self.pool.get(variant, weights, stem, seed)
-        notice = fx.notice
+        notice = weights_notice(fx)
         self.model.weights.value = fx.weights  # shows a fallback; no re-entry while busy
         self.notice.value = ("" if not notice else
                              f"<div class='vggviz-notice' style='background:#fff4ce;"
