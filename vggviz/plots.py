@@ -431,14 +431,15 @@ def stem_comparison(summaries_by_stem: Mapping[str, Summary]) -> Figure:
             return _si(value)
         return f"{_si(value)}  (÷{base / value:.0f})"
 
-    memory = [c.activation_bytes / _MB for c in stems]
+    memory = [sum(c.activation_bytes for c in s.components if c.name.startswith("group")) / _MB
+              for _, s in items]
     macs = [learner_macs(s) / 1e9 for _, s in items]
     panels = [  # heading, bar heights, the text on each bar, y tick formatter
         ("Output size (H×W per map)", [c.output_shape[0] * c.output_shape[1] for c in stems],
          [f"{c.output_shape[0]}×{c.output_shape[1]}" for c in stems], _tick_si),
         ("Values entering the learner (H×W×C)", entering,
          [entering_text(k, v) for k, v in zip(names, entering, strict=True)], _tick_si),
-        ("Stem activation memory (MB, every stem layer)", memory,
+        ("Learner activation memory (MB, groups 1–5)", memory,
          [f"{_num(v)} MB" for v in memory], None),
         ("Stem + learner MACs (G)", macs, [f"{_num(v)} G" for v in macs], None),
     ]
