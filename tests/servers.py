@@ -39,6 +39,20 @@ def wait_http(url: str, timeout: float = 60, proc: subprocess.Popen | None = Non
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def wait_port(port: int, timeout: float = 60, proc: subprocess.Popen | None = None) -> None:
+    """Wait until 127.0.0.1:`port` accepts connections (no request: rendering costs a kernel)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.25)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
 def _stop(proc: subprocess.Popen) -> None:
     """Stop the server by its PID (never by name), then its process group's kernels."""
     if proc.poll() is None:
@@ -68,7 +82,7 @@ def voila(target: str = "notebooks/01_stem_explorer.ipynb", *extra: str, log: Pa
         cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_http(url, proc=proc)
+        wait_port(port, proc=proc)
         yield url, proc
     finally:
         _stop(proc)

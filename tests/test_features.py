@@ -114,3 +114,18 @@ def test_predict_needs_imagenet(photo):
 def test_unknown_stage_names_the_stages(photo):
     with pytest.raises(ValueError, match="stem, group1"):
         FeatureExtractor(weights="random").activations(photo, "group9")
+
+
+def test_a_hanging_dns_lookup_does_not_hang_the_download(monkeypatch, tmp_path):
+    import socket
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras"))
+    def hang(*args, **kwargs):
+        time.sleep(3)  # longer than the timeout; the probe thread then ends by itself
+        raise OSError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", hang)
+    t = time.perf_counter()
+    with pytest.raises(WeightsUnavailable, match="no answer from"):
+        fetch_imagenet("vgg19", timeout=0.5)
+    assert time.perf_counter() - t < 2

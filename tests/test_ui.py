@@ -48,6 +48,13 @@ def test_upload_replaces_the_grid(explorer):
     assert explorer.grid_png != before
     assert "red.png" in explorer.status.text and "vggviz-error" not in explorer.status.text
     assert explorer.picker.upload.value == ()  # ready for the next upload
+    assert explorer.picker.sample.value is None  # the picker no longer claims a sample
+
+
+def test_picking_a_sample_after_an_upload_shows_it(explorer):
+    upload(explorer, png((20, 200, 20)), "green.png")
+    explorer.picker.sample.value = "Checkerboard"
+    assert explorer.picker.name == "Checkerboard" and "Checkerboard" in explorer.status.text
 
 
 @pytest.mark.parametrize(("data", "name", "needle"), [

@@ -37,8 +37,7 @@ def resolve_weights(requested: str | os.PathLike, variant: str = "vgg16", stem: 
                 fetch_imagenet(variant)
                 return "imagenet", None
             except WeightsUnavailable as exc:
-                return "random", (f"ImageNet weights unavailable ({exc}): showing randomly "
-                                  f"initialised filters")
+                return "random", f"{exc}: showing randomly initialised filters"
         return "random", ("ImageNet weights are not downloaded yet: showing randomly "
                           "initialised filters")
     return "random", (f"Keras has no ImageNet weights for {variant} with the {stem} stem: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 import zipfile
 from pathlib import Path
 
@@ -76,11 +77,10 @@ def fetch_imagenet(variant: str, include_top: bool = False, *, timeout: float = 
     fname, md5 = _IMAGENET_FILES[(variant, include_top)]
     url = _IMAGENET_URL.format(variant=variant, fname=fname)
     advice = f"download {url} and put it at {path}"
-    try:
-        socket.create_connection((IMAGENET_HOST, 443), timeout=timeout).close()
-    except OSError as exc:
+    problem = _unreachable(IMAGENET_HOST, timeout)
+    if problem:
         raise WeightsUnavailable(f"ImageNet weights are not cached and the network is "
-                                 f"unreachable ({exc}); {advice}") from None
+                                 f"unreachable ({problem}); {advice}")
     import keras
 
     try:
@@ -88,6 +88,26 @@ def fetch_imagenet(variant: str, include_top: bool = False, *, timeout: float = 
     except Exception as exc:  # Keras raises a bare Exception on fetch failure
         raise WeightsUnavailable(f"ImageNet weights could not be downloaded ({exc}); "
                                  f"{advice}") from None
+
+
+def _unreachable(host: str, timeout: float) -> str | None:
+    """Why `host`:443 cannot be reached within `timeout` s (DNS included), or None if it can.
+
+    The probe runs in a daemon thread because a hanging DNS lookup ignores socket timeouts.
+    """
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, 443), timeout=timeout).close()
+            outcome.append(None)
+        except OSError as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=probe, daemon=True, name="vggviz-network-probe")
+    thread.start()
+    thread.join(timeout)
+    return outcome[0] if outcome else f"no answer from {host} within {timeout:g} s"
 
 
 def _vars(group: h5py.Group) -> list[np.ndarray]:

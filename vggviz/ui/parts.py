@@ -86,6 +86,8 @@ class ImagePicker:
         self.network_view.value = png_bytes(self.image)
 
     def _on_sample(self, change) -> None:
+        if change["new"] is None:  # cleared because an upload is shown
+            return
         self._use(self.samples[change["new"]], change["new"])
         self.on_change()
 
@@ -111,6 +113,7 @@ class ImagePicker:
                              f"{self.max_bytes / 2**20:.0f} MB")
         original = decode_image(bytes(item["content"]), name=name, max_bytes=self.max_bytes)
         self._use(original, name)
+        self.sample.value = None  # the upload, not a sample, is shown now
 
 
 class ModelPicker:

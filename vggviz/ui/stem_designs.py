@@ -42,7 +42,7 @@ class StemDesigns:
                           layout=w.Layout(align_items="flex-start", margin="0 12px 0 0"))
                    for k in STEMS]
         self.widget = w.VBox([
-            w.HTML("<h2>Stem designs compared</h2><p>The VGG stem keeps all 224×224 pixels, "
+            w.HTML("<p>The VGG stem keeps all 224×224 pixels, "
                    "so 3.2 million values enter the learner; pooling or striding in the stem "
                    "hands on a quarter or a sixteenth. Maps are drawn at true relative size "
                    f"(first {SHOWN} of 64).</p>"),

@@ -99,7 +99,7 @@ class StemExplorer:
             w.HTML("<h3>Image</h3>"), self.picker.widget,
             w.HTML("<h3>Model</h3>"), self.model.widget,
             w.HTML("<h3>Cost</h3>"), self.costs,
-        ], layout=w.Layout(width="470px", align_items="flex-start"))
+        ], layout=w.Layout(width="470px", flex="0 0 470px", align_items="flex-start"))
         right = w.VBox([
             display_controls,
             w.HTML("<h3>Feature maps</h3><small>click a map to look at it closely</small>"),
@@ -107,8 +107,8 @@ class StemExplorer:
             w.HTML("<h3>One map</h3>"), self.focus, focus,
             w.HBox([self.export_button, self.exports]),
         ], layout=w.Layout(align_items="flex-start"))
-        title = w.HTML("<h2>VGG stem explorer</h2>")
-        return w.VBox([title, self.notice, self.status.widget, w.HBox([left, right])],
+        # No title of its own: the notebook's markdown above it has one.
+        return w.VBox([self.notice, self.status.widget, w.HBox([left, right])],
                       layout=w.Layout(align_items="flex-start"))
 
     # ------------------------------------------------------------------ model work

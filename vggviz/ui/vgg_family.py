@@ -35,7 +35,7 @@ class VGGFamily:
             w.HTML("<h3>What the input size does</h3>"), self.variant, self.size_chart,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget = w.VBox([
-            w.HTML("<h2>The VGG family</h2><p>Every variant of Simonyan &amp; Zisserman (2014) "
+            w.HTML("<p>Every variant of Simonyan &amp; Zisserman (2014) "
                    "and its batch-norm twin, counted layer by layer.</p>"),
             w.HBox([self.size, self.stem]), self.status.widget, self.table, charts,
         ], layout=w.Layout(align_items="flex-start"))
@@ -75,7 +75,8 @@ def _table(summaries) -> str:
             f"<td align=right>{s.component('stem').activation_values * BYTES_PER_VALUE / 1e6:.1f}"
             f"</td><td align=right>{s.activation_bytes / 1e6:.1f}</td>"
             f"<td align=right>{s.total_macs / 1e9:.2f}</td></tr>")
-    return ("<table class='vggviz-family'><tr><th>variant</th>" + head
+    return ("<style>.vggviz-family th, .vggviz-family td {padding: 2px 8px}</style>"
+            "<table class='vggviz-family'><tr><th>variant</th>" + head
             + "<th>total</th><th>fc1</th><th>stem MB</th><th>activations MB</th><th>GMACs</th>"
             "</tr>" + "".join(rows) + "</table>")
 

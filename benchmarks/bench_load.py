@@ -1,0 +1,238 @@
+"""Load figures: 8 stem-explorer sessions at once against one Voilà server on 127.0.0.1.
+
+Run: `make bench` (or `.venv/bin/python benchmarks/bench_load.py [sessions]`). Reports, asserts
+nothing. Voilà is started as `make dashboard` starts it (tests/servers.py, voila.json), plus short
+idle culling, so that the memory of closed sessions can be seen coming back. Figures: time from
+page request to the first feature-map grid in each page (measured in the page), RSS and USS per
+kernel process and in total, and the kernels and memory left after culling.
+
+Reused by tests/test_serving.py (the load test) through `run()`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import voila  # noqa: E402
+
+DASHBOARD = "notebooks/01_stem_explorer.ipynb"
+SESSIONS = 8
+CULL_IDLE_S, CULL_INTERVAL_S = 10, 5
+CULL_ARGS = (f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}",
+             f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}")
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+MB = 2**20
+
+# Records in the page, against the page's own clock (0 = the navigation started), when the
+# first feature-map grid (an image over 800 px wide in the stem explorer) has loaded.
+RECORD_FIRST_GRID = """
+(() => {
+  const isGrid = (img) => img instanceof HTMLImageElement && img.complete &&
+    img.naturalWidth > 800 && img.closest(".vggviz-stem-explorer") !== null;
+  document.addEventListener("load", (event) => {
+    if (window.__vggvizFirstGrid === undefined && isGrid(event.target)) {
+      window.__vggvizFirstGrid = performance.now();
+    }
+  }, true);
+})();
+"""
+# Polled by Playwright: true once a grid is shown (records the time if the listener missed it).
+GRID_SHOWN = """() => {
+  if (window.__vggvizFirstGrid === undefined) {
+    const imgs = document.querySelectorAll(".vggviz-stem-explorer img");
+    if (Array.from(imgs).some((i) => i.complete && i.naturalWidth > 800)) {
+      window.__vggvizFirstGrid = performance.now();
+    }
+  }
+  return window.__vggvizFirstGrid !== undefined;
+}"""
+KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
+
+
+@dataclass
+class Session:
+    context: object
+    page: object
+    kernel_id: str = ""
+    first_grid_s: float = float("nan")
+
+
+@dataclass
+class Figures:
+    first_grid_s: list[float] = field(default_factory=list)
+    all_ready_s: float = 0.0
+    session_rss_mb: dict[str, float] = field(default_factory=dict)
+    session_uss_mb: dict[str, float] = field(default_factory=dict)
+    other_rss_mb: dict[str, float] = field(default_factory=dict)
+    kernels_total_rss_mb: float = 0.0
+    kernels_total_uss_mb: float = 0.0
+    server_rss_mb: float = 0.0
+    culled_after_s: float | None = None
+    left_after_culling: dict[str, float] = field(default_factory=dict)
+    total_rss_after_culling_mb: float = 0.0
+
+
+def kernel_processes(server: psutil.Process | int) -> dict[str, psutil.Process]:
+    """The server's kernel processes by kernel id (from their connection file's name)."""
+    server = psutil.Process(server) if isinstance(server, int) else server
+    found = {}
+    for child in server.children(recursive=True):
+        try:
+            cmdline = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if "ipykernel" in cmdline:
+            match = re.search(r"kernel-([0-9a-f-]{36})\.json", cmdline)
+            found[match.group(1) if match else f"pid {child.pid}"] = child
+    return found
+
+
+def memory_mb(process: psutil.Process, unique: bool = False) -> float:
+    """RSS (or USS: the memory only this process holds) in MiB; 0 if it has gone."""
+    try:
+        info = process.memory_full_info() if unique else process.memory_info()
+        return (info.uss if unique else info.rss) / MB
+    except psutil.Error:
+        return 0.0
+
+
+def open_sessions(browser, url: str, n: int, timeout_s: float = 240) -> tuple[list[Session],
+                                                                                    float]:
+    """Start n sessions at once (one browser context each) and wait for every first grid.
+
+    Returns the sessions and the wall time until all grids were shown."""
+    sessions = []
+    for _ in range(n):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.add_init_script(RECORD_FIRST_GRID)
+        sessions.append(Session(context, page))
+    start = time.monotonic()
+    for session in sessions:  # navigate all without waiting: the requests overlap
+        session.page.evaluate("(url) => { setTimeout(() => { location.href = url; }, 0); }", url)
+    for session in sessions:
+        left_ms = max(1_000, (timeout_s - (time.monotonic() - start)) * 1e3)
+        session.page.wait_for_function(GRID_SHOWN, timeout=left_ms, polling=100)
+        session.first_grid_s = session.page.evaluate("window.__vggvizFirstGrid") / 1e3
+        session.kernel_id = KERNEL_ID.search(session.page.content()).group(1)
+    return sessions, time.monotonic() - start
+
+
+def close_sessions(sessions: list[Session]) -> None:
+    """Close the pages as a person closes tabs (Voilà's unload handler asks for a shutdown)."""
+    for session in sessions:
+        session.page.close(run_before_unload=True)
+    time.sleep(1)
+    for session in sessions:
+        session.context.close()
+
+
+def refused_shutdowns(log: Path) -> int:
+    """How often Voilà refused the shutdown a closing page asked for (voila#1458: no _xsrf)."""
+    return log.read_text(errors="replace").count("403 POST /voila/api/shutdown")
+
+
+def wait_for_culling(server: psutil.Process, kernel_ids: set[str],
+                     timeout_s: float = 60) -> float | None:
+    """Seconds until none of these kernels is left (None if some still run after timeout_s)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if not kernel_ids & set(kernel_processes(server)):
+            return time.monotonic() - start
+        time.sleep(1)
+    return None
+
+
+def run(browser, url: str, server_pid: int, sessions: int = SESSIONS,
+        cull_timeout_s: float = 60, report=print) -> Figures:
+    """Open `sessions` dashboards at once, measure, close them, wait for culling, measure."""
+    server = psutil.Process(server_pid)
+    figures = Figures()
+    opened, figures.all_ready_s = open_sessions(browser, url, sessions)
+    figures.first_grid_s = [s.first_grid_s for s in opened]
+    ids = {s.kernel_id for s in opened}
+    kernels = kernel_processes(server)
+    for kid, process in kernels.items():
+        if kid in ids:
+            figures.session_rss_mb[kid] = memory_mb(process)
+            figures.session_uss_mb[kid] = memory_mb(process, unique=True)
+        else:  # Voilà's preheated pool kernel, or one started by a page request of no browser
+            figures.other_rss_mb[kid] = memory_mb(process)
+    figures.kernels_total_rss_mb = sum(figures.session_rss_mb.values()) + sum(
+        figures.other_rss_mb.values())
+    figures.kernels_total_uss_mb = sum(memory_mb(p, unique=True) for p in kernels.values())
+    figures.server_rss_mb = memory_mb(server)
+    report_open(figures, sessions, report)
+
+    close_sessions(opened)
+    figures.culled_after_s = wait_for_culling(server, ids, cull_timeout_s)
+    left = kernel_processes(server)
+    figures.left_after_culling = {kid: memory_mb(p) for kid, p in left.items()}
+    figures.total_rss_after_culling_mb = sum(figures.left_after_culling.values())
+    report_culling(figures, cull_timeout_s, report)
+    return figures
+
+
+def report_open(f: Figures, sessions: int, report=print) -> None:
+    grids = sorted(f.first_grid_s)
+    report(f"{sessions} sessions at once: time from page request to first grid: "
+           f"median {statistics.median(grids):.1f} s, max {grids[-1]:.1f} s "
+           f"(each: {', '.join(f'{t:.1f}' for t in f.first_grid_s)} s); "
+           f"all shown after {f.all_ready_s:.1f} s")
+    rss = list(f.session_rss_mb.values())
+    report(f"session kernels: RSS per kernel median {statistics.median(rss):.0f} MB, "
+           f"max {max(rss):.0f} MB (target <= 800 MB); USS per kernel median "
+           f"{statistics.median(f.session_uss_mb.values()):.0f} MB")
+    for kid in f.session_rss_mb:
+        report(f"  kernel {kid[:8]}: RSS {f.session_rss_mb[kid]:.0f} MB, "
+               f"USS {f.session_uss_mb[kid]:.0f} MB")
+    for kid, mb in f.other_rss_mb.items():
+        report(f"  other kernel {kid[:8]} (preheated pool or probe): RSS {mb:.0f} MB")
+    report(f"all {len(f.session_rss_mb) + len(f.other_rss_mb)} kernels: RSS total "
+           f"{f.kernels_total_rss_mb:.0f} MB, USS total {f.kernels_total_uss_mb:.0f} MB; "
+           f"Voilà server RSS {f.server_rss_mb:.0f} MB")
+
+
+def report_culling(f: Figures, timeout_s: float, report=print) -> None:
+    if f.culled_after_s is None:
+        report(f"after closing the pages: session kernels NOT all culled within {timeout_s:.0f} s")
+    else:
+        report(f"after closing the pages: session kernels culled within {f.culled_after_s:.0f} s "
+               f"(cull_idle_timeout={CULL_IDLE_S} s, cull_interval={CULL_INTERVAL_S} s)")
+    report(f"left after culling: {len(f.left_after_culling)} kernel(s), RSS total "
+           f"{f.total_rss_after_culling_mb:.0f} MB (was {f.kernels_total_rss_mb:.0f} MB)")
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    sessions = int(sys.argv[1]) if len(sys.argv) > 1 else SESSIONS
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"{CHROMIUM} is missing: apt-get install chromium")
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench_load_voila_{os.getpid()}.log"
+    print(f"Voilà log: {log}")
+    with voila(DASHBOARD, *CULL_ARGS, log=log) as (url, proc), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            run(browser, url, proc.pid, sessions)
+        finally:
+            browser.close()
+        print(f"shutdown requests of closing pages refused by Voilà (403): "
+              f"{refused_shutdowns(log)}")
+
+
+if __name__ == "__main__":
+    main()

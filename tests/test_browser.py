@@ -1,0 +1,404 @@
+"""The dashboards served for real and driven in headless Chromium, as a person would use them.
+
+One Voilà serves every notebook (as `make dashboards` does, with the project's voila.json:
+preheated kernels, 100 MiB websocket messages); a second, without preheating, measures a cold
+start; JupyterLab runs the tour and serves the stem explorer through Voilà's extension.
+Timings are printed (run with -s) and kept in test-artifacts/browser_timings.txt; screenshots
+and server logs are in test-artifacts/ too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from browser import (
+    ARTIFACTS,
+    LAUNCH_ARGS,
+    LONG,
+    RECORD_IMAGE_LOADS,
+    VIEWPORT,
+    PageWatch,
+    Timings,
+    chromium_or_skip,
+    full_page_screenshot,
+    image_digest,
+    wait_new_picture,
+    wait_until_quiet,
+)
+from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
+from servers import ROOT, jupyterlab, voila
+
+pytestmark = pytest.mark.browser
+
+EXPLORER = "01_stem_explorer.ipynb"
+GRID = ("xpath=//div[contains(@class,'widget-html')][.//h3[normalize-space()='Feature maps']]"
+        "/following-sibling::img[1]")
+FOCUS = ("xpath=//div[contains(@class,'widget-html')][.//h3[normalize-space()='One map']]"
+         "/following-sibling::div[contains(@class,'widget-hbox')][1]/img[1]")
+FIRST_GRID = "() => window.__vggviz.loads.find((l) => l.grid && l.width > 800)"
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    chromium = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True,
+                                    args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def timings():
+    return Timings(ARTIFACTS / "browser_timings.txt")
+
+
+@pytest.fixture(scope="module")
+def watches():
+    """Every dashboard page's PageWatch, for the console check."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def open_page(chromium_browser, watches):
+    """Open a fresh page (own context) that records image loads and watches its console."""
+    contexts = []
+
+    def open_(name: str):
+        context = chromium_browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(LONG)
+        context.add_init_script(RECORD_IMAGE_LOADS)
+        contexts.append(context)
+        page = context.new_page()
+        watches.append(PageWatch(page, name))
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="class")
+def dashboards():
+    """Voilà on every notebook (`make dashboards`), once its preheated kernels are idle.
+    Yields the base URL, the server process and its log."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / "voila-dashboards.log"
+    with voila("notebooks", log=log) as (url, proc):
+        waited = wait_until_quiet(proc, log, EXPLORER)
+        print(f"\n[browser] preheated kernels idle {waited:.1f} s after Voilà answered",
+              flush=True)
+        yield SimpleNamespace(url=url, proc=proc, log=log)
+
+
+@pytest.fixture(scope="class")
+def explorer(dashboards, open_page, timings):
+    """The stem explorer open in a page, timed from the request to the first grid."""
+    page = open_page("stem explorer")
+    page.goto(f"{dashboards.url}voila/render/{EXPLORER}", wait_until="commit")
+    first = page.wait_for_function(FIRST_GRID, timeout=LONG).json_value()
+    timings.record("first grid, preheated kernel (request → grid loaded)", first["t"] / 1e3,
+                   target=2)
+    used = rf"Using pre-heated kernel: \S+ for {re.escape(EXPLORER)}"
+    assert re.search(used, dashboards.log.read_text(errors="replace")), "no preheated kernel"
+    return page
+
+
+def _first_grid_seconds(page) -> float:
+    return page.wait_for_function(FIRST_GRID, timeout=LONG).json_value()["t"] / 1e3
+
+
+def _status(page, pattern: str, timeout: float = LONG):
+    """Wait until the status line's ok text matches `pattern` (a regex)."""
+    ok = page.locator(".vggviz-status .vggviz-ok")
+    expect(ok).to_have_text(re.compile(pattern), timeout=timeout)
+    return ok.inner_text()
+
+
+def _slider(page, label: str):
+    return page.locator(".widget-slider").filter(
+        has=page.locator("label.widget-label", has_text=re.compile(rf"^{re.escape(label)}$")))
+
+
+def _press_right(page, label: str) -> None:
+    handle = _slider(page, label).locator(".noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")
+
+
+def _upload(page, path) -> float:
+    """Choose `path` with the FileUpload button as a person would; return the page's clock."""
+    button = page.get_by_role("button", name=re.compile("Upload image"))
+    with page.expect_file_chooser() as chooser:
+        button.click()
+    started = page.evaluate("performance.now()")
+    chooser.value.set_files(path)
+    return started
+
+
+# ---------------------------------------------------------------------------- cold start
+
+
+def test_cold_first_grid(open_page, timings):
+    """A server without preheated kernels: the page request starts the kernel (timed)."""
+    log = ARTIFACTS / "voila-cold.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with voila(f"notebooks/{EXPLORER}", "--VoilaConfiguration.preheat_kernel=False",
+               log=log) as (url, _):
+        page = open_page("stem explorer (cold)")
+        page.goto(url, wait_until="commit", timeout=LONG)
+        seconds = _first_grid_seconds(page)
+        timings.record("first grid, cold kernel (request → grid loaded)", seconds, target=6)
+        assert seconds < 60
+        assert "stem 224×224×64" in _status(page, r"stem 224×224×64")
+        page.close()
+
+
+# ---------------------------------------------------------------------------- dashboards
+
+
+class TestDashboards:
+    def test_sample_grid_shows_without_any_action(self, explorer):
+        page = explorer
+        grid = page.locator(GRID)
+        assert grid.evaluate("img => img.complete && img.naturalWidth") > 800
+        status = _status(page, r"Grace Hopper \(photo\) · stem 224×224×64 · .* render \d+ ms")
+        if "random (seed 0)" in status:  # no ImageNet weights in Keras' cache (no network)
+            expect(page.locator(".vggviz-notice")).to_contain_text(
+                "showing randomly initialised filters")
+        else:
+            assert "ImageNet" in status
+        assert page.locator(".vggviz-error").count() == 0
+        full_page_screenshot(page, "stem_explorer.png")
+
+    def test_upload_replaces_the_grid(self, dashboards, explorer, tmp_path, timings):
+        page = explorer
+        # Opening the page took the pooled kernel; let its replacement finish warming up, so
+        # the upload is timed on a quiet machine.
+        wait_until_quiet(dashboards.proc, dashboards.log, EXPLORER, fills=2)
+        grid = page.locator(GRID)
+        old_src, old_digest = grid.get_attribute("src"), image_digest(grid)
+        path = tmp_path / "stripes-upload.png"
+        rgb = np.zeros((300, 400, 3), np.uint8)
+        rgb[:, ::20] = (255, 40, 0)
+        rgb[::25, :] = (0, 90, 255)
+        Image.fromarray(rgb).save(path)
+        started = _upload(page, path)
+        wait_new_picture(grid, old_src)
+        loaded = page.evaluate(
+            "(t) => window.__vggviz.loads.find((l) => l.grid && l.t > t).t", started)
+        timings.record("upload → new grid loaded", (loaded - started) / 1e3, target=0.5)
+        status = _status(page, r"stripes-upload\.png · stem 224×224×64 · .* render \d+ ms")
+        assert "forward" in status
+        assert image_digest(grid) != old_digest
+        assert (loaded - started) / 1e3 < 60
+
+    def test_stage_page_focus_and_colormap_change_the_picture(self, explorer):
+        page = explorer
+        grid, focus = page.locator(GRID), page.locator(FOCUS)
+
+        def changed(locator, old_src, old_digest):
+            wait_new_picture(locator, old_src)
+            assert image_digest(locator) != old_digest
+            return locator.get_attribute("src"), image_digest(locator)
+
+        src, digest = grid.get_attribute("src"), image_digest(grid)
+        assert not _slider(page, "Page").is_visible()  # the stem has 64 maps: one page
+        page.get_by_role("button", name="Group 3", exact=True).click()
+        src, digest = changed(grid, src, digest)
+        _status(page, r"· group3 28×28×256 · .* forward \d+ ms · render \d+ ms")
+        page_slider = _slider(page, "Page")
+        assert page_slider.is_visible()  # 256 maps: four pages
+        assert page_slider.locator(".noUi-handle").get_attribute("aria-valuemax") == "3.0"
+
+        focus_src, focus_digest = focus.get_attribute("src"), image_digest(focus)
+        _press_right(page, "Page")
+        src, digest = changed(grid, src, digest)
+        assert page_slider.locator(".widget-readout").inner_text() == "1"
+        focus_src, focus_digest = changed(focus, focus_src, focus_digest)
+        page.get_by_text("group3 map 64").wait_for()  # the focus follows the page
+
+        _press_right(page, "Map")
+        focus_src, focus_digest = changed(focus, focus_src, focus_digest)
+        page.get_by_text("group3 map 65").wait_for()
+
+        tile = grid.bounding_box()["width"] / 8  # 8 × 8 maps; click the third of row two
+        grid.click(position={"x": 2.5 * tile, "y": 1.5 * tile})
+        focus_src, focus_digest = changed(focus, focus_src, focus_digest)
+        page.get_by_text("group3 map 74").wait_for()
+
+        page.get_by_label("Colormap").select_option("magma")
+        src, digest = changed(grid, src, digest)
+        changed(focus, focus_src, focus_digest)
+        _status(page, r"· group3 28×28×256 · .* cached · render \d+ ms")
+        full_page_screenshot(page, "stem_explorer_group3.png")
+
+    @pytest.mark.parametrize("name, data", [
+        ("not-a-picture.png", b"Dear diary, this is text with an image's name.\n" * 40),
+        ("notes.txt", b"plain text\n"),
+    ], ids=["text-named-png", "txt"])
+    def test_non_image_upload_shows_a_readable_error(self, explorer, tmp_path, name, data):
+        page = explorer
+        grid = page.locator(GRID)
+        src, digest = grid.get_attribute("src"), image_digest(grid)
+        path = tmp_path / name
+        path.write_bytes(data)
+        _upload(page, path)
+        error = page.locator(".vggviz-status .vggviz-error", has_text=name)
+        error.wait_for()
+        text = error.inner_text()
+        assert name in text and "not a JPEG, PNG" in text and "The last image stays" in text
+        assert "Traceback" not in text
+        assert grid.get_attribute("src") == src and image_digest(grid) == digest
+
+    def test_upload_over_the_limit_gets_a_message(self, explorer, tmp_path):
+        page = explorer
+        grid = page.locator(GRID)
+        src = grid.get_attribute("src")
+        path = tmp_path / "big.png"
+        path.write_bytes(np.random.default_rng(0).bytes(25 * 2**20))
+        _upload(page, path)
+        error = page.locator(".vggviz-status .vggviz-error", has_text="big.png")
+        error.wait_for(timeout=LONG)
+        assert re.search(r"big\.png is 25\.0 MB; the limit is 20 MB", error.inner_text())
+        assert grid.get_attribute("src") == src
+
+    def test_family_and_stem_designs_render_their_charts(self, dashboards, open_page):
+        page = open_page("VGG family")
+        page.goto(f"{dashboards.url}voila/render/02_vgg_family.ipynb", wait_until="commit")
+        root = page.locator(".vggviz-vgg-family")
+        root.wait_for(timeout=LONG)
+        charts = root.locator("img")
+        page.wait_for_function(
+            "(n) => [...document.querySelectorAll('.vggviz-vgg-family img')]"
+            ".filter((i) => i.complete && i.naturalWidth > 300).length >= n", arg=4)
+        assert charts.count() == 4
+        table = root.locator("table.vggviz-family")
+        assert "VGG16" in table.inner_text() and "138,357,544" in table.inner_text()
+        _status(page, r"input 224×224×3")
+        size_chart = charts.nth(3)
+        old_src, old_digest = size_chart.get_attribute("src"), image_digest(size_chart)
+        _press_right(page, "Input px")
+        wait_new_picture(size_chart, old_src)
+        assert image_digest(size_chart) != old_digest
+        _status(page, r"input 256×256×3")
+        full_page_screenshot(page, "vgg_family.png")
+
+        page = open_page("stem designs")
+        page.goto(f"{dashboards.url}voila/render/03_stem_designs.ipynb", wait_until="commit")
+        root = page.locator(".vggviz-stem-designs")
+        root.wait_for(timeout=LONG)
+        _status(page, r"through 3 stems")
+        images = root.locator("img")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.vggviz-stem-designs img')]"
+            ".every((i) => i.complete && i.naturalWidth > 0)")
+        widths = images.evaluate_all("imgs => imgs.map((i) => i.naturalWidth)")
+        assert sum(w > 300 for w in widths) >= 2, widths  # the VGG stem's maps and the chart
+        text = root.inner_text()
+        for caption in ("224×224×64", "112×112×64", "56×56×64"):
+            assert caption in text
+        full_page_screenshot(page, "stem_designs.png")
+
+    def test_no_errors_in_the_console(self, explorer, watches):
+        problems = [p for watch in watches for p in watch.problems]
+        assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------------------- JupyterLab
+
+
+@pytest.fixture
+def quiet_lab(tmp_path, monkeypatch):
+    """JupyterLab settings and workspaces of its own (no autosave, no news prompt), and the
+    notebooks left exactly as they were: the tour must not be saved with outputs or metadata.
+    """
+    settings = {"docmanager-extension/plugin": {"autosave": False},
+                "apputils-extension/notification": {"fetchNews": "false"}}
+    for name, values in settings.items():
+        path = tmp_path / "lab-settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    monkeypatch.setenv("JUPYTERLAB_SETTINGS_DIR", str(tmp_path / "lab-settings"))
+    monkeypatch.setenv("JUPYTERLAB_WORKSPACES_DIR", str(tmp_path / "lab-workspaces"))
+    notebooks = ROOT / "notebooks"
+    before = {path: path.read_bytes() for path in notebooks.glob("*.ipynb")}
+    checkpoints = notebooks / ".ipynb_checkpoints"
+    had_checkpoints = checkpoints.exists()
+    yield
+    if not had_checkpoints:
+        shutil.rmtree(checkpoints, ignore_errors=True)  # JupyterLab makes one per opened file
+    changed = [path.name for path, data in before.items() if path.read_bytes() != data]
+    for path, data in before.items():
+        if path.name in changed:
+            path.write_bytes(data)
+    assert not changed, f"JupyterLab wrote to {changed} (restored)"
+
+
+def _run_all_cells(page) -> None:
+    """Run → Run All Cells, as a person would; again if the kernel was not ready to take it."""
+    started = ("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+               ".some((e) => /\\[(\\*|\\d+)\\]/.test(e.textContent))")
+    for _ in range(3):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
+        try:
+            page.wait_for_function(started, timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    pytest.fail("Run → Run All Cells did not start the tour's cells")
+
+
+def test_jupyterlab_runs_the_tour_and_serves_the_explorer(open_page, quiet_lab, timings,
+                                                          watches):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with jupyterlab(log=ARTIFACTS / "jupyterlab.log") as (url, token, _):
+        page = open_page("JupyterLab")
+        page.goto(f"{url}lab/tree/00_tour.ipynb?token={token}")
+        page.locator(".jp-Notebook").wait_for(timeout=LONG)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+            timeout=LONG)
+        _run_all_cells(page)
+        cells = page.locator(".jp-CodeCell")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+            ".every((e) => /\\[\\d+\\]/.test(e.textContent))", timeout=180_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+        assert cells.count() == 4
+        stderr = page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        for text in stderr.all_inner_texts():
+            assert "Traceback" not in text and "Error" not in text, text
+        result = page.locator(".jp-OutputArea-output[data-mime-type='text/plain']",
+                              has_text="138,357,544 parameters")
+        assert result.count() == 1
+        assert "values entering the learner: 3,211,264" in cells.nth(1).inner_text()
+        assert "(224, 224, 64)" in cells.nth(2).inner_text()
+        image = cells.nth(2).locator(".jp-RenderedImage img")
+        image.wait_for()
+        assert image.evaluate("img => img.complete && img.naturalWidth") > 300
+        assert "802,816 values enter the learner" in cells.nth(3).inner_text()
+        full_page_screenshot(page, "jupyterlab_tour.png")
+
+        page = open_page("stem explorer in JupyterLab")
+        page.goto(f"{url}voila/render/{EXPLORER}?token={token}", wait_until="commit")
+        timings.record("first grid, Voilà in JupyterLab (request → grid loaded)",
+                       _first_grid_seconds(page))
+        _status(page, r"Grace Hopper \(photo\) · stem 224×224×64")
+        full_page_screenshot(page, "stem_explorer_in_jupyterlab.png")
+    lab_pages = ("JupyterLab", "stem explorer in JupyterLab")
+    problems = [p for watch in watches if watch.name in lab_pages for p in watch.problems]
+    assert not problems, "\n".join(problems)
