@@ -315,6 +315,8 @@ class TestDashboards:
     def test_no_errors_in_the_console(self, explorer, watches):
         problems = [p for watch in watches for p in watch.problems]
         assert not problems, "\n".join(problems)
+        # the kernel watch stays silent while the kernel lives (test_serving kills one)
+        assert explorer.locator("#vggviz-kernel-lost").count() == 0
 
 
 # ---------------------------------------------------------------------------- JupyterLab

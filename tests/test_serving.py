@@ -358,6 +358,8 @@ def killed_kernel(server, chromium):
         seen["new_text"] = "\n".join(line for line in text_after.splitlines()
                                      if line not in set(text_before.splitlines()))
         seen["words"] = WORDS_FOR_A_DEAD_KERNEL.search(text_after + "\n".join(dialogs))
+        banner = page.locator("#vggviz-kernel-lost")
+        seen["banner"] = banner.inner_text() if banner.count() else ""
         seen["dialogs"] = dialogs
         start = time.monotonic()
         page.reload(timeout=LONG_MS)
@@ -382,13 +384,12 @@ def test_killed_kernel_marks_the_widgets_and_a_reload_recovers(killed_kernel):
     assert killed_kernel["reload_s"] < LONG_MS / 1e3
 
 
-@pytest.mark.xfail(strict=True, reason="Voilà 0.5.13 says nothing in words when the kernel dies: "
-                   "the widgets only get a broken-link icon (.jupyter-widgets-disconnected) "
-                   "and the console logs 'Kernel: restarting'. Remove this mark once the "
-                   "dashboard explains it.")
 @pytest.mark.browser
 def test_killed_kernel_is_explained_in_words(killed_kernel):
+    """Voilà itself only marks the widgets with a broken-link icon; the app's kernel watch
+    says what happened and what to do."""
     assert killed_kernel["words"], killed_kernel["new_text"]
+    assert "Reload the page" in killed_kernel["banner"]
 
 
 # --- load -----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from vggviz.ui.parts import (
     ImagePicker,
     StatusLine,
     initial_weights,
+    kernel_watch,
     picture,
     weights_notice,
 )
@@ -46,7 +47,7 @@ class StemDesigns:
                    "so 3.2 million values enter the learner; pooling or striding in the stem "
                    "hands on a quarter or a sixteenth. Maps are drawn at true relative size "
                    f"(first {SHOWN} of 64).</p>"),
-            w.HBox([self.picker.widget, self.variant]), self.status.widget,
+            kernel_watch(), w.HBox([self.picker.widget, self.variant]), self.status.widget,
             w.HBox(columns, layout=w.Layout(align_items="flex-end")), self.chart,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-stem-designs")

@@ -21,6 +21,7 @@ from vggviz.ui.parts import (
     StatusLine,
     download_link,
     initial_weights,
+    kernel_watch,
     picture,
     weights_notice,
 )
@@ -108,7 +109,8 @@ class StemExplorer:
             w.HBox([self.export_button, self.exports]),
         ], layout=w.Layout(align_items="flex-start"))
         # No title of its own: the notebook's markdown above it has one.
-        return w.VBox([self.notice, self.status.widget, w.HBox([left, right])],
+        return w.VBox([kernel_watch(), self.notice, self.status.widget,
+                       w.HBox([left, right])],
                       layout=w.Layout(align_items="flex-start"))
 
     # ------------------------------------------------------------------ model work

@@ -7,7 +7,7 @@ import ipywidgets as w
 from vggviz import plots
 from vggviz.accounting import BYTES_PER_VALUE, summarize_all
 from vggviz.architecture import COMPONENTS, STEMS, VARIANTS
-from vggviz.ui.parts import StatusLine, picture
+from vggviz.ui.parts import StatusLine, kernel_watch, picture
 
 SIZES = range(32, 513, 32)
 
@@ -37,7 +37,8 @@ class VGGFamily:
         self.widget = w.VBox([
             w.HTML("<p>Every variant of Simonyan &amp; Zisserman (2014) "
                    "and its batch-norm twin, counted layer by layer.</p>"),
-            w.HBox([self.size, self.stem]), self.status.widget, self.table, charts,
+            kernel_watch(), w.HBox([self.size, self.stem]), self.status.widget, self.table,
+            charts,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
         self.refresh()
