@@ -5,13 +5,13 @@ Each timed call gets a different image, so no cache answers.
 """
 
 import os
-import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 RUNS = 20
 
@@ -19,15 +19,6 @@ RUNS = 20
 def _images(n: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.integers(0, 256, (224, 224, 3), dtype=np.uint8) for _ in range(n)]
-
-
-def _median_ms(fn, images) -> float:
-    times = []
-    for image in images:
-        t = time.perf_counter()
-        fn(image)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
 
 
 def main() -> None:
@@ -39,10 +30,10 @@ def main() -> None:
     fx = FeatureExtractor("vgg16", weights="random")
     fx.activations(_images(1, 0)[0])  # build the stem model, warm up
     cold = time.perf_counter() - t
-    stem_ms = _median_ms(lambda im: fx.activations(im, "stem"), _images(RUNS, 1))
+    stem_ms = median_ms(lambda im: fx.activations(im, "stem"), _images(RUNS, 1))
     rss_stem = process.memory_info().rss
     fx.all_stages(_images(1, 2)[0])  # build the five-group prefix, warm up
-    all_ms = _median_ms(fx.all_stages, _images(RUNS // 2, 3))
+    all_ms = median_ms(fx.all_stages, _images(RUNS // 2, 3))
     rss_all = process.memory_info().rss
     print(f"import + build stem extractor + first pass: {cold:.2f} s")
     print(f"warm activations(image, 'stem'), median of {RUNS}: {stem_ms:.1f} ms "

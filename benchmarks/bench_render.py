@@ -10,12 +10,12 @@ Run: `make bench` (or `.venv/bin/python benchmarks/bench_render.py`). Reports, a
 import io
 import os
 import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 RUNS = 15
 BASELINE_RUNS = 10
@@ -33,15 +33,6 @@ def _image_bytes(n: int, seed: int) -> list[bytes]:
     return out
 
 
-def _median_ms(fn, items) -> float:
-    times = []
-    for item in items:
-        t = time.perf_counter()
-        fn(item)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
-
-
 def main() -> None:
     import keras
     from matplotlib.figure import Figure
@@ -56,18 +47,18 @@ def main() -> None:
         return render_grid(fx.activations(data, "stem"))
 
     ours(_image_bytes(1, 0)[0])  # warm: model built, first call traced
-    ours_ms = _median_ms(ours, _image_bytes(RUNS, 1))
+    ours_ms = median_ms(ours, _image_bytes(RUNS, 1))
     parts = {"forward": [], "prepare": []}
     for data in _image_bytes(5, 2):
         fx.activations(data, "stem")
         for key in parts:
             parts[key].append(fx.last_timing[key])
     maps = fx.activations(_image_bytes(1, 0)[0], "stem")  # the cached maps the app keeps
-    render_ms = _median_ms(lambda _: render_grid(maps), range(RUNS))
+    render_ms = median_ms(lambda _: render_grid(maps), range(RUNS))
     changes = [{"cmap": "magma"}, {"normalize": "shared"}, {"order": "mean"}, {"cmap": "gray"},
                {"channels": range(32)}] * RUNS
     passes = fx.forward_passes
-    display_ms = _median_ms(lambda change: render_grid(maps, **change), changes[:RUNS])
+    display_ms = median_ms(lambda change: render_grid(maps, **change), changes[:RUNS])
     assert fx.forward_passes == passes  # display changes never run the model
 
     # The usual notebook way: every conv output of the full VGG16, then plt-style subplots.
@@ -88,7 +79,7 @@ def main() -> None:
         return buffer.getvalue()
 
     usual(_image_bytes(1, 0)[0])
-    usual_ms = _median_ms(usual, _image_bytes(BASELINE_RUNS, 3))
+    usual_ms = median_ms(usual, _image_bytes(BASELINE_RUNS, 3))
 
     print(f"(1) vggviz, image bytes → PNG of 64 stem maps, warm, median of {RUNS}: "
           f"{ours_ms:.1f} ms")

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,22 +20,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 60, proc: subprocess.Popen | None = None) -> None:
-    """Wait until `url` answers (any HTTP status), or fail with the server's exit."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.25)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
 def wait_port(port: int, timeout: float = 60, proc: subprocess.Popen | None = None) -> None:
@@ -105,7 +88,7 @@ def jupyterlab(log: Path | None = None):
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_http(f"{url}api/status?token={token}", proc=proc)
+        wait_port(port, proc=proc)
         yield url, token, proc
     finally:
         _stop(proc)

@@ -112,3 +112,11 @@ def test_bad_input_is_one_line_with_exit_code_1(args, needle, photo_file):
     assert [line for line in out.stderr.splitlines() if "error" in line.lower()
             and not line.startswith(("I0000", "W0000", "E0000"))] == [
         next(line for line in out.stderr.splitlines() if line.startswith("vggviz: error:"))]
+
+
+def test_summary_commands_load_neither_tensorflow_nor_image_libraries():
+    code = ("import sys; from vggviz.cli import main; main(['variants']); "
+            "heavy = {'tensorflow', 'keras', 'PIL', 'h5py', 'matplotlib'} & set(sys.modules); "
+            "assert not heavy, heavy")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

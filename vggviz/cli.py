@@ -6,15 +6,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import wraps
 from pathlib import Path
-
-import numpy as np
 
 from vggviz.accounting import BYTES_PER_VALUE, Summary, summarize, summarize_all
 from vggviz.architecture import COMPONENTS, STAGES, STEMS, VARIANTS
-from vggviz.images import ImageError
-from vggviz.weights import WeightsMismatch, WeightsUnavailable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,7 +86,29 @@ def _extractor(args: argparse.Namespace):
     return fx
 
 
+def _model_command(fn: Callable[[argparse.Namespace], None]):
+    """Run a command that reads images and weights; their errors become one-line CommandErrors.
+
+    The imports stay inside, so `vggviz summary` and `vggviz variants` start in a blink.
+    """
+
+    @wraps(fn)
+    def run(args: argparse.Namespace) -> None:
+        from vggviz.images import ImageError
+        from vggviz.weights import WeightsMismatch, WeightsUnavailable
+
+        try:
+            fn(args)
+        except (ImageError, WeightsUnavailable, WeightsMismatch, OSError) as exc:
+            raise CommandError(str(exc)) from None
+
+    return run
+
+
+@_model_command
 def cmd_stem(args: argparse.Namespace) -> None:
+    import numpy as np
+
     from vggviz.render import render_grid
 
     if not (args.out or args.npy):
@@ -103,7 +122,9 @@ def cmd_stem(args: argparse.Namespace) -> None:
         print(f"wrote {args.npy}: array {maps.shape} float32")
 
 
+@_model_command
 def cmd_activations(args: argparse.Namespace) -> None:
+    import numpy as np
     from tqdm import tqdm
 
     from vggviz.images import ImageError
@@ -184,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (CommandError, ImageError, WeightsUnavailable, WeightsMismatch, OSError) as exc:
+    except CommandError as exc:
         print(f"vggviz: error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:  # bad option values found by the model code, e.g. input size

@@ -131,9 +131,11 @@ class FeatureExtractor:
             outputs = model(batch, training=False)
             outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
             self.forward_passes += 1
-            for stage, out in zip(STAGES, outputs, strict=False):
-                self._remember((digest, stage), np.asarray(out[0]))
-            found = {s: self._cache[(digest, s)] for s in stages}
+            computed = {stage: np.asarray(out[0])
+                        for stage, out in zip(STAGES, outputs, strict=False)}
+            for stage, maps in computed.items():
+                self._remember((digest, stage), maps)
+            found = {s: computed[s] for s in stages}
         else:
             for s in stages:
                 self._cache.move_to_end((digest, s))

@@ -56,6 +56,7 @@ class StemDesigns:
     def refresh(self) -> None:
         """Run the image through each stem design and redraw maps, captions and chart."""
         variant = self.variant.value
+        self.status.show(f"running {self.picker.name} through {len(STEMS)} stems…")
         try:
             t0 = time.perf_counter()
             results = {}
