@@ -597,3 +597,18 @@ def test_samples_are_copies():
     assert colour(sample_image("Checkerboard")) != RED
     with pytest.raises(KeyError, match="Colour wheel"):
         sample_image("Mona Lisa")
+
+
+def test_jpeg_draft_decoding_keeps_the_network_view_faithful():
+    """load_image lets big JPEGs decode at a reduced DCT scale; the 224 view barely changes."""
+    from vggviz.images import decode_image, fit_image
+
+    photo = sample_image("Grace Hopper (photo)").resize((1600, 1200))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=95)
+    data = buffer.getvalue()
+    drafted = np.asarray(load_image(data), np.float32)
+    full = np.asarray(fit_image(decode_image(data)), np.float32)
+    assert drafted.shape == full.shape == (224, 224, 3)
+    assert np.abs(drafted - full).mean() < 2.0  # of 255 levels
+    assert decode_image(data).size == (1600, 1200)  # the original view is not drafted
