@@ -352,7 +352,10 @@ def killed_kernel(server, chromium):
                                    timeout=30_000)
         except Exception:  # a timeout: the count below records it and the test asserts it
             pass
-        page.wait_for_timeout(3_000)  # time for any message or dialog to appear
+        try:  # the app's kernel watch puts its banner up right after the widgets are cut off
+            page.wait_for_selector("#vggviz-kernel-lost", timeout=10_000)
+        except Exception:  # a timeout: the test on the words fails with what the page shows
+            pass
         seen["disconnected_views"] = page.locator(".jupyter-widgets-disconnected").count()
         text_after = page.inner_text("body")
         seen["new_text"] = "\n".join(line for line in text_after.splitlines()
