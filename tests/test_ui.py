@@ -36,6 +36,7 @@ def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
     assert explorer.maps.shape == (224, 224, 64)
     assert Image.open(io.BytesIO(explorer.grid_png)).size[0] > 800
     assert "stem 224×224×64" in explorer.status.text
+    assert Image.open(io.BytesIO(explorer.kernels_image.value)).size[0] > 250  # 64 kernels
     assert explorer.fx.label in ("ImageNet", "random (seed 0)")
     if explorer.fx.label != "ImageNet":
         assert "randomly initialised" in explorer.notice.value

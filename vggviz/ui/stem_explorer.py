@@ -12,7 +12,16 @@ from ipyevents import Event
 
 from vggviz.accounting import BYTES_PER_VALUE, summarize
 from vggviz.images import ImageError
-from vggviz.render import COLORMAPS, encode_png, grid_indices, kernel_for, map_stats, palette
+from vggviz.render import (
+    COLORMAPS,
+    FOCUS_SIZE,
+    encode_png,
+    grid_indices,
+    kernel_for,
+    map_stats,
+    palette,
+    render_kernels,
+)
 from vggviz.render import render_map as render_focus
 from vggviz.ui.parts import (
     ExtractorPool,
@@ -68,6 +77,7 @@ class StemExplorer:
         self.grid_image = picture()
         self.focus_image = picture("336px")
         self.kernel_image = picture()
+        self.kernels_image = picture()
         self.focus_info = w.HTML()
         self.hover = w.HTML("<i>point at the large map to read its values</i>")
         self.costs = w.HTML()
@@ -100,6 +110,8 @@ class StemExplorer:
             w.HTML("<h3>Image</h3>"), self.picker.widget,
             w.HTML("<h3>Model</h3>"), self.model.widget,
             w.HTML("<h3>Cost</h3>"), self.costs,
+            w.HTML("<h3>The 64 stem kernels</h3><small>each filter's weights as a colour "
+                   "patch: what the stem looks for</small>"), self.kernels_image,
         ], layout=w.Layout(width="470px", flex="0 0 470px", align_items="flex-start"))
         right = w.VBox([
             display_controls,
@@ -143,6 +155,7 @@ class StemExplorer:
         maps = fx.activations(self.picker.image, self.stage.value)
         forward_ms = (time.perf_counter() - t0) * 1e3
         self.fx, self.maps = fx, maps
+        self.kernels_image.value = render_kernels(fx.kernels(), tile=36)
         channels = maps.shape[-1]
         pages = max(1, -(-channels // PAGE))
         self.page.max = pages - 1
@@ -213,7 +226,7 @@ class StemExplorer:
         if self.maps is None or "dataX" not in event:
             return
         h, wd = self.maps.shape[:2]
-        scale = max(1, 448 // max(h, wd))
+        scale = max(1, FOCUS_SIZE // max(h, wd))  # as render_map enlarges it
         x, y = int(event["dataX"]) // scale, int(event["dataY"]) // scale
         if 0 <= x < wd and 0 <= y < h:
             value = self.maps[y, x, self.focus.value]
