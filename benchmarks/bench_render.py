@@ -17,8 +17,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from timing import median_ms  # noqa: E402
 
-RUNS = 15
+RUNS = 30
 BASELINE_RUNS = 10
+WARMUP = 5  # calls before timing, for both ways: model traced, allocator and caches warm
 
 
 def _image_bytes(n: int, seed: int) -> list[bytes]:
@@ -46,7 +47,8 @@ def main() -> None:
     def ours(data: bytes) -> bytes:
         return render_grid(fx.activations(data, "stem"))
 
-    ours(_image_bytes(1, 0)[0])  # warm: model built, first call traced
+    for data in _image_bytes(WARMUP, 0):
+        ours(data)
     ours_ms = median_ms(ours, _image_bytes(RUNS, 1))
     parts = {"forward": [], "prepare": []}
     for data in _image_bytes(5, 2):
@@ -78,7 +80,8 @@ def main() -> None:
         fig.savefig(buffer, format="png")
         return buffer.getvalue()
 
-    usual(_image_bytes(1, 0)[0])
+    for data in _image_bytes(WARMUP, 4):
+        usual(data)
     usual_ms = median_ms(usual, _image_bytes(BASELINE_RUNS, 3))
 
     print(f"(1) vggviz, image bytes → PNG of 64 stem maps, warm, median of {RUNS}: "
