@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -13,16 +12,10 @@ from PIL import Image
 
 from vggviz.architecture import STEMS, VARIANTS
 from vggviz.images import DEFAULT_MAX_BYTES, ImageError, decode_image, fit_image, sample_images
+from vggviz.render import encode_png
 
 SIZE = 224
 ACCEPT = "image/*,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff"
-
-
-def png_bytes(image: Image.Image) -> bytes:
-    """A PIL image as PNG bytes, for an `ipywidgets.Image`."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 def picture(width: str | None = None, **kwargs) -> w.Image:
@@ -82,8 +75,8 @@ class ImagePicker:
         self.image, self.name = fit_image(original, SIZE), name
         thumb = original.copy()
         thumb.thumbnail((320, 320))
-        self.original.value = png_bytes(thumb)
-        self.network_view.value = png_bytes(self.image)
+        self.original.value = encode_png(thumb)
+        self.network_view.value = encode_png(self.image)
 
     def _on_sample(self, change) -> None:
         if change["new"] is None:  # cleared because an upload is shown
@@ -105,14 +98,9 @@ class ImagePicker:
         self.on_change()
 
     def load_upload(self, item: dict) -> None:
-        """Decode one `FileUpload` entry (refusing oversized files unread) and show it."""
+        """Decode one `FileUpload` entry and show it (an oversized file is refused uncopied)."""
         name = item.get("name") or "the upload"
-        size = item.get("size") or len(item["content"])
-        if size > self.max_bytes:
-            raise ImageError(f"{name} is {size / 2**20:.1f} MB; the limit is "
-                             f"{self.max_bytes / 2**20:.0f} MB")
-        original = decode_image(bytes(item["content"]), name=name, max_bytes=self.max_bytes)
-        self._use(original, name)
+        self._use(decode_image(item["content"], name=name, max_bytes=self.max_bytes), name)
         self.sample.value = None  # the upload, not a sample, is shown now
 
 
