@@ -485,3 +485,19 @@ def test_import_is_light():
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
+
+
+def test_huge_finite_values_render_without_overflow_or_recursion():
+    x = np.clip(np.random.default_rng(0).normal(size=(224, 224, 4)) * 3e38, -3e38, 3e38)
+    grid = grid_indices(x.astype(np.float32), labels=False, columns=4)
+    tiles = [grid.indices[:, i * 114:i * 114 + 112] for i in range(4)]
+    assert all(t.min() == 0 and t.max() == LEVELS - 1 for t in tiles)
+
+
+def test_an_inf_in_one_map_leaves_its_other_pixels_their_range():
+    x = np.random.default_rng(1).random((224, 224, 3)).astype(np.float32)
+    x[0, 0, 1], x[5, 5, 2] = np.inf, np.nan
+    grid = grid_indices(x, labels=False, columns=3)
+    tile = grid.indices[:, 114:226]
+    assert tile.min() == 0 and tile.max() == LEVELS - 1
+    assert len(np.unique(tile)) > 200  # not collapsed to a few colours by the inf

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
-from matplotlib import cbook
 from PIL import Image, ImageOps
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -103,6 +102,8 @@ def fit_image(image: Image.Image, size: int = 224, fit: str = "crop") -> Image.I
     """Resize to size×size: 'crop' fills then centre-crops, 'stretch' ignores the aspect ratio,
     'pad' letterboxes with bands of PAD_COLOR (the ImageNet mean, about zero after preprocess)."""
     _check_fit(size, fit)
+    if image.mode != "RGB":
+        image = _to_rgb(image)
     square = (size, size)
     resample = Image.Resampling.LANCZOS
     if fit == "crop":
@@ -134,11 +135,6 @@ def preprocess(
     return (pixels[np.newaxis, ..., ::-1] - IMAGENET_MEAN_BGR).astype(np.float32)
 
 
-def describe(image: Image.Image) -> str:
-    """Return a short caption such as '512×600 RGB' (width×height mode)."""
-    return f"{image.width}×{image.height} {image.mode}"
-
-
 def sample_images() -> dict[str, Image.Image]:
     """Return copies of the bundled samples by name: a photograph, then synthetic 224×224 probes.
     Grating angles are of the stripes, counter-clockwise from horizontal (90° = vertical)."""
@@ -159,8 +155,8 @@ def sample_image(name: str) -> Image.Image:
 def _check_fit(size: int, fit: str) -> None:
     if fit not in FITS:
         raise ValueError(f"fit must be one of {', '.join(map(repr, FITS))}, not {fit!r}")
-    if size < 1:
-        raise ValueError(f"size must be a positive number of pixels, not {size}")
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+        raise ValueError(f"size must be a positive whole number of pixels, not {size!r}")
 
 
 def _default_label(source: object) -> str:
@@ -224,7 +220,8 @@ def _upright_rgb(image: Image.Image, label: str, max_pixels: int,
     if draft and image.format in ("JPEG", "MPO"):
         image.draft("RGB", (draft, draft))
     image.load()
-    return _to_rgb(ImageOps.exif_transpose(image))
+    upright = ImageOps.exif_transpose(image)  # a copy, which _to_rgb may keep as it is
+    return _to_rgb(upright, copy=False)
 
 
 def _refuse_unsupported_signature(data: bytes, label: str) -> None:
@@ -286,12 +283,15 @@ def _array_to_image(array: np.ndarray, label: str, max_pixels: int) -> Image.Ima
     return Image.fromarray(array.astype(np.uint8))
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any PIL mode to a new 8-bit RGB image, compositing transparency on white."""
+def _to_rgb(image: Image.Image, copy: bool = True) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB, compositing transparency on white; a new image
+    unless `copy=False` lets an RGB image that is already the caller's own pass as it is."""
     if image.mode in _HIGH_DEPTH_MODES:
-        pixels = np.nan_to_num(np.asarray(image, dtype=np.float32))
-        if image.mode == "F":  # floats have no fixed white level: stretch their range
-            low, high = pixels.min(), pixels.max()
+        pixels = np.asarray(image, dtype=np.float32)
+        if image.mode == "F":  # floats have no fixed white level: stretch their finite range
+            finite = pixels[np.isfinite(pixels)]
+            low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+            pixels = np.nan_to_num(pixels, nan=low, posinf=high, neginf=low)
             pixels = (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
         else:
             pixels = np.clip(pixels, 0, 65535) / 65535
@@ -299,6 +299,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in _ALPHA_MODES or "transparency" in image.info:
         rgba = image.convert("RGBA")
         return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+    if image.mode == "RGB" and not copy:
+        return image
     return image.convert("RGB")
 
 
@@ -320,6 +322,8 @@ _PROBE = 224
 
 @functools.lru_cache(maxsize=1)
 def _samples() -> dict[str, Image.Image]:
+    from matplotlib import cbook  # only for the path of its bundled sample photograph
+
     photo = decode_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     y, x = np.mgrid[:_PROBE, :_PROBE].astype(np.float64)
     samples = {"Grace Hopper (photo)": photo}

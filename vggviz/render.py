@@ -393,11 +393,15 @@ def _quantise(x: np.ndarray, lo: Any, hi: Any, clip: bool = False) -> np.ndarray
 
 
 def _finite(x: np.ndarray) -> np.ndarray:
-    """x with NaN → 0 and ±inf → the finite max/min (only called when they are present)."""
+    """x with NaN → 0 and ±inf → the finite max/min of its own map (axes 0, 1), as float64 so
+    that pooling huge values cannot overflow (rare: only called when they are present)."""
+    x = x.astype(np.float64)
     ok = np.isfinite(x)
-    top = float(x[ok].max()) if ok.any() else 0.0
-    bottom = float(x[ok].min()) if ok.any() else 0.0
-    return np.nan_to_num(x, nan=0.0, posinf=top, neginf=bottom)
+    top = np.where(ok, x, -np.inf).max(axis=(0, 1))
+    bottom = np.where(ok, x, np.inf).min(axis=(0, 1))
+    top, bottom = np.where(np.isfinite(top), top, 0.0), np.where(np.isfinite(bottom), bottom, 0.0)
+    x = np.where(np.isnan(x), 0.0, x)
+    return np.where(np.isposinf(x), top, np.where(np.isneginf(x), bottom, x))
 
 
 # --------------------------------------------------------------------------- montage
@@ -475,6 +479,19 @@ class Grid:
         return self.layout.channel_at(x, y, self.channels)
 
 
+def _pool_and_range(src: np.ndarray, th: int, tw: int, normalize: str):
+    """Area-pool maps down to th×tw (before normalising: less to normalise) and their range:
+    per map, or one shared over all."""
+    h, w = src.shape[:2]
+    if th < h:
+        src = _shrink(src, 0, th)
+    if tw < w:
+        src = _shrink(src, 1, tw)
+    if normalize == "per_map":
+        return src, src.min(axis=(0, 1)), src.max(axis=(0, 1))
+    return src, src.min(), src.max()
+
+
 def grid_indices(
     maps: Any,
     *,
@@ -498,21 +515,11 @@ def grid_indices(
     perm = _order_positions(src, order)
     shown = chans if perm is None else [chans[i] for i in perm]
 
-    # Pool before normalising (less to normalise); repeat after quantising (uint8 is cheap).
-    if th < h:
-        src = _shrink(src, 0, th)
-    if tw < w:
-        src = _shrink(src, 1, tw)
-    if normalize == "per_map":
-        lo, hi = src.min(axis=(0, 1)), src.max(axis=(0, 1))
-    else:
-        lo, hi = src.min(), src.max()
-    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-        return grid_indices(
-            _finite(x), normalize=normalize, columns=columns, order=order,
-            channels=channels, tile=tile, labels=labels,
-        )
-    q = _quantise(src, lo, hi)
+    with np.errstate(over="ignore", invalid="ignore"):  # detected just below
+        pooled, lo, hi = _pool_and_range(src, th, tw, normalize)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):  # NaN, inf, or overflow
+        pooled, lo, hi = _pool_and_range(_finite(src), th, tw, normalize)
+    q = _quantise(pooled, lo, hi)
     if th > q.shape[0]:
         q = _nearest(q, 0, th)
     if tw > q.shape[1]:
