@@ -19,7 +19,7 @@ from numbers import Integral, Real
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
 from vggviz.accounting import Summary, summarize
 from vggviz.architecture import COMPONENTS, STEMS, get_stem, get_variant
@@ -71,21 +71,19 @@ _MB = 1e6  # decimal megabytes, as DESIGN.md counts them (224×224×64 float32 �
 # --------------------------------------------------------------------------- formatting
 
 
-def _si(value: float, digits: int = 1) -> str:
-    """123_642_856 → '123.6 M', 1792 → '1.8 k', 0 → '0'."""
-    value = float(value)
-    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.{digits}f} {suffix}"
-    return f"{value:.0f}" if value == int(value) else f"{value:.{digits}f}"
+_ENG = EngFormatter(places=1, sep=" ")
 
 
-def _tick_si(value: float, _pos=None) -> str:
-    """Axis ticks: like `_si` but without a trailing '.0' ('20 M', '1.5 M')."""
-    text = _si(value)
-    number, _, suffix = text.partition(" ")
-    number = number.removesuffix(".0")
-    return f"{number} {suffix}".strip()
+def _eng_ticks() -> EngFormatter:
+    """Axis ticks in SI units ('20 M', '1.5 M'); a new formatter per axis, as matplotlib wants."""
+    return EngFormatter(sep=" ")
+
+
+def _si(value: float) -> str:
+    """123_642_856 → '123.6 M', 1792 → '1.8 k', 999_960 → '1.0 M', 640 → '640'."""
+    if abs(value) < 1000 and float(value).is_integer():
+        return f"{value:.0f}"
+    return _ENG(value)
 
 
 def _num(value: float) -> str:
@@ -266,7 +264,7 @@ def params_per_component(summary: Summary) -> Figure:
                 fontsize=9)
     ax.set_xlim(0, max(values) * 1.3 or 1)
     ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(FuncFormatter(_tick_si))
+    ax.xaxis.set_major_formatter(_eng_ticks())
     ax.set_xlabel(f"parameters (total {_si(total)} = {total:,})")
     ax.tick_params(axis="y", length=0)
     _style(ax, "x")
@@ -326,7 +324,7 @@ def params_by_variant(summaries: Iterable[Summary], *, log: bool = False) -> Fig
     drawn = [c.params for s in items for c in s.components if c.params > 0]
     ax.set_xlim(min(drawn) / 2, max(drawn) * 2)
     ax.xaxis.set_major_locator(LogLocator(base=10))
-    ax.xaxis.set_major_formatter(FuncFormatter(_tick_si))
+    ax.xaxis.set_major_formatter(_eng_ticks())
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(range(len(items)), labels)
     ax.set_ylim(len(items) - 0.5, -0.5)
@@ -436,9 +434,9 @@ def stem_comparison(summaries_by_stem: Mapping[str, Summary]) -> Figure:
     macs = [learner_macs(s) / 1e9 for _, s in items]
     panels = [  # heading, bar heights, the text on each bar, y tick formatter
         ("Output size (H×W per map)", [c.output_shape[0] * c.output_shape[1] for c in stems],
-         [f"{c.output_shape[0]}×{c.output_shape[1]}" for c in stems], _tick_si),
+         [f"{c.output_shape[0]}×{c.output_shape[1]}" for c in stems], _eng_ticks),
         ("Values entering the learner (H×W×C)", entering,
-         [entering_text(k, v) for k, v in zip(names, entering, strict=True)], _tick_si),
+         [entering_text(k, v) for k, v in zip(names, entering, strict=True)], _eng_ticks),
         ("Learner activation memory (MB, groups 1–5)", memory,
          [f"{_num(v)} MB" for v in memory], None),
         ("Stem + learner MACs (G)", macs, [f"{_num(v)} G" for v in macs], None),
@@ -453,7 +451,7 @@ def stem_comparison(summaries_by_stem: Mapping[str, Summary]) -> Figure:
                         ha="center", va="bottom", fontsize=9)
         ax.set_ylim(0, max(values) * 1.2 or 1)
         if formatter is not None:
-            ax.yaxis.set_major_formatter(FuncFormatter(formatter))
+            ax.yaxis.set_major_formatter(formatter())
         ax.set_title(heading, loc="left", fontsize=10.5)
         ax.tick_params(axis="x", length=0)
         _style(ax, "y")
@@ -513,7 +511,7 @@ def input_size_effect(variant: str, sizes: Iterable[int], *, stem: str = "vgg",
         top = max(max(values), marked[i] if marked else 0)
         ax.set_ylim(0, top * 1.15 or 1)
         if i == 0:
-            ax.yaxis.set_major_formatter(FuncFormatter(_tick_si))
+            ax.yaxis.set_major_formatter(_eng_ticks())
         _style(ax, "y")
         ax.grid(axis="x", color=_GRID, linewidth=0.8)
         if marked is not None:
