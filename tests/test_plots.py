@@ -2,6 +2,7 @@
 numbers, encode to PNG, and never touch pyplot's global state."""
 
 import io
+import re
 import subprocess
 import sys
 
@@ -66,11 +67,12 @@ def _texts(fig):
 
 
 def test_import_pulls_in_neither_tensorflow_nor_pyplot():
-    code = ("import sys, vggviz.plots; "
-            "bad = [m for m in ('tensorflow', 'keras', 'matplotlib.pyplot') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+    code = (
+        "import sys, vggviz.plots; "
+        "bad = [m for m in ('tensorflow', 'keras', 'matplotlib.pyplot') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -117,8 +119,12 @@ def test_input_size_effect_draws_for_every_stem(stem):
 def test_variant_comparisons_draw_for_every_stem(stem, top):
     everyone = summarize_all(stem=stem, input_shape=(SIDE, SIDE, 3), include_top=top)
     titles = [v.title for v in VARIANTS.values()]
-    for fig in (plots.params_by_variant(everyone), plots.params_by_variant(everyone, log=True),
-                plots.activation_memory_by_variant(everyone), plots.macs_by_variant(everyone)):
+    for fig in (
+        plots.params_by_variant(everyone),
+        plots.params_by_variant(everyone, log=True),
+        plots.activation_memory_by_variant(everyone),
+        plots.macs_by_variant(everyone),
+    ):
         fig.draw_without_rendering()
         (ax,) = fig.axes
         assert [t.get_text() for t in ax.get_yticklabels()] == titles
@@ -167,9 +173,11 @@ def test_params_per_component_bars_are_the_accounting():
     (ax,) = fig.axes
     assert [p.get_width() for p in ax.patches] == [c.params for c in s.components]
     assert [to_hex(p.get_facecolor()) for p in ax.patches] == [
-        plots.COMPONENT_COLORS[c.name] for c in s.components]
+        plots.COMPONENT_COLORS[c.name] for c in s.components
+    ]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        plots.COMPONENT_LABELS[c.name] for c in s.components]
+        plots.COMPONENT_LABELS[c.name] for c in s.components
+    ]
     assert fig.get_suptitle() == "The classifier holds 89 % of VGG16's parameters"
     texts = _texts(fig)
     assert any("123.6 M" in t and "89.4 %" in t for t in texts)
@@ -188,8 +196,9 @@ def test_activation_memory_bars_are_megabytes_and_the_stem_shows_its_shape():
     fig = plots.activation_memory(s)
     (ax,) = fig.axes
     heights = [p.get_height() for p in ax.patches]
-    assert heights == pytest.approx([c.activation_values * BYTES_PER_VALUE / 1e6
-                                     for c in s.components])
+    assert heights == pytest.approx(
+        [c.activation_values * BYTES_PER_VALUE / 1e6 for c in s.components]
+    )
     assert heights[0] == pytest.approx(12.845056)  # 224×224×64 float32, DESIGN.md's 12.8 MB
     texts = _texts(fig)
     assert any(t.get_text().startswith("224×224×64 out") for t in ax.texts)
@@ -221,8 +230,12 @@ def test_params_by_variant_log_is_a_log_scale_dot_plot_of_each_component():
     assert ax.get_xscale() == "log"
     assert not ax.patches  # no bars stacked on a log axis
     drawn = sorted(tuple(xy) for coll in ax.collections for xy in coll.get_offsets().tolist())
-    expected = sorted((float(c.params), float(y)) for y, s in enumerate(everyone)
-                      for c in s.components if c.params > 0)
+    expected = sorted(
+        (float(c.params), float(y))
+        for y, s in enumerate(everyone)
+        for c in s.components
+        if c.params > 0
+    )
     assert drawn == expected
     assert fig.get_suptitle() == "The classifier holds 86–93 % of the parameters of every variant"
 
@@ -235,16 +248,22 @@ def test_stem_comparison_panels_show_each_stems_numbers():
     shapes = [s.component("stem").output_shape for s in stems]
     assert [p.get_height() for p in size.patches] == [h * w for h, w, _ in shapes]
     assert [p.get_height() for p in entering.patches] == [s.values_entering_learner for s in stems]
-    assert [p.get_height() for p in entering.patches] == [224 * 224 * 64, 112 * 112 * 64,
-                                                          56 * 56 * 64]
-    learner_mb = [sum(s.component(f"group{i}").activation_bytes for i in range(1, 6)) / 1e6
-                  for s in stems]
+    assert [p.get_height() for p in entering.patches] == [
+        224 * 224 * 64,
+        112 * 112 * 64,
+        56 * 56 * 64,
+    ]
+    learner_mb = [
+        sum(s.component(f"group{i}").activation_bytes for i in range(1, 6)) / 1e6 for s in stems
+    ]
     assert [p.get_height() for p in memory.patches] == pytest.approx(learner_mb)
     assert learner_mb[0] > 3.9 * learner_mb[1]  # pooling in the stem: a quarter of the memory
     assert [p.get_height() for p in macs.patches] == pytest.approx(
-        [sum(c.macs for c in s.components if c.name != "classifier") / 1e9 for s in stems])
+        [sum(c.macs for c in s.components if c.name != "classifier") / 1e9 for s in stems]
+    )
     assert [to_hex(p.get_facecolor()) for p in size.patches] == [
-        plots.STEM_COLORS[name] for name in STEMS]
+        plots.STEM_COLORS[name] for name in STEMS
+    ]
     assert [t.get_text() for t in size.texts] == ["224×224", "112×112", "56×56"]
     assert "(÷4)" in entering.texts[1].get_text()
     title = fig.get_suptitle()
@@ -288,39 +307,64 @@ def test_input_size_effect_without_current_marks_nothing():
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "message"),
     [
-        lambda: plots.params_per_component("vgg16"),
-        lambda: plots.activation_memory(None),
-        lambda: plots.params_by_variant([]),
-        lambda: plots.params_by_variant(_summary()),
-        lambda: plots.params_by_variant([_summary(), _summary()]),
-        lambda: plots.params_by_variant([_summary("vgg16"), _summary("vgg19", "pooled")]),
-        lambda: plots.params_by_variant(summarize_all(), log="yes"),
-        lambda: plots.macs_by_variant(["vgg16"]),
-        lambda: plots.activation_memory_by_variant(42),
-        lambda: plots.stem_comparison({}),
-        lambda: plots.stem_comparison([_summary()]),
-        lambda: plots.stem_comparison({"fancy": _summary()}),
-        lambda: plots.stem_comparison({"pooled": _summary()}),
-        lambda: plots.stem_comparison({"vgg": _summary("vgg16"),
-                                       "pooled": _summary("vgg19", "pooled")}),
-        lambda: plots.stem_comparison({"vgg": summarize("vgg16"),
-                                       "pooled": summarize("vgg16", stem="pooled",
-                                                           input_shape=(256, 256, 3))}),
-        lambda: plots.input_size_effect("vgg17", [224]),
-        lambda: plots.input_size_effect("vgg16", [224], stem="fancy"),
-        lambda: plots.input_size_effect("vgg16", []),
-        lambda: plots.input_size_effect("vgg16", 224),
-        lambda: plots.input_size_effect("vgg16", "224"),
-        lambda: plots.input_size_effect("vgg16", [224.0]),
-        lambda: plots.input_size_effect("vgg16", [16, 224]),
-        lambda: plots.input_size_effect("vgg16", [64, 224], stem="strided"),
-        lambda: plots.input_size_effect("vgg16", [224], current=True),
-        lambda: plots.input_size_effect("vgg16", [224], current=0),
-        lambda: plots.input_size_effect("vgg16", [224], stem="strided", current=100),
+        (lambda: plots.params_per_component("vgg16"), "expected a vggviz.accounting.Summary"),
+        (lambda: plots.activation_memory(None), "expected a vggviz.accounting.Summary"),
+        (lambda: plots.params_by_variant([]), "no summaries to plot"),
+        (lambda: plots.params_by_variant(_summary()), "expected an iterable of Summary"),
+        (lambda: plots.params_by_variant([_summary(), _summary()]), "each variant may appear once"),
+        (
+            lambda: plots.params_by_variant([_summary("vgg16"), _summary("vgg19", "pooled")]),
+            "must share stem, input shape",
+        ),
+        (lambda: plots.params_by_variant(summarize_all(), log="yes"), "log must be True or False"),
+        (lambda: plots.macs_by_variant(["vgg16"]), "expected a vggviz.accounting.Summary"),
+        (lambda: plots.activation_memory_by_variant(42), "expected an iterable of Summary"),
+        (lambda: plots.stem_comparison({}), "non-empty dict of stem name"),
+        (lambda: plots.stem_comparison([_summary()]), "non-empty dict of stem name"),
+        (lambda: plots.stem_comparison({"fancy": _summary()}), "unknown stem 'fancy'"),
+        (lambda: plots.stem_comparison({"pooled": _summary()}), "is for the 'vgg' stem"),
+        (
+            lambda: plots.stem_comparison(
+                {"vgg": _summary("vgg16"), "pooled": _summary("vgg19", "pooled")}
+            ),
+            "compare stems of one variant",
+        ),
+        (
+            lambda: plots.stem_comparison(
+                {
+                    "vgg": summarize("vgg16"),
+                    "pooled": summarize("vgg16", stem="pooled", input_shape=(256, 256, 3)),
+                }
+            ),
+            "compare stems at one input shape",
+        ),
+        (lambda: plots.input_size_effect("vgg17", [224]), "unknown variant 'vgg17'"),
+        (lambda: plots.input_size_effect("vgg16", [224], stem="fancy"), "unknown stem 'fancy'"),
+        (lambda: plots.input_size_effect("vgg16", []), "sizes is empty"),
+        (lambda: plots.input_size_effect("vgg16", 224), "sizes must be an iterable"),
+        (lambda: plots.input_size_effect("vgg16", "224"), "sizes must be an iterable"),
+        (
+            lambda: plots.input_size_effect("vgg16", [224.0]),
+            "positive whole number of pixels, got 224.0",
+        ),
+        (lambda: plots.input_size_effect("vgg16", [16, 224]), "at least 32×32"),
+        (lambda: plots.input_size_effect("vgg16", [64, 224], stem="strided"), "at least 128×128"),
+        (
+            lambda: plots.input_size_effect("vgg16", [224], current=True),
+            "current must be a positive whole number",
+        ),
+        (
+            lambda: plots.input_size_effect("vgg16", [224], current=0),
+            "current must be a positive whole number",
+        ),
+        (
+            lambda: plots.input_size_effect("vgg16", [224], stem="strided", current=100),
+            "at least 128×128",
+        ),
     ],
 )
-def test_bad_arguments_raise_value_error(call):
-    with pytest.raises(ValueError):
+def test_bad_arguments_raise_value_error(call, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         call()
