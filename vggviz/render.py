@@ -377,7 +377,7 @@ def _nearest(x: np.ndarray, axis: int, size: int) -> np.ndarray:
     return np.take(x, ((2 * np.arange(size) + 1) * n) // (2 * size), axis=axis)
 
 
-def _quantise(x: np.ndarray, lo: Any, hi: Any, clip: bool = False) -> np.ndarray:
+def _quantise(x: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
     """Map lo..hi (scalars or per-channel arrays along the last axis) to indices 0..LEVELS-1.
 
     Where hi <= lo (a constant map) every value becomes index 0.
@@ -387,8 +387,6 @@ def _quantise(x: np.ndarray, lo: Any, hi: Any, clip: bool = False) -> np.ndarray
     scale = (_MAX_LEVEL / np.where(span > 0, span, 1)) * (span > 0)
     y = x - lo
     y *= scale.astype(x.dtype)
-    if clip:
-        np.clip(y, 0, _MAX_LEVEL, out=y)
     return y.astype(np.uint8)
 
 
@@ -576,40 +574,31 @@ def render_map(
     cmap: str = "viridis",
     scale: int | None = None,
     normalize: str = "per_map",
-    vmin: float | None = None,
-    vmax: float | None = None,
 ) -> bytes:
-    """One map large, as PNG: up-sampled `scale`× (nearest), or by the largest integer factor
-    that fits FOCUS_SIZE (448) px when `scale` is None (224 → 448, 7 → 448).
-
-    Colours span the map's own min..max ("per_map") or all channels' ("shared"); `vmin` /
-    `vmax` override either end (values outside are clipped).
-    """
+    """One map large, as PNG: up-sampled `scale`× (nearest), or by `focus_scale` (to about
+    FOCUS_SIZE px) when `scale` is None. Colours span the map's own min..max ("per_map") or
+    all channels' ("shared")."""
     x = _as_maps(maps)
     _choice("normalize", normalize, NORMALIZATIONS)
     pal = _palette_bytes(cmap)
     ch = _channel(x.shape[2], channel)
-    scale = _positive_int("scale", scale, allow_none=True)
+    scale = _positive_int("scale", scale, allow_none=True) or focus_scale(x.shape[:2])
     m = x[:, :, ch]
-    if not np.isfinite(m).all():
-        m = _finite(m)
     whole = m if normalize == "per_map" else x
-    lo = float(whole.min()) if vmin is None else float(vmin)
-    hi = float(whole.max()) if vmax is None else float(vmax)
-    if (vmin is None or vmax is None) and not (math.isfinite(lo) and math.isfinite(hi)):
-        whole = _finite(whole)  # NaN/inf elsewhere in the maps ("shared")
-        lo = float(whole.min()) if vmin is None else lo
-        hi = float(whole.max()) if vmax is None else hi
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"vmin and vmax must be finite, got {lo} and {hi}")
-    if hi < lo:
-        raise ValueError(f"vmax must not be below vmin, got vmin={lo}, vmax={hi}")
-    q = _quantise(m, lo, hi, clip=vmin is not None or vmax is not None)
-    if scale is None:
-        scale = max(1, FOCUS_SIZE // max(m.shape))
+    lo, hi = whole.min(), whole.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN/inf: per map, as in the grid
+        m, whole = _finite(m), _finite(whole)
+        lo, hi = whole.min(), whole.max()
+    q = _quantise(m, lo, hi)
     if scale > 1:
         q = np.repeat(np.repeat(q, scale, axis=0), scale, axis=1)
     return encode_png(q, palette=pal)
+
+
+def focus_scale(map_shape: tuple[int, int]) -> int:
+    """The integer enlargement `render_map` uses: the largest that fits FOCUS_SIZE (224 → 2,
+    7 → 64), so a pointer position on the large map divides back to a map pixel."""
+    return max(1, FOCUS_SIZE // max(map_shape))
 
 
 # --------------------------------------------------------------------------- kernels

@@ -14,8 +14,8 @@ from vggviz.accounting import BYTES_PER_VALUE, summarize
 from vggviz.images import ImageError
 from vggviz.render import (
     COLORMAPS,
-    FOCUS_SIZE,
     encode_png,
+    focus_scale,
     grid_indices,
     kernel_for,
     map_stats,
@@ -226,7 +226,7 @@ class StemExplorer:
         if self.maps is None or "dataX" not in event:
             return
         h, wd = self.maps.shape[:2]
-        scale = max(1, FOCUS_SIZE // max(h, wd))  # as render_map enlarges it
+        scale = focus_scale((h, wd))
         x, y = int(event["dataX"]) // scale, int(event["dataY"]) // scale
         if 0 <= x < wd and 0 <= y < h:
             value = self.maps[y, x, self.focus.value]
