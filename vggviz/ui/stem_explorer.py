@@ -188,8 +188,9 @@ class StemExplorer:
         self.grid, self.grid_png = grid, png
         self.grid_image.value = png
         if self.focus.value not in channels:
-            self.focus.value = channels[0]
-        self.draw_focus()
+            self.focus.value = channels[0]  # its observer draws the focused map
+        else:
+            self.draw_focus()
         render_ms = (time.perf_counter() - t0) * 1e3
         forward = "cached" if forward_ms is None else f"forward {forward_ms:.0f} ms"
         h, wd, c = self.maps.shape
