@@ -370,7 +370,7 @@ def test_bgr_kernel_channel_zero_is_blue():
     red, green, blue = (t[24, 24].astype(int) for t in tiles[1:])
     assert (red == green).all()  # zero weights: the diverging colormap's middle
     assert red.min() > 200  # RdBu_r's middle is near white
-    assert (blue == render._colors("RdBu_r", 256)[255]).all()  # positive: RdBu_r's red end
+    assert (blue == render.palettes._colors("RdBu_r", 256)[255]).all()  # positive: RdBu_r's red end
     assert blue[0] > blue[2] + 50
     assert (a[48:] != render.GAP_RGB).any(axis=2).sum() > 20  # the R, G, B labels
 
@@ -380,7 +380,7 @@ def test_kernel_for_symmetric_around_zero():
     w[0, 0, 2, 0], w[2, 2, 2, 0] = 1.0, -1.0  # input 2 is R in BGR
     a = kernel_for(w, 0, tile=3, fmt="raw")
     r_tile = a[:3, 3 + GAP : 6 + GAP].astype(int)
-    lut = render._colors("RdBu_r", 256)
+    lut = render.palettes._colors("RdBu_r", 256)
     assert (r_tile[0, 0] == lut[255]).all() and (r_tile[2, 2] == lut[0]).all()
     assert (r_tile[1, 1] == lut[128]).all()
     deep = kernel_for(np.random.default_rng(3).normal(size=(3, 3, 8, 2)), 1, tile=30)
