@@ -1,0 +1,29 @@
+"""Custom Keras layers of the VGG variants, registered for `.keras` deserialisation.
+
+Kept apart from `vggviz.models` so that reading a `.keras` archive (`vggviz.weights`) can
+register them without importing the model builders.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="vggviz")
+class LocalResponseNormalization(keras.layers.Layer):
+    """AlexNet's LRN as used by VGG config A-LRN (n=5, k=2, alpha=1e-4, beta=0.75)."""
+
+    def __init__(self, depth_radius: int = 2, bias: float = 2.0, alpha: float = 1e-4,
+                 beta: float = 0.75, **kwargs):
+        super().__init__(**kwargs)
+        self.depth_radius, self.bias, self.alpha, self.beta = depth_radius, bias, alpha, beta
+
+    def call(self, inputs):
+        return tf.nn.local_response_normalization(
+            inputs, self.depth_radius, self.bias, self.alpha, self.beta
+        )
+
+    def get_config(self) -> dict:
+        return super().get_config() | {"depth_radius": self.depth_radius, "bias": self.bias,
+                                       "alpha": self.alpha, "beta": self.beta}
