@@ -46,8 +46,25 @@ def test_builders_compose_in_the_seed_idiom():
     assert model.get_layer("block1_conv1").output.shape[1:] == (64, 64, 64)
     assert model.get_layer("block5_pool").output.shape[1:] == (2, 2, 512)
     assert model.output.shape[1:] == (10,)
-    g2 = group(keras.Input((16, 16, 64)), 2, "vgg13")
+    g2 = group(keras.Input((16, 16, 64)), 2, 128, block=2)
     assert g2.shape[1:] == (8, 8, 128)
+
+
+def test_your_own_groups_in_the_seed_idiom_rebuild_keras_vgg16():
+    """stem + learner([(1, 64), (2, 128), (3, 256), (3, 512), (3, 512)]) is VGG16's conv base:
+    Keras' own layer names, parameter count and output shape (Keras' VGG16 is the reference)."""
+    inputs = keras.Input((224, 224, 3))
+    x = stem(inputs)
+    x = group(x, 1, 64, block=1, first=2)  # the stem took block 1's first conv
+    for block, (n_layers, n_filters) in enumerate([(2, 128), (3, 256), (3, 512), (3, 512)],
+                                                  start=2):
+        x = group(x, n_layers, n_filters, block=block)
+    ours = keras.Model(inputs, x)
+    ref = keras.applications.VGG16(weights=None, include_top=False)
+    assert [layer.name for layer in ours.layers[1:]] == [layer.name for layer in ref.layers[1:]]
+    assert ours.count_params() == ref.count_params() == 14_714_688
+    mine = learner(keras.Input((64, 64, 3)), [(2, 64), (2, 128), (4, 256), (4, 512), (4, 512)])
+    assert mine.shape[1:] == (2, 2, 512)  # five pools: 64 → 2, as VGG19's learner does
 
 
 def test_seeded_random_weights_are_reproducible_and_shared_by_prefixes():

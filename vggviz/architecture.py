@@ -167,19 +167,37 @@ def stem_layers(variant: str = "vgg16", stem: str = "vgg") -> list[LayerSpec]:
     return layers
 
 
+def conv_group(block: int, n_layers: int, n_filters: int, *, kernels: tuple[int, ...] | None = None,
+               first: int = 1, batch_norm: bool = False,
+               component: str | None = None) -> list[LayerSpec]:
+    """A group as the VGG paper draws it: `n_layers` convs of `n_filters` (3×3 unless `kernels`
+    says), each with ReLU, then a 2×2 max-pool that halves the maps. Named as Keras names block
+    `block` (block{block}_conv{first}…, block{block}_pool), so its weight files load by name."""
+    if int(n_layers) < 0 or int(n_filters) < 1:
+        raise ValueError(f"a group needs n_layers ≥ 0 and n_filters ≥ 1, got {n_layers}, "
+                         f"{n_filters}")
+    kernels = tuple(kernels) if kernels is not None else (3,) * int(n_layers)
+    if len(kernels) != int(n_layers):
+        raise ValueError(f"{n_layers} layers need {n_layers} kernel sizes, got {kernels}")
+    component = component or f"group{block}"
+    layers: list[LayerSpec] = []
+    for i, kernel in enumerate(kernels, start=first):
+        layers += _conv(f"block{block}_conv{i}", component, int(n_filters), kernel, batch_norm)
+    layers.append(LayerSpec(f"block{block}_pool", component, "pool", kernel=2, stride=2))
+    return layers
+
+
 def group_layers(variant: str, index: int) -> list[LayerSpec]:
-    """Group `index` (1–5) of the learner: a block's convs and pool (group 1 less the stem)."""
+    """Group `index` (1–5) of a variant: its block's convs and pool (group 1 less the stem)."""
     v = get_variant(variant)
     if index not in range(1, 6):
         raise ValueError(f"group index must be 1–5, got {index}")
-    component = f"group{index}"
-    layers: list[LayerSpec] = []
-    first = 2 if index == 1 else 1
-    for i, kernel in enumerate(v.kernels[index - 1][first - 1:], start=first):
-        layers += _conv(f"block{index}_conv{i}", component, WIDTHS[index - 1], kernel, v.batch_norm)
+    first = 2 if index == 1 else 1  # the stem is block 1's first conv
+    kernels = v.kernels[index - 1][first - 1:]
+    layers = conv_group(index, len(kernels), WIDTHS[index - 1], kernels=kernels, first=first,
+                        batch_norm=v.batch_norm)
     if index == 1 and v.lrn:
-        layers.insert(0, LayerSpec("block1_lrn", component, "lrn"))
-    layers.append(LayerSpec(f"block{index}_pool", component, "pool", kernel=2, stride=2))
+        layers.insert(0, LayerSpec("block1_lrn", "group1", "lrn"))
     return layers
 
 

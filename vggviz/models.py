@@ -7,38 +7,21 @@ Each builder turns entries of the plan in `vggviz.architecture` into Keras layer
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 
 import keras
-import tensorflow as tf
 
 from vggviz.architecture import (
     GROUPS,
     LayerSpec,
     check_input_shape,
     classifier_layers,
+    conv_group,
     group_layers,
     stage_index,
     stem_layers,
 )
-
-
-@keras.saving.register_keras_serializable(package="vggviz")
-class LocalResponseNormalization(keras.layers.Layer):
-    """AlexNet's LRN as used by VGG config A-LRN (n=5, k=2, alpha=1e-4, beta=0.75)."""
-
-    def __init__(self, depth_radius: int = 2, bias: float = 2.0, alpha: float = 1e-4,
-                 beta: float = 0.75, **kwargs):
-        super().__init__(**kwargs)
-        self.depth_radius, self.bias, self.alpha, self.beta = depth_radius, bias, alpha, beta
-
-    def call(self, inputs):
-        return tf.nn.local_response_normalization(
-            inputs, self.depth_radius, self.bias, self.alpha, self.beta
-        )
-
-    def get_config(self) -> dict:
-        return super().get_config() | {"depth_radius": self.depth_radius, "bias": self.bias,
-                                       "alpha": self.alpha, "beta": self.beta}
+from vggviz.layers import LocalResponseNormalization
 
 
 def _initializer(name: str, seed: int | None) -> keras.initializers.Initializer | str:
@@ -84,15 +67,30 @@ def stem(x, variant: str = "vgg16", design: str = "vgg", *, seed: int | None = N
     return _apply(x, stem_layers(variant, design), seed)
 
 
-def group(x, index: int, variant: str = "vgg16", *, seed: int | None = None):
-    """Group `index` (1–5) of the learner: one block's convs and its 2×2 max-pool."""
+def group(x, n_layers: int, n_filters: int, *, block: int = 1, first: int = 1,
+          batch_norm: bool = False, seed: int | None = None):
+    """A group of the learner as the VGG paper draws it: `n_layers` 3×3 convs of `n_filters`
+    with ReLU, then a 2×2 max-pool that halves the maps. Layers are named as Keras names block
+    `block` (block{block}_conv{first}…), so Keras' weight files load into them by name."""
+    return _apply(x, conv_group(block, n_layers, n_filters, first=first, batch_norm=batch_norm),
+                  seed)
+
+
+def variant_group(x, index: int, variant: str = "vgg16", *, seed: int | None = None):
+    """Group `index` (1–5) of a registered variant, as its plan says (kernels, BN, LRN)."""
     return _apply(x, group_layers(variant, index), seed)
 
 
-def learner(x, variant: str = "vgg16", groups: int = 5, *, seed: int | None = None):
-    """The learner: groups 1..`groups`, each halving the feature maps."""
-    for index in range(1, groups + 1):
-        x = group(x, index, variant, seed=seed)
+def learner(x, blocks: str | Sequence[tuple[int, int]] = "vgg16", groups: int = 5, *,
+            seed: int | None = None):
+    """The learner: groups 1..`groups` of a variant ("vgg16"), or your own groups given as
+    (n_layers, n_filters) pairs, e.g. [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]."""
+    if isinstance(blocks, str):
+        for index in range(1, groups + 1):
+            x = variant_group(x, index, blocks, seed=seed)
+        return x
+    for block, (n_layers, n_filters) in enumerate(blocks, start=1):
+        x = group(x, n_layers, n_filters, block=block, seed=seed)
     return x
 
 
