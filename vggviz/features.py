@@ -1,8 +1,9 @@
 """Activations of the stem and of each group, from cached prefix models.
 
-Only what is looked at is built: the stem view builds one conv layer, group k builds blocks
+Only what is looked at is built and run: the stem view runs one conv layer, group k runs blocks
 1..k, and the classifier is built only when predictions are asked. Activations are cached per
-(image content, stage), so a display-only change costs no forward pass.
+(image, stage), keyed first on the source (bytes, file, array) so that a cached request decodes
+nothing, so a display-only change costs no forward pass and no decode.
 """
 
 from __future__ import annotations
@@ -11,46 +12,48 @@ import hashlib
 import os
 import time
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 
-from vggviz.architecture import STAGES, get_stem, get_variant, layer_plan, stage_index
-from vggviz.images import load_image, preprocess
-from vggviz.weights import WeightsUnavailable, fetch_imagenet, imagenet_cached, imagenet_supported
+from vggviz.architecture import (
+    STAGES,
+    check_input_shape,
+    get_stem,
+    get_variant,
+    layer_plan,
+    stage_index,
+)
+from vggviz.images import FITS, ImageSource, load_image, preprocess
+from vggviz.weights import WeightsUnavailable, imagenet_top_problem, resolve_weights, weights_label
+
+SOURCES_KEPT = 16
+"""Fitted inputs remembered by source digest (each size×size×3 uint8: 150 KB at 224 px)."""
 
 
-def resolve_weights(requested: str | os.PathLike, variant: str = "vgg16", stem: str = "vgg", *,
-                    download: bool = True) -> tuple[str | os.PathLike, str | None]:
-    """Turn "auto" into "imagenet" where those weights can be had, else "random" plus a notice.
+def source_digest(image: object) -> str | None:
+    """A digest of what `image` is, found without decoding it; None when that is not cheap.
 
-    With `download=False` only Keras' cache is consulted (instant: for opening a dashboard).
-    Other requests are returned as they are, with no notice.
+    Bytes and arrays are hashed as they are; a file path by its absolute path, size and
+    modification time. PIL images and open files return None: they are keyed after decoding.
     """
-    if requested != "auto":
-        return requested, None
-    if imagenet_supported(variant, stem):
-        if imagenet_cached(variant):
-            return "imagenet", None
-        if download:
-            try:
-                fetch_imagenet(variant)
-                return "imagenet", None
-            except WeightsUnavailable as exc:
-                return "random", f"{exc}: showing randomly initialised filters"
-        return "random", ("ImageNet weights are not downloaded yet: showing randomly "
-                          "initialised filters")
-    return "random", (f"Keras has no ImageNet weights for {variant} with the {stem} stem: "
-                      f"showing randomly initialised filters")
-
-
-def weights_label(weights: str | os.PathLike, seed: int = 0) -> str:
-    """How the weights read in a status line: "ImageNet", "random (seed 0)" or the file name."""
-    if weights == "imagenet":
-        return "ImageNet"
-    if weights == "random":
-        return f"random (seed {seed})"
-    return Path(weights).name
+    h = hashlib.blake2b(digest_size=16)
+    if isinstance(image, bytes | bytearray | memoryview):
+        h.update(b"bytes:")
+        h.update(image)
+    elif isinstance(image, str | os.PathLike):
+        try:
+            st = os.stat(image)
+        except (OSError, ValueError):
+            return None  # the loader says what is wrong
+        h.update(f"path:{os.path.abspath(image)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    elif isinstance(image, np.ndarray) and image.dtype.kind in "biuf":
+        h.update(f"array:{type(image).__name__}:{image.shape}:{image.dtype.str}:".encode())
+        h.update(np.ascontiguousarray(image).data)
+        if isinstance(image, np.ma.MaskedArray):
+            h.update(np.ascontiguousarray(np.ma.getmaskarray(image)).data)
+    else:
+        return None
+    return h.hexdigest()
 
 
 class FeatureExtractor:
@@ -58,7 +61,9 @@ class FeatureExtractor:
 
     `weights`: "imagenet", "random" (seeded), a Keras weights file, or "auto" (ImageNet where
     it can be had, else random, with `notice` saying so; `download=False` looks only in
-    Keras' cache). Activations are kept for the most recent images, up to `cache_bytes`.
+    Keras' cache). What the extractor is (variant, weights, stem, seed, size, fit) is fixed at
+    construction, since the cache holds its answers. Activations are kept for the most recent
+    images, up to `cache_bytes`; the arrays returned are read-only views of that cache.
     """
 
     def __init__(self, variant: str = "vgg16", *, weights: str | os.PathLike = "imagenet",
@@ -66,21 +71,38 @@ class FeatureExtractor:
                  cache_bytes: int = 100 * 2**20, download: bool = True):
         get_variant(variant)
         get_stem(stem)
-        self.variant, self.stem, self.seed = variant, stem, seed
-        self.weights, self.notice = resolve_weights(weights, variant, stem, download=download)
-        self.size, self.fit = size, fit
+        check_input_shape((size, size, 3), stem)
+        if fit not in FITS:
+            raise ValueError(f"fit must be one of {', '.join(FITS)}, not {fit!r}")
+        self._variant, self._stem, self._seed = variant, stem, int(seed)
+        self._size, self._fit = int(size), fit
+        self._weights, self._notice = resolve_weights(weights, variant, stem, download=download)
         self.cache_bytes = cache_bytes
         self.forward_passes = 0
         self.last_timing: dict[str, float] = {}
-        self._model = None
-        self._depth = -1  # deepest stage index the current prefix model reaches
+        self._base = None  # the deepest prefix built so far, one output per stage
+        self._base_depth = -1
+        self._models: dict[int, object] = {}  # stage depth → a view of _base that stops there
         self._full = None
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._sources: OrderedDict[str, tuple[str, np.ndarray]] = OrderedDict()
+
+    variant = property(lambda self: self._variant, doc="The VGG variant, e.g. 'vgg16'.")
+    stem = property(lambda self: self._stem, doc="The stem design: 'vgg', 'pooled', 'strided'.")
+    seed = property(lambda self: self._seed, doc="Seed of random weights.")
+    weights = property(lambda self: self._weights,
+                       doc="'imagenet', 'random' or a weights file ('auto' resolved).")
+    notice = property(lambda self: self._notice,
+                      doc="Why 'auto' weights fell back to random, in words; else None.")
+    size = property(lambda self: self._size, doc="Side of the square input, in pixels.")
+    fit = property(lambda self: self._fit, doc="How images are fitted: crop, stretch, pad.")
 
     @property
     def label(self) -> str:
         """The weights in words, for status lines."""
-        return weights_label(self.weights, self.seed)
+        return weights_label(self._weights, self._seed)
+
+    # ------------------------------------------------------------------ models
 
     def _build(self, depth: int):
         """A prefix model up to stage `depth` with one output per stage, weights loaded."""
@@ -88,47 +110,84 @@ class FeatureExtractor:
 
         from vggviz.models import build_vgg
 
-        model = build_vgg(self.variant, stem=self.stem, input_shape=(self.size, self.size, 3),
-                          include_top=False, upto=STAGES[depth], seed=self.seed,
-                          weights=None if self.weights == "random" else self.weights)
-        plan = layer_plan(self.variant, stem=self.stem, include_top=False, upto=STAGES[depth])
+        model = build_vgg(self._variant, stem=self._stem, input_shape=(self._size, self._size, 3),
+                          include_top=False, upto=STAGES[depth], seed=self._seed,
+                          weights=None if self._weights == "random" else self._weights)
+        plan = layer_plan(self._variant, stem=self._stem, include_top=False, upto=STAGES[depth])
         last = {spec.component: spec.name for spec in plan}  # each stage's final layer
         outputs = [model.get_layer(last[s]).output for s in STAGES[:depth + 1]]
         return keras.Model(model.input, outputs, name=f"{model.name}_stages")
 
     def model(self, stage: str = "stem"):
-        """The prefix model that reaches `stage`, built (once) on first need."""
-        depth = stage_index(stage)
-        if self._model is None or depth > self._depth:
-            self._model = None  # free the shallower prefix before building the deeper one
-            self._model, self._depth = self._build(depth), depth
-        return self._model
+        """The model that runs exactly the layers up to `stage`, with one output per stage.
 
-    def prepare(self, image) -> tuple[np.ndarray, str]:
-        """The network's input batch for `image` and a digest of its pixels (the cache key)."""
-        pil = load_image(image, size=self.size, fit=self.fit)
-        pixels = np.asarray(pil)
+        The deepest prefix asked for so far is built once; shallower stages get a view of it
+        that shares its layers and weights and stops at their stage, so the stem after a
+        visit to group 5 still runs one convolution.
+        """
+        import keras
+
+        depth = stage_index(stage)
+        if depth > self._base_depth:
+            self._models.clear()
+            self._base = None  # free the shallower prefix before building the deeper one
+            self._base, self._base_depth = self._build(depth), depth
+        if depth not in self._models:
+            outputs = self._base.outputs[:depth + 1]
+            self._models[depth] = (self._base if depth == self._base_depth else
+                                   keras.Model(self._base.input, outputs,
+                                               name=f"{self._base.name}_to_{STAGES[depth]}"))
+        return self._models[depth]
+
+    # ------------------------------------------------------------------ inputs
+
+    def fitted(self, image: ImageSource) -> tuple[np.ndarray, str]:
+        """The size×size×3 uint8 pixels the network sees, and their digest (the cache key).
+
+        A source seen recently (same bytes, same file, same array) is not decoded again.
+        """
+        key = source_digest(image)
+        if key is not None and key in self._sources:
+            self._sources.move_to_end(key)
+            digest, pixels = self._sources[key]
+            return pixels, digest
+        pixels = np.asarray(load_image(image, size=self._size, fit=self._fit))
+        pixels.flags.writeable = False
         digest = hashlib.blake2b(pixels.tobytes(), digest_size=16).hexdigest()
-        return preprocess(pixels, self.weights), digest
+        if key is not None:
+            self._sources[key] = (digest, pixels)
+            while len(self._sources) > SOURCES_KEPT:
+                self._sources.popitem(last=False)
+        return pixels, digest
+
+    def prepare(self, image: ImageSource) -> tuple[np.ndarray, str]:
+        """The network's input batch for `image` and a digest of its pixels (the cache key)."""
+        pixels, digest = self.fitted(image)
+        return preprocess(pixels, self._weights), digest
+
+    # ------------------------------------------------------------------ activations
 
     def _remember(self, key: tuple[str, str], value: np.ndarray) -> None:
+        value.flags.writeable = False  # callers share it with the cache
         self._cache[key] = value
         self._cache.move_to_end(key)
-        while len(self._cache) > 1 and self._cached_bytes() > self.cache_bytes:
+        while len(self._cache) > 1 and self.cached_bytes > self.cache_bytes:
             self._cache.popitem(last=False)
 
-    def _cached_bytes(self) -> int:
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of activations held in the cache (bounded by `cache_bytes`)."""
         return sum(a.nbytes for a in self._cache.values())
 
-    def _forward(self, image, stages: tuple[str, ...]) -> dict[str, np.ndarray]:
+    def _forward(self, image: ImageSource, stages: tuple[str, ...]) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
-        batch, digest = self.prepare(image)
+        pixels, digest = self.fitted(image)
         t1 = time.perf_counter()
         found = {s: self._cache.get((digest, s)) for s in stages}
         if any(v is None for v in found.values()):
             deepest = max(stage_index(s) for s in stages)
-            model = self.model(STAGES[deepest])
-            outputs = model.predict_on_batch(batch)  # a compiled call: ~3× eager's speed
+            batch = preprocess(pixels, self._weights)
+            outputs = self.model(STAGES[deepest]).predict_on_batch(batch)  # compiled: ~3× eager
             outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
             self.forward_passes += 1
             computed = {stage: out[0] for stage, out in zip(STAGES, outputs, strict=False)}
@@ -142,33 +201,43 @@ class FeatureExtractor:
         self.last_timing = {"prepare": (t1 - t0) * 1e3, "forward": (t2 - t1) * 1e3}
         return found
 
-    def activations(self, image, stage: str = "stem") -> np.ndarray:
-        """The (H, W, C) feature maps of `stage` ("stem", "group1"…"group5") for `image`."""
+    def activations(self, image: ImageSource, stage: str = "stem") -> np.ndarray:
+        """The (H, W, C) feature maps of `stage` ("stem", "group1"…"group5"), read-only."""
         stage_index(stage)
         return self._forward(image, (stage,))[stage]
 
-    def all_stages(self, image) -> dict[str, np.ndarray]:
-        """Feature maps of the stem and every group, from one forward pass."""
+    def all_stages(self, image: ImageSource) -> dict[str, np.ndarray]:
+        """Feature maps of the stem and every group (read-only), from one forward pass."""
         return self._forward(image, STAGES)
 
     def kernels(self) -> np.ndarray:
         """The stem conv's kernel, (kh, kw, in_channels, 64), in the network's BGR input order."""
         model = self.model("stem")
-        name = "stem_conv" if self.stem == "strided" else "block1_conv1"
+        name = "stem_conv" if self._stem == "strided" else "block1_conv1"
         return np.asarray(model.get_layer(name).get_weights()[0])
 
-    def predict(self, image, top: int = 5) -> list[tuple[str, str, float]]:
-        """ImageNet's top classes for `image`: (class id, name, probability). ImageNet only."""
-        if self.weights != "imagenet":
+    # ------------------------------------------------------------------ predictions
+
+    def predict(self, image: ImageSource, top: int = 5) -> list[tuple[str, str, float]]:
+        """ImageNet's top classes for `image`: (class id, name, probability).
+
+        Needs ImageNet weights and an input whose last pool gives the 7×7×512 that Keras'
+        ImageNet classifier was trained on (e.g. 224 px with the VGG stem, 448 with the pooled).
+        """
+        if self._weights != "imagenet":
             raise WeightsUnavailable(f"predictions need ImageNet weights; these are {self.label}")
+        problem = imagenet_top_problem(self._variant, self._stem, self._size)
+        if problem:
+            raise WeightsUnavailable(problem)
         from keras.applications.imagenet_utils import decode_predictions
 
         from vggviz.models import build_vgg
 
         if self._full is None:
-            self._full = build_vgg(self.variant, stem=self.stem, weights="imagenet")
+            self._full = build_vgg(self._variant, stem=self._stem, weights="imagenet",
+                                   input_shape=(self._size, self._size, 3))
         batch, _ = self.prepare(image)
-        probs = np.asarray(self._full(batch, training=False))
+        probs = np.asarray(self._full.predict_on_batch(batch))
         try:
             return [tuple(p) for p in decode_predictions(probs, top=top)[0]]
         except Exception as exc:  # Keras raises a bare Exception when the class index can't load
