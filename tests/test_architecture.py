@@ -10,7 +10,7 @@ from vggviz import STEMS, VARIANTS, summarize
 from vggviz.accounting import BYTES_PER_VALUE, summarize_all
 from vggviz.architecture import check_input_shape, group_layers, layer_plan, stem_layers
 
-# Keras' own count_params() with the top (DESIGN.md, the issue's reference figures).
+# Keras' own count_params() with the top (keras.applications.VGG16 and VGG19).
 REFERENCE = {
     ("vgg11", True): 132_863_336,
     ("vgg13", True): 133_047_848,

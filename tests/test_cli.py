@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,51 @@ def test_summary_commands_load_neither_tensorflow_nor_image_libraries():
             "assert not heavy, heavy")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_activations_of_same_named_images_never_overwrite_each_other(tmp_path):
+    """a/photo.jpg, b/photo.jpg and a/photo.png: three arrays, each of its own image."""
+    import numpy as np
+
+    from vggviz.cli import output_names
+    from vggviz.images import sample_image
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    sources = {"a/photo.jpg": "Checkerboard", "b/photo.jpg": "Colour wheel",
+               "a/photo.png": "Step edge", "c.png": "Grating 0°"}
+    for name, sample in sources.items():
+        sample_image(sample).save(tmp_path / name)
+    paths = [str(tmp_path / name) for name in sources]
+    names = output_names(paths, "stem")
+    assert len(set(names.values())) == 4
+    assert names[paths[-1]] == Path("c_stem.npy")  # a unique name stays short
+    out = run("activations", *paths, "--weights", "random", "--out", str(tmp_path / "d"))
+    assert out.returncode == 0, out.stderr
+    assert "wrote 4 of 4" in out.stdout and "a/photo.jpg" in out.stdout
+    arrays = [np.load(tmp_path / "d" / names[p]) for p in paths]
+    for i, a in enumerate(arrays):  # different images: no array is another's copy
+        assert all(not np.array_equal(a, b) for b in arrays[i + 1:])
+
+
+def test_activations_say_when_they_replace_an_earlier_run(tmp_path, photo_file):
+    args = ("activations", str(photo_file), "--weights", "random", "--out", str(tmp_path / "d"))
+    assert "replacing" not in run(*args).stdout
+    assert "replacing 1 from an earlier run" in run(*args).stdout
+
+
+@pytest.mark.parametrize("option", ["--out", "--npy"])
+def test_stem_refuses_an_unwritable_output_before_any_model_work(tmp_path, photo_file, option,
+                                                                 monkeypatch, capsys):
+    import vggviz.features
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was built before the output was checked")
+
+    monkeypatch.setattr(vggviz.features.FeatureExtractor, "activations", no_model)
+    for target, needle in [(tmp_path, "is a directory"),
+                           (tmp_path / "missing" / "x.png", "does not exist")]:
+        assert main(["stem", str(photo_file), "--weights", "random", option, str(target)]) == 1
+        assert needle in capsys.readouterr().err
+    assert main(["stem", str(photo_file), "--weights", "random", "--cmap", "nope"]) == 2
+    assert "unknown colormap" in capsys.readouterr().err

@@ -199,7 +199,7 @@ def test_activation_memory_bars_are_megabytes_and_the_stem_shows_its_shape():
     assert heights == pytest.approx(
         [c.activation_values * BYTES_PER_VALUE / 1e6 for c in s.components]
     )
-    assert heights[0] == pytest.approx(12.845056)  # 224×224×64 float32, DESIGN.md's 12.8 MB
+    assert heights[0] == pytest.approx(12.845056)  # 224×224×64 float32 values: 12.8 MB
     texts = _texts(fig)
     assert any(t.get_text().startswith("224×224×64 out") for t in ax.texts)
     assert "12.8 MB" in texts

@@ -26,8 +26,9 @@ def png(colour=(200, 30, 30), size=(300, 200)) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def explorer():
+@pytest.fixture
+def explorer(offline):
+    """A fresh stem explorer on a machine without ImageNet weights (each test its own)."""
     return stem_explorer().app
 
 
@@ -37,9 +38,8 @@ def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
     assert Image.open(io.BytesIO(explorer.grid_png)).size[0] > 800
     assert "stem 224×224×64" in explorer.status.text
     assert Image.open(io.BytesIO(explorer.kernels_image.value)).size[0] > 250  # 64 kernels
-    assert explorer.fx.label in ("ImageNet", "random (seed 0)")
-    if explorer.fx.label != "ImageNet":
-        assert "randomly initialised" in explorer.notice.value
+    assert explorer.fx.label == "random (seed 0)"
+    assert "not downloaded yet" in explorer.notice.value
 
 
 def test_upload_replaces_the_grid(explorer):
@@ -102,7 +102,6 @@ def test_stages_pages_and_focus(explorer):
 
 
 def test_clicking_a_tile_focuses_its_map(explorer):
-    explorer.order.value = "index"
     layout = explorer.grid.layout
     x, y = layout.origin(10)
     explorer._on_grid_click({"dataX": x + 3, "dataY": y + 3})
@@ -116,11 +115,11 @@ def test_model_controls_change_the_maps(explorer):
     explorer.model.stem.value = "pooled"
     assert explorer.maps.shape == (112, 112, 64)
     explorer.model.seed.value = 5
-    assert explorer.fx.label == "random (seed 5)" or explorer.fx.label == "ImageNet"
+    assert explorer.fx.label == "random (seed 5)"
     explorer.model.variant.value = "vgg11"
     assert explorer.fx.variant == "vgg11"
     total = summarize("vgg11", stem="pooled").total_params
-    assert f"<b>{total:,}</b>" in explorer.costs.value
+    assert f"<td>total</td><td align=right>{total:,}</td>" in explorer.costs.value
 
 
 def test_export_offers_png_and_npy(explorer):
@@ -139,7 +138,7 @@ def test_vgg_family_redraws_with_the_input_size():
     assert "at least 128×128" in app.status.text
 
 
-def test_stem_designs_show_three_stems_at_relative_size():
+def test_stem_designs_show_three_stems_at_relative_size(offline):
     app = stem_designs().app
     widths = {k: Image.open(io.BytesIO(g.value)).size[0] for k, g in app.grids.items()}
     assert widths["vgg"] > widths["pooled"] > widths["strided"]
@@ -154,16 +153,26 @@ def test_opens_with_imagenet_weights_when_keras_has_them_cached(fake_imagenet_ca
     assert app.notice.value == ""
 
 
-def test_asking_for_imagenet_offline_falls_back_in_words_without_hanging(offline):
-    import time
-
+def test_asking_for_imagenet_offline_falls_back_in_words(offline):
     app = stem_explorer().app
     assert app.model.weights.value == "random"
     assert "not downloaded yet" in app.notice.value
-    t = time.perf_counter()
     app.model.weights.value = "imagenet"
-    assert time.perf_counter() - t < 5
     assert app.model.weights.value == "random"
     assert "network is unreachable" in app.notice.value and "randomly initialised" in \
         app.notice.value
     assert app.maps is not None and "vggviz-error" not in app.status.text
+
+
+def test_a_damaged_file_in_keras_cache_opens_on_random_filters_and_says_what_to_do(
+        fake_imagenet_cache):
+    import h5py
+
+    with h5py.File(fake_imagenet_cache, "r+") as f:  # weight_names that point nowhere
+        f["block1_conv1"].attrs["weight_names"] = [b"block1_conv1/nowhere:0"]
+    app = stem_explorer().app
+    assert app.maps is not None and app.fx.label == "random (seed 0)"
+    assert app.model.weights.value == "random"
+    assert fake_imagenet_cache.name in app.notice.value
+    assert "damaged" in app.notice.value and "delete" in app.notice.value
+    assert "vggviz-error" not in app.status.text

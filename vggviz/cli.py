@@ -6,12 +6,13 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 
-from vggviz.accounting import BYTES_PER_VALUE, Summary, summarize, summarize_all
-from vggviz.architecture import COMPONENTS, STAGES, STEMS, VARIANTS
+from vggviz.accounting import Summary, summarize, summarize_all
+from vggviz.architecture import STAGES, STEMS, VARIANTS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,30 +26,17 @@ class CommandError(Exception):
     """A bad input the user can fix: printed as one line, exit code 1."""
 
 
-def _mb(values: int) -> str:
-    return f"{values * BYTES_PER_VALUE / 1e6:,.1f} MB"
-
-
 def _print_summary(s: Summary) -> None:
+    from vggviz import formatting as fmt
+
     h, w, c = s.input_shape
     print(f"{VARIANTS[s.variant].title} · {STEMS[s.stem].title} · input {h}×{w}×{c}"
           f"{'' if s.include_top else ' · no top'}")
-    header = f"{'layer':<14}{'component':<12}{'output':>16}{'params':>14}{'values':>12}{'MACs':>16}"
-    print(header)
-    print("-" * len(header))
-    for r in s.layers:
-        shape = "×".join(map(str, r.output_shape))
-        print(f"{r.name:<14}{r.component:<12}{shape:>16}{r.params:>14,}{r.activation_values:>12,}"
-              f"{r.macs:>16,}")
-    print("-" * len(header))
-    for comp in s.components:
-        share = comp.params / s.total_params
-        print(f"{comp.name:<12} {comp.params:>14,} params ({share:6.1%})  "
-              f"{_mb(comp.activation_values):>10} activations  {comp.macs / 1e9:8.3f} GMACs")
-    print(f"{'total':<12} {s.total_params:>14,} params            {_mb(s.activation_values):>10} "
-          f"activations  {s.total_macs / 1e9:8.3f} GMACs")
+    print(fmt.text_table(*fmt.layer_table(s)))
+    print()
+    print(fmt.text_table(*fmt.component_table(s)))
     print(f"values entering the learner: {s.values_entering_learner:,} "
-          f"({_mb(s.values_entering_learner)})")
+          f"({fmt.megabytes(s.values_entering_learner)})")
 
 
 def cmd_summary(args: argparse.Namespace) -> None:
@@ -62,18 +50,13 @@ def cmd_summary(args: argparse.Namespace) -> None:
 
 
 def cmd_variants(args: argparse.Namespace) -> None:
+    from vggviz import formatting as fmt
+
     n = args.input_size
-    names = list(COMPONENTS)
     print(f"Every variant, {STEMS[args.stem].title}, input {n}×{n}×3; parameters per component; "
-          f"activations in float32, batch 1")
-    header = (f"{'variant':<15}" + "".join(f"{c:>13}" for c in names)
-              + f"{'total':>14}{'activations':>13}{'GMACs':>8}")
-    print(header)
-    print("-" * len(header))
-    for s in summarize_all(stem=args.stem, input_shape=(n, n, 3)):
-        params = {c.name: c.params for c in s.components}
-        print(f"{s.variant:<15}" + "".join(f"{params[c]:>13,}" for c in names)
-              + f"{s.total_params:>14,}{_mb(s.activation_values):>13}{s.total_macs / 1e9:>8.2f}")
+          f"memory in float32, batch 1")
+    summaries = summarize_all(stem=args.stem, input_shape=(n, n, 3))
+    print(fmt.text_table(*fmt.variants_table(summaries, names=True)))
 
 
 def _extractor(args: argparse.Namespace):
@@ -105,21 +88,54 @@ def _model_command(fn: Callable[[argparse.Namespace], None]):
     return run
 
 
+def _writable_file(path: str) -> Path:
+    """`path` as a file this command may write, checked before any model work."""
+    target = Path(path)
+    if target.is_dir():
+        raise CommandError(f"{path} is a directory; give a file name to write")
+    if not target.parent.is_dir():
+        raise CommandError(f"cannot write {path}: the folder {target.parent} does not exist")
+    if not os.access(target.parent, os.W_OK) or (target.exists()
+                                                 and not os.access(target, os.W_OK)):
+        raise CommandError(f"cannot write {path}: permission denied")
+    return target
+
+
+def output_names(images: Sequence[str], stage: str) -> dict[str, Path]:
+    """Where each image's array goes, relative to the output folder: `photo_stem.npy`, unless
+    two inputs share a name (a/photo.jpg, b/photo.jpg, photo.png): then the inputs' folders are
+    mirrored and the extension kept (a/photo.jpg_stem.npy), so no array overwrites another."""
+    paths = {image: Path(os.path.abspath(image)) for image in images}
+    stems = Counter(p.stem for p in set(paths.values()))
+    root = Path(os.path.commonpath([p.parent for p in paths.values()])) if paths else Path()
+    names = {}
+    for image, path in paths.items():
+        if stems[path.stem] == 1:
+            names[image] = Path(f"{path.stem}_{stage}.npy")
+        else:
+            names[image] = path.parent.relative_to(root) / f"{path.name}_{stage}.npy"
+    return names
+
+
 @_model_command
 def cmd_stem(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from vggviz.render import render_grid
+    from vggviz.render import palette, render_grid
 
     if not (args.out or args.npy):
         args.out = f"{Path(args.image).stem}_stem.png"
+    out = _writable_file(args.out) if args.out else None
+    npy = _writable_file(args.npy) if args.npy else None
+    palette(args.cmap)  # an unknown colormap is refused before the model runs
     maps = _extractor(args).activations(args.image, "stem")
-    if args.out:
-        Path(args.out).write_bytes(render_grid(maps, cmap=args.cmap))
-        print(f"wrote {args.out}: the {maps.shape[-1]} stem feature maps")
-    if args.npy:
-        np.save(args.npy, maps)
-        print(f"wrote {args.npy}: array {maps.shape} float32")
+    if out:
+        out.write_bytes(render_grid(maps, cmap=args.cmap))
+        print(f"wrote {out}: the {maps.shape[-1]} stem feature maps")
+    if npy:
+        with open(npy, "wb") as file:
+            np.save(file, maps)
+        print(f"wrote {npy}: array {maps.shape} float32")
 
 
 @_model_command
@@ -130,22 +146,32 @@ def cmd_activations(args: argparse.Namespace) -> None:
     from vggviz.images import ImageError
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out} is a file; --out needs a folder")
+    names = output_names(args.images, args.stage)
     out.mkdir(parents=True, exist_ok=True)
     fx = _extractor(args)
-    failed = 0
-    for image in tqdm(args.images, desc=f"{args.stage} activations", unit="image",
-                      file=sys.stderr):
+    failed = replaced = 0
+    for image, name in tqdm(names.items(), desc=f"{args.stage} activations", unit="image",
+                            file=sys.stderr):
         try:
             maps = fx.activations(image, args.stage)
         except ImageError as exc:
             failed += 1
             tqdm.write(f"vggviz: skipped {image}: {exc}", file=sys.stderr)
             continue
-        np.save(out / f"{Path(image).stem}_{args.stage}.npy", maps)
-    done = len(args.images) - failed
-    print(f"wrote {done} of {len(args.images)} arrays to {out}/")
+        target = out / name
+        replaced += target.exists()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.save(target, maps)
+    done = len(names) - failed
+    mirrored = [f"{image} → {out / name}" for image, name in names.items()
+                if name.name != f"{Path(image).stem}_{args.stage}.npy"]
+    print(f"wrote {done} of {len(names)} arrays to {out}/"
+          + (f" (replacing {replaced} from an earlier run)" if replaced else "")
+          + (f"; same names kept apart by folder: {', '.join(mirrored)}" if mirrored else ""))
     if failed:
-        raise CommandError(f"{failed} of {len(args.images)} images could not be read")
+        raise CommandError(f"{failed} of {len(names)} images could not be read")
 
 
 def _size(text: str) -> int:
@@ -209,7 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vggviz: error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:  # bad option values found by the model code, e.g. input size
-        parser.exit(2, f"vggviz: error: {exc}\n")
+        print(f"vggviz: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -11,7 +11,6 @@ groups in a sequential palette (deeper is darker), the classifier in a contrasti
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from io import BytesIO
 from numbers import Integral, Real
@@ -23,6 +22,7 @@ from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
 from vggviz.accounting import Summary, summarize
 from vggviz.architecture import COMPONENTS, STEMS, get_stem, get_variant
+from vggviz.formatting import MB, fraction_words, measure, percent, shape
 
 __all__ = [
     "COMPONENT_COLORS",
@@ -65,7 +65,6 @@ _WIDTH = 8.4  # inches: 840 px at dpi 100, before bbox_inches="tight" trims the 
 _TITLE = {"fontsize": 13, "fontweight": "bold", "x": 0.01, "ha": "left"}
 _MUTED = "#555555"
 _GRID = "#e6e6e6"
-_MB = 1e6  # decimal megabytes, as DESIGN.md counts them (224×224×64 float32 ≈ 12.8 MB)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -84,44 +83,6 @@ def _si(value: float) -> str:
     if abs(value) < 1000 and float(value).is_integer():
         return f"{value:.0f}"
     return _ENG(value)
-
-
-def _num(value: float) -> str:
-    """A measure already in its unit (MB, G): 3 significant-ish digits, readable at a glance."""
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 1:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def _pct(share: float) -> str:
-    """0.894 → '89.4 %'; tiny shares do not pretend to be zero."""
-    percent = 100 * share
-    if percent == 0:
-        return "0 %"
-    if 0 < percent < 0.1:
-        return "< 0.1 %"
-    return f"{percent:.1f} %"
-
-
-def _fraction_words(ratio: float) -> str:
-    """How much is left after dividing by `ratio`: 'half', 'a quarter', '1/16', '62 %'."""
-    if math.isclose(ratio, 1):
-        return "the same"
-    if math.isclose(ratio, 2):
-        return "half"
-    if math.isclose(ratio, 4):
-        return "a quarter"
-    if ratio > 1 and math.isclose(ratio, round(ratio)):
-        return f"1/{round(ratio)}"
-    return f"{100 / ratio:.0f} %"
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(v) for v in shape)
 
 
 # --------------------------------------------------------------------------- validation
@@ -207,7 +168,7 @@ def _legend(fig: Figure, names: Iterable[str]) -> None:
 
 
 def _stacked_by_variant(summaries: object, *, metric: str, scale: float, unit: str,
-                        title: str, xlabel: str, total_format=_num) -> Figure:
+                        title: str, xlabel: str, total_format=measure) -> Figure:
     """Horizontal bars, one per variant, stacked by component; the total at each bar's end.
 
     Bars are `getattr(component, metric) / scale` (e.g. activation_bytes / 1e6 → MB).
@@ -238,7 +199,7 @@ def _stacked_by_variant(summaries: object, *, metric: str, scale: float, unit: s
     _style(ax, "x")
     lo = min(range(len(items)), key=totals.__getitem__)
     hi = max(range(len(items)), key=totals.__getitem__)
-    _suptitle(fig, title.format(lo=_num(totals[lo]), lo_name=labels[lo], hi=_num(totals[hi]),
+    _suptitle(fig, title.format(lo=measure(totals[lo]), lo_name=labels[lo], hi=measure(totals[hi]),
                                 hi_name=labels[hi], unit=unit))
     _subtitle(ax, _context(items[0]))
     _legend(fig, present)
@@ -260,7 +221,7 @@ def params_per_component(summary: Summary) -> Figure:
     ax.barh(names, values, color=[COMPONENT_COLORS[c.name] for c in comps], height=0.66)
     for y, value in enumerate(values):
         share = value / total if total else 0.0
-        ax.text(value, y, f"  {_si(value)}  ({_pct(share)})", va="center", ha="left",
+        ax.text(value, y, f"  {_si(value)}  ({percent(share)})", va="center", ha="left",
                 fontsize=9)
     ax.set_xlim(0, max(values) * 1.3 or 1)
     ax.invert_yaxis()
@@ -343,35 +304,35 @@ def activation_memory(summary: Summary) -> Figure:
     """Activation memory per component (MB, float32, batch 1); the stem's output shape marked."""
     s = _check_summary(summary)
     comps = list(s.components)
-    values = [c.activation_bytes / _MB for c in comps]
-    total = s.activation_bytes / _MB
+    values = [c.activation_bytes / MB for c in comps]
+    total = s.activation_bytes / MB
     fig = _figure(3.9)
     ax = fig.add_subplot()
-    ticks = [f"{COMPONENT_LABELS[c.name]}\n{_shape(c.output_shape)}" for c in comps]
+    ticks = [f"{COMPONENT_LABELS[c.name]}\n{shape(c.output_shape)}" for c in comps]
     ax.bar(range(len(comps)), values, color=[COMPONENT_COLORS[c.name] for c in comps],
            width=0.66)
     ax.set_xticks(range(len(comps)), ticks, fontsize=9)
     for x, value in enumerate(values):
-        ax.annotate(f"{_num(value)} MB", (x, value), xytext=(0, 3), textcoords="offset points",
+        ax.annotate(f"{measure(value)} MB", (x, value), xytext=(0, 3), textcoords="offset points",
                     ha="center", va="bottom", fontsize=9)
     stem = s.component("stem")
-    stem_mb = stem.activation_bytes / _MB
+    stem_mb = stem.activation_bytes / MB
     if stem_mb >= 0.5 * max(values):  # room inside the bar
-        ax.annotate(f"{_shape(stem.output_shape)} out\n= {_si(stem.output_values)} values\n"
+        ax.annotate(f"{shape(stem.output_shape)} out\n= {_si(stem.output_values)} values\n"
                     "enter the learner", (0, stem_mb / 2), ha="center", va="center",
                     fontsize=8.5, color="#1b3b2b")
     else:  # above the bar's value label
-        ax.annotate(f"{_shape(stem.output_shape)} out = {_si(stem.output_values)} values",
+        ax.annotate(f"{shape(stem.output_shape)} out = {_si(stem.output_values)} values",
                     (0, stem_mb), xytext=(0, 16), textcoords="offset points", ha="center",
                     va="bottom", fontsize=8.5, color="#1b3b2b")
     ax.set_ylim(0, max(values) * 1.14 or 1)
     ax.set_ylabel("MB (float32, batch 1)")
     ax.tick_params(axis="x", length=0)
     _style(ax, "y")
-    early = sum(c.activation_bytes for c in comps if c.name in ("stem", "group1")) / _MB
+    early = sum(c.activation_bytes for c in comps if c.name in ("stem", "group1")) / MB
     share = 100 * early / total if total else 0.0
     _suptitle(fig, f"The stem and group 1 hold {share:.0f} % of {_title(s)}'s "
-                   f"{_num(total)} MB of activations")
+                   f"{measure(total)} MB of activations")
     _subtitle(ax, _context(s) + " · every layer output, one image, float32")
     return fig
 
@@ -379,7 +340,7 @@ def activation_memory(summary: Summary) -> Figure:
 def activation_memory_by_variant(summaries: Iterable[Summary]) -> Figure:
     """Activation memory per image of every variant (MB, float32), stacked by component."""
     return _stacked_by_variant(
-        summaries, metric="activation_bytes", scale=_MB, unit="MB",
+        summaries, metric="activation_bytes", scale=MB, unit="MB",
         title="Activation memory per image: {lo} MB ({lo_name}) to {hi} MB ({hi_name})",
         xlabel="activation memory, MB (every layer output, float32, batch 1)",
     )
@@ -429,7 +390,7 @@ def stem_comparison(summaries_by_stem: Mapping[str, Summary]) -> Figure:
             return _si(value)
         return f"{_si(value)}  (÷{base / value:.0f})"
 
-    memory = [sum(c.activation_bytes for c in s.components if c.name.startswith("group")) / _MB
+    memory = [sum(c.activation_bytes for c in s.components if c.name.startswith("group")) / MB
               for _, s in items]
     macs = [learner_macs(s) / 1e9 for _, s in items]
     panels = [  # heading, bar heights, the text on each bar, y tick formatter
@@ -438,8 +399,8 @@ def stem_comparison(summaries_by_stem: Mapping[str, Summary]) -> Figure:
         ("Values entering the learner (H×W×C)", entering,
          [entering_text(k, v) for k, v in zip(names, entering, strict=True)], _eng_ticks),
         ("Learner activation memory (MB, groups 1–5)", memory,
-         [f"{_num(v)} MB" for v in memory], None),
-        ("Stem + learner MACs (G)", macs, [f"{_num(v)} G" for v in macs], None),
+         [f"{measure(v)} MB" for v in memory], None),
+        ("Stem + learner MACs (G)", macs, [f"{measure(v)} G" for v in macs], None),
     ]
     fig = _figure(5.6)
     axes = fig.subplots(2, 2)
@@ -457,7 +418,7 @@ def stem_comparison(summaries_by_stem: Mapping[str, Summary]) -> Figure:
         _style(ax, "y")
     title = _title(first)
     if "vgg" in summaries_by_stem and len(names) > 1:
-        cuts = [(k, _fraction_words(base / s.values_entering_learner))
+        cuts = [(k, fraction_words(base / s.values_entering_learner))
                 for k, s in items if k != "vgg"]
         text = f"{title}: a {cuts[0][0]} stem cuts the values entering the learner to {cuts[0][1]}"
         text += "".join(f",\na {k} stem to {words}" for k, words in cuts[1:])
@@ -489,7 +450,7 @@ def input_size_effect(variant: str, sizes: Iterable[int], *, stem: str = "vgg",
     def costs(size: int) -> tuple[int, float]:
         s = compute(v.name, stem=design.name, input_shape=(size, size, 3), include_top=True)
         fc1 = next(layer.params for layer in s.layers if layer.name == "fc1")
-        return fc1, s.component("stem").activation_bytes / _MB
+        return fc1, s.component("stem").activation_bytes / MB
 
     fc1, memory = zip(*(costs(size) for size in points), strict=True)
     fig = _figure(3.7)
@@ -498,7 +459,7 @@ def input_size_effect(variant: str, sizes: Iterable[int], *, stem: str = "vgg",
         (axes[0], fc1, "fc1 parameters (flatten → 4096)", COMPONENT_COLORS["classifier"],
          _si),
         (axes[1], memory, "Stem activation memory (MB)", COMPONENT_COLORS["stem"],
-         lambda mb: f"{_num(mb)} MB"),
+         lambda mb: f"{measure(mb)} MB"),
     ]
     marked = costs(current) if current is not None else None
     lo, hi = min(points[0], current or points[0]), max(points[-1], current or points[-1])
@@ -530,7 +491,7 @@ def input_size_effect(variant: str, sizes: Iterable[int], *, stem: str = "vgg",
                               "alpha": 0.85})
     if marked is not None:
         _suptitle(fig, f"{v.title} at {current}×{current}: fc1 holds {_si(marked[0])} "
-                       f"parameters, the stem needs {_num(marked[1])} MB")
+                       f"parameters, the stem needs {measure(marked[1])} MB")
     else:
         _suptitle(fig, f"{v.title}: fc1 and the stem's memory grow with the square of the "
                        "input size")

@@ -133,61 +133,41 @@ class ModelPicker:
 
 
 class ExtractorPool:
-    """The few most recent FeatureExtractors, so switching back costs no rebuild."""
+    """The few most recent FeatureExtractors, so switching back costs no rebuild.
+
+    Trained weights that cannot be had (not downloadable, damaged file) fall back to random
+    ones with the reason in words (`vggviz.weights.with_fallback`), so a view always opens.
+    """
 
     def __init__(self, keep: int = 2):
         self.keep, self._pool = keep, OrderedDict()
-        self._unavailable: dict[tuple, str] = {}  # ImageNet failures, not retried per change
+        self._fallbacks: dict[tuple, str] = {}  # why trained weights fell back, by request
 
-    def get(self, variant: str, weights: str, stem: str, seed: int):
-        """An extractor for these options; ImageNet falls back to random with a notice."""
+    def get(self, variant: str, weights: str, stem: str, seed: int) -> tuple[object, str | None]:
+        """An extractor for these options with its stem built, and why its weights are random
+        when trained ones were asked for (None otherwise)."""
         from vggviz.features import FeatureExtractor
-        from vggviz.weights import WeightsUnavailable, imagenet_supported
+        from vggviz.weights import imagenet_supported, with_fallback
 
-        notice = None
         if weights == "imagenet" and not imagenet_supported(variant, stem):
             weights = "random"
-        key = (variant, weights, stem, seed)
-        if key in self._unavailable:
-            key, notice = (variant, "random", stem, seed), self._unavailable[key]
+        asked = (variant, weights, stem, seed)
+        key = (variant, "random", stem, seed) if asked in self._fallbacks else asked
         if key not in self._pool:
-            try:
-                fx = FeatureExtractor(variant, weights=key[1], stem=stem, seed=seed)
-                fx.model("stem")  # build now, so unavailable weights show up here
-            except WeightsUnavailable as exc:
-                self._unavailable[key] = f"{exc}: showing randomly initialised filters"
-                return self.get(variant, weights, stem, seed)
+            def load(choice: str) -> object:
+                fx = FeatureExtractor(variant, weights=choice, stem=stem, seed=seed)
+                fx.model("stem")  # build now, so unusable weights show up here
+                return fx
+
+            fx, reason = with_fallback(load, key[1])
+            if reason:
+                self._fallbacks[asked] = reason
+                key = (variant, "random", stem, seed)
             self._pool[key] = fx
             while len(self._pool) > self.keep:
                 self._pool.popitem(last=False)
         self._pool.move_to_end(key)
-        fx = self._pool[key]
-        fx.notice = notice
-        return fx
-
-
-def weights_notice(fx) -> str | None:
-    """Why the maps come from random filters, in words; None when the weights are trained."""
-    from vggviz.weights import imagenet_cached, imagenet_supported
-
-    if fx.weights != "random":
-        return None
-    if fx.notice:
-        return fx.notice
-    if not imagenet_supported(fx.variant, fx.stem):
-        return (f"Keras publishes ImageNet weights for VGG16 and VGG19 with the VGG or pooled "
-                f"stem only: showing randomly initialised filters (seed {fx.seed})")
-    if not imagenet_cached(fx.variant):
-        return ("ImageNet weights are not downloaded yet: showing randomly initialised filters. "
-                "Choose ImageNet to download them (58 MB).")
-    return f"Showing randomly initialised filters (seed {fx.seed}); ImageNet has trained ones."
-
-
-def initial_weights(variant: str = "vgg16") -> str:
-    """ImageNet when Keras' cache holds it, else random: opening never waits on a download."""
-    from vggviz.weights import imagenet_cached
-
-    return "imagenet" if imagenet_cached(variant) else "random"
+        return self._pool[key], self._fallbacks.get(asked)
 
 
 # Runs in the page: when ipywidgets marks views as cut off from their kernel (it died or was

@@ -6,8 +6,9 @@ import time
 
 import ipywidgets as w
 
+from vggviz import formatting as fmt
 from vggviz import plots
-from vggviz.accounting import BYTES_PER_VALUE, summarize
+from vggviz.accounting import summarize
 from vggviz.architecture import STEMS, VARIANTS
 from vggviz.images import ImageError
 from vggviz.render import render_grid
@@ -15,11 +16,10 @@ from vggviz.ui.parts import (
     ExtractorPool,
     ImagePicker,
     StatusLine,
-    initial_weights,
     kernel_watch,
     picture,
-    weights_notice,
 )
+from vggviz.weights import initial_weights, weights_notice
 
 SHOWN = 16  # maps per stem: enough to compare, small enough to sit side by side
 TILE_PER_PX = 0.5  # tile px per map px: 224-px maps → 112-px tiles, 56-px maps → 28-px tiles
@@ -61,13 +61,13 @@ class StemDesigns:
             t0 = time.perf_counter()
             results = {}
             for key in STEMS:
-                fx = self.pool.get(variant, initial_weights(variant), key, 0)
-                results[key] = fx.activations(self.picker.image, "stem"), fx
+                fx, reason = self.pool.get(variant, initial_weights(variant), key, 0)
+                results[key] = fx.activations(self.picker.image, "stem"), fx, reason
         except (ImageError, ValueError, OSError, RuntimeError) as exc:
             self.status.error(f"{exc}. The last view stays.")
             return
         summaries = {k: summarize(variant, stem=k) for k in STEMS}
-        for key, (maps, fx) in results.items():
+        for key, (maps, fx, _) in results.items():
             h, wd, c = maps.shape
             tile = max(8, round(h * TILE_PER_PX))
             self.grids[key].value = render_grid(maps, channels=range(SHOWN), columns=4,
@@ -76,11 +76,12 @@ class StemDesigns:
             self.captions[key].value = (
                 f"<b>{STEMS[key].title}</b><br><small>{STEMS[key].description}</small><br>"
                 f"output {h}×{wd}×{c} · {s.values_entering_learner:,} values "
-                f"({s.values_entering_learner * BYTES_PER_VALUE / 1e6:.1f} MB)<br>"
+                f"({fmt.megabytes(s.values_entering_learner)})<br>"
                 f"stem {s.component('stem').macs / 1e6:,.0f} M MACs · "
                 f"whole model {s.total_macs / 1e9:.2f} G MACs<br><small>{fx.label}</small>")
         self.chart.value = plots.figure_png(plots.stem_comparison(summaries))
-        notices = {weights_notice(fx) for _, fx in results.values()} - {None}
+        notices = {weights_notice(fx.weights, variant, key, 0, reason)
+                   for key, (_, fx, reason) in results.items()} - {None}
         ms = (time.perf_counter() - t0) * 1e3
         self.status.show(" · ".join([f"{self.picker.name} through {len(STEMS)} stems in "
                                      f"{ms:.0f} ms", *sorted(notices)]))

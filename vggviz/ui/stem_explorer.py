@@ -10,7 +10,8 @@ import ipywidgets as w
 import numpy as np
 from ipyevents import Event
 
-from vggviz.accounting import BYTES_PER_VALUE, summarize
+from vggviz import formatting as fmt
+from vggviz.accounting import summarize
 from vggviz.images import ImageError
 from vggviz.render import (
     COLORMAPS,
@@ -29,19 +30,13 @@ from vggviz.ui.parts import (
     ModelPicker,
     StatusLine,
     download_link,
-    initial_weights,
     kernel_watch,
     picture,
-    weights_notice,
 )
-from vggviz.weights import imagenet_cached
+from vggviz.weights import imagenet_cached, initial_weights, weights_notice
 
 PAGE = 64
 STAGE_LABELS = [("Stem", "stem")] + [(f"Group {i}", f"group{i}") for i in range(1, 6)]
-
-
-def _mb(values: int) -> str:
-    return f"{values * BYTES_PER_VALUE / 1e6:,.1f} MB"
 
 
 class StemExplorer:
@@ -146,8 +141,8 @@ class StemExplorer:
         else:
             self.status.show(f"computing the {self.stage.value} of {self.picker.name}…")
         t0 = time.perf_counter()
-        fx = self.pool.get(variant, weights, stem, seed)
-        notice = weights_notice(fx)
+        fx, reason = self.pool.get(variant, weights, stem, seed)
+        notice = weights_notice(fx.weights, variant, stem, seed, reason)
         self.model.weights.value = fx.weights  # shows a fallback; no re-entry while busy
         self.notice.value = ("" if not notice else
                              f"<div class='vggviz-notice' style='background:#fff4ce;"
@@ -236,21 +231,11 @@ class StemExplorer:
     def _show_costs(self) -> None:
         variant, _, stem, _ = self.model.key
         s = summarize(variant, stem=stem)
-        rows = []
-        for c in s.components:
-            style = " style='background:#e8f0fe;font-weight:bold'" if c.name == \
-                self.stage.value else ""
-            shape = "×".join(map(str, c.output_shape))
-            rows.append(f"<tr{style}><td>{c.name}</td><td align=right>{c.params:,}</td>"
-                        f"<td align=right>{shape}</td>"
-                        f"<td align=right>{_mb(c.activation_values)}</td></tr>")
+        table = fmt.html_table(*fmt.component_table(s), css_class="vggviz-costs",
+                               highlight=self.stage.value)
         self.costs.value = (
-            "<table class='vggviz-costs'><tr><th>component</th><th>params</th><th>output</th>"
-            "<th>activations</th></tr>" + "".join(rows)
-            + f"<tr><td><b>total</b></td><td align=right><b>{s.total_params:,}</b></td><td></td>"
-            f"<td align=right>{_mb(s.activation_values)}</td></tr></table>"
-            f"<p>Values entering the learner: <b>{s.values_entering_learner:,}</b> "
-            f"({_mb(s.values_entering_learner)} per image, float32)</p>")
+            f"{table}<p>Values entering the learner: <b>{s.values_entering_learner:,}</b> "
+            f"({fmt.megabytes(s.values_entering_learner)} per image, float32)</p>")
 
     def export(self) -> None:
         """Offer the grid as PNG and the maps as .npy, downloaded by the browser."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipywidgets as w
 
+from vggviz import formatting as fmt
 from vggviz import plots
-from vggviz.accounting import BYTES_PER_VALUE, summarize_all
-from vggviz.architecture import COMPONENTS, STEMS, VARIANTS
+from vggviz.accounting import summarize_all
+from vggviz.architecture import STEMS, VARIANTS
 from vggviz.ui.parts import StatusLine, kernel_watch, picture
 
 SIZES = range(32, 513, 32)
@@ -54,32 +55,14 @@ class VGGFamily:
         else:
             self.status.show(f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1")
         summaries = summarize_all(stem=stem, input_shape=(n, n, 3))
-        self.table.value = _table(summaries)
+        self.table.value = fmt.html_table(*fmt.variants_table(summaries),
+                                          css_class="vggviz-family")
         self.params_chart.value = plots.figure_png(plots.params_by_variant(summaries,
                                                                            log=self.log.value))
         self.memory_chart.value = plots.figure_png(plots.activation_memory_by_variant(summaries))
         self.macs_chart.value = plots.figure_png(plots.macs_by_variant(summaries))
         self.size_chart.value = plots.figure_png(plots.input_size_effect(
             self.variant.value, [s for s in SIZES if s >= minimum], stem=stem, current=n))
-
-
-def _table(summaries) -> str:
-    head = "".join(f"<th>{c}</th>" for c in COMPONENTS)
-    rows = []
-    for s in summaries:
-        params = {c.name: c.params for c in s.components}
-        fc1 = next(r.params for r in s.layers if r.name == "fc1")
-        cells = "".join(f"<td align=right>{params.get(c, 0):,}</td>" for c in COMPONENTS)
-        rows.append(
-            f"<tr><td>{VARIANTS[s.variant].title}</td>{cells}"
-            f"<td align=right><b>{s.total_params:,}</b></td><td align=right>{fc1:,}</td>"
-            f"<td align=right>{s.component('stem').activation_values * BYTES_PER_VALUE / 1e6:.1f}"
-            f"</td><td align=right>{s.activation_bytes / 1e6:.1f}</td>"
-            f"<td align=right>{s.total_macs / 1e9:.2f}</td></tr>")
-    return ("<style>.vggviz-family th, .vggviz-family td {padding: 2px 8px}</style>"
-            "<table class='vggviz-family'><tr><th>variant</th>" + head
-            + "<th>total</th><th>fc1</th><th>stem MB</th><th>activations MB</th><th>GMACs</th>"
-            "</tr>" + "".join(rows) + "</table>")
 
 
 def vgg_family() -> w.Widget:

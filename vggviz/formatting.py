@@ -1,0 +1,150 @@
+"""Numbers in words and tables: megabytes, parameters, MACs, shapes, and the cost tables.
+
+One place for how a figure reads, so the command line and the dashboards say the same thing.
+Pure Python: no TensorFlow, numpy or widgets.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+from vggviz.accounting import BYTES_PER_VALUE, Summary
+from vggviz.architecture import COMPONENTS, VARIANTS
+
+COLUMN_NOTES = {
+    "params": "trainable and non-trainable parameters (weights, biases, batch-norm statistics)",
+    "output": "shape of the feature maps the component hands to the next one",
+    "output MB": "memory of those handed-on values for one image in float32 (4 bytes each)",
+    "activations MB": "memory of every layer's output inside the component, one image, float32",
+    "GMACs": "billions of multiply-accumulates for one image",
+    "fc1": "parameters of the classifier's first dense layer, which grow with the input size",
+    "stem MB": "memory of the stem's output for one image in float32",
+}
+"""What each column counts, for footnotes and tooltips."""
+
+MB = 1e6
+"""Decimal megabytes: 224×224×64 float32 values ≈ 12.8 MB."""
+
+
+def megabytes(values: int) -> str:
+    """Memory of `values` float32 numbers in decimal megabytes: 3,211,264 → "12.8 MB"."""
+    return f"{values * BYTES_PER_VALUE / MB:,.1f} MB"
+
+
+def count(n: int) -> str:
+    """A whole number with thousands separators: 1792 → "1,792"."""
+    return f"{n:,}"
+
+
+def gmacs(macs: int) -> str:
+    """Multiply-accumulates in billions: 15,470,264,320 → "15.47"."""
+    return f"{macs / 1e9:,.2f}"
+
+
+def shape(dims: Sequence[int]) -> str:
+    """A shape as people write it: (224, 224, 64) → "224×224×64"."""
+    return "×".join(map(str, dims))
+
+
+def measure(value: float) -> str:
+    """A measure already in its unit (MB, G): 3 significant-ish digits, readable at a glance."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def percent(share: float) -> str:
+    """0.894 → '89.4 %'; tiny shares do not pretend to be zero."""
+    value = 100 * share
+    if value == 0:
+        return "0 %"
+    if 0 < value < 0.1:
+        return "< 0.1 %"
+    return f"{value:.1f} %"
+
+
+def fraction_words(ratio: float) -> str:
+    """How much is left after dividing by `ratio`: 'half', 'a quarter', '1/16', '62 %'."""
+    if math.isclose(ratio, 1):
+        return "the same"
+    if math.isclose(ratio, 2):
+        return "half"
+    if math.isclose(ratio, 4):
+        return "a quarter"
+    if ratio > 1 and math.isclose(ratio, round(ratio)):
+        return f"1/{round(ratio)}"
+    return f"{100 / ratio:.0f} %"
+
+
+def component_table(s: Summary) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a variant's cost per component, then a total row."""
+    headers = ["component", "params", "output", "output MB", "activations MB", "GMACs"]
+    rows = [[c.name, count(c.params), shape(c.output_shape), megabytes(c.output_values),
+             megabytes(c.activation_values), gmacs(c.macs)] for c in s.components]
+    rows.append(["total", count(s.total_params), "", "", megabytes(s.activation_values),
+                 gmacs(s.total_macs)])
+    return headers, rows
+
+
+def layer_table(s: Summary) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a variant's cost per layer."""
+    headers = ["layer", "component", "output", "params", "values", "MACs"]
+    rows = [[r.name, r.component, shape(r.output_shape), count(r.params),
+             count(r.activation_values), count(r.macs)] for r in s.layers]
+    return headers, rows
+
+
+def variants_table(summaries: Sequence[Summary], *,
+                   names: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of every variant's parameters per component, memory and MACs; each row
+    starts with the variant's title ("VGG16-BN"), or with its name ("vgg16_bn") if `names`."""
+    headers = ["variant", *COMPONENTS, "total params", "fc1", "stem MB", "activations MB",
+               "GMACs"]
+    rows = []
+    for s in summaries:
+        params = {c.name: c.params for c in s.components}
+        fc1 = next((r.params for r in s.layers if r.name == "fc1"), 0)
+        label = s.variant if names else VARIANTS[s.variant].title
+        rows.append([label, *(count(params.get(c, 0)) for c in COMPONENTS),
+                     count(s.total_params), count(fc1),
+                     megabytes(s.component("stem").output_values),
+                     megabytes(s.activation_values), gmacs(s.total_macs)])
+    return headers, rows
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table: the first column left-aligned, the others right-aligned."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        first, *rest = (str(c) for c in cells)
+        return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in
+                                                     zip(rest, widths[1:], strict=True))])
+
+    rule = "-" * len(line(headers))
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, css_class: str,
+               highlight: str | None = None) -> str:
+    """An HTML table; a header with a note in COLUMN_NOTES gets it as a tooltip, and the row
+    whose first cell is `highlight` (and the total row) are bold."""
+    head = "".join(
+        f"<th title='{html.escape(COLUMN_NOTES[h])}'>{html.escape(h)}</th>" if h in COLUMN_NOTES
+        else f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        style = (" style='background:#e8f0fe;font-weight:bold'" if row[0] == highlight else
+                 " style='font-weight:bold'" if row[0] == "total" else "")
+        cells = "".join(f"<td>{html.escape(str(row[0]))}</td>" if i == 0 else
+                        f"<td align=right>{html.escape(str(cell))}</td>"
+                        for i, cell in enumerate(row))
+        body.append(f"<tr{style}>{cells}</tr>")
+    return (f"<style>.{css_class} th, .{css_class} td {{padding: 2px 8px}}</style>"
+            f"<table class='{css_class}'><tr>{head}</tr>{''.join(body)}</table>")
