@@ -48,3 +48,44 @@ def test_ci_runs_the_readme_test_command():
 def test_make_test_treats_no_tests_as_failure():
     makefile = (ROOT / "Makefile").read_text()
     assert "-eq 5" in makefile
+
+
+def _imported_modules(folder: Path) -> set[str]:
+    """Top-level names of every module imported anywhere in `folder`'s Python files."""
+    import ast
+
+    names = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_library_the_package_imports_is_pinned_in_requirements():
+    """Checked against the installed distributions' own metadata (what pip would install)."""
+    import importlib.metadata
+    import sys
+
+    third_party = _imported_modules(ROOT / "vggviz") - set(sys.stdlib_module_names) - {"vggviz"}
+    providers = importlib.metadata.packages_distributions()
+    pinned = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    missing = {}
+    for module in sorted(third_party):
+        dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
+        if not dists & set(pinned):
+            missing[module] = sorted(dists)
+    assert not missing, f"imported by vggviz but not pinned in requirements.txt: {missing}"
+
+
+def test_the_first_thing_users_try_imports_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from vggviz import FeatureExtractor, load_image, render_grid; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'eager TF'; "
+            "import vggviz; assert vggviz.FeatureExtractor is FeatureExtractor")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

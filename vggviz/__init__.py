@@ -1,19 +1,41 @@
 """vggviz: see how a VGG network works, from its stem's 64 feature maps to its classifier.
 
-Importing the package is light (no TensorFlow): `build_vgg` loads Keras on first use.
+Importing the package is light (no TensorFlow, numpy or PIL): the names below that need them
+are imported on first use, and TensorFlow only when a model is built.
+
+    from vggviz import FeatureExtractor, load_image, render_grid
 """
+
+from __future__ import annotations
+
+import importlib
 
 from vggviz.accounting import summarize
 from vggviz.architecture import STAGES, STEMS, VARIANTS
 
-__all__ = ["STAGES", "STEMS", "VARIANTS", "build_vgg", "summarize"]
+_LAZY = {  # name → module that defines it, imported when the name is first asked for
+    "build_vgg": "vggviz.models",
+    "FeatureExtractor": "vggviz.features",
+    "ImageError": "vggviz.images",
+    "load_image": "vggviz.images",
+    "sample_image": "vggviz.images",
+    "render_grid": "vggviz.render",
+    "render_map": "vggviz.render",
+    "render_kernels": "vggviz.render",
+}
+
+__all__ = ["STAGES", "STEMS", "VARIANTS", "summarize", *_LAZY]
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    """Import Keras only when a model is asked for (PEP 562 lazy attribute)."""
-    if name == "build_vgg":
-        from vggviz.models import build_vgg
-
-        return build_vgg
+def __getattr__(name: str) -> object:
+    """Import what a lazy name needs on first use (PEP 562)."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     raise AttributeError(f"module 'vggviz' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
