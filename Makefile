@@ -8,7 +8,7 @@ LAB_PORT ?= 8888
 DASHBOARD ?= notebooks/01_stem_explorer.ipynb
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: dashboard dashboards lab test bench lint clean
+.PHONY: dashboard dashboards lab test test-quick bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,18 @@ lab: $(VENV)/.runtime
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.port_retries=0 \
 	  --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-## make test: the whole suite (pytest's "no tests ran", exit code 5, is a failure too)
+## make test: the whole suite, then ruff (pytest's "no tests ran", exit code 5, is a failure too)
 test: $(VENV)/.dev
 	@rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing"; rc=1; fi; \
+	$(BIN)/ruff check . || rc=1; \
+	exit $$rc
+
+## make test-quick: the quick loop while editing: tests not marked slow or browser, then ruff
+test-quick: $(VENV)/.dev
+	@rc=0; $(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-quick: pytest collected no tests: failing"; rc=1; fi; \
+	$(BIN)/ruff check . || rc=1; \
 	exit $$rc
 
 ## make bench: the benchmarks in benchmarks/ (they report figures, they do not assert)

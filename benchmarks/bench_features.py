@@ -1,7 +1,8 @@
 """Feature extraction figures: warm stem activations, a full all_stages pass, stem-only RSS.
 
-Run: `make bench` (or `.venv/bin/python benchmarks/bench_features.py`). Reports, asserts nothing.
-Each timed call gets a different image, so no cache answers.
+Run: `make bench` (or `.venv/bin/python benchmarks/bench_features.py [--runs N]`). Reports,
+asserts nothing; figures are the median and min–max over the runs. Each timed call gets a
+different image, so no cache answers.
 """
 
 import os
@@ -11,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
-from timing import median_ms  # noqa: E402
+from timing import parser, print_header, spread, times_ms  # noqa: E402
 
 RUNS = 20
 
@@ -22,6 +23,9 @@ def _images(n: int, seed: int) -> list[np.ndarray]:
 
 
 def main() -> None:
+    runs = parser(__doc__, RUNS, "timed stem runs (all_stages gets half, at least 1)"
+                  ).parse_args().runs
+    print_header("bench_features: feature extraction")
     process = psutil.Process()
     rss0 = process.memory_info().rss
     t = time.perf_counter()
@@ -30,15 +34,15 @@ def main() -> None:
     fx = FeatureExtractor("vgg16", weights="random")
     fx.activations(_images(1, 0)[0])  # build the stem model, warm up
     cold = time.perf_counter() - t
-    stem_ms = median_ms(lambda im: fx.activations(im, "stem"), _images(RUNS, 1))
+    stem_ms = times_ms(lambda im: fx.activations(im, "stem"), _images(runs, 1))
     rss_stem = process.memory_info().rss
     fx.all_stages(_images(1, 2)[0])  # build the five-group prefix, warm up
-    all_ms = median_ms(fx.all_stages, _images(RUNS // 2, 3))
+    all_ms = times_ms(fx.all_stages, _images(max(1, runs // 2), 3))
     rss_all = process.memory_info().rss
-    print(f"import + build stem extractor + first pass: {cold:.2f} s")
-    print(f"warm activations(image, 'stem'), median of {RUNS}: {stem_ms:.1f} ms "
-          f"(decode/resize/preprocess + forward)")
-    print(f"warm all_stages(image), median of {RUNS // 2}: {all_ms:.0f} ms")
+    print(f"import + build stem extractor + first pass: {cold:.2f} s (one run)")
+    print(f"warm activations(image, 'stem') (decode/resize/preprocess + forward): "
+          f"{spread(stem_ms)}")
+    print(f"warm all_stages(image): {spread(all_ms, digits=0)}")
     print(f"RSS: before import {rss0 / 2**20:.0f} MB, stem-only extractor "
           f"{rss_stem / 2**20:.0f} MB, after all_stages {rss_all / 2**20:.0f} MB")
 

@@ -1,39 +1,43 @@
 """Load figures: 8 stem-explorer sessions at once against one Voilà server on 127.0.0.1.
 
-Run: `make bench` (or `.venv/bin/python benchmarks/bench_load.py [sessions]`). Reports, asserts
-nothing. Voilà is started as `make dashboard` starts it (tests/servers.py, voila.json), plus short
-idle culling, so that the memory of closed sessions can be seen coming back. Figures: time from
-page request to the first feature-map grid in each page (measured in the page), RSS and USS per
-kernel process and in total, and the kernels and memory left after culling.
-
-Reused by tests/test_serving.py (the load test) through `run()`.
+Run: `make bench` (or `.venv/bin/python benchmarks/bench_load.py [--sessions N]`). Reports,
+asserts nothing. Voilà is started as `make dashboard` starts it (vggviz.serving: voila.json on
+127.0.0.1), plus short idle culling, so that the memory of closed sessions can be seen coming
+back. Figures: time from page request to the first feature-map grid in each page (measured in
+the page), RSS and USS per kernel process and in total, and the kernels and memory left after
+culling. (tests/test_serving.py checks the behaviour with fewer sessions; it times nothing.)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from timing import print_header, spread
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from vggviz.serving import (
+    DASHBOARD,
+    chromium_missing,
+    kernel_pids,
+    launch_chromium,
+    voila,
+    wait_pool_quiet,
+)
 
-from servers import voila  # noqa: E402
-
-DASHBOARD = "notebooks/01_stem_explorer.ipynb"
 SESSIONS = 8
 CULL_IDLE_S, CULL_INTERVAL_S = 10, 5
 CULL_ARGS = (f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}",
              f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}")
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Only a hung server makes a benchmark wait this long; the figures say how long it took.
+GRIDS_TIMEOUT_S, CULL_TIMEOUT_S = 15 * 60, 5 * 60
 MB = 2**20
 
 # Records in the page, against the page's own clock (0 = the navigation started), when the
@@ -87,16 +91,13 @@ class Figures:
 
 def kernel_processes(server: psutil.Process | int) -> dict[str, psutil.Process]:
     """The server's kernel processes by kernel id (from their connection file's name)."""
-    server = psutil.Process(server) if isinstance(server, int) else server
+    pid = server.pid if isinstance(server, psutil.Process) else server
     found = {}
-    for child in server.children(recursive=True):
+    for kernel_id, kernel_pid in kernel_pids(pid).items():
         try:
-            cmdline = " ".join(child.cmdline())
-        except psutil.Error:
+            found[kernel_id] = psutil.Process(kernel_pid)
+        except psutil.NoSuchProcess:
             continue
-        if "ipykernel" in cmdline:
-            match = re.search(r"kernel-([0-9a-f-]{36})\.json", cmdline)
-            found[match.group(1) if match else f"pid {child.pid}"] = child
     return found
 
 
@@ -109,8 +110,8 @@ def memory_mb(process: psutil.Process, unique: bool = False) -> float:
         return 0.0
 
 
-def open_sessions(browser, url: str, n: int, timeout_s: float = 240) -> tuple[list[Session],
-                                                                                    float]:
+def open_sessions(browser, url: str, n: int, timeout_s: float = GRIDS_TIMEOUT_S
+                  ) -> tuple[list[Session], float]:
     """Start n sessions at once (one browser context each) and wait for every first grid.
 
     Returns the sessions and the wall time until all grids were shown."""
@@ -157,7 +158,7 @@ def wait_for_culling(server: psutil.Process, kernel_ids: set[str],
 
 
 def run(browser, url: str, server_pid: int, sessions: int = SESSIONS,
-        cull_timeout_s: float = 60, report=print) -> Figures:
+        cull_timeout_s: float = CULL_TIMEOUT_S, report=print) -> Figures:
     """Open `sessions` dashboards at once, measure, close them, wait for culling, measure."""
     server = psutil.Process(server_pid)
     figures = Figures()
@@ -189,7 +190,7 @@ def run(browser, url: str, server_pid: int, sessions: int = SESSIONS,
 def report_open(f: Figures, sessions: int, report=print) -> None:
     grids = sorted(f.first_grid_s)
     report(f"{sessions} sessions at once: time from page request to first grid: "
-           f"median {statistics.median(grids):.1f} s, max {grids[-1]:.1f} s "
+           f"{spread(grids, 's')} "
            f"(each: {', '.join(f'{t:.1f}' for t in f.first_grid_s)} s); "
            f"all shown after {f.all_ready_s:.1f} s")
     rss = list(f.session_rss_mb.values())
@@ -217,20 +218,30 @@ def report_culling(f: Figures, timeout_s: float, report=print) -> None:
 
 
 def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sessions", type=int, default=SESSIONS, metavar="N",
+                   help=f"dashboards opened at once (default {SESSIONS})")
+    p.add_argument("sessions_positional", nargs="?", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    sessions = args.sessions_positional or args.sessions
+    print_header(f"bench_load: {sessions} stem-explorer sessions at once on one Voilà")
+    reason = chromium_missing()
+    if reason:
+        sys.exit(reason)
     from playwright.sync_api import sync_playwright
 
-    sessions = int(sys.argv[1]) if len(sys.argv) > 1 else SESSIONS
-    if not os.path.exists(CHROMIUM):
-        sys.exit(f"{CHROMIUM} is missing: apt-get install chromium")
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench_load_voila_{os.getpid()}.log"
+    log = Path(tempfile.gettempdir()) / f"bench_load_voila_{os.getpid()}.log"
     print(f"Voilà log: {log}")
-    with voila(DASHBOARD, *CULL_ARGS, log=log) as (url, proc), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with voila(DASHBOARD, *CULL_ARGS, log=log) as (url, proc), sync_playwright() as pw:
+        # The visitors arrive at a server that is up and ready: its preheated kernel idle.
+        waited = wait_pool_quiet(proc, log, Path(DASHBOARD).name, timeout=GRIDS_TIMEOUT_S)
+        print(f"preheated pool kernel ready {waited:.0f} s after Voilà answered")
+        browser = launch_chromium(pw)
         try:
             run(browser, url, proc.pid, sessions)
         finally:
             browser.close()
-        print(f"shutdown requests of closing pages refused by Voilà (403): "
+        print(f"shutdown requests of closing pages refused by Voilà (403, voila#1458): "
               f"{refused_shutdowns(log)}")
 
 

@@ -1,25 +1,43 @@
-"""Image bytes → picture of the 64 stem maps: vggviz against the usual notebook way.
+"""Image bytes → picture of the 64 stem maps: vggviz against the ways notebooks usually do it.
 
-Run: `make bench` (or `.venv/bin/python benchmarks/bench_render.py`). Reports, asserts nothing.
-(1) vggviz: FeatureExtractor.activations + render_grid, a different image each run (no cache);
-(2) a display-only change (colormap) from the cached maps;
-(3) the usual way, in the same run: a multi-output Keras model over the full VGG16 and an 8×8
-    grid of matplotlib subplots saved as PNG. (keract 4.5 does not run on Keras 3.)
+Run: `make bench` (or `.venv/bin/python benchmarks/bench_render.py [--runs N]`). Reports,
+asserts no timing. Every figure is the median and the min–max over its runs, all measured in
+this one run on this one machine (the header says which):
+
+(1) vggviz, warm: FeatureExtractor.activations + render_grid, a different 640×480 JPEG each run
+    (no cache answers);
+(2) a display-only change (colormap, scaling, order, page) from the cached maps: render_grid;
+(3) a whole StemExplorer.redraw after a colormap change, as the dashboard does it: grid, focused
+    map, its statistics and its kernel tile (the Colormap control set → redraw returns);
+(4) a 12-megapixel phone JPEG (4000×3000, about 4 MB) uploaded into the stem explorer: the
+    FileUpload value set → full decode, fit, forward, redraw, until the handler returns;
+(5) the tutorial way: keras.applications.VGG16(weights=None) cut after block1_conv1
+    (keras.Model(vgg.input, vgg.get_layer("block1_conv1").output)), keras.utils.load_img,
+    preprocess_input, model.predict(x), an 8×8 grid of matplotlib subplots saved as PNG;
+(6) the full-model way: a multi-output Keras model over every conv layer of the full VGG16
+    (keract's approach; keract 4.5 does not run on Keras 3), the same 8×8 subplots.
+Ratios (5)/(1) and (6)/(1) close the report. --runs N sets the runs of (1)–(3); the slow
+figures (4)–(6) get --slow-runs (default: N, at most 10).
 """
 
+from __future__ import annotations
+
+import datetime
 import io
 import os
 import statistics
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from timing import median_ms  # noqa: E402
+from timing import parser, print_header, spread, times_ms  # noqa: E402
 
 RUNS = 30
-BASELINE_RUNS = 10
-WARMUP = 5  # calls before timing, for both ways: model traced, allocator and caches warm
+SLOW_RUNS = 10
+WARMUP = 5  # calls before timing, for every way: model traced, allocator and caches warm
+FIGSIZE, DPI = (12, 12), 100  # both matplotlib ways: 1200×1200 px
 
 
 def _image_bytes(n: int, seed: int) -> list[bytes]:
@@ -34,67 +52,164 @@ def _image_bytes(n: int, seed: int) -> list[bytes]:
     return out
 
 
-def main() -> None:
-    import keras
+def _phone_jpegs(n: int, seed: int) -> list[bytes]:
+    """Distinct 12-megapixel 'phone photos': a smooth random colour field plus sensor-like
+    noise, 4000×3000, JPEG quality 90 (about 4 MB each, as a phone's)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        small = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+        smooth = Image.fromarray(small).resize((4000, 3000), Image.Resampling.BICUBIC)
+        noise = rng.normal(0, 8, (3000, 4000, 1)).astype(np.int16)
+        pixels = np.clip(np.asarray(smooth, dtype=np.int16) + noise, 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
+
+
+def _subplots_png(maps: np.ndarray) -> bytes:
+    """The 8×8 matplotlib grid both baselines draw (pyplot-free Figure, same size and dpi)."""
     from matplotlib.figure import Figure
+
+    fig = Figure(figsize=FIGSIZE, dpi=DPI)
+    for i in range(64):
+        ax = fig.add_subplot(8, 8, i + 1)
+        ax.imshow(maps[:, :, i], cmap="viridis")
+        ax.axis("off")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    args = _args()
+    runs, slow = args.runs, args.slow_runs or min(args.runs, SLOW_RUNS)
+    warm, slow_warm = min(WARMUP, runs), min(WARMUP, slow)
+    print_header("bench_render: image bytes → picture of the 64 stem maps")
+
+    import keras
 
     from vggviz.features import FeatureExtractor
     from vggviz.images import load_image, preprocess
     from vggviz.render import render_grid
+    from vggviz.ui.stem_explorer import StemExplorer
 
+    # (1) ours, warm
     fx = FeatureExtractor("vgg16", weights="random")
 
     def ours(data: bytes) -> bytes:
         return render_grid(fx.activations(data, "stem"))
 
-    for data in _image_bytes(WARMUP, 0):
+    for data in _image_bytes(warm, 0):
         ours(data)
-    ours_ms = median_ms(ours, _image_bytes(RUNS, 1))
-    parts = {"forward": [], "prepare": []}
-    for data in _image_bytes(5, 2):
+    ours_ms = times_ms(ours, _image_bytes(runs, 1))
+    parts: dict[str, list[float]] = {"prepare": [], "forward": []}
+    for data in _image_bytes(runs, 2):
         fx.activations(data, "stem")
         for key in parts:
             parts[key].append(fx.last_timing[key])
     maps = fx.activations(_image_bytes(1, 0)[0], "stem")  # the cached maps the app keeps
-    render_ms = median_ms(lambda _: render_grid(maps), range(RUNS))
+    montage_ms = times_ms(lambda _: render_grid(maps), range(runs))
+
+    # (2) display-only change, render_grid alone
     changes = [{"cmap": "magma"}, {"normalize": "shared"}, {"order": "mean"}, {"cmap": "gray"},
-               {"channels": range(32)}] * RUNS
+               {"channels": range(32)}] * runs
     passes = fx.forward_passes
-    display_ms = median_ms(lambda change: render_grid(maps, **change), changes[:RUNS])
-    assert fx.forward_passes == passes  # display changes never run the model
+    display_ms = times_ms(lambda change: render_grid(maps, **change), changes[:runs])
+    if fx.forward_passes != passes:
+        raise SystemExit("a display-only change ran the model: the figure (2) is not one")
 
-    # The usual notebook way: every conv output of the full VGG16, then plt-style subplots.
-    full = keras.applications.VGG16(weights=None)
-    multi = keras.Model(full.input, [layer.output for layer in full.layers
-                                     if "conv" in layer.name])
+    # (3) the whole redraw in the app, after a colormap change
+    app = StemExplorer()
+    cmaps = [value for _, value in app.cmap.options] if isinstance(app.cmap.options[0], tuple) \
+        else list(app.cmap.options)
+    order = [c for c in cmaps if c != app.cmap.value]
+    app_passes = app.fx.forward_passes
 
-    def usual(data: bytes) -> bytes:
+    def change_colormap(i: int) -> None:
+        app.cmap.value = order[i % len(order)]  # its observer runs app.redraw()
+
+    for i in range(warm):
+        change_colormap(i)
+    before = app.grid_png
+    redraw_ms = times_ms(change_colormap, range(warm, warm + runs))
+    if app.fx.forward_passes != app_passes:
+        raise SystemExit("a colormap change ran the model: the figure (3) is not display-only")
+    if app.grid_png == before:
+        raise SystemExit("a colormap change did not redraw the grid: the figure (3) is not one")
+
+    # (4) a 12-megapixel phone JPEG uploaded into the app
+    phones = _phone_jpegs(slow_warm + slow, 3)
+    sizes_mb = [len(p) / 1e6 for p in phones]
+
+    def upload(item: tuple[int, bytes]) -> None:
+        i, data = item
+        name = f"phone-{i}.jpg"
+        app.picker.upload.value = ({"name": name, "type": "image/jpeg", "size": len(data),
+                                    "content": memoryview(data),
+                                    "last_modified": datetime.datetime.now()},)
+        if app.picker.name != name or "vggviz-error" in app.status.text:
+            raise SystemExit(f"the 12 MP upload did not show: {app.status.text}")
+
+    for item in enumerate(phones[:slow_warm]):
+        upload(item)
+    upload_ms = times_ms(upload, list(enumerate(phones))[slow_warm:])
+
+    # (5) the tutorial way: VGG16 cut after block1_conv1, predict, 8×8 subplots
+    vgg = keras.applications.VGG16(weights=None)
+    cut = keras.Model(vgg.input, vgg.get_layer("block1_conv1").output)
+
+    def tutorial(data: bytes) -> bytes:
+        img = keras.utils.load_img(io.BytesIO(data), target_size=(224, 224))
+        x = np.expand_dims(keras.utils.img_to_array(img), axis=0)
+        x = keras.applications.vgg16.preprocess_input(x)
+        feature_maps = cut.predict(x, verbose=0)
+        return _subplots_png(feature_maps[0])
+
+    for data in _image_bytes(slow_warm, 4):
+        tutorial(data)
+    tutorial_ms = times_ms(tutorial, _image_bytes(slow, 5))
+
+    # (6) the full-model way: every conv output of VGG16, the same subplots
+    multi = keras.Model(vgg.input, [layer.output for layer in vgg.layers if "conv" in layer.name])
+
+    def full_model(data: bytes) -> bytes:
         x = preprocess(load_image(data))
         first = multi(x, training=False)[0][0].numpy()
-        fig = Figure(figsize=(12, 12))
-        for i in range(64):
-            ax = fig.add_subplot(8, 8, i + 1)
-            ax.imshow(first[:, :, i], cmap="viridis")
-            ax.axis("off")
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return _subplots_png(first)
 
-    for data in _image_bytes(WARMUP, 4):
-        usual(data)
-    usual_ms = median_ms(usual, _image_bytes(BASELINE_RUNS, 3))
+    for data in _image_bytes(slow_warm, 6):
+        full_model(data)
+    full_ms = times_ms(full_model, _image_bytes(slow, 7))
 
-    print(f"(1) vggviz, image bytes → PNG of 64 stem maps, warm, median of {RUNS}: "
-          f"{ours_ms:.1f} ms")
-    print(f"    of which decode+fit+preprocess {statistics.median(parts['prepare']):.1f} ms, "
-          f"forward {statistics.median(parts['forward']):.1f} ms, "
-          f"montage+encode {render_ms:.1f} ms")
-    print(f"(2) display-only change (colormap, scale, order, page) from cached maps, median of "
-          f"{RUNS}: "
-          f"{display_ms:.1f} ms, no forward pass")
-    print(f"(3) usual way (full VGG16 multi-output + 8×8 matplotlib subplots), median of "
-          f"{BASELINE_RUNS}: {usual_ms:.0f} ms")
-    print(f"ratio (3)/(1): {usual_ms / ours_ms:.0f}× faster")
+    ours_median = statistics.median(ours_ms)
+    print(f"weights: random (seed 0) for vggviz and both baselines; the app shows "
+          f"{app.fx.label}")
+    print(f"(1) vggviz, image bytes → PNG of 64 stem maps, warm: {spread(ours_ms)}")
+    print(f"    of which decode+fit+preprocess {spread(parts['prepare'])},")
+    print(f"    forward {spread(parts['forward'])}, montage+encode {spread(montage_ms)}")
+    print(f"(2) display-only change (colormap, scale, order, page), render_grid from cached "
+          f"maps: {spread(display_ms)}; no forward pass")
+    print(f"(3) whole StemExplorer.redraw after a colormap change (grid, focused map, stats, "
+          f"kernel tile): {spread(redraw_ms)}; no forward pass")
+    print(f"(4) 12-megapixel phone JPEG upload (4000×3000, {min(sizes_mb):.1f}–"
+          f"{max(sizes_mb):.1f} MB; full decode, fit, forward, redraw): {spread(upload_ms)}")
+    print(f"(5) tutorial way (VGG16 cut after block1_conv1, model.predict, 8×8 matplotlib "
+          f"subplots, {FIGSIZE[0] * DPI}×{FIGSIZE[1] * DPI} px PNG): "
+          f"{spread(tutorial_ms, digits=0)}")
+    print(f"(6) full-model way (full VGG16 multi-output, same subplots): "
+          f"{spread(full_ms, digits=0)}")
+    print(f"ratio (5)/(1), medians: {statistics.median(tutorial_ms) / ours_median:.0f}× "
+          f"(the tutorial way takes that many times as long)")
+    print(f"ratio (6)/(1), medians: {statistics.median(full_ms) / ours_median:.0f}×")
+
+
+def _args():
+    p = parser(__doc__, RUNS, "timed runs of the fast figures (1)–(3)")
+    p.add_argument("--slow-runs", type=int, default=None, metavar="N",
+                   help=f"timed runs of (4)–(6) (default: --runs, at most {SLOW_RUNS})")
+    return p.parse_args()
 
 
 if __name__ == "__main__":

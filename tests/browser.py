@@ -1,22 +1,24 @@
-"""Helpers for the real-browser tests: Chromium, page watching, timings and screenshots."""
+"""Helpers for the real-browser tests: Chromium or a skip, page watching, timings, screenshots.
+
+Servers, the Chromium binary and its launch flags come from `vggviz.serving` (shared with the
+benchmarks, which the tests never import).
+"""
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from servers import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from vggviz.serving import CHROMIUM, chromium_missing, project_root
+
+ARTIFACTS = project_root() / "test-artifacts"
 VIEWPORT = {"width": 1400, "height": 1000}
-LONG = 90_000  # ms: a kernel that imports TensorFlow on a busy 2-core machine
+# ms: generous on purpose. A Playwright wait is for behaviour (a grid appears), not a speed
+# target: a kernel importing TensorFlow on a busy 2-core machine can take a minute or more.
+LONG = 180_000
 
 # Console errors that are not ours: the FontAwesome stylesheet on a CDN (no network here) and
 # a missing favicon. Matched against the message text plus the URL it is about.
@@ -63,9 +65,10 @@ IMAGE_DIGEST = """async (img) => {
 
 def chromium_or_skip() -> Path:
     """Debian's Chromium; missing it fails under CI (CI=true) and skips elsewhere."""
-    if CHROMIUM.exists():
+    reason = chromium_missing()
+    if reason is None:
         return CHROMIUM
-    message = f"{CHROMIUM} is missing: apt-get install chromium (the browser tests need it)"
+    message = f"{reason}: the browser tests need it"
     if os.environ.get("CI") == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
@@ -88,15 +91,18 @@ class PageWatch:
 
 
 class Timings:
-    """Measured figures, printed as they come and kept in test-artifacts/browser_timings.txt."""
+    """Measured figures, printed as they come and kept in test-artifacts/browser_timings.txt.
+
+    Recorded only, never asserted: a test's timing depends on the machine and what else runs on
+    it. The figures worth quoting come from the benchmarks (benchmarks/bench_first_grid.py).
+    """
 
     def __init__(self, path: Path):
         self.path, self.figures = path, {}
 
-    def record(self, name: str, seconds: float, target: float | None = None) -> None:
-        note = "" if target is None else f" (target ≤ {target:g} s)"
-        self.figures[name] = f"{seconds:6.2f} s{note}"
-        print(f"\n[browser timing] {name}: {seconds:.2f} s{note}", flush=True)
+    def record(self, name: str, seconds: float) -> None:
+        self.figures[name] = f"{seconds:6.2f} s"
+        print(f"\n[browser timing] {name}: {seconds:.2f} s (recorded, not asserted)", flush=True)
         self.path.parent.mkdir(exist_ok=True)
         self.path.write_text("".join(f"{k}: {v}\n" for k, v in self.figures.items()))
 
@@ -127,53 +133,3 @@ def full_page_screenshot(page, name: str) -> Path:
     finally:
         page.set_viewport_size(size)
     return path
-
-
-def _children() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    return children
-
-
-def _cpu_seconds(root: int) -> float:
-    """CPU time used so far by `root` and every process below it."""
-    tree, todo, total = _children(), [root], 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    while todo:
-        pid = todo.pop()
-        todo.extend(tree.get(pid, []))
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def wait_until_quiet(proc: subprocess.Popen, log: Path, notebook: str, fills: int = 1,
-                     window: float = 2.0, timeout: float = 180) -> float:
-    """Wait until Voilà has filled the kernel pool of `notebook` `fills` times and its kernels
-    have finished executing (the server and its kernels use under 5 % of a core); return the
-    seconds waited.
-    """
-    start = deadline = time.monotonic()
-    deadline += timeout
-    filled = f"Kernel pool of {notebook} is filled"
-    while log.read_text(errors="replace").count(filled) < fills:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Voilà did not fill the kernel pool of {notebook}")
-        time.sleep(0.25)
-    before = _cpu_seconds(proc.pid)
-    while time.monotonic() < deadline:
-        time.sleep(window)
-        now = _cpu_seconds(proc.pid)
-        if now - before < 0.05 * window:
-            return time.monotonic() - start
-        before = now
-    raise TimeoutError(f"Voilà's kernels were still busy after {timeout} s")

@@ -75,3 +75,30 @@ def offline(monkeypatch, tmp_path):
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras"))
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def _skip_reason(report) -> str:
+    """The message of a skip report ("Skipped: " dropped)."""
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say loudly, at the end (after the short summary, before the counts), how many browser
+    tests were skipped and why: a run without Chromium must not look like a full pass. Under
+    CI=true a missing Chromium fails them instead (tests/browser.py: chromium_or_skip)."""
+    result = yield
+    skipped = [report for report in terminalreporter.stats.get("skipped", [])
+               if "browser" in getattr(report, "keywords", {})
+               or "chromium" in _skip_reason(report).lower()]
+    if not skipped:
+        return result
+    from vggviz.serving import chromium_missing
+
+    reason = chromium_missing() or "; ".join(sorted({_skip_reason(r) for r in skipped}))
+    terminalreporter.write_sep(
+        "!", f"{len(skipped)} browser tests SKIPPED: {reason}; under CI=true they fail instead",
+        red=True, bold=True)
+    return result

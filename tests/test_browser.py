@@ -3,8 +3,10 @@
 One Voilà serves every notebook (as `make dashboards` does, with the project's voila.json:
 preheated kernels, 100 MiB websocket messages); a second, without preheating, measures a cold
 start; JupyterLab runs the tour and serves the stem explorer through Voilà's extension.
-Timings are printed (run with -s) and kept in test-artifacts/browser_timings.txt; screenshots
-and server logs are in test-artifacts/ too.
+Timings are recorded, never asserted: printed (run with -s) and kept in
+test-artifacts/browser_timings.txt (the figures to quote come from benchmarks/bench_first_grid.py);
+every wait is for behaviour, with generous timeouts. Screenshots and server logs are in
+test-artifacts/ too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import numpy as np
 import pytest
 from browser import (
     ARTIFACTS,
-    LAUNCH_ARGS,
     LONG,
     RECORD_IMAGE_LOADS,
     VIEWPORT,
@@ -29,12 +30,14 @@ from browser import (
     full_page_screenshot,
     image_digest,
     wait_new_picture,
-    wait_until_quiet,
 )
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
-from servers import ROOT, jupyterlab, voila
+
+from vggviz.serving import jupyterlab, launch_chromium, project_root, voila, wait_pool_quiet
+
+ROOT = project_root()
 
 pytestmark = pytest.mark.browser
 
@@ -51,12 +54,11 @@ FIRST_GRID = "() => window.__vggviz.loads.find((l) => l.grid && l.width > 800)"
 
 @pytest.fixture(scope="module")
 def chromium_browser():
-    chromium = chromium_or_skip()
+    chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), headless=True,
-                                    args=LAUNCH_ARGS)
+        browser = launch_chromium(p)
         yield browser
         browser.close()
 
@@ -92,13 +94,14 @@ def open_page(chromium_browser, watches):
 
 
 @pytest.fixture(scope="class")
-def dashboards():
+def dashboards(chromium_browser):
     """Voilà on every notebook (`make dashboards`), once its preheated kernels are idle.
-    Yields the base URL, the server process and its log."""
+    Yields the base URL, the server process and its log. (Asks for the browser first, so that
+    without Chromium the tests skip before a server starts.)"""
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "voila-dashboards.log"
     with voila("notebooks", log=log) as (url, proc):
-        waited = wait_until_quiet(proc, log, EXPLORER)
+        waited = wait_pool_quiet(proc, log, EXPLORER)
         print(f"\n[browser] preheated kernels idle {waited:.1f} s after Voilà answered",
               flush=True)
         yield SimpleNamespace(url=url, proc=proc, log=log)
@@ -110,8 +113,7 @@ def explorer(dashboards, open_page, timings):
     page = open_page("stem explorer")
     page.goto(f"{dashboards.url}voila/render/{EXPLORER}", wait_until="commit")
     first = page.wait_for_function(FIRST_GRID, timeout=LONG).json_value()
-    timings.record("first grid, preheated kernel (request → grid loaded)", first["t"] / 1e3,
-                   target=2)
+    timings.record("first grid, preheated kernel (request → grid loaded)", first["t"] / 1e3)
     used = rf"Using pre-heated kernel: \S+ for {re.escape(EXPLORER)}"
     assert re.search(used, dashboards.log.read_text(errors="replace")), "no preheated kernel"
     return page
@@ -161,8 +163,7 @@ def test_cold_first_grid(open_page, timings):
         page = open_page("stem explorer (cold)")
         page.goto(url, wait_until="commit", timeout=LONG)
         seconds = _first_grid_seconds(page)
-        timings.record("first grid, cold kernel (request → grid loaded)", seconds, target=6)
-        assert seconds < 60
+        timings.record("first grid, cold kernel (request → grid loaded)", seconds)
         assert "stem 224×224×64" in _status(page, r"stem 224×224×64")
         page.close()
 
@@ -188,7 +189,7 @@ class TestDashboards:
         page = explorer
         # Opening the page took the pooled kernel; let its replacement finish warming up, so
         # the upload is timed on a quiet machine.
-        wait_until_quiet(dashboards.proc, dashboards.log, EXPLORER, fills=2)
+        wait_pool_quiet(dashboards.proc, dashboards.log, EXPLORER, fills=2)
         grid = page.locator(GRID)
         old_src, old_digest = grid.get_attribute("src"), image_digest(grid)
         path = tmp_path / "stripes-upload.png"
@@ -200,11 +201,10 @@ class TestDashboards:
         wait_new_picture(grid, old_src)
         loaded = page.evaluate(
             "(t) => window.__vggviz.loads.find((l) => l.grid && l.t > t).t", started)
-        timings.record("upload → new grid loaded", (loaded - started) / 1e3, target=0.5)
+        timings.record("upload → new grid loaded", (loaded - started) / 1e3)
         status = _status(page, r"stripes-upload\.png · stem 224×224×64 · .* render \d+ ms")
         assert "forward" in status
         assert image_digest(grid) != old_digest
-        assert (loaded - started) / 1e3 < 60
 
     def test_stage_page_focus_and_colormap_change_the_picture(self, explorer):
         page = explorer
@@ -378,7 +378,7 @@ def test_jupyterlab_runs_the_tour_and_serves_the_explorer(open_page, quiet_lab, 
         cells = page.locator(".jp-CodeCell")
         page.wait_for_function(
             "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-            ".every((e) => /\\[\\d+\\]/.test(e.textContent))", timeout=180_000)
+            ".every((e) => /\\[\\d+\\]/.test(e.textContent))", timeout=2 * LONG)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
         tour = nbformat.read(ROOT / "notebooks" / "00_tour.ipynb", as_version=4)
         assert cells.count() == sum(c.cell_type == "code" for c in tour.cells)
