@@ -1,10 +1,15 @@
 """Turn whatever a person uploads into the RGB image a VGG network sees, or a clear ImageError.
 
-Sources: a path, bytes, a binary file object, a PIL image, or a numpy array (H×W, H×W×1, H×W×3 or
-H×W×4 of uint8, uint16 or floats in 0..1). Transparency is composited on white, 16-bit pixels are
-scaled from 0..65535, float (F) images are stretched over their own range, EXIF rotation is
-applied and animations give their first frame. File and pixel sizes are checked before any pixels
-are decoded; PIL's own decompression-bomb limit (Image.MAX_IMAGE_PIXELS) applies as well.
+Sources: a path, bytes, a binary file object, a PIL image in any mode, or a numpy array (H×W,
+H×W×1, H×W×3 or H×W×4, in either byte order) of uint8, uint16 (0..65535), floats in 0..1, bool
+(False black, True full intensity) or other whole numbers in 0..255 (numpy's default int64).
+Transparency is composited on white, and so are the masked values of a numpy masked array (a
+pixel with any masked value is white): both are pixels without a colour. 16-bit pixels are
+scaled from 0..65535, float (F) images are stretched over their own finite range (NaN is its low
+end), EXIF rotation is applied and animations give their first frame. Anything else, complex or
+object arrays included, is an ImageError that says what was given and what is accepted.
+File and pixel sizes are checked before any pixels are decoded; PIL's own decompression-bomb
+limit (Image.MAX_IMAGE_PIXELS) applies as well.
 Only PIL and numpy are used here: keras is never imported.
 """
 
@@ -43,6 +48,7 @@ _FORMATS_OR = ", ".join(_FORMAT_NAMES[:-1]) + " or " + _FORMAT_NAMES[-1]
 # Brands in an ISO-BMFF 'ftyp' box that mark HEIF/AVIF photos (the iPhone and Android default).
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_SOURCES = "a file path, bytes, a file opened in binary mode, a PIL image or a numpy array"
 _HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
@@ -86,7 +92,7 @@ def decode_image(
     """
     label = name or _default_label(source)
     if isinstance(source, np.ndarray):
-        return _to_rgb(_array_to_image(source, label, max_pixels))
+        return _array_to_rgb(source, label, max_pixels)
     if isinstance(source, Image.Image):
         with _decoding(label, max_pixels):
             return _upright_rgb(source, label, max_pixels)
@@ -175,37 +181,80 @@ def _default_label(source: object) -> str:
 def _read_bytes(source: ImageSource, label: str, max_bytes: int) -> bytes:
     """Read the encoded file, refusing it before reading far if it is over max_bytes."""
     if isinstance(source, str | os.PathLike):
-        try:
-            _check_bytes(os.stat(source).st_size, label, max_bytes)
-            with open(source, "rb") as file:
-                data = file.read(max_bytes + 1)
-        except FileNotFoundError:
-            raise ImageError(f"no such file: {os.fspath(source)}") from None
-        except OSError as error:
-            raise ImageError(f"cannot read {label}: {error.strerror or error}") from None
+        data = _read_path(source, label, max_bytes)
     elif isinstance(source, bytes | bytearray | memoryview):
         _check_bytes(memoryview(source).nbytes, label, max_bytes)
         data = bytes(source)
-    elif hasattr(source, "read"):
-        data = source.read(max_bytes + 1)
-        if not isinstance(data, bytes | bytearray):
-            raise ImageError(f"{label} was opened in text mode; open it in binary mode ('rb')")
-        _check_bytes(len(data), label, max_bytes, only_over=True)
+    elif callable(getattr(source, "read", None)):
+        data = _read_stream(source, label, max_bytes)
     else:
-        raise TypeError(f"cannot read an image from a {type(source).__name__}")
+        raise ImageError(f"cannot read an image from {_describe(source)}; give {_SOURCES}")
     if not data:
         raise ImageError(f"{label} is empty (0 bytes)")
     return bytes(data)
 
 
+def _read_path(path: str | os.PathLike, label: str, max_bytes: int) -> bytes:
+    """Read a file, refused from its size on disk alone if it is over max_bytes."""
+    try:
+        _check_bytes(os.stat(path).st_size, label, max_bytes)
+        with open(path, "rb") as file:
+            return file.read(max_bytes + 1)
+    except ImageError:  # over max_bytes (an ImageError is a ValueError, handled below)
+        raise
+    except FileNotFoundError:
+        raise ImageError(f"no such file: {os.fspath(path)}") from None
+    except IsADirectoryError:
+        raise ImageError(
+            f"cannot read {label}: it is a folder; give the path of an image file"
+        ) from None
+    except OSError as error:
+        raise ImageError(f"cannot read {label}: {error.strerror or error}") from None
+    except ValueError:  # what os.stat raises for a NUL character, which no path can hold
+        raise ImageError(
+            f"cannot read {label!r}: a file path cannot contain a NUL character"
+        ) from None
+
+
+def _read_stream(stream: BinaryIO, label: str, max_bytes: int) -> bytes | bytearray:
+    """Read at most max_bytes + 1 bytes: enough to tell an over-limit stream, never all of it."""
+    try:
+        data = stream.read(max_bytes + 1)
+    except io.UnsupportedOperation:  # e.g. a file opened with "wb"
+        raise ImageError(f"{label} is not open for reading; open it with mode 'rb'") from None
+    except (OSError, ValueError) as error:  # ValueError: a closed file
+        raise ImageError(f"cannot read {label}: {str(error).rstrip('.')}") from None
+    if isinstance(data, str):
+        raise ImageError(f"{label} was opened in text mode; open it in binary mode ('rb')")
+    if not isinstance(data, bytes | bytearray):
+        raise ImageError(f"cannot read {label}: its read() gave {_describe(data)}, not bytes")
+    _check_bytes(len(data), label, max_bytes, only_over=True)
+    return data
+
+
+def _describe(value: object) -> str:
+    """Name what was given, for a message: 'None', 'a list', 'an int', 'a numpy.uint8'."""
+    if value is None:
+        return "None"
+    kind = type(value)
+    name = kind.__qualname__
+    if kind.__module__ != "builtins":
+        name = f"{kind.__module__}.{name}"
+    return f"{'an' if name[0] in 'aeiouAEIOU' else 'a'} {name}"
+
+
 def _check_bytes(n: int, label: str, max_bytes: int, *, only_over: bool = False) -> None:
     if n > max_bytes:
-        size = f"over {_human_bytes(max_bytes)}" if only_over else _human_bytes(n)
-        raise ImageError(f"{label} is {size}; the limit is {_human_bytes(max_bytes)}")
+        size, limit = _human_bytes(n), _human_bytes(max_bytes)
+        if only_over or size == limit:  # a stream read no further; "is 20 MB; the limit is 20 MB"
+            size = f"over {limit}"
+        raise ImageError(f"{label} is {size}; the limit is {limit}")
 
 
 def _check_pixels(size: tuple[int, int], label: str, max_pixels: int) -> None:
     width, height = size
+    if not width * height:
+        raise ImageError(f"{label} has no pixels ({width}×{height})")
     if width * height > max_pixels:
         raise ImageError(
             f"{label} is {width}×{height} pixels ({_megapixels(width * height)} megapixels); "
@@ -265,27 +314,60 @@ def _decoding(label: str, max_pixels: int) -> Iterator[None]:
         ) from error
 
 
-def _array_to_image(array: np.ndarray, label: str, max_pixels: int) -> Image.Image:
-    """Make an 8-bit L, RGB or RGBA image from an array of uint8, uint16 or 0..1 floats."""
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[..., 0]
-    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))) or not array.size:
+def _array_to_rgb(array: np.ndarray, label: str, max_pixels: int) -> Image.Image:
+    """Make an RGB image from an array; the masked values of a masked array make white pixels.
+
+    The array is read, never changed: a masked array's hidden values (NaN, say) are set aside
+    before any check, and other byte orders and array subclasses become plain native arrays.
+    """
+    if array.dtype.kind == "c":
+        raise ImageError(f"{label} has complex numbers; take np.abs() or .real of it first")
+    if array.dtype.kind not in "biuf":
+        raise ImageError(
+            f"{label} has dtype {array.dtype}, not numbers; "
+            "give uint8 (0..255), uint16 (0..65535), floats (0..1) or bool"
+        )
+    hidden = np.ma.getmaskarray(array)
+    pixels = np.asarray(np.ma.filled(array, 0))
+    pixels = pixels.astype(pixels.dtype.newbyteorder("="), copy=False)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels, hidden = pixels[..., 0], hidden[..., 0]
+    if pixels.ndim < 2 or pixels.shape[2:] not in ((), (3,), (4,)) or not pixels.size:
         raise ImageError(f"{label} has shape {array.shape}; expected H×W, H×W×1, H×W×3 or H×W×4")
-    _check_pixels((array.shape[1], array.shape[0]), label, max_pixels)
-    if array.dtype == np.uint16:
-        array = np.round(array / 257)
-    elif np.issubdtype(array.dtype, np.floating):
-        if not np.all((array >= 0) & (array <= 1)):  # also refuses NaN
+    _check_pixels((pixels.shape[1], pixels.shape[0]), label, max_pixels)
+    image = _to_rgb(Image.fromarray(_to_uint8(pixels, label)))
+    if hidden.any():
+        image.paste("white", mask=Image.fromarray(hidden if hidden.ndim == 2 else hidden.any(2)))
+    return image
+
+
+def _to_uint8(pixels: np.ndarray, label: str) -> np.ndarray:
+    """Scale native-order bool, uint16 or float pixels to 0..255; other whole numbers must
+    already lie in 0..255 (as numpy's default int64 does for a typed-in image)."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    if pixels.dtype == np.bool_:
+        return pixels.astype(np.uint8) * 255
+    if pixels.dtype == np.uint16:
+        return np.round(pixels / 257).astype(np.uint8)
+    if pixels.dtype.kind == "f":
+        if not np.all((pixels >= 0) & (pixels <= 1)):  # also refuses NaN
             raise ImageError(f"{label} has float pixel values outside 0..1")
-        array = np.round(array * 255)
-    elif array.dtype != np.uint8:
-        raise ImageError(f"{label} has dtype {array.dtype}; expected uint8, uint16 or float 0..1")
-    return Image.fromarray(array.astype(np.uint8))
+        return np.round(pixels * 255).astype(np.uint8)
+    low, high = pixels.min(), pixels.max()
+    if low < 0 or high > 255:
+        raise ImageError(
+            f"{label} has {pixels.dtype} values from {low} to {high}; whole numbers must lie in "
+            "0..255 (use uint16 for 0..65535)"
+        )
+    return pixels.astype(np.uint8)
 
 
 def _to_rgb(image: Image.Image, copy: bool = True) -> Image.Image:
     """Convert any PIL mode to 8-bit RGB, compositing transparency on white; a new image
     unless `copy=False` lets an RGB image that is already the caller's own pass as it is."""
+    if image.mode == "La":  # premultiplied alpha, which PIL converts to LA only
+        image = image.convert("LA")
     if image.mode in _HIGH_DEPTH_MODES:
         pixels = np.asarray(image, dtype=np.float32)
         if image.mode == "F":  # floats have no fixed white level: stretch their finite range
