@@ -287,10 +287,14 @@ def test_no_widget_lets_the_browser_name_a_server_path():
 # --- faults (real browser) ------------------------------------------------------------------------
 
 
+# The fallback is done when the notice has changed and the status line reports the redrawn
+# view (it says "fetching…" while the kernel works, then names the weights of the new maps).
 NOTICE_CHANGED = """([old]) => {
   const notice = document.querySelector(".vggviz-notice");
+  const status = document.querySelector(".vggviz-status");
   return notice !== null && notice.innerText !== old &&
-         notice.innerText.includes("randomly initialised");
+         notice.innerText.includes("randomly initialised") &&
+         status !== null && status.innerText.includes("random (seed");
 }"""
 
 
