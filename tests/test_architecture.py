@@ -127,3 +127,37 @@ def test_summary_of_every_variant_does_not_import_tensorflow():
 
 def test_summarize_all_lists_every_variant_in_order():
     assert [s.variant for s in summarize_all()] == list(VARIANTS)
+
+
+# torchvision's published figures for its ImageNet VGGs (torchvision/models/vgg.py, each
+# weight's meta "num_params" and "_ops" in GMACs): an outside reference for the counts.
+TORCHVISION = {"vgg11": (132_863_336, 7.609), "vgg11_bn": (132_868_840, 7.609),
+               "vgg13": (133_047_848, 11.308), "vgg13_bn": (133_053_736, 11.308),
+               "vgg16": (138_357_544, 15.47), "vgg16_bn": (138_365_992, 15.47),
+               "vgg19": (143_667_240, 19.632), "vgg19_bn": (143_678_248, 19.632)}
+
+
+@pytest.mark.parametrize("variant", list(TORCHVISION))
+def test_parameters_and_macs_equal_torchvision(variant):
+    params, gmacs = TORCHVISION[variant]
+    s = summarize(variant)
+    assert s.trainable_params == params
+    assert round(s.total_macs / 1e9, 3) == pytest.approx(gmacs, abs=6e-4)
+
+
+def test_activation_memory_is_a_fused_inference_count_equal_for_plain_and_bn_twins():
+    """By hand, VGG16 at 224: one output per conv (BN and ReLU folded in), pool and dense
+    layer; flatten is a reshape and adds nothing."""
+    conv = {224: 64, 112: 128, 56: 256, 28: 512, 14: 512}
+    convs = {224: 2, 112: 2, 56: 3, 28: 3, 14: 3}
+    by_hand = sum(n * side * side * conv[side] for side, n in convs.items())
+    by_hand += sum((side // 2) ** 2 * conv[side] for side in conv)  # the five pools
+    by_hand += 4096 + 4096 + 1000
+    for name in ("vgg16", "vgg16_bn"):
+        assert summarize(name).activation_values == by_hand
+    assert summarize("vgg16").component("stem").activation_values == 224 * 224 * 64
+    for plain in ("vgg11", "vgg13", "vgg19"):
+        for stem in STEMS:
+            a, b = summarize(plain, stem=stem), summarize(f"{plain}_bn", stem=stem)
+            assert [c.activation_values for c in a.components] == \
+                [c.activation_values for c in b.components]

@@ -368,3 +368,17 @@ def test_input_size_effect_without_current_marks_nothing():
 def test_bad_arguments_raise_value_error(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         call()
+
+
+def test_charts_of_every_input_size_share_their_axis_when_given_a_limit():
+    """A slider of input sizes must not rescale the axis: 37.7 M at 32 px draws shorter
+    than 138.4 M at 224 px."""
+    from vggviz.accounting import summarize_all
+
+    small = summarize_all(input_shape=(32, 32, 3))
+    large = summarize_all(input_shape=(224, 224, 3))
+    limit = max(s.total_params for s in large)
+    for chart in (lambda s: plots.params_by_variant(s, limit=limit),
+                  lambda s: plots.macs_by_variant(s, limit=20.0),
+                  lambda s: plots.activation_memory_by_variant(s, limit=100.0)):
+        assert chart(small).axes[0].get_xlim() == chart(large).axes[0].get_xlim()

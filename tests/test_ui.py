@@ -3,6 +3,7 @@
 import datetime
 import io
 
+import ipywidgets
 import numpy as np
 import pytest
 from PIL import Image
@@ -130,11 +131,22 @@ def test_export_offers_png_and_npy(explorer):
 
 def test_vgg_family_redraws_with_the_input_size():
     app = vgg_family().app
+    app.wait()
     assert "VGG19-BN" in app.table.value and "143,667,240" in app.table.value
-    chart = app.size_chart.value
+    assert "<th title=" in app.table.value and "total params</th>" in app.table.value
+    beside = next(box for box in app.widget.children if isinstance(box, ipywidgets.HBox))
+    assert app.size_chart in beside.children  # the chart that answers the slider is beside it
+    charts = [app.size_chart.value, app.params_chart.value, app.memory_chart.value]
     app.size.value = 64
-    assert app.size_chart.value != chart and "64×64×3" in app.status.text
+    app.wait()
+    assert "64×64×3" in app.status.text
+    assert all(a != b for a, b in zip(charts, [app.size_chart.value, app.params_chart.value,
+                                               app.memory_chart.value], strict=True))
+    app.size.value = 224  # back: drawn from the cache, the very same pictures
+    app.wait()
+    assert [app.size_chart.value, app.params_chart.value, app.memory_chart.value] == charts
     app.stem.value = "strided"
+    app.size.value = 64
     assert "at least 128×128" in app.status.text
 
 
@@ -142,8 +154,15 @@ def test_stem_designs_show_three_stems_at_relative_size(offline):
     app = stem_designs().app
     widths = {k: Image.open(io.BytesIO(g.value)).size[0] for k, g in app.grids.items()}
     assert widths["vgg"] > widths["pooled"] > widths["strided"]
-    assert "3,211,264 values" in app.captions["vgg"].value
-    assert "802,816 values" in app.captions["pooled"].value
+    assert "<b>3,211,264</b> values" in app.captions["vgg"].value
+    assert "150,528 input values become 3,211,264 (×21)" in app.captions["vgg"].value
+    assert "<b>802,816</b> values" in app.captions["pooled"].value
+    assert "a quarter" in app.captions["pooled"].value
+    assert "1/16" in app.captions["strided"].value and "ends at 1×1×512" in \
+        app.captions["strided"].value
+    assert "choose" not in app.widget.children[0].value.lower()  # no control it lacks
+    assert all("Choose ImageNet" not in c.value for c in app.captions.values())
+    assert "no trained weights exist" in app.captions["strided"].value
     assert app.chart.value[:4] == b"\x89PNG"
 
 
@@ -176,3 +195,25 @@ def test_a_damaged_file_in_keras_cache_opens_on_random_filters_and_says_what_to_
     assert fake_imagenet_cache.name in app.notice.value
     assert "damaged" in app.notice.value and "delete" in app.notice.value
     assert "vggviz-error" not in app.status.text
+
+
+def test_the_landing_page_links_the_three_dashboards_with_a_thumbnail_each():
+    import base64
+    import json
+    import re
+    from pathlib import Path
+
+    from vggviz.ui import landing
+
+    page = landing().value
+    links = re.findall(r"href='([^']+)'", page)
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    assert links == ["01_stem_explorer.ipynb", "02_vgg_family.ipynb", "03_stem_designs.ipynb"]
+    assert all((notebooks / link).is_file() for link in links)
+    thumbs = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    assert len(thumbs) == 3
+    for data in thumbs:
+        assert Image.open(io.BytesIO(base64.b64decode(data))).size[0] <= 150
+    assert "make lab" in page and "00_tour.ipynb" in page
+    config = json.loads((notebooks.parent / "voila.json").read_text())
+    assert "00_tour.ipynb" in config["ContentsManager"]["hide_globs"]  # not in Voilà's tree

@@ -23,6 +23,11 @@ from vggviz.architecture import (
 BYTES_PER_VALUE = 4
 """float32: every figure of memory here is for one image in float32."""
 
+MATERIALIZED = ("conv", "pool", "lrn", "dense")
+"""Layers whose outputs count as activation memory: what an inference graph keeps, with each
+batch norm and ReLU folded into its conv (as inference engines fuse them) and flatten a mere
+reshape. So a BN variant's activations equal its plain twin's: like is compared with like."""
+
 
 @dataclass(frozen=True)
 class LayerCost:
@@ -39,7 +44,8 @@ class LayerCost:
 
 @dataclass(frozen=True)
 class ComponentCost:
-    """A component's totals; `output_shape` is what it hands to the next component."""
+    """A component's totals; `output_shape` is what it hands to the next component, and
+    `activation_values` counts the outputs of its MATERIALIZED layers (BN and ReLU fused)."""
 
     name: str
     params: int
@@ -49,7 +55,7 @@ class ComponentCost:
 
     @property
     def activation_bytes(self) -> int:
-        """Memory of every layer output in the component, float32, batch 1."""
+        """Memory of the component's activations (see MATERIALIZED), float32, batch 1."""
         return self.activation_values * BYTES_PER_VALUE
 
     @property
@@ -72,6 +78,12 @@ class Summary:
     @property
     def total_params(self) -> int:
         return sum(c.params for c in self.components)
+
+    @property
+    def trainable_params(self) -> int:
+        """Parameters training changes: all but batch norm's moving mean and variance (what
+        PyTorch counts as a model's parameters; Keras' count_params() includes them)."""
+        return self.total_params - sum(r.params // 2 for r in self.layers if r.kind == "bn")
 
     @property
     def total_macs(self) -> int:
@@ -172,7 +184,7 @@ def summarize(variant: str = "vgg16", *, stem: str = "vgg",
                 name,
                 sum(r.params for r in rows),
                 rows[-1].output_shape,
-                sum(r.activation_values for r in rows),
+                sum(r.activation_values for r in rows if r.kind in MATERIALIZED),
                 sum(r.macs for r in rows),
             ))
     return Summary(variant, stem, shape, bool(include_top), tuple(layers), tuple(components))

@@ -14,13 +14,17 @@ from vggviz.accounting import BYTES_PER_VALUE, Summary
 from vggviz.architecture import COMPONENTS, VARIANTS
 
 COLUMN_NOTES = {
-    "params": "trainable and non-trainable parameters (weights, biases, batch-norm statistics)",
+    "params": "parameters as Keras counts them: weights, biases and batch-norm statistics",
+    "total params": "all parameters of the variant, as Keras counts them",
     "output": "shape of the feature maps the component hands to the next one",
     "output MB": "memory of those handed-on values for one image in float32 (4 bytes each)",
-    "activations MB": "memory of every layer's output inside the component, one image, float32",
+    "activations MB": ("memory of the outputs an inference graph keeps inside the component "
+                       "(each conv with its batch norm and ReLU fused, each pool and dense "
+                       "layer), one image, float32"),
     "GMACs": "billions of multiply-accumulates for one image",
-    "fc1": "parameters of the classifier's first dense layer, which grow with the input size",
-    "stem MB": "memory of the stem's output for one image in float32",
+    "fc1 params": ("parameters of the classifier's first dense layer (flatten → 4096), which "
+                   "grow with the input size"),
+    "stem MB": "memory of the values the stem hands to the learner, one image, float32",
 }
 """What each column counts, for footnotes and tooltips."""
 
@@ -104,8 +108,8 @@ def variants_table(summaries: Sequence[Summary], *,
                    names: bool = False) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of every variant's parameters per component, memory and MACs; each row
     starts with the variant's title ("VGG16-BN"), or with its name ("vgg16_bn") if `names`."""
-    headers = ["variant", *COMPONENTS, "total params", "fc1", "stem MB", "activations MB",
-               "GMACs"]
+    headers = ["variant", *(f"{c} params" for c in COMPONENTS), "total params", "fc1 params",
+               "stem MB", "activations MB", "GMACs"]
     rows = []
     for s in summaries:
         params = {c.name: c.params for c in s.components}

@@ -168,11 +168,13 @@ def _legend(fig: Figure, names: Iterable[str]) -> None:
 
 
 def _stacked_by_variant(summaries: object, *, metric: str, scale: float, unit: str,
-                        title: str, xlabel: str, total_format=measure) -> Figure:
+                        title: str, xlabel: str, total_format=measure,
+                        limit: float | None = None) -> Figure:
     """Horizontal bars, one per variant, stacked by component; the total at each bar's end.
 
     Bars are `getattr(component, metric) / scale` (e.g. activation_bytes / 1e6 → MB).
     `title` may use {lo}, {lo_name}, {hi}, {hi_name} (the smallest and largest totals).
+    `limit` fixes the axis (in the bars' unit), so charts of several input sizes compare.
     """
     items = _check_summaries(summaries)
     present = [n for n in COMPONENTS if any(c.name == n for s in items for c in s.components)]
@@ -192,7 +194,7 @@ def _stacked_by_variant(summaries: object, *, metric: str, scale: float, unit: s
     for y, total in enumerate(totals):
         ax.text(total, y, f"  {total_format(total)} {unit}", va="center", ha="left",
                 fontsize=9)
-    ax.set_xlim(0, max(totals) * 1.16 or 1)
+    ax.set_xlim(0, max(limit or 0, max(totals)) * 1.16 or 1)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.tick_params(axis="y", length=0)
@@ -237,12 +239,13 @@ def params_per_component(summary: Summary) -> Figure:
     return fig
 
 
-def params_by_variant(summaries: Iterable[Summary], *, log: bool = False) -> Figure:
+def params_by_variant(summaries: Iterable[Summary], *, log: bool = False,
+                      limit: float | None = None) -> Figure:
     """Parameters of every variant: stacked by component (linear), or a log-scale dot plot.
 
     Stacked bars on a log axis would make the bottom segment look huge, so `log=True`
     draws one dot per component on each variant's row (x on a log scale) and writes the
-    total at the end of the row.
+    total at the end of the row. `limit` (parameters) fixes the axis.
     """
     if not isinstance(log, bool):
         raise ValueError(f"log must be True or False, got {log!r}")
@@ -261,7 +264,8 @@ def params_by_variant(summaries: Iterable[Summary], *, log: bool = False) -> Fig
     if not log:
         return _stacked_by_variant(items, metric="params", scale=1e6, unit="M", title=title,
                                    xlabel="parameters (millions)",
-                                   total_format=lambda v: f"{v:.1f}")
+                                   total_format=lambda v: f"{v:.1f}",
+                                   limit=limit / 1e6 if limit else None)
 
     present = [n for n in COMPONENTS if any(c.name == n for s in items for c in s.components)]
     labels = [_title(s) for s in items]
@@ -283,7 +287,7 @@ def params_by_variant(summaries: Iterable[Summary], *, log: bool = False) -> Fig
             fontsize=9, color=_MUTED)
     ax.set_xscale("log")
     drawn = [c.params for s in items for c in s.components if c.params > 0]
-    ax.set_xlim(min(drawn) / 2, max(drawn) * 2)
+    ax.set_xlim(min(drawn) / 2, max(limit or 0, max(drawn)) * 2)
     ax.xaxis.set_major_locator(LogLocator(base=10))
     ax.xaxis.set_major_formatter(_eng_ticks())
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -333,23 +337,28 @@ def activation_memory(summary: Summary) -> Figure:
     share = 100 * early / total if total else 0.0
     _suptitle(fig, f"The stem and group 1 hold {share:.0f} % of {_title(s)}'s "
                    f"{measure(total)} MB of activations")
-    _subtitle(ax, _context(s) + " · every layer output, one image, float32")
+    _subtitle(ax, _context(s) + " · conv (BN, ReLU fused), pool and dense outputs, one image, "
+                                "float32")
     return fig
 
 
-def activation_memory_by_variant(summaries: Iterable[Summary]) -> Figure:
-    """Activation memory per image of every variant (MB, float32), stacked by component."""
+def activation_memory_by_variant(summaries: Iterable[Summary], *,
+                                 limit: float | None = None) -> Figure:
+    """Activation memory per image of every variant (MB, float32), stacked by component;
+    `limit` (MB) fixes the axis."""
     return _stacked_by_variant(
-        summaries, metric="activation_bytes", scale=MB, unit="MB",
+        summaries, metric="activation_bytes", scale=MB, unit="MB", limit=limit,
         title="Activation memory per image: {lo} MB ({lo_name}) to {hi} MB ({hi_name})",
-        xlabel="activation memory, MB (every layer output, float32, batch 1)",
+        xlabel="activation memory, MB (conv with BN and ReLU fused, pool and dense outputs; "
+               "float32, batch 1)",
     )
 
 
-def macs_by_variant(summaries: Iterable[Summary]) -> Figure:
-    """Multiply-accumulates per image of every variant (G), stacked by component."""
+def macs_by_variant(summaries: Iterable[Summary], *, limit: float | None = None) -> Figure:
+    """Multiply-accumulates per image of every variant (G), stacked by component; `limit`
+    (GMACs) fixes the axis."""
     return _stacked_by_variant(
-        summaries, metric="macs", scale=1e9, unit="G",
+        summaries, metric="macs", scale=1e9, unit="G", limit=limit,
         title="Compute per image: {lo} GMACs ({lo_name}) to {hi} GMACs ({hi_name})",
         xlabel="multiply-accumulates per image (GMACs)",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 import ipywidgets as w
@@ -19,10 +20,44 @@ from vggviz.ui.parts import (
     kernel_watch,
     picture,
 )
-from vggviz.weights import initial_weights, weights_notice
+from vggviz.weights import imagenet_supported, initial_weights
 
 SHOWN = 16  # maps per stem: enough to compare, small enough to sit side by side
-TILE_PER_PX = 0.5  # tile px per map px: 224-px maps → 112-px tiles, 56-px maps → 28-px tiles
+TILE_PER_PX = 0.375  # tile px per map px: 224-px maps → 84-px tiles, 56-px maps → 21-px tiles
+
+
+def gives_up(stem: str, variant: str) -> str:
+    """What a stem design hands on and what it gives up for it, in words and numbers."""
+    s = summarize(variant, stem=stem)
+    entering = s.values_entering_learner
+    ratio = fmt.fraction_words(summarize(variant).values_entering_learner / entering)
+    last = fmt.shape(s.component("group5").output_shape)
+    if stem == "vgg":
+        inputs = fmt.count(s.input_shape[0] * s.input_shape[1] * s.input_shape[2])
+        return (f"keeps every pixel: {inputs} input values become {fmt.count(entering)} "
+                f"(×{entering / (s.input_shape[0] * s.input_shape[1] * 3):.0f}), and group 1's "
+                f"convolutions run at full resolution")
+    if stem == "pooled":
+        return (f"hands on {ratio} ({fmt.count(entering)} values); gives up where in each 2×2 "
+                f"the strongest response was (max-pool keeps 1 value of 4)")
+    return (f"hands on {ratio} ({fmt.count(entering)} values); gives up fine detail (7×7 "
+            f"filters every 2nd pixel, then a 3×3 max-pool) and the last group ends at {last}")
+
+
+def _column_px(stem: str) -> int:
+    """Width of a stem's column: its 4-tile-wide grid, and room for the caption's words."""
+    tile = round(224 // STEMS[stem].reduction * TILE_PER_PX)
+    return max(190, 4 * tile + 3 * 2 + 16)
+
+
+def weights_line(fx) -> str:
+    """Which filters a stem's maps come from, in words (this dashboard has no weights control)."""
+    if fx.weights == "imagenet":
+        return "ImageNet filters"
+    if not imagenet_supported(fx.variant, fx.stem):
+        return f"random filters (seed {fx.seed}): no trained weights exist for this stem"
+    return (f"random filters (seed {fx.seed}): ImageNet weights are not in Keras' cache; the "
+            f"stem explorer fetches them")
 
 
 class StemDesigns:
@@ -33,22 +68,27 @@ class StemDesigns:
         self.pool = ExtractorPool(keep=len(STEMS))
         self.variant = w.Dropdown(options=[(v.title, k) for k, v in VARIANTS.items()
                                            if not v.batch_norm],
-                                  value="vgg16", description="Variant")
+                                  value="vgg16", description="Variant",
+                                  layout=w.Layout(width="300px"))
         self.picker = ImagePicker(self.status, self.refresh)
         self.grids = {k: picture() for k in STEMS}
-        self.captions = {k: w.HTML() for k in STEMS}
+        self.captions = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
         self.chart = picture()
         self.variant.observe(lambda _: self.refresh(), "value")
         columns = [w.VBox([self.captions[k], self.grids[k]],
-                          layout=w.Layout(align_items="flex-start", margin="0 12px 0 0"))
+                          layout=w.Layout(align_items="flex-start", margin="0 14px 0 0",
+                                          width=f"{_column_px(k)}px"))
                    for k in STEMS]
+        left = w.VBox([self.picker.widget, self.variant, self.status.widget],
+                      layout=w.Layout(width="360px", flex="0 0 360px", align_items="flex-start"))
         self.widget = w.VBox([
-            w.HTML("<p>The VGG stem keeps all 224×224 pixels, "
-                   "so 3.2 million values enter the learner; pooling or striding in the stem "
-                   "hands on a quarter or a sixteenth. Maps are drawn at true relative size "
-                   f"(first {SHOWN} of 64).</p>"),
-            kernel_watch(), w.HBox([self.picker.widget, self.variant]), self.status.widget,
-            w.HBox(columns, layout=w.Layout(align_items="flex-end")), self.chart,
+            w.HTML("<p>The same image through three stems, maps drawn at true relative size "
+                   f"(first {SHOWN} of 64): the VGG stem keeps all 224×224 pixels, a pooled or "
+                   "strided stem hands the learner a quarter or a sixteenth.</p>"),
+            kernel_watch(),
+            w.HBox([left, w.HBox(columns, layout=w.Layout(align_items="flex-end"))],
+                   layout=w.Layout(align_items="flex-start")),
+            self.chart,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-stem-designs")
         self.refresh()
@@ -61,30 +101,29 @@ class StemDesigns:
             t0 = time.perf_counter()
             results = {}
             for key in STEMS:
-                fx, reason = self.pool.get(variant, initial_weights(variant), key, 0)
-                results[key] = fx.activations(self.picker.image, "stem"), fx, reason
+                fx, _ = self.pool.get(variant, initial_weights(variant), key, 0)
+                results[key] = fx.activations(self.picker.image, "stem"), fx
         except (ImageError, ValueError, OSError, RuntimeError) as exc:
             self.status.error(f"{exc}. The last view stays.")
             return
         summaries = {k: summarize(variant, stem=k) for k in STEMS}
-        for key, (maps, fx, _) in results.items():
+        for key, (maps, fx) in results.items():
             h, wd, c = maps.shape
             tile = max(8, round(h * TILE_PER_PX))
             self.grids[key].value = render_grid(maps, channels=range(SHOWN), columns=4,
                                                 tile=tile, labels=False)
             s = summaries[key]
             self.captions[key].value = (
-                f"<b>{STEMS[key].title}</b><br><small>{STEMS[key].description}</small><br>"
-                f"output {h}×{wd}×{c} · {s.values_entering_learner:,} values "
-                f"({fmt.megabytes(s.values_entering_learner)})<br>"
-                f"stem {s.component('stem').macs / 1e6:,.0f} M MACs · "
-                f"whole model {s.total_macs / 1e9:.2f} G MACs<br><small>{fx.label}</small>")
+                f"<b>{STEMS[key].title}</b> → {h}×{wd}×{c}<br>"
+                f"<b>{fmt.count(s.values_entering_learner)}</b> values "
+                f"({fmt.megabytes(s.values_entering_learner)}) enter the learner<br>"
+                f"<small>{html.escape(STEMS[key].description)}; it "
+                f"{html.escape(gives_up(key, variant))}. Stem "
+                f"{fmt.count(round(s.component('stem').macs / 1e6))} M MACs, whole model "
+                f"{fmt.gmacs(s.total_macs)} G. {html.escape(weights_line(fx))}.</small>")
         self.chart.value = plots.figure_png(plots.stem_comparison(summaries))
-        notices = {weights_notice(fx.weights, variant, key, 0, reason)
-                   for key, (_, fx, reason) in results.items()} - {None}
         ms = (time.perf_counter() - t0) * 1e3
-        self.status.show(" · ".join([f"{self.picker.name} through {len(STEMS)} stems in "
-                                     f"{ms:.0f} ms", *sorted(notices)]))
+        self.status.show(f"{self.picker.name} through {len(STEMS)} stems in {ms:.0f} ms")
 
 
 def stem_designs() -> w.Widget:

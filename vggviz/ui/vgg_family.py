@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import ipywidgets as w
+from matplotlib.figure import Figure
 
 from vggviz import formatting as fmt
 from vggviz import plots
@@ -14,55 +20,116 @@ SIZES = range(32, 513, 32)
 
 
 class VGGFamily:
-    """Widget app: every variant's cost, and how the input size changes it."""
+    """Widget app: every variant's cost, and how the input size changes it.
+
+    The chart that answers the input-size slider stands beside it and is drawn at once with
+    the table; the three charts below follow from a worker thread, so the slider answers
+    while they draw. Every chart keeps its axes across slider positions (the largest size
+    sets them), and a chart already drawn for a setting comes from a cache.
+    """
 
     def __init__(self):
         self.size = w.IntSlider(value=224, min=32, max=512, step=32, description="Input px",
                                 continuous_update=False)
         self.stem = w.ToggleButtons(options=[(s.title, k) for k, s in STEMS.items()],
                                     value="vgg", description="Stem",
-                                    style={"button_width": "95px"})
+                                    style={"button_width": "95px"},
+                                    tooltips=[s.description for s in STEMS.values()])
         self.variant = w.Dropdown(options=[(v.title, k) for k, v in VARIANTS.items()],
-                                  value="vgg16", description="Variant")
-        self.log = w.Checkbox(value=False, description="log scale")
+                                  value="vgg16", description="Variant",
+                                  layout=w.Layout(width="260px"))
+        self.log = w.Checkbox(value=False, description="parameters on a log scale")
         self.status = StatusLine()
         self.table = w.HTML()
         self.params_chart, self.memory_chart = picture(), picture()
-        self.macs_chart, self.size_chart = picture(), picture()
+        self.macs_chart, self.size_chart = picture(), picture("560px")
+        self._charts: dict[tuple, bytes] = {}
+        self._drawing = threading.Lock()  # matplotlib's text engine is not thread-safe
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vggviz-family")
+        self._generation = 0
+        self.pending: Future | None = None  # the charts below, while they draw
         for control in (self.size, self.stem, self.variant, self.log):
             control.observe(lambda _: self.refresh(), "value")
-        charts = w.VBox([
-            w.HBox([self.log]), self.params_chart, self.memory_chart, self.macs_chart,
-            w.HTML("<h3>What the input size does</h3>"), self.variant, self.size_chart,
-        ], layout=w.Layout(align_items="flex-start"))
+        controls = w.VBox([
+            w.HTML("<b>What the input size does</b><br><small>Move the slider: fc1 (flatten → "
+                   "4096) grows with the area of the last pool, and so does the stem's "
+                   "output.</small>"),
+            self.size, self.stem, self.variant,
+        ], layout=w.Layout(width="420px", align_items="flex-start"))
+        shown = ("total params", "fc1 params", "stem MB", "activations MB", "GMACs")
+        footnote = "<br>".join(f"<b>{name}</b>: {note}"
+                               for name, note in fmt.COLUMN_NOTES.items() if name in shown)
         self.widget = w.VBox([
-            w.HTML("<p>Every variant of Simonyan &amp; Zisserman (2014) "
-                   "and its batch-norm twin, counted layer by layer.</p>"),
-            kernel_watch(), w.HBox([self.size, self.stem]), self.status.widget, self.table,
-            charts,
+            w.HTML("<p>Every variant of Simonyan &amp; Zisserman (2014) and its batch-norm twin, "
+                   "counted layer by layer: no network is built.</p>"),
+            kernel_watch(), w.HBox([controls, self.size_chart]), self.status.widget,
+            w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
+            self.table, w.HTML(f"<small>{footnote}</small>"),
+            self.log, self.params_chart, self.memory_chart, self.macs_chart,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
         self.refresh()
 
+    def _chart(self, key: tuple, draw: Callable[[], Figure]) -> bytes:
+        """The PNG of a chart, drawn once per setting."""
+        if key not in self._charts:
+            with self._drawing:
+                self._charts[key] = plots.figure_png(draw())
+        return self._charts[key]
+
     def refresh(self) -> None:
-        """Recount every variant for the chosen stem and input size and redraw."""
-        n, stem = self.size.value, self.stem.value
+        """Recount every variant for the chosen stem and input size and redraw: the chart
+        beside the slider and the table first, then the three charts below."""
+        t0 = time.perf_counter()
+        n, stem, variant, log = self.size.value, self.stem.value, self.variant.value, \
+            self.log.value
         minimum = STEMS[stem].min_input
+        sizes = [s for s in SIZES if s >= minimum]
         if n < minimum:
-            self.status.error(f"the {STEMS[stem].title.lower()} needs an input of at least "
-                              f"{minimum}×{minimum} px; showing {minimum}")
+            note = (f"the {STEMS[stem].title.lower()} needs an input of at least "
+                    f"{minimum}×{minimum} px; showing {minimum}")
             n = minimum
         else:
-            self.status.show(f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1")
+            note = None
         summaries = summarize_all(stem=stem, input_shape=(n, n, 3))
+        self.size_chart.value = self._chart(
+            ("size", variant, stem, n),
+            lambda: plots.input_size_effect(variant, sizes, stem=stem, current=n))
         self.table.value = fmt.html_table(*fmt.variants_table(summaries),
                                           css_class="vggviz-family")
-        self.params_chart.value = plots.figure_png(plots.params_by_variant(summaries,
-                                                                           log=self.log.value))
-        self.memory_chart.value = plots.figure_png(plots.activation_memory_by_variant(summaries))
-        self.macs_chart.value = plots.figure_png(plots.macs_by_variant(summaries))
-        self.size_chart.value = plots.figure_png(plots.input_size_effect(
-            self.variant.value, [s for s in SIZES if s >= minimum], stem=stem, current=n))
+        largest = summarize_all(stem=stem, input_shape=(sizes[-1], sizes[-1], 3))
+        self._generation += 1
+        generation = self._generation
+        charts = [
+            (self.params_chart, ("params", stem, n, log),
+             lambda: plots.params_by_variant(summaries, log=log,
+                                             limit=max(s.total_params for s in largest))),
+            (self.memory_chart, ("memory", stem, n),
+             lambda: plots.activation_memory_by_variant(
+                 summaries, limit=max(s.activation_bytes for s in largest) / fmt.MB)),
+            (self.macs_chart, ("macs", stem, n),
+             lambda: plots.macs_by_variant(summaries,
+                                           limit=max(s.total_macs for s in largest) / 1e9)),
+        ]
+
+        def draw_below() -> None:
+            for image, key, draw in charts:
+                if generation != self._generation:
+                    return  # the slider moved on: draw the newer setting instead
+                image.value = self._chart(key, draw)
+
+        ms = (time.perf_counter() - t0) * 1e3
+        if note:
+            self.status.error(note)
+        else:
+            self.status.show(f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1 · "
+                             f"answered in {ms:.0f} ms")
+        self.pending = self._worker.submit(draw_below)
+
+    def wait(self) -> None:
+        """Block until the charts below the table are drawn (for scripts and tests)."""
+        if self.pending is not None:
+            self.pending.result()
 
 
 def vgg_family() -> w.Widget:
@@ -70,6 +137,3 @@ def vgg_family() -> w.Widget:
     app = VGGFamily()
     app.widget.app = app
     return app.widget
-
-
-
