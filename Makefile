@@ -30,9 +30,9 @@ dashboard: $(VENV)/.runtime
 	@echo "vggviz stem explorer: http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	$(BIN)/voila $(DASHBOARD) --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0
 
-## make dashboards: every notebook as a dashboard (Voilà's tree view of notebooks/)
+## make dashboards: the three dashboards behind a landing page (the code tour is for `make lab`)
 dashboards: $(VENV)/.runtime
-	@echo "vggviz dashboards: http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
+	@echo "vggviz dashboards: http://127.0.0.1:$(PORT)/voila/render/index.ipynb  (Ctrl-C stops it)"
 	$(BIN)/voila notebooks --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0
 
 ## make lab: JupyterLab on the notebooks (config: jupyter_server_config.json)

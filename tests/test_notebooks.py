@@ -9,9 +9,10 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_notebooks_exist():
+def test_the_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == ["00_tour.ipynb", "01_stem_explorer.ipynb",
-                                           "02_vgg_family.ipynb", "03_stem_designs.ipynb"]
+                                           "02_vgg_family.ipynb", "03_stem_designs.ipynb",
+                                           "index.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -1,7 +1,8 @@
 """The dashboards as ipywidgets apps; each function returns a widget to display."""
 
+from vggviz.ui.landing import landing
 from vggviz.ui.stem_designs import stem_designs
 from vggviz.ui.stem_explorer import stem_explorer
 from vggviz.ui.vgg_family import vgg_family
 
-__all__ = ["stem_designs", "stem_explorer", "vgg_family"]
+__all__ = ["landing", "stem_designs", "stem_explorer", "vgg_family"]

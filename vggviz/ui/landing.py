@@ -1,0 +1,84 @@
+"""The landing page of `make dashboards`: the three apps, one line and a thumbnail each."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import ipywidgets as w
+import numpy as np
+from PIL import Image, ImageDraw
+
+from vggviz import plots
+from vggviz.accounting import summarize_all
+from vggviz.architecture import STEMS
+from vggviz.images import fit_image, sample_image
+from vggviz.render import encode_png
+
+THUMB = 150  # px, the side of each thumbnail
+
+APPS = (
+    ("01_stem_explorer.ipynb", "Stem explorer",
+     "Your image through VGG's stem: its 64 feature maps, what one of them is, and why the "
+     "VGG stem carries 21× the input's values into the learner."),
+    ("02_vgg_family.ipynb", "The VGG family",
+     "VGG11 to VGG19 and their batch-norm twins side by side: where the parameters, the "
+     "memory and the compute are, and what the input size does to them."),
+    ("03_stem_designs.ipynb", "Stem designs compared",
+     "The same image through the VGG, pooled and strided stems at true relative size: what "
+     "each hands to the learner and what it gives up."),
+)
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _photo_thumb() -> bytes:
+    """The sample the stem explorer opens on, as the network sees it."""
+    return encode_png(fit_image(sample_image("Grace Hopper (photo)"), THUMB))
+
+
+def _family_thumb() -> bytes:
+    """Every variant's parameters, stacked by component: the family chart in small."""
+    fig = plots.params_by_variant(summarize_all())
+    fig.set_size_inches(4.2, 3.6)
+    png = plots.figure_png(fig, dpi=40)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image.thumbnail((THUMB, THUMB))
+    return encode_png(image)
+
+
+def _stems_thumb() -> bytes:
+    """Three squares at the true relative size of the stems' outputs (224, 112, 56)."""
+    canvas = Image.new("RGB", (THUMB, THUMB), "white")
+    draw = ImageDraw.Draw(canvas)
+    colours = {key: tuple(int(plots.STEM_COLORS[key][i:i + 2], 16) for i in (1, 3, 5))
+               for key in STEMS}
+    x = 2
+    for key, design in STEMS.items():
+        side = round((THUMB - 12) * 0.57 / design.reduction)
+        draw.rectangle([x, THUMB - 4 - side, x + side, THUMB - 4], fill=colours[key])
+        x += side + 4
+    return encode_png(np.asarray(canvas))
+
+
+def landing() -> w.Widget:
+    """Links to the three dashboards with a line and a thumbnail each; the code tour is for
+    JupyterLab, where its code can be read."""
+    thumbs = (_photo_thumb(), _family_thumb(), _stems_thumb())
+    cards = "".join(
+        f"<a class='vggviz-card' href='{html.escape(path)}' style='display:flex;gap:16px;"
+        f"align-items:center;padding:12px;margin:8px 0;border:1px solid #ddd;border-radius:6px;"
+        f"text-decoration:none;color:inherit;max-width:760px'>"
+        f"<img src='{_data_uri(png)}' width='{THUMB}' height='{THUMB}' alt=''>"
+        f"<span><b style='font-size:1.2em'>{html.escape(title)}</b><br>{html.escape(line)}"
+        f"</span></a>"
+        for (path, title, line), png in zip(APPS, thumbs, strict=True))
+    tour = ("<p><small>The code tour (<code>00_tour.ipynb</code>: build, count, extract and "
+            "draw from Python) is meant to be read: open it in JupyterLab with "
+            "<code>make lab</code>.</small></p>")
+    widget = w.HTML(cards + tour)
+    widget.add_class("vggviz-landing")
+    return widget
