@@ -26,6 +26,7 @@ from vggviz.render import (
     render_kernels,
 )
 from vggviz.render import render_map as render_focus
+from vggviz.ui.compare_weights import WeightsComparison
 from vggviz.ui.parts import (
     ExtractorPool,
     ImagePicker,
@@ -59,7 +60,7 @@ class StemExplorer:
     def __init__(self):
         self.status = StatusLine()
         self.notice = w.HTML()
-        self.pool = ExtractorPool()
+        self.pool = ExtractorPool(keep=3)  # the view, and both sides of the comparison
         self._lock = threading.RLock()
         self.downloads = WeightsDownloads(self._weights_arrived)
         self.fx = None
@@ -95,6 +96,8 @@ class StemExplorer:
         self.costs = w.HTML()
         self.exports = w.HTML()
         self.export_button = w.Button(description="Export PNG + .npy", icon="download")
+        self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.cmap,
+                                         normalize=self.normalize)
 
         self.stage.observe(self._on_stage, "value")
         self.page.observe(lambda _: self.redraw(), "value")
@@ -134,7 +137,7 @@ class StemExplorer:
         ], layout=w.Layout(align_items="flex-start"))
         # No title of its own: the notebook's markdown above it has one.
         return w.VBox([kernel_watch(), self.notice, self.downloads.widget, self.status.widget,
-                       w.HBox([left, right])],
+                       w.HBox([left, right]), self.compare.widget],
                       layout=w.Layout(align_items="flex-start"))
 
     # ------------------------------------------------------------------ model work
@@ -182,6 +185,7 @@ class StemExplorer:
         self.focus.max = channels - 1
         self._show_costs()
         self.redraw(forward_ms=forward_ms)
+        self.compare.update(self.picker.image, variant, stem, seed)
 
     def _weights_arrived(self, variant: str, error: str | None) -> None:
         """A background download ended (called in its thread): show the trained maps, or
