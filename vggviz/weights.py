@@ -46,9 +46,9 @@ _IMAGENET_FILES = {  # (variant, include_top): (file name, md5) as in keras.appl
     ("vgg19", False): ("vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
                        "253f8cb515780f3b799900260a226db6"),
 }
-IMAGENET_CREDIT = ("ImageNet weights by K. Simonyan and A. Zisserman (Visual Geometry Group, "
-                   "Oxford), \"Very Deep Convolutional Networks for Large-Scale Image "
-                   "Recognition\", 2014, arXiv:1409.1556; CC BY 4.0; distributed by Keras")
+IMAGENET_CREDIT = ("ImageNet weights: K. Simonyan & A. Zisserman (Visual Geometry Group, Oxford), "
+                   "\"Very Deep Convolutional Networks for Large-Scale Image Recognition\", "
+                   "arXiv:1409.1556 (2014); CC BY 4.0, via Keras")
 """The credit the VGG weights' licence (CC BY 4.0) asks for, with the paper they come from."""
 _KERAS3_KINDS = {"conv2d": "conv", "dense": "dense", "batch_normalization": "bn"}
 

@@ -14,20 +14,18 @@ import numpy as np
 from PIL import Image
 
 from vggviz.render import render_grid, render_kernels
-from vggviz.ui.parts import ExtractorPool, picture
+from vggviz.ui.parts import ExtractorPool, credit_html, picture
 from vggviz.ui.weights_download import WeightsDownloads
 from vggviz.weights import IMAGENET_CREDIT, imagenet_cached, imagenet_supported
 
 TILE = 48  # px per map: two 8×8 grids side by side fit a 1280-px screen
 KERNEL_TILE = 24
-SIDES = {"imagenet": "Trained on ImageNet", "random": "Random, never trained"}
 
 
 class _Side:
     """One column: a title, numbers about the weights, the 64 maps and the 64 kernels."""
 
-    def __init__(self, title: str):
-        self.title = title
+    def __init__(self):
         self.caption = w.HTML()
         self.grid = picture()
         self.kernels = picture()
@@ -35,13 +33,13 @@ class _Side:
                               self.kernels],
                              layout=w.Layout(align_items="flex-start", margin="0 24px 0 0"))
 
-    def show(self, fx, maps: np.ndarray, cmap: str, normalize: str) -> None:
+    def show(self, title: str, fx, maps: np.ndarray, cmap: str, normalize: str) -> None:
         kernel, bias = fx.model("stem").get_layer("block1_conv1").get_weights()
         zeros = float((maps == 0).mean())
         bias_text = ("biases all 0" if not bias.any() else
                      f"biases {bias.min():.2f} … {bias.max():.2f}")
         self.caption.value = (
-            f"<b>{html.escape(self.title)}</b> ({html.escape(fx.label)})<br><small>weights "
+            f"<b>{html.escape(title)}</b><br><small>weights "
             f"{kernel.min():.2f} … {kernel.max():.2f} (spread {kernel.std():.2f}) · "
             f"{bias_text} · {zeros:.0%} of the map values are 0</small>")
         self.grid.value = render_grid(maps, cmap=cmap, normalize=normalize, tile=TILE,
@@ -62,7 +60,7 @@ class WeightsComparison:
                                      description="Compare trained and random filters",
                                      layout=w.Layout(width="300px"))
         self.message = w.HTML()
-        self.sides = {weights: _Side(title) for weights, title in SIDES.items()}
+        self.sides = {"imagenet": _Side(), "random": _Side()}
         self.columns = w.HBox([side.widget for side in self.sides.values()],
                               layout=w.Layout(align_items="flex-start"))
         self.credit = w.HTML()
@@ -113,11 +111,12 @@ class WeightsComparison:
             self.message.value = "" if problem is None else \
                 f"<div class='vggviz-compare-why'>ℹ {html.escape(problem)}</div>"
             self.columns.layout.display = "none" if problem else None
-            self.credit.value = "" if problem else \
-                f"<small class='vggviz-credit'>{html.escape(IMAGENET_CREDIT)}</small>"
+            self.credit.value = "" if problem else credit_html(IMAGENET_CREDIT)
             if problem:
                 return
+            titles = {"imagenet": "Trained on ImageNet",
+                      "random": f"Random (seed {seed}), never trained"}
             for weights, side in self.sides.items():
                 fx, _ = self.pool.get(variant, weights, stem, seed)
-                side.show(fx, fx.activations(image, "stem"), self.cmap.value,
+                side.show(titles[weights], fx, fx.activations(image, "stem"), self.cmap.value,
                           self.normalize.value)

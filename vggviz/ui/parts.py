@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -213,6 +214,21 @@ def kernel_watch() -> w.Output:
     out = w.Output(layout=w.Layout(height="0px", overflow="hidden"))
     out.append_display_data(HTML(_KERNEL_WATCH))
     return out
+
+
+_CREDIT_LINKS = {r"arXiv:(\d{4}\.\d{4,5})": r"https://arxiv.org/abs/\1",
+                 r"CC BY 4\.0": "https://creativecommons.org/licenses/by/4.0/"}
+
+
+def credit_html(text: str) -> str:
+    """A credit line (e.g. `vggviz.weights.IMAGENET_CREDIT`), small and grey, with the paper
+    and the licence as links."""
+    out = html.escape(text)
+    for pattern, url in _CREDIT_LINKS.items():
+        out = re.sub(pattern, lambda m, url=url: f"<a href='{m.expand(url)}' target='_blank' "
+                     f"rel='noopener' style='text-decoration:underline'>{m.group(0)}</a>", out)
+    return (f"<div class='vggviz-credit' style='color:#555;font-size:85%;line-height:1.4'>"
+            f"{out}</div>")
 
 
 def download_link(data: bytes, filename: str, label: str, mime: str) -> str:

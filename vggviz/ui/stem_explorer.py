@@ -32,6 +32,7 @@ from vggviz.ui.parts import (
     ImagePicker,
     ModelPicker,
     StatusLine,
+    credit_html,
     download_link,
     kernel_watch,
     picture,
@@ -170,10 +171,9 @@ class StemExplorer:
             self.model.weights.value = fx.weights  # shows a fallback; no re-entry while busy
         credit = weights_credit(fx.weights)
         self.notice.value = (
-            f"<div class='vggviz-notice' style='background:#fff4ce;padding:4px 8px'>ℹ "
-            f"{html.escape(notice)}</div>" if notice else
-            f"<div class='vggviz-credit' style='color:#555;font-size:90%'>"
-            f"{html.escape(credit)}</div>" if credit else "")
+            f"<div class='vggviz-notice' style='background:#fff4ce;padding:4px 8px;"
+            f"line-height:1.4'>ℹ {html.escape(notice)}</div>" if notice else
+            credit_html(credit) if credit else "")
         maps = fx.activations(self.picker.image, self.stage.value)
         forward_ms = (time.perf_counter() - t0) * 1e3
         self.fx, self.maps = fx, maps
