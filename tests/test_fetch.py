@@ -1,14 +1,14 @@
 """Fetching ImageNet weights, for real, from loopback servers started here (no internet).
 
-The served file is Keras' VGG16 without the top (random weights) in the HDF5 layout of Keras'
-ImageNet files, under Keras' file name. Its md5 differs from the one Keras publishes, so the
-tests put theirs into vggviz's table of expected md5s, in this process (or in the processes
-they start). Every wait is for behaviour, with a generous timeout; nothing asserts time.
+The served file (conftest's `served_weights`) is Keras' VGG16 without the top (random weights)
+in the HDF5 layout of Keras' ImageNet files, under Keras' file name. Its md5 differs from the
+one Keras publishes, so the tests put theirs into vggviz's table of expected md5s, in this
+process (or in the processes they start). Every wait is for behaviour, with a generous timeout;
+nothing asserts time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import socket
 import time
@@ -17,7 +17,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import write_legacy_h5
 from weights_server import Behaviour, FileServer, Proxy, self_signed, serving
 
 from vggviz import weights as W
@@ -26,16 +25,6 @@ from vggviz.cli import main
 KEY = ("vgg16", False)
 FNAME = W._IMAGENET_FILES[KEY][0]
 WAIT = 120  # s: generous; a wait ends as soon as what it waits for happens
-
-
-@pytest.fixture(scope="session")
-def served(tmp_path_factory, keras_vgg16_notop):
-    """The file a server hands out: bytes, md5, and the stem kernel it holds."""
-    path = tmp_path_factory.mktemp("served") / FNAME
-    write_legacy_h5(keras_vgg16_notop, path)
-    data = path.read_bytes()
-    kernel = keras_vgg16_notop.get_layer("block1_conv1").get_weights()[0]
-    return SimpleNamespace(data=data, md5=hashlib.md5(data).hexdigest(), kernel=kernel)
 
 
 @pytest.fixture
@@ -49,9 +38,9 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def our_md5(served, monkeypatch):
+def our_md5(served_weights, monkeypatch):
     """vggviz expects the served file's md5 instead of Keras' published one."""
-    monkeypatch.setitem(W._IMAGENET_FILES, KEY, (FNAME, served.md5))
+    monkeypatch.setitem(W._IMAGENET_FILES, KEY, (FNAME, served_weights.md5))
 
 
 def _mirror(server: FileServer, monkeypatch, host: str = "127.0.0.1", scheme: str = "http"):
@@ -77,14 +66,14 @@ def wait_for(condition, what: str, timeout: float = WAIT) -> None:
 
 
 def test_fetch_weights_downloads_checks_the_md5_and_the_dashboard_opens_on_it(
-        served, cache, our_md5, monkeypatch, capsys):
-    with serving(FileServer({FNAME: served.data})) as server:
+        served_weights, cache, our_md5, monkeypatch, capsys):
+    with serving(FileServer({FNAME: served_weights.data})) as server:
         _mirror(server, monkeypatch)
         assert main(["fetch-weights"]) == 0
         out = capsys.readouterr()
         assert f"{FNAME}: downloaded to {cache / FNAME} (md5 checked)" in out.out
         assert "MB" in out.err and "100%" in out.err  # tqdm's bar, on stderr
-        assert (cache / FNAME).read_bytes() == served.data
+        assert (cache / FNAME).read_bytes() == served_weights.data
         assert leftovers(cache) == [FNAME] and not (cache / f"{FNAME}.lock").exists()
 
         assert main(["fetch-weights", "vgg16"]) == 0  # cached: no request at all
@@ -96,18 +85,18 @@ def test_fetch_weights_downloads_checks_the_md5_and_the_dashboard_opens_on_it(
     app = stem_explorer().app
     assert app.fx.label == "ImageNet" and app.model.weights.value == "imagenet"
     assert "vggviz-notice" not in app.notice.value and "arXiv:1409.1556" in app.notice.value
-    np.testing.assert_array_equal(app.fx.kernels(), served.kernel)
+    np.testing.assert_array_equal(app.fx.kernels(), served_weights.kernel)
     assert not app.downloads.widget.children
 
 
-def test_a_wrong_md5_is_refused_in_one_line_and_leaves_nothing(served, cache, monkeypatch,
+def test_a_wrong_md5_is_refused_in_one_line_and_leaves_nothing(served_weights, cache, monkeypatch,
                                                               capsys):
-    with serving(FileServer({FNAME: served.data})) as server:  # Keras' md5 is expected
+    with serving(FileServer({FNAME: served_weights.data})) as server:  # Keras' md5 is expected
         _mirror(server, monkeypatch)
         assert main(["fetch-weights"]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("vggviz: error: ImageNet weights could not be downloaded")
-    assert f"not the expected {FNAME} (md5 {served.md5}, expected" in err
+    assert f"not the expected {FNAME} (md5 {served_weights.md5}, expected" in err
     assert str(cache / FNAME) in err  # which file to put where
     assert leftovers(cache) == []
 
@@ -119,13 +108,13 @@ def test_offline_fetch_weights_says_in_one_line_what_to_put_where(offline, capsy
     assert f"put it at {W.imagenet_path('vgg16')}" in err and W.WEIGHTS_URL_SETTING in err
 
 
-def test_a_local_folder_is_a_mirror(served, cache, our_md5, tmp_path, monkeypatch, capsys):
+def test_a_local_folder_is_a_mirror(served_weights, cache, our_md5, tmp_path, monkeypatch, capsys):
     folder = tmp_path / "class share"
     folder.mkdir()
-    (folder / FNAME).write_bytes(served.data)
+    (folder / FNAME).write_bytes(served_weights.data)
     monkeypatch.setenv(W.WEIGHTS_URL_SETTING, str(folder))
     assert main(["fetch-weights"]) == 0
-    assert (cache / FNAME).read_bytes() == served.data
+    assert (cache / FNAME).read_bytes() == served_weights.data
     monkeypatch.setenv(W.WEIGHTS_URL_SETTING, str(tmp_path / "no such folder"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "other-keras"))
     assert main(["fetch-weights"]) == 1
@@ -164,7 +153,7 @@ def direct_refused(monkeypatch):
 
 @pytest.mark.parametrize("scheme", ["https", "http"])
 def test_the_download_goes_through_the_proxy_the_environment_names(
-        scheme, served, cache, our_md5, tmp_path, monkeypatch, direct_refused):
+        scheme, served_weights, cache, our_md5, tmp_path, monkeypatch, direct_refused):
     """The mirror's host name is known to the proxy alone, and direct connections are refused:
     the file can only arrive through the proxy (CONNECT for https, absolute GET for http)."""
     import ssl
@@ -176,30 +165,32 @@ def test_the_download_goes_through_the_proxy_the_environment_names(
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(cert, key)
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the test's server
-    with serving(FileServer({FNAME: served.data}, tls=tls)) as server, \
+    with serving(FileServer({FNAME: served_weights.data}, tls=tls)) as server, \
             serving(Proxy({host: server.port})) as proxy:
         direct_refused.allowed.add(proxy.port)
         monkeypatch.setenv(f"{scheme.upper()}_PROXY", f"http://127.0.0.1:{proxy.port}")
         monkeypatch.setenv(W.WEIGHTS_URL_SETTING, f"{scheme}://{host}/models")
         path = W.fetch_imagenet("vgg16", progress=lambda p: None)
-        assert path.read_bytes() == served.data
+        assert path.read_bytes() == served_weights.data
         want = f"CONNECT {host}:443" if scheme == "https" else f"GET http://{host}/models/{FNAME}"
         assert proxy.seen == [want]
         assert server.count(FNAME) == 1 and direct_refused.refused == []
 
 
-def test_no_proxy_is_honoured_and_a_dead_proxy_is_named(served, cache, our_md5, monkeypatch):
+def test_no_proxy_is_honoured_and_a_dead_proxy_is_named(served_weights, cache, our_md5,
+                                                        monkeypatch):
     dead = socket.create_server(("127.0.0.1", 0))
     dead_port = dead.getsockname()[1]
     dead.close()  # nothing listens there now
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead_port}")
-    with serving(FileServer({FNAME: served.data})) as server:
+    with serving(FileServer({FNAME: served_weights.data})) as server:
         _mirror(server, monkeypatch)
         with pytest.raises(W.WeightsUnavailable, match=f"through the proxy .*:{dead_port}"):
             W.fetch_imagenet("vgg16", progress=lambda p: None)
         assert server.count(FNAME) == 0
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        assert W.fetch_imagenet("vgg16", progress=lambda p: None).read_bytes() == served.data
+        path = W.fetch_imagenet("vgg16", progress=lambda p: None)
+        assert path.read_bytes() == served_weights.data
     assert leftovers(cache) == [FNAME]
 
 
@@ -220,16 +211,16 @@ def fetch_in_a_process(md5: str, said) -> None:
         said.put(("failed", repr(exc)))
 
 
-def test_two_processes_fetching_at_once_download_once(served, cache, our_md5, monkeypatch):
-    behaviour = Behaviour(hold_at=len(served.data) // 2)
+def test_two_processes_fetching_at_once_download_once(served_weights, cache, our_md5, monkeypatch):
+    behaviour = Behaviour(hold_at=len(served_weights.data) // 2)
     spawn = multiprocessing.get_context("spawn")
     said = spawn.Queue()
-    with serving(FileServer({FNAME: served.data}, behaviour)) as server:
+    with serving(FileServer({FNAME: served_weights.data}, behaviour)) as server:
         _mirror(server, monkeypatch)
-        first = spawn.Process(target=fetch_in_a_process, args=(served.md5, said))
+        first = spawn.Process(target=fetch_in_a_process, args=(served_weights.md5, said))
         first.start()
         assert behaviour.held.wait(WAIT), "the first download reached half way"
-        second = spawn.Process(target=fetch_in_a_process, args=(served.md5, said))
+        second = spawn.Process(target=fetch_in_a_process, args=(served_weights.md5, said))
         second.start()
         assert said.get(timeout=WAIT) == "waiting"  # the second waits for the first
         behaviour.release.set()
@@ -240,14 +231,14 @@ def test_two_processes_fetching_at_once_download_once(served, cache, our_md5, mo
         assert server.count(FNAME) == 1
     assert [r[0] for r in results] == ["done", "done"], results
     assert {r[1] for r in results} == {str(cache / FNAME)}
-    assert all(r[2] == served.kernel.tobytes() for r in results)
-    assert (cache / FNAME).read_bytes() == served.data and leftovers(cache) == [FNAME]
+    assert all(r[2] == served_weights.kernel.tobytes() for r in results)
+    assert (cache / FNAME).read_bytes() == served_weights.data and leftovers(cache) == [FNAME]
 
 
-def test_a_partial_file_of_a_killed_process_is_cleared(served, cache, our_md5, monkeypatch):
+def test_a_partial_file_of_a_killed_process_is_cleared(served_weights, cache, our_md5, monkeypatch):
     cache.mkdir(parents=True)
-    (cache / f"{FNAME}.x1y2z3.part").write_bytes(served.data[:1000])  # killed mid-way
-    with serving(FileServer({FNAME: served.data})) as server:
+    (cache / f"{FNAME}.x1y2z3.part").write_bytes(served_weights.data[:1000])  # killed mid-way
+    with serving(FileServer({FNAME: served_weights.data})) as server:
         _mirror(server, monkeypatch)
         W.fetch_imagenet("vgg16", progress=lambda p: None)
     assert leftovers(cache) == [FNAME]
@@ -274,9 +265,9 @@ def explorer_factory():
 
 
 def test_a_slow_download_shows_progress_keeps_the_app_answering_and_switches_the_maps(
-        served, cache, our_md5, monkeypatch, explorer_factory):
-    behaviour = Behaviour(chunk=512 * 1024, hold_at=len(served.data) // 2)
-    with serving(FileServer({FNAME: served.data}, behaviour)) as server:
+        served_weights, cache, our_md5, monkeypatch, explorer_factory):
+    behaviour = Behaviour(chunk=512 * 1024, hold_at=len(served_weights.data) // 2)
+    with serving(FileServer({FNAME: served_weights.data}, behaviour)) as server:
         _mirror(server, monkeypatch)
         app = explorer_factory()
         # The first view is there at once, from random filters, while the file arrives.
@@ -288,8 +279,8 @@ def test_a_slow_download_shows_progress_keeps_the_app_answering_and_switches_the
         bar = row.children[1]
         assert behaviour.held.wait(WAIT)
         wait_for(lambda: bar.value > 0, "the progress bar to move")
-        assert bar.max == len(served.data) and bar.value <= len(served.data) // 2
-        assert f" of {len(served.data) / 1e6:.1f} MB · " in row.children[2].value
+        assert bar.max == len(served_weights.data) and bar.value <= len(served_weights.data) // 2
+        assert f" of {len(served_weights.data) / 1e6:.1f} MB · " in row.children[2].value
         assert " MB/s" in row.children[2].value
 
         # Held half way: the download runs, and the app answers.
@@ -306,7 +297,7 @@ def test_a_slow_download_shows_progress_keeps_the_app_answering_and_switches_the
     assert app.fx.label == "ImageNet" and app.model.weights.value == "imagenet"
     assert "vggviz-notice" not in app.notice.value and "CC BY 4.0" in app.notice.value
     assert not app.downloads.widget.children
-    np.testing.assert_array_equal(app.fx.kernels(), served.kernel)
+    np.testing.assert_array_equal(app.fx.kernels(), served_weights.kernel)
     assert not np.array_equal(app.fx.kernels(), random_kernels)
     assert "magma" == app.cmap.value and "vggviz-error" not in app.status.text
     # the comparison, open, now shows both sides
@@ -317,14 +308,14 @@ def test_a_slow_download_shows_progress_keeps_the_app_answering_and_switches_the
 
 
 def test_a_dropped_connection_says_why_keeps_random_filters_and_the_next_choice_retries(
-        served, cache, our_md5, monkeypatch, explorer_factory):
-    behaviour = Behaviour(drop_at=len(served.data) // 2)
-    with serving(FileServer({FNAME: served.data}, behaviour)) as server:
+        served_weights, cache, our_md5, monkeypatch, explorer_factory):
+    behaviour = Behaviour(drop_at=len(served_weights.data) // 2)
+    with serving(FileServer({FNAME: served_weights.data}, behaviour)) as server:
         _mirror(server, monkeypatch)
         app = explorer_factory()
         assert app.downloads.join(WAIT)
         assert app.fx.label == "random (seed 0)" and app.model.weights.value == "random"
-        size = len(served.data)
+        size = len(served_weights.data)
         assert f"closed after {size // 2 / 1e6:.1f} of {size / 1e6:.1f} MB" in app.notice.value
         assert "randomly initialised" in app.notice.value and "try again" in app.notice.value
         assert leftovers(cache) == [] and not app.downloads.widget.children
@@ -337,10 +328,10 @@ def test_a_dropped_connection_says_why_keeps_random_filters_and_the_next_choice_
     assert app.fx.label == "ImageNet" and leftovers(cache) == [FNAME]
 
 
-def test_a_cancelled_download_leaves_nothing_and_says_so(served, cache, our_md5, monkeypatch,
-                                                        explorer_factory):
-    behaviour = Behaviour(chunk=512 * 1024, hold_at=len(served.data) // 3)
-    with serving(FileServer({FNAME: served.data}, behaviour)) as server:
+def test_a_cancelled_download_leaves_nothing_and_says_so(served_weights, cache, our_md5,
+                                                        monkeypatch, explorer_factory):
+    behaviour = Behaviour(chunk=512 * 1024, hold_at=len(served_weights.data) // 3)
+    with serving(FileServer({FNAME: served_weights.data}, behaviour)) as server:
         _mirror(server, monkeypatch)
         app = explorer_factory()
         assert behaviour.held.wait(WAIT)
