@@ -121,6 +121,18 @@ def test_a_local_folder_is_a_mirror(served_weights, cache, our_md5, tmp_path, mo
     assert "cannot read" in capsys.readouterr().err
 
 
+def test_a_cache_that_cannot_take_the_file_says_so_in_one_line(served_weights, cache, our_md5,
+                                                               monkeypatch, capsys):
+    (cache / FNAME).mkdir(parents=True)  # a folder where the file should go
+    with serving(FileServer({FNAME: served_weights.data})) as server:
+        _mirror(server, monkeypatch)
+        assert main(["fetch-weights"]) == 1
+    err = capsys.readouterr().err.splitlines()  # the progress bar, then one line
+    assert err[-1].startswith("vggviz: error: ") and f"cannot write to {cache}" in err[-1]
+    assert sum("error" in line for line in err) == 1
+    assert leftovers(cache) == [FNAME] and (cache / FNAME).is_dir()  # no temp file left
+
+
 def test_a_server_that_never_answers_is_cut_by_the_timeout(cache, our_md5, monkeypatch):
     silent = socket.create_server(("127.0.0.1", 0))  # accepts (the kernel does), never answers
     try:

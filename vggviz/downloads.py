@@ -21,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,10 +93,11 @@ def download(url: str, dest: str | os.PathLike, md5: str, *, timeout: float = 15
     with _locked(lock, waiting, cancel):
         if dest.is_file():  # fetched by whoever held the lock before us
             return dest
-        for leftover in dest.parent.glob(f"{dest.name}.*.part"):  # of a process killed mid-way
-            leftover.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f"{dest.name}.", suffix=".part")
+        tmp = None
         try:
+            for leftover in dest.parent.glob(f"{dest.name}.*.part"):  # a killed process's
+                leftover.unlink(missing_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f"{dest.name}.", suffix=".part")
             with os.fdopen(fd, "wb") as out:
                 got = _fetch(url, out, timeout, progress, cancel)
             if got != md5:
@@ -104,8 +105,12 @@ def download(url: str, dest: str | os.PathLike, md5: str, *, timeout: float = 15
                                     f"{dest.name} (md5 {got}, expected {md5})")
             os.replace(tmp, dest)
             lock.unlink()  # safe now: whoever waits on it finds the file when it gets it
+        except OSError as exc:  # the disk's side: the network's is said in words by _chunks
+            raise DownloadError(f"cannot write to {dest.parent} "
+                                f"({exc.strerror or exc})") from None
         finally:
-            Path(tmp).unlink(missing_ok=True)  # gone already after the rename
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)  # gone already after the rename
     return dest
 
 
@@ -152,21 +157,31 @@ def _where(url: str) -> str:
 def _fetch(url: str, out, timeout: float, progress: ProgressCallback | None,
            cancel: threading.Event | None) -> str:
     """Stream `url` into the open file `out`; return the md5 of what arrived."""
+    digest, done, started = hashlib.md5(), 0, time.monotonic()
+    with closing(_chunks(url, timeout)) as chunks:  # a cancel closes the connection at once
+        for chunk, total in chunks:
+            if cancel is not None and cancel.is_set():
+                raise DownloadCancelled("cancelled")
+            out.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            if progress:
+                progress(Progress(done, total, time.monotonic() - started))
+    return digest.hexdigest()
+
+
+def _chunks(url: str, timeout: float) -> Iterator[tuple[bytes, int | None]]:
+    """The body of `url` in pieces, each with the size the server announced (None if it did
+    not); what goes wrong on the way is a DownloadError in words."""
     opener = urllib.request.build_opener()  # built now: reads the proxy variables of now
-    digest, done, total = hashlib.md5(), 0, None
-    started = time.monotonic()
+    done, total = 0, None
     try:
         with opener.open(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
             while chunk := response.read(CHUNK):
-                if cancel is not None and cancel.is_set():
-                    raise DownloadCancelled("cancelled")
-                out.write(chunk)
-                digest.update(chunk)
                 done += len(chunk)
-                if progress:
-                    progress(Progress(done, total, time.monotonic() - started))
+                yield chunk, total
     except urllib.error.HTTPError as exc:
         raise DownloadError(f"{_where(url)} answered {exc.code} {exc.reason} for "
                             f"{url}") from None
@@ -180,7 +195,6 @@ def _fetch(url: str, out, timeout: float, progress: ProgressCallback | None,
     if total is not None and done != total:
         raise DownloadError(f"the connection to {_where(url)} closed after {done / 1e6:.1f} of "
                             f"{total / 1e6:.1f} MB")
-    return digest.hexdigest()
 
 
 @contextmanager
