@@ -8,7 +8,7 @@ LAB_PORT ?= 8888
 DASHBOARD ?= notebooks/01_stem_explorer.ipynb
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: dashboard dashboards lab test test-quick bench lint clean
+.PHONY: dashboard dashboards lab weights test test-quick bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,18 +25,23 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+## make weights: VGG16's ImageNet weights into Keras' cache (progress bar, md5 checked; nothing
+## to do when cached). Offline it says in one line which file to put where, and make goes on.
+weights: $(VENV)/.runtime
+	@$(BIN)/python -m vggviz.cli fetch-weights vgg16 || true
+
 ## make dashboard: serve the stem explorer with Voilà on 127.0.0.1 (config: voila.json)
-dashboard: $(VENV)/.runtime
+dashboard: $(VENV)/.runtime weights
 	@echo "vggviz stem explorer: http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	$(BIN)/voila $(DASHBOARD) --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0
 
 ## make dashboards: the three dashboards behind a landing page (the code tour is for `make lab`)
-dashboards: $(VENV)/.runtime
+dashboards: $(VENV)/.runtime weights
 	@echo "vggviz dashboards: http://127.0.0.1:$(PORT)/voila/render/index.ipynb  (Ctrl-C stops it)"
 	$(BIN)/voila notebooks --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0
 
 ## make lab: JupyterLab on the notebooks (config: jupyter_server_config.json)
-lab: $(VENV)/.runtime
+lab: $(VENV)/.runtime weights
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.port_retries=0 \
 	  --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 

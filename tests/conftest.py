@@ -65,6 +65,22 @@ def fake_imagenet_cache(tmp_path, monkeypatch, keras_vgg16_notop):
     return path
 
 
+@pytest.fixture(scope="session")
+def served_weights(tmp_path_factory, keras_vgg16_notop):
+    """What the test servers hand out as Keras' VGG16 no-top ImageNet file: its bytes (Keras'
+    HDF5 layout, random weights), their md5 and the stem kernel they hold."""
+    import hashlib
+    from types import SimpleNamespace
+
+    from vggviz.weights import _IMAGENET_FILES
+
+    path = tmp_path_factory.mktemp("served") / _IMAGENET_FILES[("vgg16", False)][0]
+    write_legacy_h5(keras_vgg16_notop, path)
+    data = path.read_bytes()
+    kernel = keras_vgg16_notop.get_layer("block1_conv1").get_weights()[0]
+    return SimpleNamespace(data=data, md5=hashlib.md5(data).hexdigest(), kernel=kernel)
+
+
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No network and an empty Keras cache, as on this machine for ImageNet weights."""

@@ -27,10 +27,16 @@ def png(colour=(200, 30, 30), size=(300, 200)) -> bytes:
     return buffer.getvalue()
 
 
+def opened(app):
+    """`app` once the download it started on opening has ended (offline: at once)."""
+    assert app.downloads.join(120)
+    return app
+
+
 @pytest.fixture
 def explorer(offline):
     """A fresh stem explorer on a machine without ImageNet weights (each test its own)."""
-    return stem_explorer().app
+    return opened(stem_explorer().app)
 
 
 def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
@@ -39,8 +45,9 @@ def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
     assert Image.open(io.BytesIO(explorer.grid_png)).size[0] > 800
     assert "stem 224×224×64" in explorer.status.text
     assert Image.open(io.BytesIO(explorer.kernels_image.value)).size[0] > 250  # 64 kernels
-    assert explorer.fx.label == "random (seed 0)"
-    assert "not downloaded yet" in explorer.notice.value
+    assert explorer.fx.label == "random (seed 0)" and explorer.model.weights.value == "random"
+    assert "could not be downloaded (cannot reach" in explorer.notice.value
+    assert "randomly initialised" in explorer.notice.value
 
 
 def test_upload_replaces_the_grid(explorer):
@@ -169,17 +176,25 @@ def test_stem_designs_show_three_stems_at_relative_size(offline):
 def test_opens_with_imagenet_weights_when_keras_has_them_cached(fake_imagenet_cache):
     app = stem_explorer().app
     assert app.model.weights.value == "imagenet" and app.fx.label == "ImageNet"
-    assert app.notice.value == ""
+    assert "vggviz-notice" not in app.notice.value  # no banner: a credit to the authors
+    assert "Simonyan" in app.notice.value and "arXiv:1409.1556" in app.notice.value
+    assert not app.downloads.running("vgg16") and not app.downloads.widget.children
 
 
-def test_asking_for_imagenet_offline_falls_back_in_words(offline):
-    app = stem_explorer().app
+def test_asking_for_imagenet_offline_falls_back_in_words(offline, monkeypatch):
+    import socket
+
+    app = opened(stem_explorer().app)
     assert app.model.weights.value == "random"
-    assert "not downloaded yet" in app.notice.value
+    tries, refuse = [], socket.create_connection
+    monkeypatch.setattr(socket, "create_connection",
+                        lambda *args, **kwargs: tries.append(args) or refuse(*args, **kwargs))
     app.model.weights.value = "imagenet"
+    opened(app)
+    assert len(tries) == 1  # the failure was not remembered: choosing ImageNet tried again
     assert app.model.weights.value == "random"
-    assert "network is unreachable" in app.notice.value and "randomly initialised" in \
-        app.notice.value
+    assert "cannot reach storage.googleapis.com" in app.notice.value
+    assert "randomly initialised" in app.notice.value and "put it at" in app.notice.value
     assert app.maps is not None and "vggviz-error" not in app.status.text
 
 

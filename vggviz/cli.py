@@ -174,6 +174,31 @@ def cmd_activations(args: argparse.Namespace) -> None:
         raise CommandError(f"{failed} of {len(names)} images could not be read")
 
 
+def cmd_fetch_weights(args: argparse.Namespace) -> None:
+    """Put Keras' ImageNet weights into its cache, with a progress bar and the md5 checked;
+    files already there cost no network call."""
+    from vggviz.weights import WeightsUnavailable, fetch_imagenet, imagenet_cached, imagenet_path
+
+    variants = ["vgg16", "vgg19"] if args.variant == "all" else [args.variant]
+    wanted = [(v, top) for v in variants for top in ([False, True] if args.top else [False])]
+    failures = []
+    for variant, top in wanted:
+        path = imagenet_path(variant, include_top=top)
+        if imagenet_cached(variant, include_top=top):
+            print(f"{path.name}: already in Keras' cache ({path})")
+            continue
+        try:
+            fetch_imagenet(variant, include_top=top)
+        except WeightsUnavailable as exc:
+            failures.append(str(exc))
+            continue
+        except KeyboardInterrupt:
+            raise CommandError(f"interrupted: {path.name} was not kept") from None
+        print(f"{path.name}: downloaded to {path} (md5 checked)")
+    if failures:
+        raise CommandError("\nvggviz: error: ".join(failures))
+
+
 def _size(text: str) -> int:
     try:
         return int(text)
@@ -216,6 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", choices=list(STAGES), default="stem")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_activations)
+
+    p = sub.add_parser("fetch-weights", help="download Keras' ImageNet weights into its cache",
+                       description="Download Keras' ImageNet weights (K. Simonyan and A. "
+                       "Zisserman, arXiv:1409.1556, CC BY 4.0) into Keras' cache, checking "
+                       "their md5; VGGVIZ_WEIGHTS_URL names a mirror or a folder to copy from.")
+    p.add_argument("variant", nargs="?", choices=["vgg16", "vgg19", "all"], default="vgg16",
+                   help="vgg16 (default), vgg19 or all")
+    p.add_argument("--top", action="store_true",
+                   help="also the file with the classifier (for predictions; 528-549 MB)")
+    p.set_defaults(func=cmd_fetch_weights)
 
     p = sub.add_parser("variants", help="every variant side by side")
     p.add_argument("--stem", choices=list(STEMS), default="vgg")

@@ -1,4 +1,8 @@
-"""Weight sources: ImageNet (Keras' download and cache), random (seeded), or a file.
+"""Weight sources: ImageNet (downloaded into Keras' cache), random (seeded), or a file.
+
+ImageNet weights come from Keras' URL, or from a mirror or folder named by VGGVIZ_WEIGHTS_URL,
+through the proxies the environment names; they are K. Simonyan and A. Zisserman's (Oxford VGG),
+published under CC BY 4.0 (`IMAGENET_CREDIT`).
 
 Files load by layer name, so a prefix model (the stem alone, groups 1..k) takes only the
 layers it has, and a file that does not fit the variant is refused with the layers named.
@@ -9,11 +13,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import warnings
 import zipfile
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,8 +25,16 @@ import h5py
 import numpy as np
 
 from vggviz.architecture import get_stem, get_variant, layer_plan
+from vggviz.downloads import (
+    DownloadCancelled,
+    DownloadError,
+    ProgressCallback,
+    download,
+    terminal_progress,
+)
 
-IMAGENET_HOST = "storage.googleapis.com"
+WEIGHTS_URL_SETTING = "VGGVIZ_WEIGHTS_URL"
+"""A classroom mirror of the ImageNet files: a base URL or a local folder with Keras' names."""
 _IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/{variant}/{fname}"
 _IMAGENET_FILES = {  # (variant, include_top): (file name, md5) as in keras.applications
     ("vgg16", True): ("vgg16_weights_tf_dim_ordering_tf_kernels.h5",
@@ -34,6 +46,10 @@ _IMAGENET_FILES = {  # (variant, include_top): (file name, md5) as in keras.appl
     ("vgg19", False): ("vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
                        "253f8cb515780f3b799900260a226db6"),
 }
+IMAGENET_CREDIT = ("ImageNet weights: K. Simonyan & A. Zisserman (Visual Geometry Group, Oxford), "
+                   "\"Very Deep Convolutional Networks for Large-Scale Image Recognition\", "
+                   "arXiv:1409.1556 (2014); CC BY 4.0, via Keras")
+"""The credit the VGG weights' licence (CC BY 4.0) asks for, with the paper they come from."""
 _KERAS3_KINDS = {"conv2d": "conv", "dense": "dense", "batch_normalization": "bn"}
 
 T = TypeVar("T")
@@ -84,11 +100,28 @@ def imagenet_cached(variant: str, include_top: bool = False) -> bool:
                                                                         include_top).is_file()
 
 
-def fetch_imagenet(variant: str, include_top: bool = False, *, timeout: float = 3.0) -> Path:
-    """Path of the ImageNet weights, downloaded through Keras' cache if needed.
+def imagenet_url(variant: str, include_top: bool = False) -> str:
+    """Where the ImageNet weights file comes from: Keras' published URL, or the mirror that
+    `VGGVIZ_WEIGHTS_URL` names (a base URL, or a local folder, holding Keras' file names)."""
+    fname, _ = _IMAGENET_FILES[(variant, include_top)]
+    mirror = os.environ.get(WEIGHTS_URL_SETTING, "").strip()
+    if not mirror:
+        return _IMAGENET_URL.format(variant=variant, fname=fname)
+    if "://" not in mirror:  # a folder on this machine (or a share mounted on it)
+        return Path(mirror).expanduser().resolve().as_uri() + "/" + fname
+    return f"{mirror.rstrip('/')}/{fname}"
 
-    Offline it fails within `timeout` seconds with `WeightsUnavailable` saying what file to
-    put where, instead of hanging on the download.
+
+def fetch_imagenet(variant: str, include_top: bool = False, *, timeout: float = 15.0,
+                   progress: ProgressCallback | None = None,
+                   waiting: Callable[[], None] | None = None,
+                   cancel: threading.Event | None = None) -> Path:
+    """Path of the ImageNet weights in Keras' cache, downloaded first if they are not there.
+
+    The download checks Keras' published md5, honours the proxy variables, and is shared by
+    every process using the cache (see `vggviz.downloads.download`, which also explains
+    `waiting` and `cancel`). `progress` gets the transfer's progress; by default a bar on
+    stderr shows it. Raises WeightsUnavailable saying what failed and which file to put where.
     """
     if (variant, include_top) not in _IMAGENET_FILES:
         raise WeightsUnavailable(f"Keras publishes ImageNet weights for vgg16 and vgg19 only, "
@@ -97,39 +130,18 @@ def fetch_imagenet(variant: str, include_top: bool = False, *, timeout: float = 
     if path.is_file():
         return path
     fname, md5 = _IMAGENET_FILES[(variant, include_top)]
-    url = _IMAGENET_URL.format(variant=variant, fname=fname)
-    advice = f"download {url} and put it at {path}"
-    problem = _unreachable(IMAGENET_HOST, timeout)
-    if problem:
-        raise WeightsUnavailable(f"ImageNet weights are not cached and the network is "
-                                 f"unreachable ({problem}); {advice}")
-    import keras
-
+    url = imagenet_url(variant, include_top)
     try:
-        return Path(keras.utils.get_file(fname, url, cache_subdir="models", file_hash=md5))
-    except Exception as exc:  # Keras raises a bare Exception on fetch failure
-        raise WeightsUnavailable(f"ImageNet weights could not be downloaded ({exc}); "
-                                 f"{advice}") from None
-
-
-def _unreachable(host: str, timeout: float) -> str | None:
-    """Why `host`:443 cannot be reached within `timeout` s (DNS included), or None if it can.
-
-    The probe runs in a daemon thread because a hanging DNS lookup ignores socket timeouts.
-    """
-    outcome: list[str | None] = []
-
-    def probe() -> None:
-        try:
-            socket.create_connection((host, 443), timeout=timeout).close()
-            outcome.append(None)
-        except OSError as exc:
-            outcome.append(str(exc))
-
-    thread = threading.Thread(target=probe, daemon=True, name="vggviz-network-probe")
-    thread.start()
-    thread.join(timeout)
-    return outcome[0] if outcome else f"no answer from {host} within {timeout:g} s"
+        with nullcontext(progress) if progress else terminal_progress(fname) as show:
+            return download(url, path, md5, timeout=timeout, progress=show, waiting=waiting,
+                            cancel=cancel)
+    except DownloadCancelled:
+        raise WeightsUnavailable(f"the download of {fname} was cancelled; nothing was "
+                                 f"kept") from None
+    except DownloadError as exc:
+        raise WeightsUnavailable(f"ImageNet weights could not be downloaded ({exc}); download "
+                                 f"{url} and put it at {path} (or set {WEIGHTS_URL_SETTING} "
+                                 f"to a folder or mirror holding it)") from None
 
 
 # Errors h5py (which maps HDF5's own), numpy and zipfile raise on malformed content.
@@ -439,9 +451,14 @@ def weights_notice(weights: str | os.PathLike, variant: str, stem: str = "vgg", 
         return (f"Keras publishes ImageNet weights for VGG16 and VGG19 with the VGG or pooled "
                 f"stem only: showing randomly initialised filters (seed {seed})")
     if not imagenet_cached(variant):
-        return ("ImageNet weights are not downloaded yet: showing randomly initialised filters. "
-                "Choose ImageNet to download them (58 MB).")
+        return ("ImageNet weights are not downloaded yet: showing randomly initialised filters "
+                "(`vggviz fetch-weights` or the stem explorer downloads them, 58 MB)")
     return f"Showing randomly initialised filters (seed {seed}); ImageNet has trained ones."
+
+
+def weights_credit(weights: str | os.PathLike) -> str | None:
+    """The credit to show beside maps made with `weights` (ImageNet's authors); else None."""
+    return IMAGENET_CREDIT if weights == "imagenet" else None
 
 
 def imagenet_top_problem(variant: str, stem: str = "vgg", size: int = 224) -> str | None:

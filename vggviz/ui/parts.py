@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import html
+import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -135,39 +137,47 @@ class ModelPicker:
 class ExtractorPool:
     """The few most recent FeatureExtractors, so switching back costs no rebuild.
 
-    Trained weights that cannot be had (not downloadable, damaged file) fall back to random
-    ones with the reason in words (`vggviz.weights.with_fallback`), so a view always opens.
+    Trained weights that cannot be had here and now (not in Keras' cache, damaged file) fall
+    back to random ones with the reason in words (`vggviz.weights.with_fallback`), so a view
+    always opens and never waits on a download; nothing is remembered, so asking again tries
+    again. Safe to share between threads (a background download switches views).
     """
 
     def __init__(self, keep: int = 2):
         self.keep, self._pool = keep, OrderedDict()
-        self._fallbacks: dict[tuple, str] = {}  # why trained weights fell back, by request
+        self._lock = threading.RLock()
 
     def get(self, variant: str, weights: str, stem: str, seed: int) -> tuple[object, str | None]:
         """An extractor for these options with its stem built, and why its weights are random
         when trained ones were asked for (None otherwise)."""
         from vggviz.features import FeatureExtractor
-        from vggviz.weights import imagenet_supported, with_fallback
+        from vggviz.weights import (
+            WeightsUnavailable,
+            imagenet_cached,
+            imagenet_supported,
+            with_fallback,
+        )
 
         if weights == "imagenet" and not imagenet_supported(variant, stem):
             weights = "random"
-        asked = (variant, weights, stem, seed)
-        key = (variant, "random", stem, seed) if asked in self._fallbacks else asked
-        if key not in self._pool:
-            def load(choice: str) -> object:
-                fx = FeatureExtractor(variant, weights=choice, stem=stem, seed=seed)
-                fx.model("stem")  # build now, so unusable weights show up here
-                return fx
+        with self._lock:
+            if (variant, weights, stem, seed) in self._pool:
+                key, reason = (variant, weights, stem, seed), None
+            else:
+                def load(choice: str) -> object:
+                    if choice == "imagenet" and not imagenet_cached(variant):
+                        raise WeightsUnavailable("ImageNet weights are not downloaded yet")
+                    fx = FeatureExtractor(variant, weights=choice, stem=stem, seed=seed)
+                    fx.model("stem")  # build now, so unusable weights show up here
+                    return fx
 
-            fx, reason = with_fallback(load, key[1])
-            if reason:
-                self._fallbacks[asked] = reason
-                key = (variant, "random", stem, seed)
-            self._pool[key] = fx
-            while len(self._pool) > self.keep:
-                self._pool.popitem(last=False)
-        self._pool.move_to_end(key)
-        return self._pool[key], self._fallbacks.get(asked)
+                fx, reason = with_fallback(load, weights)
+                key = (variant, fx.weights, stem, seed)
+                self._pool.setdefault(key, fx)
+                while len(self._pool) > self.keep:
+                    self._pool.popitem(last=False)
+            self._pool.move_to_end(key)
+            return self._pool[key], reason
 
 
 # Runs in the page: when ipywidgets marks views as cut off from their kernel (it died or was
@@ -204,6 +214,21 @@ def kernel_watch() -> w.Output:
     out = w.Output(layout=w.Layout(height="0px", overflow="hidden"))
     out.append_display_data(HTML(_KERNEL_WATCH))
     return out
+
+
+_CREDIT_LINKS = {r"arXiv:(\d{4}\.\d{4,5})": r"https://arxiv.org/abs/\1",
+                 r"CC BY 4\.0": "https://creativecommons.org/licenses/by/4.0/"}
+
+
+def credit_html(text: str) -> str:
+    """A credit line (e.g. `vggviz.weights.IMAGENET_CREDIT`), small and grey, with the paper
+    and the licence as links."""
+    out = html.escape(text)
+    for pattern, url in _CREDIT_LINKS.items():
+        out = re.sub(pattern, lambda m, url=url: f"<a href='{m.expand(url)}' target='_blank' "
+                     f"rel='noopener' style='text-decoration:underline'>{m.group(0)}</a>", out)
+    return (f"<div class='vggviz-credit' style='color:#555;font-size:85%;line-height:1.4'>"
+            f"{out}</div>")
 
 
 def download_link(data: bytes, filename: str, label: str, mime: str) -> str:

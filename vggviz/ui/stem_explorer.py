@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import io
+import threading
 import time
 
 import ipywidgets as w
@@ -24,19 +26,33 @@ from vggviz.render import (
     render_kernels,
 )
 from vggviz.render import render_map as render_focus
+from vggviz.ui.compare_weights import WeightsComparison
 from vggviz.ui.parts import (
     ExtractorPool,
     ImagePicker,
     ModelPicker,
     StatusLine,
+    credit_html,
     download_link,
     kernel_watch,
     picture,
 )
-from vggviz.weights import imagenet_cached, initial_weights, weights_notice
+from vggviz.ui.weights_download import WeightsDownloads
+from vggviz.weights import imagenet_cached, imagenet_supported, weights_credit, weights_notice
 
 PAGE = 64
 STAGE_LABELS = [("Stem", "stem")] + [(f"Group {i}", f"group{i}") for i in range(1, 6)]
+
+
+def _serialised(method):
+    """Run `method` holding the app's lock: a finished download redraws from its own thread."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 class StemExplorer:
@@ -45,7 +61,9 @@ class StemExplorer:
     def __init__(self):
         self.status = StatusLine()
         self.notice = w.HTML()
-        self.pool = ExtractorPool()
+        self.pool = ExtractorPool(keep=3)  # the view, and both sides of the comparison
+        self._lock = threading.RLock()
+        self.downloads = WeightsDownloads(self._weights_arrived)
         self.fx = None
         self.maps: np.ndarray | None = None
         self.grid = None
@@ -53,7 +71,8 @@ class StemExplorer:
         self._busy = False
 
         self.picker = ImagePicker(self.status, self.refresh)
-        self.model = ModelPicker(self.refresh, weights=initial_weights())
+        # ImageNet from the start: from Keras' cache, or downloaded while random filters show
+        self.model = ModelPicker(self.refresh, weights="imagenet")
         self.stage = w.ToggleButtons(options=STAGE_LABELS, value="stem", description="Stage",
                                      style={"button_width": "68px"})
         self.page = w.IntSlider(value=0, min=0, max=0, description="Page",
@@ -78,6 +97,8 @@ class StemExplorer:
         self.costs = w.HTML()
         self.exports = w.HTML()
         self.export_button = w.Button(description="Export PNG + .npy", icon="download")
+        self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.cmap,
+                                         normalize=self.normalize)
 
         self.stage.observe(self._on_stage, "value")
         self.page.observe(lambda _: self.redraw(), "value")
@@ -116,12 +137,13 @@ class StemExplorer:
             w.HBox([self.export_button, self.exports]),
         ], layout=w.Layout(align_items="flex-start"))
         # No title of its own: the notebook's markdown above it has one.
-        return w.VBox([kernel_watch(), self.notice, self.status.widget,
-                       w.HBox([left, right])],
+        return w.VBox([kernel_watch(), self.notice, self.downloads.widget, self.status.widget,
+                       w.HBox([left, right]), self.compare.widget],
                       layout=w.Layout(align_items="flex-start"))
 
     # ------------------------------------------------------------------ model work
 
+    @_serialised
     def refresh(self) -> None:
         """Run the model on the current image (or answer from the cache) and redraw."""
         if self._busy:
@@ -136,17 +158,22 @@ class StemExplorer:
 
     def _refresh(self) -> None:
         variant, weights, stem, seed = self.model.key
-        if weights == "imagenet" and not imagenet_cached(variant):
-            self.status.show("fetching ImageNet weights through Keras' cache…")
-        else:
-            self.status.show(f"computing the {self.stage.value} of {self.picker.name}…")
+        self.status.show(f"computing the {self.stage.value} of {self.picker.name}…")
         t0 = time.perf_counter()
+        downloading = (weights == "imagenet" and imagenet_supported(variant, stem)
+                       and not imagenet_cached(variant))
+        if downloading:  # in the background: random filters meanwhile, switched when it ends
+            self.downloads.start(variant)
         fx, reason = self.pool.get(variant, weights, stem, seed)
+        reason = self.downloads.reason(variant, wanted=weights == "imagenet") or reason
         notice = weights_notice(fx.weights, variant, stem, seed, reason)
-        self.model.weights.value = fx.weights  # shows a fallback; no re-entry while busy
-        self.notice.value = ("" if not notice else
-                             f"<div class='vggviz-notice' style='background:#fff4ce;"
-                             f"padding:4px 8px'>ℹ {html.escape(notice)}</div>")
+        if not downloading:
+            self.model.weights.value = fx.weights  # shows a fallback; no re-entry while busy
+        credit = weights_credit(fx.weights)
+        self.notice.value = (
+            f"<div class='vggviz-notice' style='background:#fff4ce;padding:4px 8px;"
+            f"line-height:1.4'>ℹ {html.escape(notice)}</div>" if notice else
+            credit_html(credit) if credit else "")
         maps = fx.activations(self.picker.image, self.stage.value)
         forward_ms = (time.perf_counter() - t0) * 1e3
         self.fx, self.maps = fx, maps
@@ -158,6 +185,19 @@ class StemExplorer:
         self.focus.max = channels - 1
         self._show_costs()
         self.redraw(forward_ms=forward_ms)
+        self.compare.update(self.picker.image, variant, stem, seed)
+
+    def _weights_arrived(self, variant: str, error: str | None) -> None:
+        """A background download ended (called in its thread): show the trained maps, or
+        go back to random filters and say why."""
+        try:
+            with self._lock:
+                if error and self.model.key[:2] == (variant, "imagenet"):
+                    self.model.weights.value = "random"  # its observer refreshes the view
+                else:
+                    self.refresh()
+        except Exception as exc:  # noqa: BLE001  (in a thread: a traceback would reach the page)
+            self.status.error(f"switching weights failed ({type(exc).__name__}: {exc})")
 
     def _on_stage(self, _change) -> None:
         self.page.value = 0
@@ -166,6 +206,7 @@ class StemExplorer:
 
     # ------------------------------------------------------------------ display only
 
+    @_serialised
     def redraw(self, forward_ms: float | None = None) -> None:
         """Re-render the grid and the focused map from the cached maps (no forward pass)."""
         if self.maps is None:
@@ -192,6 +233,7 @@ class StemExplorer:
         self.status.show(f"{self.picker.name} · {self.stage.value} {h}×{wd}×{c} · "
                          f"{self.fx.label} · {forward} · render {render_ms:.0f} ms")
 
+    @_serialised
     def draw_focus(self) -> None:
         """One map large, its statistics, and (for the stem) its 3×3×3 kernel."""
         if self.maps is None:
