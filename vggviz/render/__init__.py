@@ -2,7 +2,8 @@
 
 Only numpy and Pillow do the work; TensorFlow is never imported. The modules, each usable
 on its own: `palettes` (colormaps, palette, `encode_png`), `layout` (grid geometry and
-hit-testing), `maps` (feature-map grids and single maps), `kernels` (conv-kernel pictures).
+hit-testing), `maps` (feature-map grids and single maps), `kernels` (conv-kernel pictures),
+`scales` (colour bars, the kernels' sign legend, the chosen tile's outline).
 """
 
 from vggviz.render.kernels import KERNEL_LABEL_HEIGHT, kernel_for, render_kernels
@@ -29,6 +30,7 @@ from vggviz.render.palettes import (
     encode_png,
     palette,
 )
+from vggviz.render.scales import colorbar, outline_tile, sign_legend
 
 __all__ = [
     "COLORMAPS",
@@ -45,6 +47,7 @@ __all__ = [
     "ORDERS",
     "Grid",
     "GridLayout",
+    "colorbar",
     "encode_png",
     "focus_scale",
     "grid_indices",
@@ -52,8 +55,10 @@ __all__ = [
     "kernel_for",
     "map_stats",
     "order_channels",
+    "outline_tile",
     "palette",
     "render_grid",
     "render_kernels",
     "render_map",
+    "sign_legend",
 ]
