@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 
 import ipywidgets as w
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image, ImageDraw
 
 from vggviz import plots
@@ -43,9 +43,10 @@ def _photo_thumb() -> bytes:
 def _family_thumb() -> bytes:
     """Every variant's parameters, stacked by component: the family chart in small."""
     fig = plots.params_by_variant(summarize_all())
-    fig.set_size_inches(4.2, 3.6)
-    png = plots.figure_png(fig, dpi=40)
-    image = Image.open(io.BytesIO(png)).convert("RGB")
+    fig.set_dpi(40)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
     image.thumbnail((THUMB, THUMB))
     return encode_png(image)
 
