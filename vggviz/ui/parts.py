@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import ipywidgets as w
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from vggviz.architecture import STEMS, VARIANTS
 from vggviz.images import DEFAULT_MAX_BYTES, ImageError, decode_image, fit_image, sample_images
@@ -76,7 +76,25 @@ class ImagePicker:
         thumb = original.copy()
         thumb.thumbnail((320, 320))
         self.original.value = encode_png(thumb)
-        self.network_view.value = encode_png(self.image)
+        self._network_png = encode_png(self.image)
+        self._outlined = None
+        self.network_view.value = self._network_png
+
+    def outline(self, box: tuple[int, int, int, int] | None) -> None:
+        """Mark `box` (top, left, bottom, right, inclusive pixels) on the network's-eye view,
+        e.g. the patch a filter saw; None shows the picture as it is."""
+        if box == self._outlined:
+            return
+        self._outlined = box
+        if box is None:
+            self.network_view.value = self._network_png
+            return
+        top, left, bottom, right = box
+        marked = self.image.copy()
+        draw = ImageDraw.Draw(marked)  # 2 px of yellow in 1 px of black: seen on any picture
+        draw.rectangle((left - 3, top - 3, right + 3, bottom + 3), outline=(0, 0, 0))
+        draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), outline=(255, 230, 0), width=2)
+        self.network_view.value = encode_png(marked)
 
     def _on_sample(self, change) -> None:
         if change["new"] is None:  # cleared because an upload is shown
