@@ -19,6 +19,9 @@ from vggviz.render import LEVELS, palette
 
 SIGN_CMAP = "RdBu_r"
 """The kernel view's diverging colormap (`vggviz.render.kernel_for`): blue below 0, red above."""
+NARROW = 430
+"""px: the widest the panel may be to stay beside the large map in a 1280 px window (a 7×7
+kernel's tables are wider, and the panel then moves below the map)."""
 PATCH_BOUND = 150.0
 """|value| of the strongest colour for the network's input numbers (about 255 less the mean)."""
 HINT = ("<i>point at (or click) the large map: its value is worked out here, from the input "
@@ -221,7 +224,7 @@ def worked_html(worked: WorkedConvolution) -> str:
         kind = f"Pooled stem: {kh}×{kw}×3 = {worked.terms} products, then a 2×2 max-pool."
     else:
         kind = f"{kh}×{kw}×3 = {worked.terms} products, added up."
-    width = "max-width:430px" if kw <= 3 else ""  # beside the large map at 1280 px
+    width = f"max-width:{NARROW}px" if kw <= 3 else ""
     return (
         f"{_STYLE}<div class=vggviz-worked-panel style='font:12px sans-serif;{width}'>"
         f"<b>How map {worked.channel}'s value at ({x}, {y}) is made</b><br>"
@@ -242,7 +245,7 @@ class ConvolutionPanel:
     """
 
     def __init__(self, outline: Callable[[tuple[int, int, int, int] | None], None] | None = None):
-        self.widget = w.HTML(HINT)
+        self.widget = w.HTML(_narrow(HINT))
         self.widget.add_class("vggviz-worked")
         self.worked: WorkedConvolution | None = None
         self._outline = outline or (lambda box: None)
@@ -280,8 +283,14 @@ class ConvolutionPanel:
 
     def _say(self, text: str) -> None:
         self.worked = None
-        self.widget.value = text
+        self.widget.value = _narrow(text)
         self._outline(None)
+
+
+def _narrow(text: str) -> str:
+    """`text` no wider than the panel beside the map: a long line would push it below the map,
+    and the page would jump under the pointer when the worked sum took its place."""
+    return f"<div style='max-width:{NARROW}px'>{text}</div>"
 
 
 def _group_note(stage: str) -> str:
