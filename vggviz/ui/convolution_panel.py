@@ -29,9 +29,10 @@ HINT = ("<i>point at (or click) the large map: its value is worked out here, fro
 _HATCH = "repeating-linear-gradient(45deg,#e4e4e4 0 2px,#fff 2px 5px)"
 _STYLE = """<style>
 .vggviz-conv{border-collapse:separate;border-spacing:1px 0;font:11px/1.25 sans-serif}
-.vggviz-conv td{padding:0 2px;text-align:right;font-family:monospace;white-space:nowrap}
+.vggviz-conv td{padding:0 2px;text-align:right;font-family:monospace;white-space:nowrap;
+  min-width:5ch}
 .vggviz-conv td.op,.vggviz-conv th{text-align:center;font-family:sans-serif;font-weight:normal;
-  color:#555;padding:0 3px}
+  color:#555;padding:0 3px;min-width:0}
 .vggviz-conv td.ch{font:bold 11px sans-serif;text-align:center}
 .vggviz-conv tr.gap td{height:4px}
 .vggviz-conv.small td{font-size:9px;padding:0 1px}
@@ -195,12 +196,13 @@ def _pool(worked: WorkedConvolution) -> str:
     if np.isnan(worked.pool).any():
         notes.append("– lies past the edge of the convolution's output")
     if worked.value == 0:
-        notes.append("all are 0, so the pool gives 0; the one worked out above is the largest "
-                     "before the ReLU")
+        notes.append("all are 0, so the pool gives 0; the boxed one, worked out above, is the "
+                     "largest before the ReLU")
     else:
-        notes.append("the boxed one is the largest: it is the one worked out above")
-    return (f"<div style='margin-top:3px'>{n}×{n} max-pool of the ReLU outputs {window} → "
-            f"{_map_value(worked)}<br><small>{'; '.join(notes)}</small></div>")
+        notes.append("the boxed one is the largest, the one worked out above")
+    return (f"<div style='margin-top:3px'>{n}×{n} max-pool {window} → {_map_value(worked)}"
+            f"<br><small>The ReLU outputs of the pool's window: {'; '.join(notes)}.</small>"
+            "</div>")
 
 
 def _key() -> str:
@@ -224,16 +226,16 @@ def worked_html(worked: WorkedConvolution) -> str:
         kind = f"Pooled stem: {kh}×{kw}×3 = {worked.terms} products, then a 2×2 max-pool."
     else:
         kind = f"{kh}×{kw}×3 = {worked.terms} products, added up."
-    width = f"max-width:{NARROW}px" if kw <= 3 else ""
     return (
-        f"{_STYLE}<div class=vggviz-worked-panel style='font:12px sans-serif;{width}'>"
-        f"<b>How map {worked.channel}'s value at ({x}, {y}) is made</b><br>"
-        f"<small>{html.escape(kind)}</small>"
+        f"{_STYLE}<div class=vggviz-worked-panel style='font:12px sans-serif'>"
+        f"<div style='max-width:{NARROW}px'><b>How map {worked.channel}'s value at ({x}, {y}) "
+        f"is made</b><br><small>{html.escape(kind)}</small>"
         f"<div style='margin:4px 0;display:flex;gap:6px;align-items:center'>"
         f"{_patch_picture(worked)}<small>The patch: pixels ({left}, {top})–({right}, {bottom}) "
         "of what the network sees (outlined there). Its numbers are what the network received: "
-        "B, G, R less the ImageNet mean.</small></div>"
-        f"{_tables(worked)}<div style='margin-top:4px'>{_arithmetic(worked)}</div>{_key()}</div>"
+        "B, G, R less the ImageNet mean.</small></div></div>"
+        f"{_tables(worked)}<div style='margin-top:4px;max-width:{NARROW}px'>"
+        f"{_arithmetic(worked)}</div>{_key()}</div>"
     )
 
 

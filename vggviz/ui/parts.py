@@ -90,10 +90,13 @@ class ImagePicker:
             self.network_view.value = self._network_png
             return
         top, left, bottom, right = box
+        last_x, last_y = self.image.width - 1, self.image.height - 1
         marked = self.image.copy()
-        draw = ImageDraw.Draw(marked)  # 2 px of yellow in 1 px of black: seen on any picture
-        draw.rectangle((left - 3, top - 3, right + 3, bottom + 3), outline=(0, 0, 0))
-        draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), outline=(255, 230, 0), width=2)
+        draw = ImageDraw.Draw(marked)
+        # 2 px of yellow in 1 px of black, seen on any picture; inside it, so 4 sides show
+        for grow, colour, width in ((3, (0, 0, 0), 1), (2, (255, 230, 0), 2)):
+            draw.rectangle((max(left - grow, 0), max(top - grow, 0), min(right + grow, last_x),
+                            min(bottom + grow, last_y)), outline=colour, width=width)
         self.network_view.value = encode_png(marked)
 
     def _on_sample(self, change) -> None:
