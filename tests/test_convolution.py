@@ -157,6 +157,8 @@ def test_a_corner_patch_is_partly_padding(noise, stem_kernel):
     np.testing.assert_array_equal(w.patch[1:, 1:], preprocess(noise)[0, :2, :2])
     assert INPUT_CHANNELS == ("B", "G", "R")
     assert w.patch[1, 1, 0] == pytest.approx(noise[0, 0, 2] - 103.939, abs=1e-4)  # B first
+    assert not w.patch.flags.writeable and not w.weights.flags.writeable  # a record
+    assert stem_kernel[0].flags.writeable  # the caller's kernel is left as it was
 
 
 def test_the_network_batch_gives_the_same_worked_sum(noise, stem_kernel):

@@ -179,6 +179,14 @@ def test_the_pooled_stems_show_the_pool_and_its_winner(explorer, stem, window, t
     assert explorer.fx.forward_passes == passes
 
 
+def test_a_bn_variant_shows_its_normalisation_before_the_relu(explorer):
+    explorer.model.variant.value = "vgg16_bn"
+    explorer._on_hover({"dataX": 60, "dataY": 80})
+    panel, worked = explorer.worked.widget.value, explorer.worked.worked
+    assert worked.normalization is not None and "batch norm" in panel
+    assert read_out(panel) == read_out(explorer.hover.value)
+
+
 def test_model_controls_change_the_maps(explorer):
     explorer.model.stem.value = "pooled"
     assert explorer.maps.shape == (112, 112, 64)

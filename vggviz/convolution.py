@@ -50,6 +50,12 @@ class WorkedConvolution:
     winner: tuple[int, int] | None  # where in `pool` the max is
     value: float  # the map's value at `at`
 
+    def __post_init__(self) -> None:
+        for name in ("colours", "inside", "patch", "weights", "products", "pool"):
+            array = getattr(self, name)
+            if array is not None:
+                array.flags.writeable = False  # a record of what was computed, like the cache
+
     @property
     def terms(self) -> int:
         """How many products are summed: 27 for a 3×3×3 kernel, 147 for 7×7×3."""
@@ -156,7 +162,7 @@ def worked_output(inputs: np.ndarray, kernel: np.ndarray, bias: np.ndarray, y: i
     inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
     r, c = np.clip(r, 0, height - 1), np.clip(c, 0, width - 1)
     patches = np.where(inside[..., None], network[r, c], np.float32(0))
-    weights = kernel[..., channel]
+    weights = kernel[..., channel].copy()  # the caller's kernel stays the caller's
     products = patches * weights
     totals = products.sum(axis=(1, 2, 3), dtype=np.float64)
     norm = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import ipywidgets as w
 import numpy as np
@@ -16,6 +17,9 @@ from PIL import Image
 
 from vggviz.convolution import INPUT_CHANNELS, WorkedConvolution, worked_output
 from vggviz.render import LEVELS, palette
+
+if TYPE_CHECKING:
+    from vggviz.features import FeatureExtractor
 
 SIGN_CMAP = "RdBu_r"
 """The kernel view's diverging colormap (`vggviz.render.kernel_for`): blue below 0, red above."""
@@ -33,7 +37,7 @@ _STYLE = """<style>
   min-width:5ch}
 .vggviz-conv td.op,.vggviz-conv th{text-align:center;font-family:sans-serif;font-weight:normal;
   color:#555;padding:0 3px;min-width:0}
-.vggviz-conv td.ch{font:bold 11px sans-serif;text-align:center}
+.vggviz-conv td.ch{font:bold 11px sans-serif;text-align:center;min-width:0}
 .vggviz-conv tr.gap td{height:4px}
 .vggviz-conv.small td{font-size:9px;padding:0 1px}
 .vggviz-conv-sum{border-collapse:collapse;font:12px/1.35 sans-serif}
@@ -219,11 +223,12 @@ def worked_html(worked: WorkedConvolution) -> str:
     y, x = worked.at
     kh, kw = worked.inside.shape
     top, left, bottom, right = worked.box
+    pool = "" if worked.pool is None else f", then a {len(worked.pool)}×{len(worked.pool)} max-pool"
     if worked.stem == "strided":
-        kind = (f"Strided stem: a {kh}×{kw}×3 kernel, stride 2, so {worked.terms} products, "
-                "laid out the same way; then a 3×3 max-pool.")
+        kind = (f"Strided stem: a {kh}×{kw}×3 kernel, stride {worked.stride}, so "
+                f"{worked.terms} products, laid out the same way{pool}.")
     elif worked.stem == "pooled":
-        kind = f"Pooled stem: {kh}×{kw}×3 = {worked.terms} products, then a 2×2 max-pool."
+        kind = f"Pooled stem: {kh}×{kw}×3 = {worked.terms} products{pool}."
     else:
         kind = f"{kh}×{kw}×3 = {worked.terms} products, added up."
     return (
@@ -255,7 +260,7 @@ class ConvolutionPanel:
         self._inputs: tuple | None = None  # (pixels, kernel, bias, batch norm)
         self._at: tuple[int, int] | None = None
 
-    def show(self, fx, image: Image.Image, stage: str, channel: int,
+    def show(self, fx: FeatureExtractor | None, image: Image.Image | None, stage: str, channel: int,
              at: tuple[int, int] | None = None) -> WorkedConvolution | None:
         """Work out map `channel`'s value at `at` (row, col) of the stem of `fx` on `image`.
 
@@ -275,7 +280,7 @@ class ConvolutionPanel:
             pixels, kernel, bias, norm = self._inputs
             worked = worked_output(pixels, kernel, bias, *self._at, channel, stem=fx.stem,
                                    batch_norm=norm)
-        except ValueError as exc:  # a position outside the map, an image that went away
+        except ValueError as exc:  # a position outside the map, a picture that cannot be read
             self._at = None
             return self._say(f"<i>{html.escape(str(exc))}: point at the large map.</i>")
         self.worked = worked
