@@ -100,9 +100,11 @@ class Timings:
     def __init__(self, path: Path):
         self.path, self.figures = path, {}
 
-    def record(self, name: str, seconds: float) -> None:
-        self.figures[name] = f"{seconds:6.2f} s"
-        print(f"\n[browser timing] {name}: {seconds:.2f} s (recorded, not asserted)", flush=True)
+    def record(self, name: str, seconds: float, unit: str = "s") -> None:
+        """Keep one figure, written in seconds or (`unit="ms"`) milliseconds."""
+        figure = f"{seconds * 1e3:6.1f} ms" if unit == "ms" else f"{seconds:6.2f} s"
+        self.figures[name] = figure
+        print(f"\n[browser timing] {name}: {figure.strip()} (recorded, not asserted)", flush=True)
         self.path.parent.mkdir(exist_ok=True)
         self.path.write_text("".join(f"{k}: {v}\n" for k, v in self.figures.items()))
 

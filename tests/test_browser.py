@@ -47,6 +47,28 @@ GRID = ("xpath=//div[contains(@class,'widget-html')][.//h3[normalize-space()='Fe
 FOCUS = ("xpath=//div[contains(@class,'widget-html')][.//h3[normalize-space()='One map']]"
          "/following-sibling::div[contains(@class,'widget-hbox')][1]/img[1]")
 FIRST_GRID = "() => window.__vggviz.loads.find((l) => l.grid && l.width > 800)"
+NETWORK_VIEW = ("xpath=//div[contains(@class,'widget-html')][.//b[normalize-space()="
+                "'What the network sees']]/following-sibling::img[1]")
+# Times, in the page, a pointer move on the large map until the worked panel shows a new pixel
+# and the next frame is drawn: from the mousemove's own timestamp, so Playwright's round trips
+# do not count. Armed before the move; then window.__vggviz.worked holds the milliseconds.
+ARM_WORKED_TIMER = """() => {
+  const panel = document.querySelector('.vggviz-worked');
+  const before = panel.textContent;
+  let moved = null;
+  window.__vggviz.worked = null;
+  document.addEventListener('mousemove', (e) => { moved ??= e.timeStamp; },
+                            {capture: true, once: true});
+  const watch = new MutationObserver(() => {
+    if (moved === null || panel.textContent === before ||
+        !panel.querySelector('.vggviz-worked-value')) return;
+    watch.disconnect();
+    requestAnimationFrame(() => setTimeout(() => {
+      window.__vggviz.worked = performance.now() - moved;
+    }, 0));
+  });
+  watch.observe(panel, {subtree: true, childList: true, characterData: true});
+}"""
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -184,6 +206,40 @@ class TestDashboards:
             assert "ImageNet" in status
         assert page.locator(".vggviz-error").count() == 0
         full_page_screenshot(page, "stem_explorer.png")
+
+    def test_pointing_at_the_large_map_shows_the_worked_sum(self, explorer, timings):
+        page = explorer
+        focus, network_view = page.locator(FOCUS), page.locator(NETWORK_VIEW)
+        _status(page, r"· stem 224×224×64 · .* render \d+ ms")
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                               arg=focus.element_handle())  # laid out at its full size
+        plain = network_view.get_attribute("src")
+        focus.scroll_into_view_if_needed()
+        box = focus.bounding_box()
+        waits = []
+        # a corner first (its patch is partly padding), then across the map
+        for fx, fy in [(0.002, 0.002), (0.4, 0.3), (0.55, 0.45), (0.7, 0.62), (0.25, 0.8),
+                       (0.85, 0.15)]:
+            page.wait_for_timeout(150)  # past the pointer's 40 ms throttle: this move is sent
+            page.evaluate(ARM_WORKED_TIMER)
+            page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+            waits.append(page.wait_for_function("() => window.__vggviz.worked").json_value())
+            assert focus.bounding_box() == box  # the map stays where it was, under the pointer
+            panel = page.locator(".vggviz-worked-panel")
+            title = panel.locator("b").first.inner_text()
+            x, y = re.search(r"value at \((\d+), (\d+)\)", title).groups()
+            hover = page.locator(".widget-html-content", has_text=re.compile(r"^at \(\d+, \d+\)"))
+            expect(hover).to_have_text(re.compile(rf"^at \({x}, {y}\): "))
+            value = hover.locator("b").inner_text()
+            assert panel.locator(".vggviz-worked-value").inner_text() == value, (x, y)
+            assert "27 products" in panel.inner_text()
+            if (fx, fy) == (0.002, 0.002):
+                assert (x, y) == ("0", "0") and "padding" in panel.inner_text()
+        wait_new_picture(network_view, plain)  # the patch is outlined on the network's view
+        timings.record("pointer → worked panel drawn, first", waits[0] / 1e3, unit="ms")
+        timings.record("pointer → worked panel drawn, median of 5 more",
+                       float(np.median(waits[1:])) / 1e3, unit="ms")
+        full_page_screenshot(page, "stem_explorer_worked.png")
 
     def test_upload_replaces_the_grid(self, dashboards, explorer, tmp_path, timings):
         page = explorer

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 
 import ipywidgets
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from PIL import Image
 
 from vggviz import summarize
+from vggviz.render import focus_scale
 from vggviz.ui import stem_designs, stem_explorer, vgg_family
 
 
@@ -117,6 +119,80 @@ def test_clicking_a_tile_focuses_its_map(explorer):
     assert f"map {explorer.focus.value}" in explorer.focus_info.value
     explorer._on_hover({"dataX": 20, "dataY": 30})
     assert "at (10, 15)" in explorer.hover.value
+
+
+def read_out(html: str) -> str:
+    """The value in the hover read-out or in the worked panel's last line."""
+    return re.search(r"at \(\d+, \d+\): <b[^>]*>([^<]+)</b>", html).group(1)
+
+
+def test_pointing_at_the_large_map_works_out_its_value(explorer):
+    passes = explorer.fx.forward_passes
+    plain = explorer.picker.network_view.value
+    assert "point at (or click) the large map" in explorer.worked.widget.value
+    explorer._on_hover({"event": "mousemove", "dataX": 181, "dataY": 100})  # map pixel (90, 50)
+    worked = explorer.worked.worked
+    assert worked.at == (50, 90) and worked.channel == explorer.focus.value == 0
+    assert worked.value == pytest.approx(float(explorer.maps[50, 90, 0]), abs=1e-4)
+    panel = explorer.worked.widget.value
+    assert "How map 0's value at (90, 50) is made" in panel and "27 products" in panel
+    assert read_out(panel) == read_out(explorer.hover.value)  # the same value as the read-out
+    for label in ("input numbers", "weights", "products", "+ bias", "ReLU: max(0,"):
+        assert label in panel
+    assert explorer.picker.network_view.value != plain  # the patch is outlined
+    assert explorer.fx.forward_passes == passes  # numpy on the cached input: no forward pass
+
+    explorer.focus.value = 7  # another map: the same pixel, worked out with its filter
+    assert explorer.worked.worked.channel == 7 and explorer.worked.worked.at == (50, 90)
+    assert read_out(explorer.worked.widget.value) == f"{explorer.maps[50, 90, 7]:.4g}"
+
+    explorer._on_hover({"event": "click", "dataX": 0, "dataY": 447})  # a click, at a corner
+    worked = explorer.worked.worked
+    assert worked.at == (223, 0) and not worked.inside.all()
+    assert "padding" in explorer.worked.widget.value
+    assert explorer.fx.forward_passes == passes
+
+
+def test_the_worked_panel_explains_what_it_cannot_show(explorer):
+    plain = explorer.picker.network_view.value
+    explorer._on_hover({"dataX": 10, "dataY": 10})
+    assert explorer.worked.show(explorer.fx, explorer.picker.image, "stem", 0,
+                                at=(300, 5)) is None
+    assert "outside the 224×224 maps" in explorer.worked.widget.value
+    assert explorer.picker.network_view.value == plain  # no outline without a patch
+    explorer.stage.value = "group2"
+    assert "step back to Stem" in explorer.worked.widget.value
+    explorer._on_hover({"dataX": 10, "dataY": 10})
+    assert "Group 2" in explorer.worked.widget.value and explorer.worked.worked is None
+    assert explorer.picker.network_view.value == plain
+    explorer.picker.sample.value = "Checkerboard"  # a new picture: nothing pointed at yet
+    explorer.stage.value = "stem"
+    assert "point at (or click)" in explorer.worked.widget.value
+
+
+@pytest.mark.parametrize(("stem", "window", "terms"), [("pooled", 2, 27), ("strided", 3, 147)])
+def test_the_pooled_stems_show_the_pool_and_its_winner(explorer, stem, window, terms):
+    explorer.model.stem.value = stem
+    passes = explorer.fx.forward_passes
+    scale = focus_scale(explorer.maps.shape[:2])  # screen pixels per map pixel
+    explorer._on_hover({"dataX": 5 * scale, "dataY": 7 * scale})
+    worked = explorer.worked.worked
+    assert worked.at == (7, 5) and worked.pool.shape == (window, window)
+    assert worked.terms == terms and worked.pool[worked.winner] == worked.value
+    panel = explorer.worked.widget.value
+    assert f"{window}×{window} max-pool" in panel and f"{terms} products" in panel
+    assert read_out(panel) == read_out(explorer.hover.value)
+    if stem == "strided":
+        assert "laid out the same way" in panel
+    assert explorer.fx.forward_passes == passes
+
+
+def test_a_bn_variant_shows_its_normalisation_before_the_relu(explorer):
+    explorer.model.variant.value = "vgg16_bn"
+    explorer._on_hover({"dataX": 60, "dataY": 80})
+    panel, worked = explorer.worked.widget.value, explorer.worked.worked
+    assert worked.normalization is not None and "batch norm" in panel
+    assert read_out(panel) == read_out(explorer.hover.value)
 
 
 def test_model_controls_change_the_maps(explorer):

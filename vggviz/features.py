@@ -22,6 +22,7 @@ from vggviz.architecture import (
     get_variant,
     layer_plan,
     stage_index,
+    stem_layers,
 )
 from vggviz.images import FITS, ImageSource, load_image, preprocess
 from vggviz.weights import WeightsUnavailable, imagenet_top_problem, resolve_weights, weights_label
@@ -212,9 +213,27 @@ class FeatureExtractor:
 
     def kernels(self) -> np.ndarray:
         """The stem conv's kernel, (kh, kw, in_channels, 64), in the network's BGR input order."""
-        model = self.model("stem")
-        name = "stem_conv" if self._stem == "strided" else "block1_conv1"
-        return np.asarray(model.get_layer(name).get_weights()[0])
+        return self.stem_weights()[0]
+
+    def _stem_layer(self, kind: str):
+        spec = next(s for s in stem_layers(self._variant, self._stem) if s.kind == kind)
+        return self.model("stem").get_layer(spec.name)
+
+    def stem_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stem conv's kernel (kh, kw, in_channels, 64), BGR input order, and bias (64,):
+        fresh copies, what a worked convolution multiplies and adds (`vggviz.convolution`)."""
+        kernel, bias = self._stem_layer("conv").get_weights()
+        return np.asarray(kernel), np.asarray(bias)
+
+    def stem_batch_norm(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The BN variants' stem normalisation at inference as a per-channel (scale, shift) of
+        the conv's output, as Keras computes it; None for variants without BN."""
+        if not get_variant(self._variant).batch_norm:
+            return None
+        bn = self._stem_layer("bn")
+        gamma, beta, mean, variance = (np.asarray(v, np.float64) for v in bn.get_weights())
+        scale = gamma / np.sqrt(variance + bn.epsilon)
+        return scale.astype(np.float32), (beta - mean * scale).astype(np.float32)
 
     # ------------------------------------------------------------------ predictions
 

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import ipywidgets as w
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from vggviz.architecture import STEMS, VARIANTS
 from vggviz.images import DEFAULT_MAX_BYTES, ImageError, decode_image, fit_image, sample_images
@@ -78,7 +78,28 @@ class ImagePicker:
         thumb = original.copy()
         thumb.thumbnail((320, 320))
         self.original.value = encode_png(thumb)
-        self.network_view.value = encode_png(self.image)
+        self._network_png = encode_png(self.image)
+        self._outlined = None
+        self.network_view.value = self._network_png
+
+    def outline(self, box: tuple[int, int, int, int] | None) -> None:
+        """Mark `box` (top, left, bottom, right, inclusive pixels) on the network's-eye view,
+        e.g. the patch a filter saw; None shows the picture as it is."""
+        if box == self._outlined:
+            return
+        self._outlined = box
+        if box is None:
+            self.network_view.value = self._network_png
+            return
+        top, left, bottom, right = box
+        last_x, last_y = self.image.width - 1, self.image.height - 1
+        marked = self.image.copy()
+        draw = ImageDraw.Draw(marked)
+        # 2 px of yellow in 1 px of black, seen on any picture; inside it, so 4 sides show
+        for grow, colour, width in ((3, (0, 0, 0), 1), (2, (255, 230, 0), 2)):
+            draw.rectangle((max(left - grow, 0), max(top - grow, 0), min(right + grow, last_x),
+                            min(bottom + grow, last_y)), outline=colour, width=width)
+        self.network_view.value = encode_png(marked)
 
     def _on_sample(self, change) -> None:
         if change["new"] is None:  # cleared because an upload is shown

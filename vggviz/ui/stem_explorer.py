@@ -27,6 +27,7 @@ from vggviz.render import (
 )
 from vggviz.render import render_map as render_focus
 from vggviz.ui.compare_weights import WeightsComparison
+from vggviz.ui.convolution_panel import ConvolutionPanel
 from vggviz.ui.parts import (
     ExtractorPool,
     ImagePicker,
@@ -94,6 +95,7 @@ class StemExplorer:
         self.kernels_image = picture()
         self.focus_info = w.HTML()
         self.hover = w.HTML("<i>point at the large map to read its values</i>")
+        self.worked = ConvolutionPanel(outline=self.picker.outline)  # the value, worked out
         self.costs = w.HTML()
         self.exports = w.HTML()
         self.export_button = w.Button(description="Export PNG + .npy", icon="download")
@@ -108,8 +110,8 @@ class StemExplorer:
         self.export_button.on_click(lambda _: self.export())
         self._click = Event(source=self.grid_image, watched_events=["click"])
         self._click.on_dom_event(self._on_grid_click)
-        self._pointer = Event(source=self.focus_image, watched_events=["mousemove"], wait=40,
-                              throttle_or_debounce="throttle")
+        self._pointer = Event(source=self.focus_image, watched_events=["mousemove", "click"],
+                              wait=40, throttle_or_debounce="throttle")
         self._pointer.on_dom_event(self._on_hover)
 
         self.widget = self._layout()
@@ -120,8 +122,9 @@ class StemExplorer:
         display_controls = w.VBox([self.stage, self.page, w.HBox([self.cmap, self.order]),
                                    self.normalize, self.tile])
         focus = w.HBox([self.focus_image,
-                        w.VBox([self.focus_info, self.kernel_image, self.hover])],
-                       layout=w.Layout(align_items="flex-start"))
+                        w.VBox([self.focus_info, self.kernel_image, self.hover,
+                                self.worked.widget], layout=w.Layout(align_items="flex-start"))],
+                       layout=w.Layout(align_items="flex-start", flex_flow="row wrap"))
         left = w.VBox([
             w.HTML("<h3>Image</h3>"), self.picker.widget,
             w.HTML("<h3>Model</h3>"), self.model.widget,
@@ -252,6 +255,7 @@ class StemExplorer:
             self.kernel_image.layout.display = None
         else:
             self.kernel_image.layout.display = "none"
+        self.worked.show(self.fx, self.picker.image, self.stage.value, channel)
 
     def _on_grid_click(self, event: dict) -> None:
         if self.grid is None or "dataX" not in event:
@@ -269,6 +273,8 @@ class StemExplorer:
         if 0 <= x < wd and 0 <= y < h:
             value = self.maps[y, x, self.focus.value]
             self.hover.value = f"at ({x}, {y}): <b>{value:.4g}</b>"
+            self.worked.show(self.fx, self.picker.image, self.stage.value, self.focus.value,
+                             at=(y, x))
 
     def _show_costs(self) -> None:
         variant, _, stem, _ = self.model.key
