@@ -4,7 +4,7 @@ Run: `make bench` (or `.venv/bin/python benchmarks/bench_first_grid.py [--runs N
 asserts nothing. Voilà runs as `make dashboard` runs it (vggviz.serving: voila.json, so
 `preheat_kernel: true, default_pool_size: 1`: one kernel waits with the notebook already run).
 Each mode gets a fresh server and N loads in sequence (default 5), each in a fresh browser
-context, timed in the page: performance.now() when the first grid (an <img> over 800 px wide
+context, timed in the page: performance.now() when the first grid (the explorer's img.vggviz-grid
 inside .vggviz-stem-explorer) has loaded, 0 being the page request.
 
   refilled      before each load, wait until Voilà has refilled its pool and the new pool

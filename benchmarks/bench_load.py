@@ -41,11 +41,11 @@ GRIDS_TIMEOUT_S, CULL_TIMEOUT_S = 15 * 60, 5 * 60
 MB = 2**20
 
 # Records in the page, against the page's own clock (0 = the navigation started), when the
-# first feature-map grid (an image over 800 px wide in the stem explorer) has loaded.
+# first feature-map grid (the stem explorer's img.vggviz-grid) has loaded.
 RECORD_FIRST_GRID = """
 (() => {
   const isGrid = (img) => img instanceof HTMLImageElement && img.complete &&
-    img.naturalWidth > 800 && img.closest(".vggviz-stem-explorer") !== null;
+    img.naturalWidth > 0 && img.classList.contains("vggviz-grid");
   document.addEventListener("load", (event) => {
     if (window.__vggvizFirstGrid === undefined && isGrid(event.target)) {
       window.__vggvizFirstGrid = performance.now();
@@ -56,8 +56,8 @@ RECORD_FIRST_GRID = """
 # Polled by Playwright: true once a grid is shown (records the time if the listener missed it).
 GRID_SHOWN = """() => {
   if (window.__vggvizFirstGrid === undefined) {
-    const imgs = document.querySelectorAll(".vggviz-stem-explorer img");
-    if (Array.from(imgs).some((i) => i.complete && i.naturalWidth > 800)) {
+    const imgs = document.querySelectorAll(".vggviz-stem-explorer img.vggviz-grid");
+    if (Array.from(imgs).some((i) => i.complete && i.naturalWidth > 0)) {
       window.__vggvizFirstGrid = performance.now();
     }
   }

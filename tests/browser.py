@@ -35,10 +35,9 @@ window.__vggviz = {loads: []};
 document.addEventListener("load", (event) => {
   const img = event.target;
   if (!(img instanceof HTMLImageElement)) return;
-  const before = img.previousElementSibling;
   window.__vggviz.loads.push({
     t: performance.now(), src: img.src, width: img.naturalWidth,
-    grid: !!before && before.textContent.includes("Feature maps"),
+    grid: img.classList.contains("vggviz-grid"),
   });
 }, true);
 """

@@ -42,13 +42,10 @@ ROOT = project_root()
 pytestmark = pytest.mark.browser
 
 EXPLORER = "01_stem_explorer.ipynb"
-GRID = ("xpath=//div[contains(@class,'widget-html')][.//h3[normalize-space()='Feature maps']]"
-        "/following-sibling::img[1]")
-FOCUS = ("xpath=//div[contains(@class,'widget-html')][.//h3[normalize-space()='One map']]"
-         "/following-sibling::div[contains(@class,'widget-hbox')][1]/img[1]")
-FIRST_GRID = "() => window.__vggviz.loads.find((l) => l.grid && l.width > 800)"
-NETWORK_VIEW = ("xpath=//div[contains(@class,'widget-html')][.//b[normalize-space()="
-                "'What the network sees']]/following-sibling::img[1]")
+GRID = "img.vggviz-grid"  # the feature-map grid (the app marks its pictures by class)
+FOCUS = "img.vggviz-focus"  # the chosen map, large
+FIRST_GRID = "() => window.__vggviz.loads.find((l) => l.grid && l.width > 300)"
+NETWORK_VIEW = "img.vggviz-network-view"
 # Times, in the page, a pointer move on the large map until the worked panel shows a new pixel
 # and the next frame is drawn: from the mousemove's own timestamp, so Playwright's round trips
 # do not count. Armed before the move; then window.__vggviz.worked holds the milliseconds.
@@ -197,7 +194,7 @@ class TestDashboards:
     def test_sample_grid_shows_without_any_action(self, explorer):
         page = explorer
         grid = page.locator(GRID)
-        assert grid.evaluate("img => img.complete && img.naturalWidth") > 800
+        assert grid.evaluate("img => img.complete && img.naturalWidth") > 300
         status = _status(page, r"Grace Hopper \(photo\) · stem 224×224×64 · .* render \d+ ms")
         if "random (seed 0)" in status:  # no ImageNet weights in Keras' cache (no network)
             expect(page.locator(".vggviz-notice")).to_contain_text(

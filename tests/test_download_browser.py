@@ -32,8 +32,7 @@ from vggviz.weights import _IMAGENET_FILES, WEIGHTS_URL_SETTING
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-GRID = ("xpath=//div[contains(@class,'widget-html')][.//h3[normalize-space()='Feature maps']]"
-        "/following-sibling::img[1]")
+GRID = "img.vggviz-grid"
 SIZES = [(1280, 800), (1920, 1080)]
 FNAME = _IMAGENET_FILES[("vgg16", False)][0]
 COLORMAPS = ["magma", "gray", "inferno", "cividis", "viridis"]

@@ -36,8 +36,8 @@ from vggviz.serving import kernel_pids, launch_chromium, project_root, voila, wa
 ROOT = project_root()
 DASHBOARD = "notebooks/01_stem_explorer.ipynb"
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
-GRID_SHOWN = """() => Array.from(document.querySelectorAll(".vggviz-stem-explorer img"))
-    .some((img) => img.complete && img.naturalWidth > 800)"""
+GRID_SHOWN = """() => Array.from(document.querySelectorAll(".vggviz-stem-explorer img.vggviz-grid"))
+    .some((img) => img.complete && img.naturalWidth > 300)"""
 # ms, for waits on behaviour (a grid, a notice): a kernel importing TensorFlow on a busy 2-core
 # machine takes seconds to a minute; three minutes means it is not coming.
 LONG_MS = 180_000
@@ -294,7 +294,7 @@ FALLEN_BACK = """() => {
   const status = document.querySelector(".vggviz-status");
   const random = [...document.querySelectorAll(".widget-toggle-buttons button")]
     .find((b) => b.textContent.trim() === "Random");
-  return notice !== null && notice.innerText.includes("could not be downloaded") &&
+  return notice !== null && notice.textContent.includes("could not be downloaded") &&
          random !== undefined && random.classList.contains("mod-active") &&
          status !== null && status.innerText.includes("random (seed");
 }"""
@@ -313,7 +313,7 @@ def test_offline_weights_fall_back_with_a_notice(chromium, server):
         page.wait_for_function(GRID_SHOWN, timeout=LONG_MS, polling=200)
         opened_s = time.monotonic() - start
         page.wait_for_function(FALLEN_BACK, timeout=LONG_MS, polling=200)
-        notice = page.locator(".vggviz-notice").inner_text()
+        notice = page.locator(".vggviz-notice").text_content()
 
         imagenet = page.locator(".widget-toggle-buttons button", has_text="ImageNet")
         start = time.monotonic()
@@ -323,7 +323,7 @@ def test_offline_weights_fall_back_with_a_notice(chromium, server):
         # "Without hanging" is this wait succeeding: the new try ends in a fallback.
         page.wait_for_function(FALLEN_BACK, timeout=LONG_MS, polling=200)
         fallback_s = time.monotonic() - start
-        fallback = page.locator(".vggviz-notice").inner_text()
+        fallback = page.locator(".vggviz-notice").text_content()
         status = page.locator(".vggviz-status").inner_text()
         grid_shown = page.evaluate(GRID_SHOWN)
     finally:

@@ -44,7 +44,7 @@ def explorer(offline):
 def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
     assert explorer.picker.name == "Grace Hopper (photo)"
     assert explorer.maps.shape == (224, 224, 64)
-    assert Image.open(io.BytesIO(explorer.grid_png)).size[0] > 800
+    assert Image.open(io.BytesIO(explorer.grid_png)).size[0] == 8 * 112 + 7 * 2  # 8×8 tiles
     assert "stem 224×224×64" in explorer.status.text
     assert Image.open(io.BytesIO(explorer.kernels_image.value)).size[0] > 250  # 64 kernels
     assert explorer.fx.label == "random (seed 0)" and explorer.model.weights.value == "random"
@@ -102,10 +102,12 @@ def test_display_changes_do_not_run_the_model(explorer):
 def test_stages_pages_and_focus(explorer):
     explorer.stage.value = "group3"
     assert explorer.maps.shape == (28, 28, 256)
-    assert explorer.page.max == 3 and explorer.page.layout.display is None
+    assert [label for label, _ in explorer.page.options] == [
+        "maps 0–63 of 256", "maps 64–127 of 256", "maps 128–191 of 256", "maps 192–255 of 256"]
+    assert explorer.page.layout.display is None
     first = explorer.grid.channels
     explorer.page.value = 2
-    assert explorer.grid.channels[0] >= 128 and explorer.grid.channels != first
+    assert explorer.grid.channels[0] == 128 and explorer.grid.channels != first
     assert explorer.focus.value in explorer.grid.channels
     explorer.stage.value = "stem"
     assert explorer.page.layout.display == "none" and explorer.kernel_image.value
@@ -212,6 +214,73 @@ def test_export_offers_png_and_npy(explorer):
     assert "stem_maps.npy" in explorer.exports.value
 
 
+@pytest.mark.parametrize("change", ["stage", "cmap", "focus", "upload"])
+def test_export_links_vanish_with_the_view_they_were_made_from(explorer, change):
+    explorer.export()
+    assert explorer.exports.value
+    if change == "stage":
+        explorer.stage.value = "group5"
+    elif change == "cmap":
+        explorer.cmap.value = "magma"
+    elif change == "focus":
+        explorer.focus.value = 9
+    else:
+        upload(explorer, png(), "new.png")
+    assert explorer.exports.value == ""
+
+
+def test_a_stage_switch_never_shows_the_old_stages_maps(explorer):
+    """From page 3 of group 3 to group 5: the old pictures are hidden at once, the next grid
+    drawn is group 5's, and only then are the pictures shown again."""
+    explorer.stage.value = "group3"
+    explorer.page.value = 2
+    events = []
+    explorer.grid_image.observe(lambda c: events.append(("grid", explorer.maps.shape)), "value")
+    explorer.grid_image.layout.observe(lambda c: events.append(("visibility", c["new"])),
+                                       "visibility")
+    explorer.stage.value = "group5"
+    assert events[0] == ("visibility", "hidden")
+    assert events[1:] == [("grid", (7, 7, 512)), ("visibility", None)]
+    assert explorer.grid.channels == list(range(64))
+
+
+def test_clicking_a_tile_outlines_it_and_explains_the_map(explorer):
+    from vggviz.render import LABEL_INDEX
+
+    layout = explorer.grid.layout
+    x, y = layout.origin(19)
+    explorer._on_grid_click({"dataX": x + 20, "dataY": y + 20})
+    indices = np.asarray(Image.open(io.BytesIO(explorer.grid_png)))  # palette indices
+    assert (indices[y, x:x + layout.tile_w] == LABEL_INDEX).all()  # the chosen tile, framed
+    x0, y0 = layout.origin(0)
+    assert not (indices[y0, x0:x0 + layout.tile_w] == LABEL_INDEX).all()  # not the others
+    assert "stem map 19" in explorer.focus_info.value
+    assert "27 weights (3×3×3) and a bias, slid over every pixel, then ReLU" in \
+        explorer.focus_info.value
+    for bar in (explorer.grid_scale, explorer.focus_scale, explorer.kernel_legend):
+        assert bar.value[:4] == b"\x89PNG"  # every picture of values has its scale
+
+
+def test_the_cost_strip_states_the_chapters_point(explorer):
+    strip = explorer.strip.value
+    assert "<b>150,528</b> values" in strip and "<b>3,211,264</b> values enter group 1 (×21)" \
+        in strip
+    assert "<b>802,816</b> values enter group 1 (×5.3)" in strip  # the pooled stem beside it
+    assert "group 1 runs at 224×224: <b>1.85 G</b> MACs" in strip
+    assert "group 1 runs at 112×112: <b>462.4 M</b> MACs" in strip
+    explorer.model.stem.value = "pooled"
+    assert explorer.strip.value.index("Pooled stem") < explorer.strip.value.index("VGG stem")
+
+
+def test_a_variant_with_the_same_stem_says_the_maps_do_not_change(explorer):
+    before = explorer.grid_png
+    explorer.model.variant.value = "vgg19"
+    assert "VGG19 has the same stem as VGG16" in explorer.status.text
+    assert explorer.grid_png == before
+    explorer.model.variant.value = "vgg16_bn"  # batch norm: another stem
+    assert "same stem" not in explorer.status.text
+
+
 def test_vgg_family_redraws_with_the_input_size():
     app = vgg_family().app
     app.wait()
@@ -238,14 +307,14 @@ def test_stem_designs_show_three_stems_at_relative_size(offline):
     widths = {k: Image.open(io.BytesIO(g.value)).size[0] for k, g in app.grids.items()}
     assert widths["vgg"] > widths["pooled"] > widths["strided"]
     assert "<b>3,211,264</b> values" in app.captions["vgg"].value
-    assert "150,528 input values become 3,211,264 (×21)" in app.captions["vgg"].value
+    assert "150,528 input values become 3,211,264 (×21)" in app.details["vgg"].value
     assert "<b>802,816</b> values" in app.captions["pooled"].value
-    assert "a quarter" in app.captions["pooled"].value
-    assert "1/16" in app.captions["strided"].value and "ends at 1×1×512" in \
-        app.captions["strided"].value
-    assert "choose" not in app.widget.children[0].value.lower()  # no control it lacks
-    assert all("Choose ImageNet" not in c.value for c in app.captions.values())
-    assert "no trained weights exist" in app.captions["strided"].value
+    assert "a quarter" in app.details["pooled"].value
+    assert "1/16" in app.details["strided"].value and "ends at 1×1×512" in \
+        app.details["strided"].value
+    assert "choose" not in app.status.text.lower()  # no control it lacks
+    assert all("Choose ImageNet" not in c.value for c in app.details.values())
+    assert "no trained weights exist" in app.details["strided"].value
     assert app.chart.value[:4] == b"\x89PNG"
 
 

@@ -150,5 +150,6 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, css_cla
                         f"<td align=right>{html.escape(str(cell))}</td>"
                         for i, cell in enumerate(row))
         body.append(f"<tr{style}>{cells}</tr>")
-    return (f"<style>.{css_class} th, .{css_class} td {{padding: 2px 8px}}</style>"
+    return (f"<style>.{css_class} th, .{css_class} td {{padding: 2px 8px; line-height: 1.3;"
+            f" white-space: nowrap}}</style>"
             f"<table class='{css_class}'><tr>{head}</tr>{''.join(body)}</table>")

@@ -9,13 +9,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from vggviz.render._checks import _channel, _choice, _positive_int
-from vggviz.render._tiles import _font, _montage, _nearest
+from vggviz.render._tiles import _montage, _nearest
 from vggviz.render.layout import GridLayout, grid_layout
 from vggviz.render.palettes import FORMATS, GAP_RGB, LABEL_RGB, _colors, encode_png
+from vggviz.render.scales import _text_font
 
 CHANNEL_ORDERS = ("BGR", "RGB")
 
-KERNEL_LABEL_HEIGHT = 12
+KERNEL_LABEL_HEIGHT = 14
 """Height of the label strip under the tiles of `kernel_for`."""
 
 
@@ -120,10 +121,9 @@ def kernel_for(
     canvas[:tile] = _montage(tiles, layout, np.array(GAP_RGB, np.uint8))
     im = Image.fromarray(canvas)
     draw = ImageDraw.Draw(im)
-    font = _font()
+    font = _text_font(11)  # scalable: legible, unlike the bitmap font
     for position, name in enumerate(names):
-        left, _, right, _ = font.getbbox(name)
-        x = layout.origin(position)[0] + (tile - (right - left)) // 2
-        draw.text((x, tile - 1), name, fill=LABEL_RGB, font=font)
+        x = layout.origin(position)[0] + tile // 2
+        draw.text((x, tile + 1), name, fill=LABEL_RGB, font=font, anchor="ma")
     canvas = np.asarray(im)
     return canvas if fmt == "raw" else encode_png(canvas)

@@ -27,9 +27,9 @@ def _label(value: float) -> str:
 
 
 def colorbar(lo: float, hi: float, *, cmap: str = "viridis", width: int = 300,
-             note: str = "") -> bytes:
-    """PNG of a horizontal colour ramp from `lo` to `hi` with both values written under it,
-    and zero marked where it falls inside; `note` (e.g. "per map") is written on the right."""
+             low_text: str | None = None, high_text: str | None = None) -> bytes:
+    """PNG of a horizontal colour ramp from `lo` to `hi` with both values written under it
+    (or `low_text`/`high_text` in their place), and zero marked where it falls inside."""
     lo, hi = float(lo), float(hi)
     font = _text_font(12)
     height = BAR_HEIGHT + 18
@@ -38,10 +38,10 @@ def colorbar(lo: float, hi: float, *, cmap: str = "viridis", width: int = 300,
     canvas.paste(Image.fromarray(np.repeat(ramp[None], BAR_HEIGHT, axis=0)), (1, 0))
     draw = ImageDraw.Draw(canvas)
     draw.rectangle([0, 0, width - 1, BAR_HEIGHT], outline=TEXT_RGB)
-    draw.text((1, BAR_HEIGHT + 2), _label(lo), fill=TEXT_RGB, font=font)
-    right = _label(hi) + (f"  {note}" if note else "")
-    draw.text((width - 1, BAR_HEIGHT + 2), right, fill=TEXT_RGB, font=font, anchor="ra")
-    if lo < 0 < hi:
+    draw.text((1, BAR_HEIGHT + 2), low_text or _label(lo), fill=TEXT_RGB, font=font)
+    draw.text((width - 1, BAR_HEIGHT + 2), high_text or _label(hi), fill=TEXT_RGB, font=font,
+              anchor="ra")
+    if lo < 0 < hi and low_text is None:
         x = round(1 + (width - 3) * (0 - lo) / (hi - lo))
         draw.line([x, 0, x, BAR_HEIGHT + 3], fill=TEXT_RGB, width=1)
         draw.text((x, BAR_HEIGHT + 2), "0", fill=TEXT_RGB, font=font, anchor="ma")

@@ -17,6 +17,8 @@ from vggviz.images import DEFAULT_MAX_BYTES, ImageError, decode_image, fit_image
 from vggviz.render import encode_png
 
 SIZE = 224
+LABEL_WIDTH = "64px"
+"""Width of every control's description, so labels line up down a column."""
 ACCEPT = "image/*,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff"
 
 
@@ -52,12 +54,13 @@ class ImagePicker:
                  max_bytes: int = DEFAULT_MAX_BYTES):
         self.status, self.on_change, self.max_bytes = status, on_change, max_bytes
         self.samples = sample_images()
-        self.sample = w.Dropdown(options=list(self.samples), description="Sample",
-                                 layout=w.Layout(width="290px"))
+        self.sample = w.Dropdown(options=list(self.samples), layout=w.Layout(width="185px"),
+                                 tooltip="a bundled sample image")
         self.upload = w.FileUpload(accept=ACCEPT, multiple=False,
-                                   description="Upload image", layout=w.Layout(width="160px"))
-        self.original = picture("160px")
-        self.network_view = picture("160px")
+                                   description="Upload", layout=w.Layout(width="110px"))
+        self.original = picture("145px")
+        self.network_view = picture("145px")
+        self.network_view.add_class("vggviz-network-view")
         self.name = ""
         self.image: Image.Image | None = None  # the network's-eye view, 224×224 RGB
         self._use(self.samples[self.sample.value], self.sample.value)
@@ -67,9 +70,11 @@ class ImagePicker:
         self.widget = w.VBox([
             w.HBox([self.sample, self.upload]),
             w.HBox([
-                w.VBox([w.HTML("<b>Original</b>", layout=caption), self.original]),
-                w.VBox([w.HTML(f"<b>What the network sees</b> ({SIZE}×{SIZE})",
-                               layout=caption), self.network_view]),
+                w.VBox([w.HTML("<small><b>Original</b></small>", layout=caption),
+                        self.original]),
+                w.VBox([w.HTML("<small><b>What the network sees</b></small>",
+                               layout=caption, tooltip=f"{SIZE}×{SIZE} after resize and crop"),
+                        self.network_view]),
             ]),
         ], layout=w.Layout(align_items="flex-start"))
 
@@ -132,22 +137,25 @@ class ModelPicker:
 
     def __init__(self, on_change: Callable[[], None], *, stems: bool = True,
                  weights: str = "imagenet"):
+        label = {"description_width": LABEL_WIDTH}
         self.variant = w.Dropdown(options=[(v.title, k) for k, v in VARIANTS.items()],
-                                  value="vgg16", description="Variant",
-                                  layout=w.Layout(width="230px"))
+                                  value="vgg16", description="Variant", style=label,
+                                  layout=w.Layout(width="250px"))
         self.weights = w.ToggleButtons(options=[("ImageNet", "imagenet"), ("Random", "random")],
                                        value=weights, description="Weights",
-                                       style={"button_width": "80px"})
+                                       style=label | {"button_width": "84px"})
         self.seed = w.BoundedIntText(value=0, min=0, max=2**31 - 1, description="Seed",
-                                     layout=w.Layout(width="150px"))
-        self.stem = w.ToggleButtons(options=[(s.title, k) for k, s in STEMS.items()],
+                                     style=label, layout=w.Layout(width="170px"),
+                                     tooltip="seed of the random filters")
+        self.stem = w.ToggleButtons(options=[(s.title.removesuffix(" stem"), k)
+                                             for k, s in STEMS.items()],
                                     value="vgg", description="Stem",
-                                    style={"button_width": "95px"},
+                                    style=label | {"button_width": "70px"},
                                     tooltips=[s.description for s in STEMS.values()])
         controls = [self.variant, self.weights, self.seed] + ([self.stem] if stems else [])
         for control in controls:
             control.observe(lambda _: on_change(), "value")
-        self.widget = w.VBox([w.HBox([self.variant, self.seed]), self.weights,
+        self.widget = w.VBox([self.variant, self.weights, self.seed,
                               *([self.stem] if stems else [])])
 
     @property
@@ -239,6 +247,19 @@ def kernel_watch() -> w.Output:
 
 _CREDIT_LINKS = {r"arXiv:(\d{4}\.\d{4,5})": r"https://arxiv.org/abs/\1",
                  r"CC BY 4\.0": "https://creativecommons.org/licenses/by/4.0/"}
+
+
+def notice_html(text: str) -> str:
+    """A weights notice: its first clause in a line, the rest (why, and what to do) one click
+    away, so the banner does not push the maps below the fold."""
+    head = text.split(";")[0].split(" (")[0].split(":")[0]
+    body = html.escape(text)
+    more = (f" <details style='display:inline'><summary style='display:inline;cursor:pointer;"
+            f"text-decoration:underline'>why, and what to do</summary> {body}</details>"
+            if head != text else "")
+    return (f"<div class='vggviz-notice' style='background:#fff4ce;padding:3px 8px;"
+            f"line-height:1.4'>ℹ {html.escape(head)}: showing randomly initialised filters."
+            f"{more}</div>")
 
 
 def credit_html(text: str) -> str:

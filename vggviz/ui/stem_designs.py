@@ -73,20 +73,18 @@ class StemDesigns:
         self.picker = ImagePicker(self.status, self.refresh)
         self.grids = {k: picture() for k in STEMS}
         self.captions = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
+        self.details = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
         self.chart = picture()
         self.variant.observe(lambda _: self.refresh(), "value")
-        columns = [w.VBox([self.captions[k], self.grids[k]],
+        columns = [w.VBox([self.captions[k], self.grids[k], self.details[k]],
                           layout=w.Layout(align_items="flex-start", margin="0 14px 0 0",
                                           width=f"{_column_px(k)}px"))
                    for k in STEMS]
         left = w.VBox([self.picker.widget, self.variant, self.status.widget],
                       layout=w.Layout(width="360px", flex="0 0 360px", align_items="flex-start"))
         self.widget = w.VBox([
-            w.HTML("<p>The same image through three stems, maps drawn at true relative size "
-                   f"(first {SHOWN} of 64): the VGG stem keeps all 224×224 pixels, a pooled or "
-                   "strided stem hands the learner a quarter or a sixteenth.</p>"),
-            kernel_watch(),
-            w.HBox([left, w.HBox(columns, layout=w.Layout(align_items="flex-end"))],
+            kernel_watch(),  # no intro of its own: the notebook's markdown above says it
+            w.HBox([left, w.HBox(columns, layout=w.Layout(align_items="flex-start"))],
                    layout=w.Layout(align_items="flex-start")),
             self.chart,
         ], layout=w.Layout(align_items="flex-start"))
@@ -114,13 +112,14 @@ class StemDesigns:
                                                 tile=tile, labels=False)
             s = summaries[key]
             self.captions[key].value = (
-                f"<b>{STEMS[key].title}</b> → {h}×{wd}×{c}<br>"
+                f"<div style='line-height:1.3'><b>{STEMS[key].title}</b> → {h}×{wd}×{c}<br>"
                 f"<b>{fmt.count(s.values_entering_learner)}</b> values "
-                f"({fmt.megabytes(s.values_entering_learner)}) enter the learner<br>"
-                f"<small>{html.escape(STEMS[key].description)}; it "
-                f"{html.escape(gives_up(key, variant))}. Stem "
+                f"({fmt.megabytes(s.values_entering_learner)}) enter the learner</div>")
+            self.details[key].value = (
+                f"<div style='line-height:1.3'><small>{html.escape(STEMS[key].description)}; "
+                f"it {html.escape(gives_up(key, variant))}. Stem "
                 f"{fmt.count(round(s.component('stem').macs / 1e6))} M MACs, whole model "
-                f"{fmt.gmacs(s.total_macs)} G. {html.escape(weights_line(fx))}.</small>")
+                f"{fmt.gmacs(s.total_macs)} G. {html.escape(weights_line(fx))}.</small></div>")
         self.chart.value = plots.figure_png(plots.stem_comparison(summaries))
         ms = (time.perf_counter() - t0) * 1e3
         self.status.show(f"{self.picker.name} through {len(STEMS)} stems in {ms:.0f} ms")

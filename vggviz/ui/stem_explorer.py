@@ -14,21 +14,27 @@ from ipyevents import Event
 
 from vggviz import formatting as fmt
 from vggviz.accounting import summarize
+from vggviz.architecture import STEMS, VARIANTS
 from vggviz.images import ImageError
 from vggviz.render import (
     COLORMAPS,
+    colorbar,
     encode_png,
     focus_scale,
     grid_indices,
     kernel_for,
     map_stats,
+    outline_tile,
     palette,
     render_kernels,
+    sign_legend,
 )
 from vggviz.render import render_map as render_focus
 from vggviz.ui.compare_weights import WeightsComparison
 from vggviz.ui.convolution_panel import ConvolutionPanel
+from vggviz.ui.cost_strip import cost_strip
 from vggviz.ui.parts import (
+    LABEL_WIDTH,
     ExtractorPool,
     ImagePicker,
     ModelPicker,
@@ -36,6 +42,7 @@ from vggviz.ui.parts import (
     credit_html,
     download_link,
     kernel_watch,
+    notice_html,
     picture,
 )
 from vggviz.ui.weights_download import WeightsDownloads
@@ -43,6 +50,33 @@ from vggviz.weights import imagenet_cached, imagenet_supported, weights_credit, 
 
 PAGE = 64
 STAGE_LABELS = [("Stem", "stem")] + [(f"Group {i}", f"group{i}") for i in range(1, 6)]
+LABELLED_TILE = 48  # px: smaller tiles show no channel numbers (they would cover the map)
+GRID_TILE = 112  # px: the grid is drawn this sharp, and shown as wide as the window allows
+# As wide as the window allows beside the left and the map column, and no taller than it is.
+FIT_WIDTH = "max(460px, min(calc(100vw - 760px), calc(100vh - 250px), 980px))"
+COLUMN = {"left": "300px", "focus": "330px"}
+FOCUS_PX = "270px"  # the chosen map's displayed side: with its kernel, above the fold
+BAR_PX = 300
+
+
+def pages(channels: int) -> list[tuple[str, int]]:
+    """The pager's choices: "maps 448–511 of 512" for each page of PAGE maps."""
+    return [(f"maps {first}–{min(first + PAGE, channels) - 1} of {channels}", first // PAGE)
+            for first in range(0, channels, PAGE)]
+
+
+def what_a_map_is(variant: str, stem: str, stage: str) -> str:
+    """One sentence: how one map of `stage` comes to be."""
+    bn = " batch norm and" if VARIANTS[variant].batch_norm else ""
+    if stage != "stem":
+        return (f"Each {stage} map sums 3×3 windows of every map before it, through several "
+                f"convolutions, each followed by{bn} ReLU, then a 2×2 max-pool halves it.")
+    if stem == "strided":
+        return (f"147 weights (7×7×3) and a bias, slid over every 2nd pixel, then{bn} ReLU and "
+                f"a 3×3 max-pool: the zeros are where the sum was negative.")
+    pool = " and a 2×2 max-pool" if stem == "pooled" else ""
+    return (f"27 weights (3×3×3) and a bias, slid over every pixel, then{bn} ReLU{pool}: the "
+            f"zeros are where the sum was negative.")
 
 
 def _serialised(method):
@@ -74,27 +108,43 @@ class StemExplorer:
         self.picker = ImagePicker(self.status, self.refresh)
         # ImageNet from the start: from Keras' cache, or downloaded while random filters show
         self.model = ModelPicker(self.refresh, weights="imagenet")
-        self.stage = w.ToggleButtons(options=STAGE_LABELS, value="stem", description="Stage",
-                                     style={"button_width": "68px"})
-        self.page = w.IntSlider(value=0, min=0, max=0, description="Page",
-                                layout=w.Layout(display="none"))
-        self.cmap = w.Dropdown(options=list(COLORMAPS), value="viridis", description="Colormap",
-                               layout=w.Layout(width="230px"))
+        label = {"description_width": LABEL_WIDTH}
+        self.stage = w.ToggleButtons(options=STAGE_LABELS, value="stem",
+                                     style={"button_width": "76px"},
+                                     tooltips=["the stem's 64 maps"] + [
+                                         f"the maps group {i} hands on" for i in range(1, 6)])
+        self.page = w.Dropdown(options=pages(64), value=0, description="Show", style=label,
+                               layout=w.Layout(width="260px", display="none"))
+        self.cmap = w.Dropdown(options=list(COLORMAPS), value="viridis", description="Colours",
+                               style=label, layout=w.Layout(width="200px"))
         self.normalize = w.ToggleButtons(options=[("Per map", "per_map"), ("Shared", "shared")],
                                          value="per_map", description="Scale",
-                                         style={"button_width": "80px"})
+                                         style=label | {"button_width": "70px"},
+                                         tooltips=["each map from its own min to its max",
+                                                   "one range for every map shown"])
         self.order = w.Dropdown(options=[("Channel", "index"), ("Brightest first", "mean"),
                                          ("Most zeros first", "sparsity")],
-                                value="index", description="Order", layout=w.Layout(width="230px"))
-        self.tile = w.IntSlider(value=112, min=28, max=224, step=28, description="Tile px")
-        self.focus = w.IntSlider(value=0, min=0, max=63, description="Map")
+                                value="index", description="Order", style=label,
+                                layout=w.Layout(width="240px"))
+        self.tile = w.IntSlider(value=GRID_TILE, min=32, max=176, step=16, description="Tile px",
+                                style=label, continuous_update=False)
+        self._zoomed = False  # the tile slider sets the grid's size; until moved, it fits
+        self.focus = w.IntSlider(value=0, min=0, max=63, description="Map", style=label,
+                                 layout=w.Layout(width=COLUMN["focus"]))
 
         self.grid_image = picture()
-        self.focus_image = picture("336px")
+        self.grid_image.add_class("vggviz-grid")
+        self.grid_scale = picture(f"{BAR_PX}px")
+        self.focus_image = picture(FOCUS_PX)
+        self.focus_image.add_class("vggviz-focus")
+        self.focus_scale = picture(FOCUS_PX)
         self.kernel_image = picture()
+        self.kernel_legend = picture("230px")
+        self.kernel_legend.value = sign_legend(width=230)
         self.kernels_image = picture()
-        self.focus_info = w.HTML()
-        self.hover = w.HTML("<i>point at the large map to read its values</i>")
+        self.focus_info = w.HTML(layout=w.Layout(width=COLUMN["focus"]))
+        self.strip = w.HTML(layout=w.Layout(width="100%"))
+        self.hover = w.HTML()
         self.worked = ConvolutionPanel(outline=self.picker.outline)  # the value, worked out
         self.costs = w.HTML()
         self.exports = w.HTML()
@@ -102,11 +152,13 @@ class StemExplorer:
         self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.cmap,
                                          normalize=self.normalize)
 
+        self._switching = False  # a stage switch resets the pager without drawing old maps
         self.stage.observe(self._on_stage, "value")
-        self.page.observe(lambda _: self.redraw(), "value")
-        for control in (self.cmap, self.normalize, self.order, self.tile):
+        self.page.observe(lambda _: None if self._switching else self.redraw(), "value")
+        for control in (self.cmap, self.normalize, self.order):
             control.observe(lambda _: self.redraw(), "value")
-        self.focus.observe(lambda _: self.draw_focus(), "value")
+        self.tile.observe(self._on_tile, "value")
+        self.focus.observe(lambda _: None if self._switching else self._on_focus(), "value")
         self.export_button.on_click(lambda _: self.export())
         self._click = Event(source=self.grid_image, watched_events=["click"])
         self._click.on_dom_event(self._on_grid_click)
@@ -119,30 +171,36 @@ class StemExplorer:
         self.refresh()
 
     def _layout(self) -> w.Widget:
-        display_controls = w.VBox([self.stage, self.page, w.HBox([self.cmap, self.order]),
-                                   self.normalize, self.tile])
-        focus = w.HBox([self.focus_image,
-                        w.VBox([self.focus_info, self.kernel_image, self.hover,
-                                self.worked.widget], layout=w.Layout(align_items="flex-start"))],
-                       layout=w.Layout(align_items="flex-start", flex_flow="row wrap"))
+        """At 1280×800 the first screen holds the image, the cost strip, the grid and the
+        chosen map with its kernel; the cost table and the 64 kernels follow below."""
+        top = {"align_items": "flex-start"}
         left = w.VBox([
-            w.HTML("<h3>Image</h3>"), self.picker.widget,
-            w.HTML("<h3>Model</h3>"), self.model.widget,
-            w.HTML("<h3>Cost</h3>"), self.costs,
-            w.HTML("<h3>The 64 stem kernels</h3><small>each filter's weights as a colour "
-                   "patch: what the stem looks for</small>"), self.kernels_image,
-        ], layout=w.Layout(width="470px", flex="0 0 470px", align_items="flex-start"))
-        right = w.VBox([
-            display_controls,
-            w.HTML("<h3>Feature maps</h3><small>click a map to look at it closely</small>"),
-            self.grid_image,
-            w.HTML("<h3>One map</h3>"), self.focus, focus,
-            w.HBox([self.export_button, self.exports]),
-        ], layout=w.Layout(align_items="flex-start"))
+            self.picker.widget,
+            w.HTML("<b>What the stem does to the numbers</b>"), self.strip,
+            self.model.widget,
+        ], layout=w.Layout(width=COLUMN["left"], flex=f"0 0 {COLUMN['left']}",
+                           margin="0 12px 0 0", **top))
+        grid = w.VBox([
+            self.stage, self.page, self.grid_image, self.grid_scale,
+            w.HTML("<small>Click a map to look at it closely.</small>"),
+            self.cmap, self.normalize, self.order, self.tile,
+        ], layout=w.Layout(margin="0 12px 0 0", **top))
+        focus = w.VBox([
+            self.focus_info, self.focus_image, self.focus_scale, self.focus,
+            self.kernel_image, self.kernel_legend, self.hover, self.worked.widget,
+            w.HBox([self.export_button, self.exports], layout=w.Layout(flex_flow="row wrap")),
+        ], layout=w.Layout(width=COLUMN["focus"], flex=f"0 0 {COLUMN['focus']}", **top))
+        below = w.VBox([
+            w.HTML("<h3>What each component costs</h3>"), self.costs,
+            w.HTML("<h3>The 64 stem kernels</h3><small>each filter's 27 weights as a colour "
+                   "patch (each scaled to its own range; channel order shown as R, G, B): "
+                   "what the stem looks for</small>"), self.kernels_image,
+        ], layout=w.Layout(**top))
         # No title of its own: the notebook's markdown above it has one.
         return w.VBox([kernel_watch(), self.notice, self.downloads.widget, self.status.widget,
-                       w.HBox([left, right]), self.compare.widget],
-                      layout=w.Layout(align_items="flex-start"))
+                       w.HBox([left, grid, focus], layout=w.Layout(flex_flow="row wrap", **top)),
+                       below, self.compare.widget],
+                      layout=w.Layout(**top))
 
     # ------------------------------------------------------------------ model work
 
@@ -173,21 +231,28 @@ class StemExplorer:
         if not downloading:
             self.model.weights.value = fx.weights  # shows a fallback; no re-entry while busy
         credit = weights_credit(fx.weights)
-        self.notice.value = (
-            f"<div class='vggviz-notice' style='background:#fff4ce;padding:4px 8px;"
-            f"line-height:1.4'>ℹ {html.escape(notice)}</div>" if notice else
-            credit_html(credit) if credit else "")
+        self.notice.value = (notice_html(notice) if notice else
+                             credit_html(credit) if credit else "")
         maps = fx.activations(self.picker.image, self.stage.value)
         forward_ms = (time.perf_counter() - t0) * 1e3
+        same_stem = self._same_stem(self.fx, fx)
         self.fx, self.maps = fx, maps
+        self.exports.value = ""
         self.kernels_image.value = render_kernels(fx.kernels(), tile=36)
         channels = maps.shape[-1]
-        pages = max(1, -(-channels // PAGE))
-        self.page.max = pages - 1
-        self.page.layout.display = None if pages > 1 else "none"
+        choices = pages(channels)
+        if self.page.options != tuple(choices):
+            self._switching = True
+            try:
+                self.page.options = choices
+                self.page.value = 0
+            finally:
+                self._switching = False
+        self.page.layout.display = None if len(choices) > 1 else "none"
         self.focus.max = channels - 1
+        self.strip.value = cost_strip(variant, stem)
         self._show_costs()
-        self.redraw(forward_ms=forward_ms)
+        self.redraw(forward_ms=forward_ms, note=same_stem)
         self.compare.update(self.picker.image, variant, stem, seed)
 
     def _weights_arrived(self, variant: str, error: str | None) -> None:
@@ -202,15 +267,41 @@ class StemExplorer:
         except Exception as exc:  # noqa: BLE001  (in a thread: a traceback would reach the page)
             self.status.error(f"switching weights failed ({type(exc).__name__}: {exc})")
 
+    @staticmethod
+    def _same_stem(before, after) -> str | None:
+        """Words for a variant change that leaves the stem's filters as they were."""
+        if (before is None or before.variant == after.variant or before.stem != after.stem
+                or VARIANTS[before.variant].batch_norm != VARIANTS[after.variant].batch_norm):
+            return None
+        if before.weights != after.weights or not np.array_equal(before.kernels(),
+                                                                 after.kernels()):
+            return None
+        return (f"{VARIANTS[after.variant].title} has the same stem as "
+                f"{VARIANTS[before.variant].title} (the same 1,792 numbers): the maps don't "
+                f"change")
+
     def _on_stage(self, _change) -> None:
-        self.page.value = 0
-        self.focus.value = 0
-        self.refresh()
+        """A new stage: the old stage's pictures go at once (no other stage's maps under the
+        new button), then the new ones come."""
+        for picture_ in (self.grid_image, self.focus_image):
+            picture_.layout.visibility = "hidden"
+        self.status.show(f"computing {self.stage.value}…")
+        self._switching = True
+        try:
+            self.page.value = 0
+            self.focus.value = 0
+        finally:
+            self._switching = False
+        try:
+            self.refresh()
+        finally:
+            for picture_ in (self.grid_image, self.focus_image):
+                picture_.layout.visibility = None
 
     # ------------------------------------------------------------------ display only
 
     @_serialised
-    def redraw(self, forward_ms: float | None = None) -> None:
+    def redraw(self, forward_ms: float | None = None, note: str | None = None) -> None:
         """Re-render the grid and the focused map from the cached maps (no forward pass)."""
         if self.maps is None:
             return
@@ -219,22 +310,60 @@ class StemExplorer:
         channels = range(first, min(first + PAGE, self.maps.shape[-1]))
         try:
             grid = grid_indices(self.maps, normalize=self.normalize.value, order=self.order.value,
-                                channels=channels, tile=self.tile.value)
-            png = encode_png(grid.indices, palette=palette(self.cmap.value))
+                                channels=channels, tile=self.tile.value,
+                                labels=self.tile.value >= LABELLED_TILE)
         except ValueError as exc:
             self.status.error(f"{exc}. The last view stays.")
             return
-        self.grid, self.grid_png = grid, png
-        self.grid_image.value = png
+        self.grid = grid
+        self.exports.value = ""  # links belong to the view they were made from
         if self.focus.value not in channels:
-            self.focus.value = channels[0]  # its observer draws the focused map
-        else:
-            self.draw_focus()
+            self._switching = True
+            try:
+                self.focus.value = channels[0]
+            finally:
+                self._switching = False
+        self._draw_grid()
+        self.grid_scale.value = self._scale_bar(channels)
+        self.draw_focus()
         render_ms = (time.perf_counter() - t0) * 1e3
         forward = "cached" if forward_ms is None else f"forward {forward_ms:.0f} ms"
         h, wd, c = self.maps.shape
         self.status.show(f"{self.picker.name} · {self.stage.value} {h}×{wd}×{c} · "
-                         f"{self.fx.label} · {forward} · render {render_ms:.0f} ms")
+                         f"{self.fx.label} · {forward} · render {render_ms:.0f} ms"
+                         + (f" · {note}" if note else ""))
+
+    def _draw_grid(self) -> None:
+        """The grid as PNG, the focused map's tile outlined, shown at its own pixel size."""
+        indices = self.grid.indices
+        if self.focus.value in self.grid.channels:
+            indices = outline_tile(indices, self.grid.layout,
+                                   self.grid.channels.index(self.focus.value))
+        self.grid_png = encode_png(indices, palette=palette(self.cmap.value))
+        self.grid_image.value = self.grid_png
+        self.grid_image.layout.width = (f"{self.grid.layout.width}px" if self._zoomed else
+                                        FIT_WIDTH)
+
+    def _on_tile(self, _change) -> None:
+        """The tile slider zooms: from now on the grid shows at its own pixel size."""
+        self._zoomed = True
+        self.redraw()
+
+    def _scale_bar(self, channels: range) -> bytes:
+        """The grid's colour scale: each map's own range, or the one range they share."""
+        if self.normalize.value == "per_map":
+            return colorbar(0, 1, cmap=self.cmap.value, width=BAR_PX,
+                            low_text="each map's min", high_text="its max")
+        shown = self.maps[:, :, channels.start:channels.stop]
+        return colorbar(float(shown.min()), float(shown.max()), cmap=self.cmap.value,
+                        width=BAR_PX)
+
+    def _on_focus(self) -> None:
+        """Another map chosen: its tile outlined in the grid, and it drawn large."""
+        if self.grid is not None:
+            self.exports.value = ""
+            self._draw_grid()
+        self.draw_focus()
 
     @_serialised
     def draw_focus(self) -> None:
@@ -246,15 +375,21 @@ class StemExplorer:
                                               normalize=self.normalize.value)
         stats = map_stats(self.maps[:, :, channel:channel + 1])
         m = self.maps[:, :, channel]
+        whole = m if self.normalize.value == "per_map" else self.maps
+        self.focus_scale.value = colorbar(float(whole.min()), float(whole.max()),
+                                          cmap=self.cmap.value, width=int(FOCUS_PX[:-2]))
+        variant, _, stem, _ = self.model.key
         self.focus_info.value = (
-            f"<b>{self.stage.value} map {channel}</b> ({m.shape[0]}×{m.shape[1]})<br>"
+            f"<div style='line-height:1.35'><b>{self.stage.value} map {channel}</b> "
+            f"({m.shape[0]}×{m.shape[1]}): "
+            f"{html.escape(what_a_map_is(variant, stem, self.stage.value))}<br><small>"
             f"min {stats['min'][0]:.3g} · max {stats['max'][0]:.3g} · "
-            f"mean {stats['mean'][0]:.3g}<br>zeros {stats['zeros'][0]:.0%} of the map")
-        if self.stage.value == "stem":
-            self.kernel_image.value = kernel_for(self.fx.kernels(), channel)
-            self.kernel_image.layout.display = None
-        else:
-            self.kernel_image.layout.display = "none"
+            f"mean {stats['mean'][0]:.3g} · zeros {stats['zeros'][0]:.0%} of the map</small></div>")
+        stem_stage = self.stage.value == "stem"
+        if stem_stage:
+            self.kernel_image.value = kernel_for(self.fx.kernels(), channel, tile=56)
+        for part in (self.kernel_image, self.kernel_legend):
+            part.layout.display = None if stem_stage else "none"
         self.worked.show(self.fx, self.picker.image, self.stage.value, channel)
 
     def _on_grid_click(self, event: dict) -> None:
@@ -262,7 +397,7 @@ class StemExplorer:
             return
         channel = self.grid.channel_at(event["dataX"], event["dataY"])
         if channel is not None:
-            self.focus.value = channel
+            self.focus.value = channel  # its observer outlines the tile and draws the map
 
     def _on_hover(self, event: dict) -> None:
         if self.maps is None or "dataX" not in event:
@@ -281,9 +416,12 @@ class StemExplorer:
         s = summarize(variant, stem=stem)
         table = fmt.html_table(*fmt.component_table(s), css_class="vggviz-costs",
                                highlight=self.stage.value)
+        notes = "<br>".join(f"<b>{name}</b>: {note}" for name, note in fmt.COLUMN_NOTES.items()
+                            if name in ("params", "output", "output MB", "activations MB",
+                                        "GMACs"))
         self.costs.value = (
-            f"{table}<p>Values entering the learner: <b>{s.values_entering_learner:,}</b> "
-            f"({fmt.megabytes(s.values_entering_learner)} per image, float32)</p>")
+            f"{table}<div style='line-height:1.35'><small>{STEMS[stem].title}, "
+            f"{s.input_shape[0]}×{s.input_shape[1]} input, one image.<br>{notes}</small></div>")
 
     def export(self) -> None:
         """Offer the grid as PNG and the maps as .npy, downloaded by the browser."""

@@ -51,20 +51,19 @@ class VGGFamily:
         for control in (self.size, self.stem, self.variant, self.log):
             control.observe(lambda _: self.refresh(), "value")
         controls = w.VBox([
-            w.HTML("<b>What the input size does</b><br><small>Move the slider: fc1 (flatten → "
-                   "4096) grows with the area of the last pool, and so does the stem's "
-                   "output.</small>"),
+            w.HTML("<div style='line-height:1.35'><b>What the input size does</b><br><small>"
+                   "Move the slider: fc1 (flatten → 4096) grows with the area of the last pool, "
+                   "and so does the stem's output.</small></div>"),
             self.size, self.stem, self.variant,
         ], layout=w.Layout(width="420px", align_items="flex-start"))
         shown = ("total params", "fc1 params", "stem MB", "activations MB", "GMACs")
         footnote = "<br>".join(f"<b>{name}</b>: {note}"
                                for name, note in fmt.COLUMN_NOTES.items() if name in shown)
         self.widget = w.VBox([
-            w.HTML("<p>Every variant of Simonyan &amp; Zisserman (2014) and its batch-norm twin, "
-                   "counted layer by layer: no network is built.</p>"),
+            # No intro of its own: the notebook's markdown above says it.
             kernel_watch(), w.HBox([controls, self.size_chart]), self.status.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
-            self.table, w.HTML(f"<small>{footnote}</small>"),
+            self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
             self.log, self.params_chart, self.memory_chart, self.macs_chart,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
