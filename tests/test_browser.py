@@ -162,7 +162,7 @@ def _press_right(page, label: str) -> None:
 
 def _upload(page, path) -> float:
     """Choose `path` with the FileUpload button as a person would; return the page's clock."""
-    button = page.get_by_role("button", name=re.compile("Upload image"))
+    button = page.get_by_role("button", name=re.compile("Upload"))
     with page.expect_file_chooser() as chooser:
         button.click()
     started = page.evaluate("performance.now()")
@@ -230,8 +230,8 @@ class TestDashboards:
             value = hover.locator("b").inner_text()
             assert panel.locator(".vggviz-worked-value").inner_text() == value, (x, y)
             assert "27 products" in panel.inner_text()
-            if (fx, fy) == (0.002, 0.002):
-                assert (x, y) == ("0", "0") and "padding" in panel.inner_text()
+            if (fx, fy) == (0.002, 0.002):  # the map is shown scaled: within a pixel of a corner
+                assert int(x) <= 1 and int(y) <= 1 and "padding" in panel.inner_text()
         wait_new_picture(network_view, plain)  # the patch is outlined on the network's view
         timings.record("pointer → worked panel drawn, first", waits[0] / 1e3, unit="ms")
         timings.record("pointer → worked panel drawn, median of 5 more",
@@ -269,18 +269,19 @@ class TestDashboards:
             return locator.get_attribute("src"), image_digest(locator)
 
         src, digest = grid.get_attribute("src"), image_digest(grid)
-        assert not _slider(page, "Page").is_visible()  # the stem has 64 maps: one page
+        pager = page.get_by_label("Show")
+        assert not pager.is_visible()  # the stem has 64 maps: one page
         page.get_by_role("button", name="Group 3", exact=True).click()
         src, digest = changed(grid, src, digest)
         _status(page, r"· group3 28×28×256 · .* forward \d+ ms · render \d+ ms")
-        page_slider = _slider(page, "Page")
-        assert page_slider.is_visible()  # 256 maps: four pages
-        assert page_slider.locator(".noUi-handle").get_attribute("aria-valuemax") == "3.0"
+        expect(pager).to_be_visible()  # 256 maps: four pages, said in words
+        assert pager.locator("option").all_inner_texts() == [
+            "maps 0–63 of 256", "maps 64–127 of 256", "maps 128–191 of 256",
+            "maps 192–255 of 256"]
 
         focus_src, focus_digest = focus.get_attribute("src"), image_digest(focus)
-        _press_right(page, "Page")
+        pager.select_option(label="maps 64–127 of 256")
         src, digest = changed(grid, src, digest)
-        assert page_slider.locator(".widget-readout").inner_text() == "1"
         focus_src, focus_digest = changed(focus, focus_src, focus_digest)
         page.get_by_text("group3 map 64").wait_for()  # the focus follows the page
 

@@ -17,7 +17,7 @@ from vggviz.images import DEFAULT_MAX_BYTES, ImageError, decode_image, fit_image
 from vggviz.render import encode_png
 
 SIZE = 224
-LABEL_WIDTH = "64px"
+LABEL_WIDTH = "70px"
 """Width of every control's description, so labels line up down a column."""
 ACCEPT = "image/*,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff"
 

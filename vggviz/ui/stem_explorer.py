@@ -115,7 +115,7 @@ class StemExplorer:
                                          f"the maps group {i} hands on" for i in range(1, 6)])
         self.page = w.Dropdown(options=pages(64), value=0, description="Show", style=label,
                                layout=w.Layout(width="260px", display="none"))
-        self.cmap = w.Dropdown(options=list(COLORMAPS), value="viridis", description="Colours",
+        self.cmap = w.Dropdown(options=list(COLORMAPS), value="viridis", description="Colormap",
                                style=label, layout=w.Layout(width="200px"))
         self.normalize = w.ToggleButtons(options=[("Per map", "per_map"), ("Shared", "shared")],
                                          value="per_map", description="Scale",
@@ -135,9 +135,11 @@ class StemExplorer:
         self.grid_image = picture()
         self.grid_image.add_class("vggviz-grid")
         self.grid_scale = picture(f"{BAR_PX}px")
+        self.grid_scale.add_class("vggviz-grid-scale")
         self.focus_image = picture(FOCUS_PX)
         self.focus_image.add_class("vggviz-focus")
         self.focus_scale = picture(FOCUS_PX)
+        self.focus_scale.add_class("vggviz-focus-scale")
         self.kernel_image = picture()
         self.kernel_legend = picture("230px")
         self.kernel_legend.value = sign_legend(width=230)

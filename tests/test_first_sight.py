@@ -1,0 +1,152 @@
+"""What a learner gets at first sight, in Chromium at 1280×800 (and screenshots at 1920×1080).
+
+The stem explorer's first screen holds the grid, the cost strip with the chapter's point (×21,
+and the pooled stem beside it) and the chosen map; a click lands the large view, its colour bar
+and the outlined tile in view; an export link goes with the view it was made from; a stage
+switch never shows another stage's maps. Every dashboard is saved as a screenshot at both sizes
+under test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser import ARTIFACTS, LONG, Timings, chromium_or_skip, image_digest, wait_new_picture
+from playwright.sync_api import expect
+
+from vggviz.serving import launch_chromium, voila
+
+pytestmark = pytest.mark.browser
+
+SIZES = [(1280, 800), (1920, 1080)]
+DASHBOARDS = {"stem_explorer": "01_stem_explorer.ipynb", "vgg_family": "02_vgg_family.ipynb",
+              "stem_designs": "03_stem_designs.ipynb", "landing": "index.ipynb"}
+READY = {  # what each dashboard shows when it has drawn
+    "stem_explorer": "img.vggviz-grid", "vgg_family": ".vggviz-family",
+    "stem_designs": ".vggviz-stem-designs img", "landing": ".vggviz-landing img"}
+GRID, FOCUS = "img.vggviz-grid", "img.vggviz-focus"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = launch_chromium(p)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(browser):
+    """`make dashboards`, without preheating (each page here starts its own kernel)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with voila("notebooks", "--VoilaConfiguration.preheat_kernel=False",
+               log=ARTIFACTS / "voila-first-sight.log") as (url, _):
+        yield url
+
+
+def open_dashboard(browser, url: str, name: str, size: tuple[int, int]):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    context.set_default_timeout(LONG)
+    page = context.new_page()
+    page.goto(f"{url}voila/render/{DASHBOARDS[name]}", wait_until="commit")
+    page.locator(READY[name]).first.wait_for()
+    page.wait_for_function("() => [...document.images].every((i) => i.complete)")
+    return page
+
+
+def in_view(page, selector: str) -> bool:
+    """Whether the element is wholly inside the viewport, without scrolling."""
+    box = page.locator(selector).first.bounding_box()
+    size = page.viewport_size
+    return (box is not None and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= size["width"]
+            and box["y"] + box["height"] <= size["height"])
+
+
+def status_matches(page, pattern: str) -> str:
+    ok = page.locator(".vggviz-status .vggviz-ok")
+    expect(ok).to_have_text(re.compile(pattern), timeout=LONG)
+    return ok.inner_text()
+
+
+def test_the_first_screen_tells_the_story_and_a_click_lands_in_view(browser, server):
+    page = open_dashboard(browser, server, "stem_explorer", (1280, 800))
+    try:
+        status_matches(page, r"stem 224×224×64 · .* render \d+ ms")
+        strip = page.locator(".vggviz-cost-strip")
+        expect(strip).to_contain_text("3,211,264 values enter group 1 (×21)")
+        expect(strip).to_contain_text("Pooled stem → 112×112×64: 802,816 values")
+        for selector in (GRID, ".vggviz-cost-strip", FOCUS, "img.vggviz-network-view"):
+            assert in_view(page, selector), f"{selector} is not in the first 1280×800 view"
+        page.screenshot(path=ARTIFACTS / "first_sight_stem_explorer_1280x800.png")
+
+        grid, focus = page.locator(GRID), page.locator(FOCUS)
+        grid_src, grid_digest = grid.get_attribute("src"), image_digest(grid)
+        focus_src = focus.get_attribute("src")
+        box = grid.bounding_box()
+        tile = box["width"] / 8  # 8 × 8 maps: click map 10 (row 2, column 3)
+        started = page.evaluate("performance.now()")
+        grid.click(position={"x": 2.5 * tile, "y": 1.5 * tile})
+        wait_new_picture(focus, focus_src)
+        landed = page.evaluate("performance.now()") - started
+        Timings(ARTIFACTS / "browser_timings.txt").record(
+            "click on a map → its large view drawn (1280×800)", landed / 1e3)
+        expect(page.get_by_text("stem map 10")).to_be_visible()
+        wait_new_picture(grid, grid_src)  # the chosen tile is now outlined in the grid
+        assert image_digest(grid) != grid_digest
+        for selector in (FOCUS, "img.vggviz-focus-scale", GRID):
+            assert in_view(page, selector), f"{selector} is not in view after the click"
+        page.screenshot(path=ARTIFACTS / "first_sight_stem_explorer_1280x800_clicked.png")
+    finally:
+        page.context.close()
+
+
+def test_export_links_go_with_their_view_and_a_stage_switch_shows_no_other_stage(browser,
+                                                                                 server):
+    page = open_dashboard(browser, server, "stem_explorer", (1280, 800))
+    try:
+        status_matches(page, r"stem 224×224×64 · .* render \d+ ms")
+        page.get_by_role("button", name=re.compile("Export")).click()
+        links = page.locator("a.vggviz-download")
+        expect(links).to_have_count(2)
+
+        grid = page.locator(GRID)
+        old = grid.get_attribute("src")
+        page.evaluate("""([old]) => {  // every picture the grid shows from now on, and when
+          const img = document.querySelector("img.vggviz-grid");
+          window.__shown = [];
+          new MutationObserver(() => window.__shown.push(
+              {src: img.src, visible: getComputedStyle(img).visibility !== "hidden"}))
+            .observe(img, {attributes: true, attributeFilter: ["src", "style"]});
+        }""", [old])
+        page.get_by_role("button", name="Group 5", exact=True).click()
+        status_matches(page, r"group5 7×7×512 · .* render \d+ ms")
+        expect(links).to_have_count(0)  # the links belonged to the stem's view
+        final = grid.get_attribute("src")
+        shown = page.evaluate("() => window.__shown")
+        visible_srcs = {event["src"] for event in shown if event["visible"]}
+        assert visible_srcs <= {old, final}, "another picture showed during the switch"
+        assert any(not event["visible"] for event in shown)  # the old maps were hidden
+        assert final != old
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("name", list(DASHBOARDS))
+def test_every_dashboard_at_both_sizes_is_saved_for_a_person_to_look_at(browser, server, name):
+    page = open_dashboard(browser, server, name, SIZES[0])
+    try:
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(500)  # let the layout settle at the new width
+            path = ARTIFACTS / f"{name}_{width}x{height}.png"
+            page.screenshot(path=path)
+            assert path.stat().st_size > 10_000
+        assert not page.locator(".vggviz-status .vggviz-error").count()
+        assert "Traceback" not in page.content()
+    finally:
+        page.context.close()
