@@ -275,12 +275,12 @@ class TestDashboards:
         src, digest = changed(grid, src, digest)
         _status(page, r"· group3 28×28×256 · .* forward \d+ ms · render \d+ ms")
         expect(pager).to_be_visible()  # 256 maps: four pages, said in words
-        assert pager.locator("option").all_inner_texts() == [
-            "maps 0–63 of 256", "maps 64–127 of 256", "maps 128–191 of 256",
-            "maps 192–255 of 256"]
+        labels = [t.replace("\xa0", " ") for t in pager.locator("option").all_inner_texts()]
+        assert labels == ["maps 0–63 of 256", "maps 64–127 of 256", "maps 128–191 of 256",
+                          "maps 192–255 of 256"]
 
         focus_src, focus_digest = focus.get_attribute("src"), image_digest(focus)
-        pager.select_option(label="maps 64–127 of 256")
+        pager.select_option(index=1)
         src, digest = changed(grid, src, digest)
         focus_src, focus_digest = changed(focus, focus_src, focus_digest)
         page.get_by_text("group3 map 64").wait_for()  # the focus follows the page

@@ -33,7 +33,7 @@ def test_requirements_are_pinned_and_environment_yml_agrees():
 def test_dev_requirements_are_pinned_and_include_the_runtime():
     lines = (ROOT / "requirements-dev.txt").read_text().splitlines()
     assert "-r requirements.txt" in lines
-    assert {"pytest", "nbclient", "playwright", "pytest-playwright", "hypothesis",
+    assert {"pytest", "nbclient", "playwright", "hypothesis",
             "ruff"} <= set(_pins(lines))
 
 

@@ -79,13 +79,17 @@ def page_html(server) -> str:
 
 
 @pytest.fixture(scope="module")
-def chromium(playwright):
-    """Debian's Chromium through pytest-playwright's Playwright (skips or, under CI, fails if
-    /usr/bin/chromium is missing)."""
+def chromium():
+    """Debian's Chromium (skips or, under CI, fails if /usr/bin/chromium is missing). A
+    Playwright of this module's own, stopped with it: a session-wide one would keep an event
+    loop running that the other browser modules' sync API refuses to share."""
     chromium_or_skip()
-    browser = launch_chromium(playwright)
-    yield browser
-    browser.close()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        yield browser
+        browser.close()
 
 
 # --- security -------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ class VGGFamily:
         self.table = w.HTML()
         self.params_chart, self.memory_chart = picture(), picture()
         self.macs_chart, self.size_chart = picture(), picture("560px")
+        self.size_chart.add_class("vggviz-size-chart")
         self._charts: dict[tuple, bytes] = {}
         self._drawing = threading.Lock()  # matplotlib's text engine is not thread-safe
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vggviz-family")
