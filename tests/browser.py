@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from vggviz.serving import CHROMIUM, chromium_missing, project_root
+from vggviz.serving import CHROMIUM, chromium_missing, launch_chromium, project_root
 
 ARTIFACTS = project_root() / "test-artifacts"
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -71,6 +73,21 @@ def chromium_or_skip() -> Path:
     if os.environ.get("CI") == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+@contextmanager
+def chromium_session() -> Iterator:
+    """Debian's Chromium through a Playwright of the caller's own (a module fixture's): none is
+    shared across modules, so no event loop outlives the module that started it."""
+    chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 class PageWatch:

@@ -26,7 +26,7 @@ from browser import (
     VIEWPORT,
     PageWatch,
     Timings,
-    chromium_or_skip,
+    chromium_session,
     full_page_screenshot,
     image_digest,
     wait_new_picture,
@@ -35,7 +35,7 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from vggviz.serving import jupyterlab, launch_chromium, project_root, voila, wait_pool_quiet
+from vggviz.serving import jupyterlab, project_root, voila, wait_pool_quiet
 
 ROOT = project_root()
 
@@ -73,13 +73,8 @@ ARM_WORKED_TIMER = """() => {
 
 @pytest.fixture(scope="module")
 def chromium_browser():
-    chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
+    with chromium_session() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,14 +20,14 @@ from browser import (
     RECORD_IMAGE_LOADS,
     PageWatch,
     Timings,
-    chromium_or_skip,
+    chromium_session,
     full_page_screenshot,
     wait_new_picture,
 )
 from playwright.sync_api import expect
 from weights_server import Behaviour, FileServer, serving
 
-from vggviz.serving import launch_chromium, voila
+from vggviz.serving import voila
 from vggviz.weights import _IMAGENET_FILES, WEIGHTS_URL_SETTING
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -68,9 +68,6 @@ def screenshots(page, when: str, show=None) -> None:
 
 def test_the_progress_bar_shows_while_the_weights_arrive_and_the_banner_goes_after(
         served_weights, tmp_path, monkeypatch):
-    chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(exist_ok=True)
     timings = Timings(ARTIFACTS / "download_timings.txt")
     size = len(served_weights.data)
@@ -81,9 +78,8 @@ def test_the_progress_bar_shows_while_the_weights_arrive_and_the_banner_goes_aft
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     with serving(FileServer({FNAME: served_weights.data}, behaviour)) as server:
         monkeypatch.setenv(WEIGHTS_URL_SETTING, f"http://127.0.0.1:{server.port}/models")
-        with voila(str(notebook), log=ARTIFACTS / "voila-download.log") as (url, _), \
-                sync_playwright() as p:
-            browser = launch_chromium(p)
+        with chromium_session() as browser, \
+                voila(str(notebook), log=ARTIFACTS / "voila-download.log") as (url, _):
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             context.set_default_timeout(LONG)
             context.add_init_script(RECORD_IMAGE_LOADS)
@@ -146,7 +142,6 @@ def test_the_progress_bar_shows_while_the_weights_arrive_and_the_banner_goes_aft
             screenshots(page, "compare", show=compare)
             assert not watch.problems, "\n".join(watch.problems)
             context.close()
-            browser.close()
         assert server.count(FNAME) == 1  # the second, preheated, kernel waited for the first
     print(f"\n[download] colormap changes measured while bytes flowed: {sum(flowing)} of "
           f"{len(flowing)}", flush=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import ARTIFACTS, LONG, Timings, chromium_or_skip, image_digest, wait_new_picture
+from browser import ARTIFACTS, LONG, Timings, chromium_session, image_digest, wait_new_picture
 from playwright.sync_api import expect
 
-from vggviz.serving import launch_chromium, voila
+from vggviz.serving import voila
 
 pytestmark = pytest.mark.browser
 
@@ -31,13 +31,8 @@ TIMINGS = Timings(ARTIFACTS / "first_sight_timings.txt")  # recorded for the not
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
+    with chromium_session() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -29,9 +29,9 @@ import nbformat
 import psutil
 import pytest
 import websocket
-from browser import chromium_or_skip
+from browser import chromium_session
 
-from vggviz.serving import kernel_pids, launch_chromium, project_root, voila, wait_pool_quiet
+from vggviz.serving import kernel_pids, project_root, voila, wait_pool_quiet
 
 ROOT = project_root()
 DASHBOARD = "notebooks/01_stem_explorer.ipynb"
@@ -80,16 +80,9 @@ def page_html(server) -> str:
 
 @pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium (skips or, under CI, fails if /usr/bin/chromium is missing). A
-    Playwright of this module's own, stopped with it: a session-wide one would keep an event
-    loop running that the other browser modules' sync API refuses to share."""
-    chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
+    """Debian's Chromium (skips or, under CI, fails if /usr/bin/chromium is missing)."""
+    with chromium_session() as browser:
         yield browser
-        browser.close()
 
 
 # --- security -------------------------------------------------------------------------------------
