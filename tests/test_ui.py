@@ -297,9 +297,12 @@ def test_vgg_family_redraws_with_the_input_size():
     app.size.value = 224  # back: drawn from the cache, the very same pictures
     app.wait()
     assert [app.size_chart.value, app.params_chart.value, app.memory_chart.value] == charts
-    app.stem.value = "strided"
     app.size.value = 64
+    app.stem.value = "strided"  # needs 128 px: the slider moves up, and says why
+    assert app.size.value == 128 and app.size.min == 128
     assert "at least 128×128" in app.status.text
+    app.stem.value = "vgg"
+    assert app.size.min == 32 and app.size.value == 128
 
 
 def test_stem_designs_show_three_stems_at_relative_size(offline):

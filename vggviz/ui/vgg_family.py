@@ -49,8 +49,9 @@ class VGGFamily:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vggviz-family")
         self._generation = 0
         self.pending: Future | None = None  # the charts below, while they draw
+        self._adjusting = False  # a change of the slider's range, not of the person's choice
         for control in (self.size, self.stem, self.variant, self.log):
-            control.observe(lambda _: self.refresh(), "value")
+            control.observe(lambda _: None if self._adjusting else self.refresh(), "value")
         controls = w.VBox([
             w.HTML("<div style='line-height:1.35'><b>What the input size does</b><br><small>"
                    "Move the slider: fc1 (flatten → 4096) grows with the area of the last pool, "
@@ -85,12 +86,16 @@ class VGGFamily:
             self.log.value
         minimum = STEMS[stem].min_input
         sizes = [s for s in SIZES if s >= minimum]
-        if n < minimum:
-            note = (f"the {STEMS[stem].title.lower()} needs an input of at least "
-                    f"{minimum}×{minimum} px; showing {minimum}")
-            n = minimum
-        else:
-            note = None
+        if self.size.min != minimum:  # the slider reads what is drawn: it starts at the minimum
+            self._adjusting = True
+            try:
+                self.size.min = minimum  # clamps the value up if it was below
+            finally:
+                self._adjusting = False
+        note = (f"the {STEMS[stem].title.lower()} needs an input of at least "
+                f"{minimum}×{minimum} px (every 2×2 pool halves it): the slider starts there"
+                if n < minimum else None)
+        n = self.size.value
         summaries = summarize_all(stem=stem, input_shape=(n, n, 3))
         self.size_chart.value = self._chart(
             ("size", variant, stem, n),
