@@ -257,7 +257,7 @@ def test_clicking_a_tile_outlines_it_and_explains_the_map(explorer):
     assert "stem map 19" in explorer.focus_info.value
     assert "27 weights (3×3×3) and a bias, slid over every pixel, then ReLU" in \
         explorer.focus_info.value
-    for bar in (explorer.grid_scale, explorer.focus_scale, explorer.kernel_legend):
+    for bar in (explorer.grid_bar, explorer.focus_bar, explorer.kernel_legend):
         assert bar.value[:4] == b"\x89PNG"  # every picture of values has its scale
 
 

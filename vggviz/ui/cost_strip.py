@@ -8,8 +8,9 @@ import html
 from vggviz import formatting as fmt
 from vggviz.accounting import Summary, summarize
 from vggviz.architecture import STEMS
+from vggviz.plots import STEM_COLORS
 
-BAR_COLORS = {"input": "#9e9e9e", "vgg": "#8c8c8c", "pooled": "#2a9d8f", "strided": "#6a4c93"}
+BAR_COLORS = {"input": "#9e9e9e", **STEM_COLORS}  # the stems in the charts' colours
 
 
 def _macs(macs: int) -> str:

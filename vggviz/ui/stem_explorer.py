@@ -55,7 +55,7 @@ GRID_TILE = 112  # px: the grid is drawn this sharp, and shown as wide as the wi
 # As wide as the window allows beside the left and the map column, and no taller than it is.
 FIT_WIDTH = "max(460px, min(calc(100vw - 760px), calc(100vh - 250px), 980px))"
 COLUMN = {"left": "300px", "focus": "330px"}
-FOCUS_PX = "270px"  # the chosen map's displayed side: with its kernel, above the fold
+FOCUS_PX = 270  # the chosen map's displayed side: with its kernel, above the fold
 BAR_PX = 300
 
 
@@ -134,12 +134,12 @@ class StemExplorer:
 
         self.grid_image = picture()
         self.grid_image.add_class("vggviz-grid")
-        self.grid_scale = picture(f"{BAR_PX}px")
-        self.grid_scale.add_class("vggviz-grid-scale")
-        self.focus_image = picture(FOCUS_PX)
+        self.grid_bar = picture(f"{BAR_PX}px")
+        self.grid_bar.add_class("vggviz-grid-scale")
+        self.focus_image = picture(f"{FOCUS_PX}px")
         self.focus_image.add_class("vggviz-focus")
-        self.focus_scale = picture(FOCUS_PX)
-        self.focus_scale.add_class("vggviz-focus-scale")
+        self.focus_bar = picture(f"{FOCUS_PX}px")
+        self.focus_bar.add_class("vggviz-focus-scale")
         self.kernel_image = picture()
         self.kernel_legend = picture("230px")
         self.kernel_legend.value = sign_legend(width=230)
@@ -183,12 +183,12 @@ class StemExplorer:
         ], layout=w.Layout(width=COLUMN["left"], flex=f"0 0 {COLUMN['left']}",
                            margin="0 12px 0 0", **top))
         grid = w.VBox([
-            self.stage, self.page, self.grid_image, self.grid_scale,
+            self.stage, self.page, self.grid_image, self.grid_bar,
             w.HTML("<small>Click a map to look at it closely.</small>"),
             self.cmap, self.normalize, self.order, self.tile,
         ], layout=w.Layout(margin="0 12px 0 0", **top))
         focus = w.VBox([
-            self.focus_info, self.focus_image, self.focus_scale, self.focus,
+            self.focus_info, self.focus_image, self.focus_bar, self.focus,
             self.kernel_image, self.kernel_legend, self.hover, self.worked.widget,
             w.HBox([self.export_button, self.exports], layout=w.Layout(flex_flow="row wrap")),
         ], layout=w.Layout(width=COLUMN["focus"], flex=f"0 0 {COLUMN['focus']}", **top))
@@ -326,7 +326,7 @@ class StemExplorer:
             finally:
                 self._switching = False
         self._draw_grid()
-        self.grid_scale.value = self._scale_bar(channels)
+        self.grid_bar.value = self._scale_bar(channels)
         self.draw_focus()
         render_ms = (time.perf_counter() - t0) * 1e3
         forward = "cached" if forward_ms is None else f"forward {forward_ms:.0f} ms"
@@ -378,8 +378,8 @@ class StemExplorer:
         stats = map_stats(self.maps[:, :, channel:channel + 1])
         m = self.maps[:, :, channel]
         whole = m if self.normalize.value == "per_map" else self.maps
-        self.focus_scale.value = colorbar(float(whole.min()), float(whole.max()),
-                                          cmap=self.cmap.value, width=int(FOCUS_PX[:-2]))
+        self.focus_bar.value = colorbar(float(whole.min()), float(whole.max()),
+                                          cmap=self.cmap.value, width=FOCUS_PX)
         variant, _, stem, _ = self.model.key
         self.focus_info.value = (
             f"<div style='line-height:1.35'><b>{self.stage.value} map {channel}</b> "
