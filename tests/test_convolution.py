@@ -1,13 +1,17 @@
 """The worked convolution against Keras: the hand-made sum, bias, (BN), ReLU and pool equal the
 real model's maps, and the patch is the preprocessed input with "same" padding's zeros."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from conftest import write_legacy_h5
 
 from vggviz.architecture import stem_layers
 from vggviz.convolution import INPUT_CHANNELS, map_size, same_padding, worked_output
 from vggviz.features import FeatureExtractor
 from vggviz.images import preprocess
+from vggviz.models import build_vgg
 
 SIZE = 224
 DESIGNS = [("vgg16", "vgg"), ("vgg16", "pooled"), ("vgg16", "strided"),
@@ -20,12 +24,12 @@ def noise():
     return np.random.default_rng(7).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
 
 
-def extractor(variant: str, stem: str) -> FeatureExtractor:
+def extractor(variant: str, stem: str, folder: Path) -> FeatureExtractor:
     """Random weights with a non-zero bias (and BN statistics that do something, negative
-    scales included), set before any map is computed and cached."""
+    scales included), saved to a weights file in Keras' layout that the extractor reads."""
     rng = np.random.default_rng(len(variant) * 10 + len(stem))
-    fx = FeatureExtractor(variant, weights="random", stem=stem, seed=3)
-    model = fx.model("stem")
+    model = build_vgg(variant, stem=stem, include_top=False, upto="stem", seed=3,
+                      input_shape=(SIZE, SIZE, 3))
     for spec in stem_layers(variant, stem):
         layer = model.get_layer(spec.name)
         if spec.kind == "conv":
@@ -36,7 +40,9 @@ def extractor(variant: str, stem: str) -> FeatureExtractor:
             layer.set_weights([rng.choice([-1, 1], n) * rng.uniform(0.5, 2, n),
                                rng.normal(0, 10, n), rng.normal(0, 30, n),
                                rng.uniform(50, 500, n)])
-    return fx
+    path = folder / f"{variant}_{stem}_stem.h5"
+    write_legacy_h5(model, path)
+    return FeatureExtractor(variant, weights=path, stem=stem, seed=3)
 
 
 def keras_pre_activation(fx: FeatureExtractor, batch: np.ndarray) -> np.ndarray:
@@ -71,8 +77,8 @@ def assert_float32_equal(got: float, want: float, w) -> None:
 
 
 @pytest.mark.parametrize(("variant", "stem"), DESIGNS, ids=[f"{v}-{s}" for v, s in DESIGNS])
-def test_the_worked_sum_is_the_keras_map_value(variant, stem, noise):
-    fx = extractor(variant, stem)
+def test_the_worked_sum_is_the_keras_map_value(variant, stem, noise, tmp_path):
+    fx = extractor(variant, stem, tmp_path)
     maps = fx.activations(noise, "stem")
     pixels, _ = fx.fitted(noise)
     batch, _ = fx.prepare(noise)

@@ -9,8 +9,11 @@ under test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
+import numpy as np
 import pytest
 from browser import ARTIFACTS, LONG, Timings, chromium_session, image_digest, wait_new_picture
 from playwright.sync_api import expect
@@ -110,6 +113,14 @@ def test_export_links_go_with_their_view_and_a_stage_switch_shows_no_other_stage
         page.get_by_role("button", name=re.compile("Export")).click()
         links = page.locator("a.vggviz-download")
         expect(links).to_have_count(2)
+        with page.expect_download() as saving:  # the maps, as the browser saves them
+            links.filter(has_text="maps").click()
+        saved = saving.value
+        assert saved.suggested_filename == "stem_maps_float16.npz"
+        data = Path(saved.path()).read_bytes()
+        assert len(data) <= 5 * 10**6
+        maps = np.load(io.BytesIO(data))["maps"]
+        assert maps.shape == (224, 224, 64) and maps.dtype == np.float16 and maps.max() > 0
 
         grid = page.locator(GRID)
         old = grid.get_attribute("src")

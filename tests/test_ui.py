@@ -208,16 +208,22 @@ def test_model_controls_change_the_maps(explorer):
     assert f"<td>total</td><td align=right>{total:,}</td>" in explorer.costs.value
 
 
-def test_export_offers_png_and_npy(explorer):
+def test_export_offers_the_grid_png_and_the_maps_as_float16_npz_under_5_mb(explorer):
     explorer.export()
-    assert "download='stem_grid.png'" in explorer.exports.value
-    assert "stem_maps.npy" in explorer.exports.value
+    grid, maps = explorer.export_grid, explorer.export_maps
+    assert grid.filename == "stem_grid.png" and grid.data == explorer.grid_png
+    assert Image.open(io.BytesIO(grid.data)).format == "PNG"
+    assert maps.filename == "stem_maps_float16.npz" and "float16" in maps.label
+    saved = np.load(io.BytesIO(maps.data))["maps"]
+    assert saved.dtype == np.float16 and saved.shape == explorer.maps.shape == (224, 224, 64)
+    np.testing.assert_allclose(saved, explorer.maps, rtol=1e-3, atol=1e-3)
+    assert len(maps.data) <= 5 * 10**6  # sent as a binary buffer: these bytes are the wire
 
 
 @pytest.mark.parametrize("change", ["stage", "cmap", "focus", "upload"])
 def test_export_links_vanish_with_the_view_they_were_made_from(explorer, change):
     explorer.export()
-    assert explorer.exports.value
+    assert explorer.export_grid.data and explorer.export_maps.data
     if change == "stage":
         explorer.stage.value = "group5"
     elif change == "cmap":
@@ -226,7 +232,7 @@ def test_export_links_vanish_with_the_view_they_were_made_from(explorer, change)
         explorer.focus.value = 9
     else:
         upload(explorer, png(), "new.png")
-    assert explorer.exports.value == ""
+    assert explorer.export_grid.data == explorer.export_maps.data == b""
 
 
 def test_a_stage_switch_never_shows_the_old_stages_maps(explorer):

@@ -1,6 +1,7 @@
 """Activations of the stem and of each group, from cached prefix models.
 
-Only what is looked at is built and run: the stem view runs one conv layer, group k runs blocks
+Only what is looked at is built and run: the stem view runs one conv layer (in numpy where the
+stem is plain conv + ReLU, so the first view never imports TensorFlow), group k runs blocks
 1..k, and the classifier is built only when predictions are asked. Activations are cached per
 (image, stage), keyed first on the source (bytes, file, array) so that a cached request decodes
 nothing, so a display-only change costs no forward pass and no decode.
@@ -12,9 +13,11 @@ import hashlib
 import os
 import time
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 
+from vggviz import numpy_stem
 from vggviz.architecture import (
     STAGES,
     check_input_shape,
@@ -25,7 +28,16 @@ from vggviz.architecture import (
     stem_layers,
 )
 from vggviz.images import FITS, ImageSource, load_image, preprocess
-from vggviz.weights import WeightsUnavailable, imagenet_top_problem, resolve_weights, weights_label
+from vggviz.initial_weights import glorot_uniform
+from vggviz.weights import (
+    WeightsMismatch,
+    WeightsUnavailable,
+    fetch_imagenet,
+    imagenet_top_problem,
+    read_weights,
+    resolve_weights,
+    weights_label,
+)
 
 SOURCES_KEPT = 16
 """Fitted inputs remembered by source digest (each size×size×3 uint8: 150 KB at 224 px)."""
@@ -85,6 +97,7 @@ class FeatureExtractor:
         self._base_depth = -1
         self._models: dict[int, object] = {}  # stage depth → a view of _base that stops there
         self._full = None
+        self._stem_params: dict[str, list[np.ndarray]] | None = None  # the numpy stem's
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._sources: OrderedDict[str, tuple[str, np.ndarray]] = OrderedDict()
 
@@ -188,8 +201,12 @@ class FeatureExtractor:
         if any(v is None for v in found.values()):
             deepest = max(stage_index(s) for s in stages)
             batch = preprocess(pixels, self._weights)
-            outputs = self.model(STAGES[deepest]).predict_on_batch(batch)  # compiled: ~3× eager
-            outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+            if deepest == 0 and self.stem_in_numpy:
+                outputs = [numpy_stem.stem_maps(batch, self._variant, self._stem,
+                                                self._numpy_stem_params())[np.newaxis]]
+            else:
+                outputs = self.model(STAGES[deepest]).predict_on_batch(batch)  # ~3× eager
+                outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
             self.forward_passes += 1
             computed = {stage: out[0] for stage, out in zip(STAGES, outputs, strict=False)}
             for stage, maps in computed.items():
@@ -215,6 +232,52 @@ class FeatureExtractor:
         """The stem conv's kernel, (kh, kw, in_channels, 64), in the network's BGR input order."""
         return self.stem_weights()[0]
 
+    @property
+    def stem_in_numpy(self) -> bool:
+        """Whether the stem's maps and weights come without TensorFlow (`vggviz.numpy_stem`)."""
+        return numpy_stem.supported(self._variant, self._stem)
+
+    def _numpy_stem_params(self) -> dict[str, list[np.ndarray]]:
+        """The stem convs' [kernel, bias] by layer name, read or drawn as the Keras model gets
+        them: seeded Glorot-uniform and zero biases, or the weights file (checked whole)."""
+        if self._stem_params is None:
+            convs = [spec for spec in stem_layers(self._variant, self._stem) if spec.kind == "conv"]
+            if self._weights == "random":
+                params, channels = {}, 3
+                for spec in convs:
+                    shape = (spec.kernel, spec.kernel, channels, spec.units)
+                    params[spec.name] = [glorot_uniform(spec.name, shape, self._seed),
+                                         np.zeros(spec.units, np.float32)]
+                    channels = spec.units
+            else:
+                path = (fetch_imagenet(self._variant) if self._weights == "imagenet"
+                        else self._weights)
+                arrays = read_weights(path, variant=self._variant, stem=self._stem)
+                params = {spec.name: [np.asarray(a, np.float32) for a in arrays[spec.name]]
+                          for spec in convs if spec.name in arrays}
+                self._check_stem_arrays(path, convs, params)
+            for arrays in params.values():
+                for a in arrays:
+                    a.flags.writeable = False
+            self._stem_params = params
+        return self._stem_params
+
+    def _check_stem_arrays(self, path: str | os.PathLike, convs: list,
+                           params: dict[str, list[np.ndarray]]) -> None:
+        """The same refusal `load_weights` gives when a file's stem does not fit the model."""
+        channels, problems = 3, []
+        for spec in convs:
+            want = [(spec.kernel, spec.kernel, channels, spec.units), (spec.units,)]
+            have = [tuple(a.shape) for a in params.get(spec.name, [])]
+            if spec.name not in params:
+                problems.append(f"missing {spec.name}")
+            elif have != want:
+                problems.append(f"{spec.name} (file {have}, model {want})")
+            channels = spec.units
+        if problems:
+            raise WeightsMismatch(f"{Path(path).name} does not fit {self._variant} with the "
+                                  f"{self._stem} stem: {'; '.join(problems)}")
+
     def _stem_layer(self, kind: str):
         spec = next(s for s in stem_layers(self._variant, self._stem) if s.kind == kind)
         return self.model("stem").get_layer(spec.name)
@@ -222,6 +285,10 @@ class FeatureExtractor:
     def stem_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """The stem conv's kernel (kh, kw, in_channels, 64), BGR input order, and bias (64,):
         fresh copies, what a worked convolution multiplies and adds (`vggviz.convolution`)."""
+        if self.stem_in_numpy:
+            first = next(s for s in stem_layers(self._variant, self._stem) if s.kind == "conv")
+            kernel, bias = self._numpy_stem_params()[first.name]
+            return np.array(kernel), np.array(bias)
         kernel, bias = self._stem_layer("conv").get_weights()
         return np.asarray(kernel), np.asarray(bias)
 

@@ -1,4 +1,5 @@
-"""Custom Keras layers of the VGG variants, registered for `.keras` deserialisation.
+"""Custom Keras parts of the VGG variants (the LRN layer, the seeded initializer), registered
+for `.keras` deserialisation.
 
 Kept apart from `vggviz.models` so that reading a `.keras` archive (`vggviz.weights`) can
 register them without importing the model builders.
@@ -8,6 +9,24 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
+
+from vggviz.initial_weights import glorot_uniform
+
+
+@keras.saving.register_keras_serializable(package="vggviz")
+class SeededGlorotUniform(keras.initializers.Initializer):
+    """Glorot-uniform drawn by numpy from (layer name, seed): the filters the numpy stem shows
+    before TensorFlow is loaded (`vggviz.initial_weights`)."""
+
+    def __init__(self, name: str, seed: int):
+        self.name, self.seed = name, int(seed)
+
+    def __call__(self, shape, dtype=None):
+        return keras.ops.convert_to_tensor(glorot_uniform(self.name, tuple(shape), self.seed),
+                                           dtype=dtype)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="vggviz")

@@ -6,7 +6,6 @@ Each builder turns entries of the plan in `vggviz.architecture` into Keras layer
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 
 import keras
@@ -21,16 +20,16 @@ from vggviz.architecture import (
     stage_index,
     stem_layers,
 )
-from vggviz.layers import LocalResponseNormalization
+from vggviz.layers import LocalResponseNormalization, SeededGlorotUniform
 
 
 def _initializer(name: str, seed: int | None) -> keras.initializers.Initializer | str:
     """Glorot-uniform (Keras' default), seeded per layer name so a prefix and the full model
-    built with the same seed share their weights."""
+    built with the same seed share their weights, and drawn by numpy so the numpy stem shows
+    the same filters without TensorFlow."""
     if seed is None:
         return "glorot_uniform"
-    return keras.initializers.GlorotUniform(seed=(seed * 1_000_003 + zlib.crc32(name.encode()))
-                                            % 2**31)
+    return SeededGlorotUniform(name, seed)
 
 
 def make_layer(spec: LayerSpec, seed: int | None = None) -> keras.layers.Layer:

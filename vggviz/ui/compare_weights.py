@@ -34,7 +34,7 @@ class _Side:
                              layout=w.Layout(align_items="flex-start", margin="0 24px 0 0"))
 
     def show(self, title: str, fx, maps: np.ndarray, cmap: str, normalize: str) -> None:
-        kernel, bias = fx.model("stem").get_layer("block1_conv1").get_weights()
+        kernel, bias = fx.stem_weights()
         zeros = float((maps == 0).mean())
         bias_text = ("biases all 0" if not bias.any() else
                      f"biases {bias.min():.2f} … {bias.max():.2f}")

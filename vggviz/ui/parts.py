@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import re
 import threading
@@ -197,7 +196,7 @@ class ExtractorPool:
                     if choice == "imagenet" and not imagenet_cached(variant):
                         raise WeightsUnavailable("ImageNet weights are not downloaded yet")
                     fx = FeatureExtractor(variant, weights=choice, stem=stem, seed=seed)
-                    fx.model("stem")  # build now, so unusable weights show up here
+                    fx.stem_weights()  # read now, so unusable weights show up here
                     return fx
 
                 fx, reason = with_fallback(load, weights)
@@ -271,10 +270,3 @@ def credit_html(text: str) -> str:
                      f"rel='noopener' style='text-decoration:underline'>{m.group(0)}</a>", out)
     return (f"<div class='vggviz-credit' style='color:#555;font-size:85%;line-height:1.4'>"
             f"{out}</div>")
-
-
-def download_link(data: bytes, filename: str, label: str, mime: str) -> str:
-    """An HTML link that saves `data` as `filename` in the browser (no server path involved)."""
-    encoded = base64.b64encode(data).decode("ascii")
-    return (f"<a download='{html.escape(filename)}' href='data:{mime};base64,{encoded}' "
-            f"class='vggviz-download'>⬇ {html.escape(label)}</a>")
