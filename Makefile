@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 PORT ?= 8866
 LAB_PORT ?= 8888
 DASHBOARD ?= notebooks/01_stem_explorer.ipynb
+# Kernels kept ready, each having run the notebook (about 160 MB each for the stem explorer):
+# a class arriving at once, e.g. `make dashboard POOL=8`, finds its kernels waiting.
+POOL ?= 1
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: dashboard dashboards lab weights test test-quick bench lint clean
@@ -33,12 +36,14 @@ weights: $(VENV)/.runtime
 ## make dashboard: serve the stem explorer with Voilà on 127.0.0.1 (config: voila.json)
 dashboard: $(VENV)/.runtime weights
 	@echo "vggviz stem explorer: http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
-	$(BIN)/voila $(DASHBOARD) --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0
+	$(BIN)/voila $(DASHBOARD) --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0 \
+	  --VoilaConfiguration.default_pool_size=$(POOL)
 
 ## make dashboards: the three dashboards behind a landing page (the code tour is for `make lab`)
 dashboards: $(VENV)/.runtime weights
 	@echo "vggviz dashboards: http://127.0.0.1:$(PORT)/voila/render/index.ipynb  (Ctrl-C stops it)"
-	$(BIN)/voila notebooks --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0
+	$(BIN)/voila notebooks --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0 \
+	  --VoilaConfiguration.default_pool_size=$(POOL)
 
 ## make lab: JupyterLab on the notebooks (config: jupyter_server_config.json)
 lab: $(VENV)/.runtime weights

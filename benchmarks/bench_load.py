@@ -234,11 +234,14 @@ def main() -> None:
                    help=f"dashboards opened at once (default {SESSIONS})")
     p.add_argument("--runs", type=int, default=RUNS, metavar="R",
                    help=f"runs, each on a fresh server (default {RUNS})")
+    p.add_argument("--pool", type=int, default=None, metavar="K",
+                   help="preheated kernels (as `make dashboard POOL=K`; default voila.json's 1)")
     p.add_argument("sessions_positional", nargs="?", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
     sessions = args.sessions_positional or args.sessions
     print_header(f"bench_load: {sessions} stem-explorer sessions at once on one Voilà, "
-                 f"{args.runs} run(s)")
+                 f"{args.runs} run(s), preheated pool {args.pool or 'as voila.json'}")
+    extra = ([f"--VoilaConfiguration.default_pool_size={args.pool}"] if args.pool else [])
     reason = chromium_missing()
     if reason:
         sys.exit(reason)
@@ -251,10 +254,10 @@ def main() -> None:
             for number in range(1, args.runs + 1):
                 log = Path(tempfile.gettempdir()) / f"bench_load_voila_{os.getpid()}_{number}.log"
                 print(f"-- run {number} (Voilà log: {log})")
-                with voila(DASHBOARD, log=log) as (url, proc):
+                with voila(DASHBOARD, *extra, log=log) as (url, proc):
                     # The class arrives at a server that is up: its preheated kernel idle.
                     waited = wait_pool_quiet(proc, log, Path(DASHBOARD).name,
-                                             timeout=GRIDS_TIMEOUT_S)
+                                             timeout=GRIDS_TIMEOUT_S)  # the whole pool
                     print(f"preheated pool kernel ready {waited:.0f} s after Voilà answered")
                     runs.append(run(browser, url, proc.pid, sessions))
                     print(f"shutdown requests of closing tabs refused by Voilà (403, "
