@@ -12,7 +12,7 @@ from functools import wraps
 from pathlib import Path
 
 from vggviz.accounting import Summary, summarize, summarize_all
-from vggviz.architecture import STAGES, STEMS, VARIANTS
+from vggviz.architecture import CLASSIFIERS, STAGES, STEMS, VARIANTS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +31,7 @@ def _print_summary(s: Summary) -> None:
 
     h, w, c = s.input_shape
     print(f"{VARIANTS[s.variant].title} · {STEMS[s.stem].title} · input {h}×{w}×{c}"
-          f"{'' if s.include_top else ' · no top'}")
+          f"{(' · ' + s.classifier + ' classifier') if s.include_top else ' · no top'}")
     print(fmt.text_table(*fmt.layer_table(s)))
     print()
     print(fmt.text_table(*fmt.component_table(s)))
@@ -42,7 +42,7 @@ def _print_summary(s: Summary) -> None:
 def cmd_summary(args: argparse.Namespace) -> None:
     n = args.input_size
     s = summarize(args.variant, stem=args.stem, input_shape=(n, n, 3),
-                  include_top=not args.no_top)
+                  include_top=not args.no_top, classifier=args.classifier)
     if args.json:
         print(json.dumps(s.to_dict(), indent=2))
     else:
@@ -53,9 +53,9 @@ def cmd_variants(args: argparse.Namespace) -> None:
     from vggviz import formatting as fmt
 
     n = args.input_size
-    print(f"Every variant, {STEMS[args.stem].title}, input {n}×{n}×3; parameters per component; "
-          f"memory in float32, batch 1")
-    summaries = summarize_all(stem=args.stem, input_shape=(n, n, 3))
+    print(f"Every variant, {STEMS[args.stem].title}, input {n}×{n}×3, {args.classifier} "
+          f"classifier; parameters per component; memory in float32, batch 1")
+    summaries = summarize_all(stem=args.stem, input_shape=(n, n, 3), classifier=args.classifier)
     print(fmt.text_table(*fmt.variants_table(summaries, names=True)))
 
 
@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = _Parser(prog="vggviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    classifier_option = {"choices": list(CLASSIFIERS), "default": "fc",
+                         "help": "; ".join(f"{k}: {v}" for k, v in CLASSIFIERS.items())}
 
     p = sub.add_parser("summary", help="layers and components of one variant, with their cost")
     p.add_argument("variant", choices=list(VARIANTS), metavar="VARIANT",
@@ -217,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stem", choices=list(STEMS), default="vgg")
     p.add_argument("--input-size", type=_size, default=224, metavar="N", help="N×N input")
     p.add_argument("--no-top", action="store_true", help="without the classifier")
+    p.add_argument("--classifier", **classifier_option)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_summary)
 
@@ -255,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("variants", help="every variant side by side")
     p.add_argument("--stem", choices=list(STEMS), default="vgg")
     p.add_argument("--input-size", type=_size, default=224, metavar="N")
+    p.add_argument("--classifier", **classifier_option)
     p.set_defaults(func=cmd_variants)
     return parser
 
