@@ -107,3 +107,47 @@ def test_cli_summary_and_variants_take_the_head(capsys):
     assert main(["variants", "--classifier", "gap"]) == 0
     out = capsys.readouterr().out
     assert "gap classifier" in out and "15,227,688" in out and "138,357,544" not in out
+
+
+def test_head_chart_draws_fc1_and_the_gap_head_from_the_plan():
+    from vggviz import plots
+
+    sizes = list(range(32, 513, 32))
+    fig = plots.head_vs_input_size("vgg16", sizes, current=224)
+    fc1, gap = fig.axes[0].get_lines()[:2]
+    assert list(fc1.get_xdata()) == sizes
+    assert list(fc1.get_ydata()) == [(s // 32) ** 2 * 512 * 4096 + 4096 for s in sizes]
+    assert set(gap.get_ydata()) == {513_000}
+    assert fig.axes[0].get_yscale() == "log"
+    assert "parameters as Keras counts them" in fig._supxlabel.get_text()
+    with pytest.raises(ValueError, match="sizes is empty"):
+        plots.head_vs_input_size("vgg16", [])
+
+
+def test_family_dashboard_shows_what_the_head_does_to_the_total():
+    from vggviz.ui import vgg_family
+
+    app = vgg_family().app
+    app.wait()
+    text = app.head.text.value
+    assert "138.4 M → 15.2 M" in text and "89.4 %" in text
+    assert "138,357,544" in text and "15,227,688" in text and "513,000" in text
+    assert bytes(app.head.chart.value[:4]) == b"\x89PNG"
+    app.variant.value = "vgg19"
+    app.wait()
+    assert "143.7 M → 20.5 M" in app.head.text.value
+    app.size.value = 448  # fc1 grows fourfold; the GAP head stays at 513,000
+    app.wait()
+    fc_total, gap_total = (summarize("vgg19", input_shape=(448, 448, 3), classifier=head)
+                           for head in ("fc", "gap"))
+    assert table_totals(app) == [f"{fc_total.total_params:,}", f"{gap_total.total_params:,}"]
+    assert gap_total.component("classifier").params == 513_000
+    assert "VGG19 at 448×448" in app.head.text.value
+
+
+def table_totals(app) -> list[str]:
+    """The 'total params' cell of each row of the panel's table."""
+    import re
+
+    rows = re.findall(r"<tr>(<td>.*?)</tr>", app.head.text.value)
+    return [re.findall(r"<td align=right>([\d,.]+)</td>", row)[1] for row in rows]

@@ -199,6 +199,36 @@ def cmd_fetch_weights(args: argparse.Namespace) -> None:
         raise CommandError("\nvggviz: error: ".join(failures))
 
 
+def cmd_measure_stems(args: argparse.Namespace) -> None:
+    """Time the whole model with each stem design on this machine (see vggviz.measure)."""
+    from tqdm import tqdm
+
+    from vggviz import formatting as fmt
+    from vggviz.measure import ACCURACY_NOTE, MeasureError, Settings, measure_stems
+
+    settings = Settings(args.variant, args.batch, args.train, args.size, args.repeats,
+                        args.classifier).check()
+    with tqdm(total=len(STEMS) * settings.steps_per_stem, desc="measuring stems", unit="step",
+              file=sys.stderr) as bar:
+        def progress(done: int, total: int, what: str) -> None:
+            bar.set_postfix_str(what, refresh=False)
+            bar.update(done - bar.n)
+
+        try:
+            m = measure_stems(settings, progress=progress)
+        except MeasureError as exc:
+            raise CommandError(str(exc)) from None
+    if args.json:
+        print(json.dumps(m.to_dict(), indent=2))
+        return
+    print(f"Measured on this machine: {fmt.measured_settings(m)}")
+    print(fmt.text_table(*fmt.measured_table(m)))
+    print(f"peak MB: {m.memory_source}.")
+    print("params and counted activations: arithmetic on the plan (vggviz summary); the whole "
+          "model, so fc1 shrinks with the stem's reduction too.")
+    print(ACCURACY_NOTE)
+
+
 def _size(text: str) -> int:
     try:
         return int(text)
@@ -254,6 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", action="store_true",
                    help="also the file with the classifier (for predictions; 528-549 MB)")
     p.set_defaults(func=cmd_fetch_weights)
+
+    p = sub.add_parser("measure-stems", help="time the whole model with each stem design here",
+                       description="Time a forward pass (and with --train one SGD step on "
+                       "random data) of the whole model with each stem design, each in a fresh "
+                       "process, and report the median time and the peak memory. Accuracy is "
+                       "not measured.")
+    p.add_argument("--variant", choices=list(VARIANTS), default="vgg16")
+    p.add_argument("--batch", type=_size, default=8, metavar="N", help="images per batch (8)")
+    p.add_argument("--size", type=_size, default=224, metavar="N", help="N×N input (224)")
+    p.add_argument("--train", action="store_true", help="also time one SGD step")
+    p.add_argument("--repeats", type=_size, default=5, metavar="N",
+                   help="timed runs after a warm-up (5)")
+    p.add_argument("--classifier", **classifier_option)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_measure_stems)
 
     p = sub.add_parser("variants", help="every variant side by side")
     p.add_argument("--stem", choices=list(STEMS), default="vgg")
