@@ -121,3 +121,53 @@ def test_the_measured_table_formats_a_measurement():
         Measurement(Settings(train=False), rows, "RSS", "x"))[0]
     assert "VGG16 with its fc classifier, a forward pass and one SGD step on a batch of 8" in \
         fmt.measured_settings(m)
+
+
+def test_the_dashboard_panel_counts_at_once_for_the_batch(offline):
+    from vggviz.ui import stem_designs
+
+    app = stem_designs().app
+    panel = app.measure
+    assert "Counted, batch of 8 at 224×224" in panel.counted.value
+    assert "25,690,112" in panel.counted.value  # 8 × 3,211,264 values leave the VGG stem
+    panel.batch.value = 2
+    assert "6,422,528" in panel.counted.value
+    assert "arXiv:1512.03385" in panel.widget.children[-1].value
+    assert "Accuracy is not measured" in panel.widget.children[-1].value
+
+
+def test_a_failed_measurement_is_said_in_words(offline, monkeypatch):
+    import vggviz.ui.measure_panel as mp
+    from vggviz.ui import stem_designs
+
+    def fail(settings, progress, cancel):
+        progress(1, 10, "vgg stem")
+        raise MeasureError("measuring the vgg stem failed (exit code -9): Killed")
+
+    monkeypatch.setattr(mp, "measure_stems", fail)
+    panel = stem_designs().app.measure
+    panel.start()
+    panel.thread.join(60)
+    assert "Not measured: measuring the vgg stem failed (exit code -9): Killed" in \
+        panel.progress_text.value
+    assert panel.progress.bar_style == "danger" and not panel.button.disabled
+    assert panel.measured.value == ""
+
+
+@pytest.mark.slow
+def test_the_dashboard_button_measures_every_stem_with_a_progress_bar(offline):
+    from vggviz.ui import stem_designs
+
+    app = stem_designs().app
+    app.variant.value = "vgg11"
+    panel = app.measure
+    panel.batch.value, panel.train.value = 1, False
+    panel.start()
+    assert panel.button.disabled
+    panel.thread.join(600)
+    assert panel.progress.value == panel.progress.max == 3 * (1 + 1 + 5)
+    assert panel.progress.bar_style == "success" and not panel.button.disabled
+    table = panel.measured.value
+    assert "Measured on this machine" in table and "forward ms" in table
+    assert "train step ms" not in table and "VGG11 with its fc classifier" in table
+    assert [s.stem for s in panel.result.stems] == list(STEMS)

@@ -164,6 +164,8 @@ MEASURED_NOTES = {
                       "over the repeats (min–max)"),
     "peak MB forward": "peak memory of the forward passes above the built model (see below)",
     "peak MB train": "peak memory of the SGD steps above the built model (see below)",
+    "values entering learner": "values the stem hands to group 1, for the whole batch",
+    "batch GMACs": "billions of multiply-accumulates of one forward pass of the batch",
     "RSS rise MB": ("how far the process's peak resident memory rose above its RSS once the "
                     "model was built, over the whole run"),
 }
@@ -176,9 +178,10 @@ def _ms(median: float, bounds: Sequence[float] | None) -> str:
         measure(median)
 
 
-def measured_table(m) -> tuple[list[str], list[list[str]]]:
+def measured_table(m, *, counted: bool = True) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of `vggviz.measure.Measurement`: per stem, the counted parameters and
-    activations beside the measured times (median and range) and peak memory."""
+    activations (left out if not `counted`) beside the measured times (median and range) and
+    peak memory."""
     train = m.settings.train
     headers = ["stem", "params", "counted activations MB", "forward ms",
                *(["train step ms"] if train else []), "peak MB forward",
@@ -190,6 +193,20 @@ def measured_table(m) -> tuple[list[str], list[list[str]]]:
                      *([_ms(s.train_ms, s.train_ms_range)] if train else []),
                      measure(s.forward_peak_mb),
                      *([measure(s.train_peak_mb)] if train else []), measure(s.rss_rise_mb)])
+    if not counted:
+        headers, rows = [headers[0], *headers[3:]], [[r[0], *r[3:]] for r in rows]
+    return headers, rows
+
+
+def counted_stems_table(summaries: Sequence[Summary],
+                        batch: int = 1) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of what each stem's whole model costs by count, for a batch: the
+    figures the measured table stands beside."""
+    headers = ["stem", "params", "values entering learner", "counted activations MB",
+               "batch GMACs"]
+    rows = [[s.stem, count(s.total_params),
+             count(s.values_entering_learner * batch), measure(s.activation_bytes * batch / MB),
+             gmacs(s.total_macs * batch)] for s in summaries]
     return headers, rows
 
 
