@@ -129,20 +129,20 @@ def test_family_dashboard_shows_what_the_head_does_to_the_total():
 
     app = vgg_family().app
     app.wait()
-    text = app.head.text.value
+    text = app.head.sentence.value + app.head.text.value
     assert "138.4 M → 15.2 M" in text and "89.4 %" in text
     assert "138,357,544" in text and "15,227,688" in text and "513,000" in text
     assert bytes(app.head.chart.value[:4]) == b"\x89PNG"
     app.variant.value = "vgg19"
     app.wait()
-    assert "143.7 M → 20.5 M" in app.head.text.value
+    assert "143.7 M → 20.5 M" in app.head.sentence.value
     app.size.value = 448  # fc1 grows fourfold; the GAP head stays at 513,000
     app.wait()
     fc_total, gap_total = (summarize("vgg19", input_shape=(448, 448, 3), classifier=head)
                            for head in ("fc", "gap"))
     assert table_totals(app) == [f"{fc_total.total_params:,}", f"{gap_total.total_params:,}"]
     assert gap_total.component("classifier").params == 513_000
-    assert "VGG19 at 448×448" in app.head.text.value
+    assert "VGG19 at 448×448" in app.head.sentence.value
 
 
 def table_totals(app) -> list[str]:

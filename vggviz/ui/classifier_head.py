@@ -20,8 +20,8 @@ NOTES = {
     "activations MB": "activation memory of one image, whole model, float32 (as in the table "
                       "above)",
 }
-HEADS = {"fc": "fc (paper): flatten, fc1, fc2, predictions",
-         "gap": "GAP: avg_pool, predictions"}
+HEADS = {"fc": "fc (the paper's)", "gap": "GAP"}
+LAYERS = "fc: flatten, fc1, fc2, predictions; GAP: avg_pool, predictions"
 
 
 def head_rows(variant: str, stem: str, size: int) -> tuple[list[str], list[list[str]]]:
@@ -52,12 +52,15 @@ class ClassifierHead:
     app's worker into `chart`) fc1 against the GAP head over the input sizes offered."""
 
     def __init__(self):
-        self.text = w.HTML(layout=w.Layout(width="520px"))
+        self.sentence = w.HTML()
+        self.text = w.HTML(layout=w.Layout(flex="0 1 auto", margin="0 16px 0 0"))
         self.chart = picture("560px")
         self.chart.add_class("vggviz-head-chart")
         self.widget = w.VBox([
             w.HTML("<h3>The classifier's cost, and the head that replaced it</h3>"),
-            w.HBox([self.text, self.chart], layout=w.Layout(align_items="flex-start")),
+            self.sentence,
+            w.HBox([self.text, self.chart],
+                   layout=w.Layout(align_items="flex-start", flex_flow="row wrap")),
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-classifier-head")
 
@@ -69,8 +72,10 @@ class ClassifierHead:
             table = table.replace(f"<th>{header}</th>",
                                   f"<th title='{html.escape(note)}'>{header}</th>", 1)
         footnote = "<br>".join(f"<b>{k}</b>: {html.escape(v)}" for k, v in NOTES.items())
+        self.sentence.value = (f"<div style='line-height:1.4;margin-bottom:4px'>"
+                               f"{head_sentence(variant, stem, size)}</div>")
         self.text.value = (
-            f"<div style='line-height:1.4'>{head_sentence(variant, stem, size)}</div>{table}"
-            f"<div style='line-height:1.35;margin-top:4px'><small>{footnote}. GAP: one mean "
-            f"per channel of group 5's output, whatever its size, as keras.applications "
-            f"gives with pooling=\"avg\".</small></div>")
+            f"{table}<div style='line-height:1.35;margin-top:6px;max-width:460px'><small>"
+            f"{footnote}<br>{LAYERS}. GAP takes one mean per channel of group 5's output, "
+            f"whatever its size, as keras.applications gives with pooling=\"avg\".</small>"
+            f"</div>")
