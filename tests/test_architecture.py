@@ -87,8 +87,8 @@ def test_components_add_up_and_macs_are_counted():
 
 def test_to_dict_has_exactly_the_documented_shape():
     d = summarize("vgg16", stem="pooled", input_shape=(160, 160, 3)).to_dict()
-    assert list(d) == ["variant", "stem", "input_shape", "include_top", "total_params",
-                       "components", "layers"]
+    assert list(d) == ["variant", "stem", "input_shape", "include_top", "classifier",
+                       "total_params", "components", "layers"]
     assert d["input_shape"] == [160, 160, 3]
     assert set(d["components"][0]) == {"name", "params", "output_shape", "activation_values",
                                        "macs"}

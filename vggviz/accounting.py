@@ -23,10 +23,11 @@ from vggviz.architecture import (
 BYTES_PER_VALUE = 4
 """float32: every figure of memory here is for one image in float32."""
 
-MATERIALIZED = ("conv", "pool", "lrn", "dense")
+MATERIALIZED = ("conv", "pool", "gap", "lrn", "dense")
 """Layers whose outputs count as activation memory: what an inference graph keeps, with each
-batch norm and ReLU folded into its conv (as inference engines fuse them) and flatten a mere
-reshape. So a BN variant's activations equal its plain twin's: like is compared with like."""
+batch norm and ReLU folded into its conv (as inference engines fuse them), global average
+pooling's C values kept like any pool's, and flatten a mere reshape. So a BN variant's
+activations equal its plain twin's: like is compared with like."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Summary:
     include_top: bool
     layers: tuple[LayerCost, ...]
     components: tuple[ComponentCost, ...]
+    classifier: str = "fc"
 
     @property
     def total_params(self) -> int:
@@ -116,6 +118,7 @@ class Summary:
             "stem": self.stem,
             "input_shape": list(self.input_shape),
             "include_top": self.include_top,
+            "classifier": self.classifier if self.include_top else None,
             "total_params": self.total_params,
             "components": [
                 {"name": c.name, "params": c.params, "output_shape": list(c.output_shape),
@@ -145,6 +148,8 @@ def layer_cost(spec: LayerSpec, input_shape: tuple[int, ...]) -> LayerCost:
     elif spec.kind == "pool":
         h, w, c = input_shape
         shape = (_spatial(h, spec), _spatial(w, spec), c)
+    elif spec.kind == "gap":  # global average pooling: one mean per channel, no weights
+        shape = (input_shape[-1],)
     elif spec.kind == "bn":
         shape = input_shape
         params = 4 * input_shape[-1]  # gamma, beta, moving mean, moving variance
@@ -165,14 +170,16 @@ def layer_cost(spec: LayerSpec, input_shape: tuple[int, ...]) -> LayerCost:
 @lru_cache(maxsize=512)
 def summarize(variant: str = "vgg16", *, stem: str = "vgg",
               input_shape: tuple[int, int, int] = (224, 224, 3), include_top: bool = True,
-              classes: int = 1000) -> Summary:
-    """Costs of every layer and component of a variant, from its plan alone (no TensorFlow)."""
+              classes: int = 1000, classifier: str = "fc") -> Summary:
+    """Costs of every layer and component of a variant, from its plan alone (no TensorFlow);
+    `classifier` is the head ("fc", the paper's, or "gap")."""
     get_variant(variant)
     get_stem(stem)
     shape = check_input_shape(tuple(input_shape), stem)
     layers = []
     current: tuple[int, ...] = shape
-    for spec in layer_plan(variant, stem=stem, include_top=include_top, classes=classes):
+    for spec in layer_plan(variant, stem=stem, include_top=include_top, classes=classes,
+                           classifier=classifier):
         cost = layer_cost(spec, current)
         layers.append(cost)
         current = cost.output_shape
@@ -187,11 +194,13 @@ def summarize(variant: str = "vgg16", *, stem: str = "vgg",
                 sum(r.activation_values for r in rows if r.kind in MATERIALIZED),
                 sum(r.macs for r in rows),
             ))
-    return Summary(variant, stem, shape, bool(include_top), tuple(layers), tuple(components))
+    return Summary(variant, stem, shape, bool(include_top), tuple(layers), tuple(components),
+                   classifier)
 
 
 def summarize_all(*, stem: str = "vgg", input_shape: tuple[int, int, int] = (224, 224, 3),
-                  include_top: bool = True) -> list[Summary]:
+                  include_top: bool = True, classifier: str = "fc") -> list[Summary]:
     """One summary per variant, in the order of `VARIANTS`."""
-    return [summarize(name, stem=stem, input_shape=tuple(input_shape), include_top=include_top)
+    return [summarize(name, stem=stem, input_shape=tuple(input_shape), include_top=include_top,
+                      classifier=classifier)
             for name in VARIANTS]

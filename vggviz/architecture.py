@@ -15,6 +15,11 @@ WIDTHS = (64, 128, 256, 512, 512)
 GROUPS = ("group1", "group2", "group3", "group4", "group5")
 STAGES = ("stem", *GROUPS)
 COMPONENTS = (*STAGES, "classifier")
+CLASSIFIERS = {
+    "fc": "the paper's: flatten, fc1 and fc2 of 4096 neurons, a softmax over the classes",
+    "gap": "the later design's: global average pooling, then one softmax dense layer",
+}
+"""Classifier heads: the paper's fully connected one and global average pooling (GAP)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class LayerSpec:
 
     name: str
     component: str
-    kind: str  # conv, bn, relu, lrn, pool, flatten, dense
+    kind: str  # conv, bn, relu, lrn, pool, gap, flatten, dense
     units: int = 0
     kernel: int = 0
     stride: int = 1
@@ -201,15 +206,23 @@ def group_layers(variant: str, index: int) -> list[LayerSpec]:
     return layers
 
 
-def classifier_layers(classes: int = 1000) -> list[LayerSpec]:
-    """The classifier: flatten, two 4096-neuron dense layers, a softmax over `classes`."""
+def classifier_layers(classes: int = 1000, head: str = "fc") -> list[LayerSpec]:
+    """The classifier: the paper's `head="fc"` (flatten, two 4096-neuron dense layers, a softmax
+    over `classes`) or `"gap"` (global average pooling, then the softmax dense layer), as
+    `keras.applications` gives with `pooling="avg"` plus a Dense(classes)."""
     if int(classes) < 1:
         raise ValueError(f"classes must be at least 1, got {classes}")
+    predictions = LayerSpec("predictions", "classifier", "dense", int(classes),
+                            activation="softmax")
+    if head == "gap":
+        return [LayerSpec("avg_pool", "classifier", "gap"), predictions]
+    if head != "fc":
+        raise ValueError(f"unknown classifier {head!r}; choose from {', '.join(CLASSIFIERS)}")
     return [
         LayerSpec("flatten", "classifier", "flatten"),
         LayerSpec("fc1", "classifier", "dense", 4096, activation="relu"),
         LayerSpec("fc2", "classifier", "dense", 4096, activation="relu"),
-        LayerSpec("predictions", "classifier", "dense", int(classes), activation="softmax"),
+        predictions,
     ]
 
 
@@ -221,12 +234,17 @@ def stage_index(stage: str) -> int:
 
 
 def layer_plan(variant: str = "vgg16", *, stem: str = "vgg", include_top: bool = True,
-               classes: int = 1000, upto: str | None = None) -> list[LayerSpec]:
-    """Every layer of the model in order; `upto` ("stem", "group1"…) stops after that stage."""
+               classes: int = 1000, upto: str | None = None,
+               classifier: str = "fc") -> list[LayerSpec]:
+    """Every layer of the model in order; `upto` ("stem", "group1"…) stops after that stage;
+    `classifier` is the head on top ("fc", the paper's, or "gap"; see CLASSIFIERS)."""
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f"unknown classifier {classifier!r}; choose from "
+                         f"{', '.join(CLASSIFIERS)}")
     last = stage_index(upto) if upto is not None else len(STAGES) - 1
     plan = stem_layers(variant, stem)
     for index in range(1, last + 1):
         plan += group_layers(variant, index)
     if include_top and upto is None:
-        plan += classifier_layers(classes)
+        plan += classifier_layers(classes, classifier)
     return plan

@@ -12,7 +12,7 @@ from functools import wraps
 from pathlib import Path
 
 from vggviz.accounting import Summary, summarize, summarize_all
-from vggviz.architecture import STAGES, STEMS, VARIANTS
+from vggviz.architecture import CLASSIFIERS, STAGES, STEMS, VARIANTS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +31,7 @@ def _print_summary(s: Summary) -> None:
 
     h, w, c = s.input_shape
     print(f"{VARIANTS[s.variant].title} · {STEMS[s.stem].title} · input {h}×{w}×{c}"
-          f"{'' if s.include_top else ' · no top'}")
+          f"{(' · ' + s.classifier + ' classifier') if s.include_top else ' · no top'}")
     print(fmt.text_table(*fmt.layer_table(s)))
     print()
     print(fmt.text_table(*fmt.component_table(s)))
@@ -42,7 +42,7 @@ def _print_summary(s: Summary) -> None:
 def cmd_summary(args: argparse.Namespace) -> None:
     n = args.input_size
     s = summarize(args.variant, stem=args.stem, input_shape=(n, n, 3),
-                  include_top=not args.no_top)
+                  include_top=not args.no_top, classifier=args.classifier)
     if args.json:
         print(json.dumps(s.to_dict(), indent=2))
     else:
@@ -53,9 +53,9 @@ def cmd_variants(args: argparse.Namespace) -> None:
     from vggviz import formatting as fmt
 
     n = args.input_size
-    print(f"Every variant, {STEMS[args.stem].title}, input {n}×{n}×3; parameters per component; "
-          f"memory in float32, batch 1")
-    summaries = summarize_all(stem=args.stem, input_shape=(n, n, 3))
+    print(f"Every variant, {STEMS[args.stem].title}, input {n}×{n}×3, {args.classifier} "
+          f"classifier; parameters per component; memory in float32, batch 1")
+    summaries = summarize_all(stem=args.stem, input_shape=(n, n, 3), classifier=args.classifier)
     print(fmt.text_table(*fmt.variants_table(summaries, names=True)))
 
 
@@ -199,6 +199,36 @@ def cmd_fetch_weights(args: argparse.Namespace) -> None:
         raise CommandError("\nvggviz: error: ".join(failures))
 
 
+def cmd_measure_stems(args: argparse.Namespace) -> None:
+    """Time the whole model with each stem design on this machine (see vggviz.measure)."""
+    from tqdm import tqdm
+
+    from vggviz import formatting as fmt
+    from vggviz.measure import ACCURACY_NOTE, MeasureError, Settings, measure_stems
+
+    settings = Settings(args.variant, args.batch, args.train, args.size, args.repeats,
+                        args.classifier).check()
+    with tqdm(total=len(STEMS) * settings.steps_per_stem, desc="measuring stems", unit="step",
+              file=sys.stderr) as bar:
+        def progress(done: int, total: int, what: str) -> None:
+            bar.set_postfix_str(what, refresh=False)
+            bar.update(done - bar.n)
+
+        try:
+            m = measure_stems(settings, progress=progress)
+        except MeasureError as exc:
+            raise CommandError(str(exc)) from None
+    if args.json:
+        print(json.dumps(m.to_dict(), indent=2))
+        return
+    print(f"Measured on this machine: {fmt.measured_settings(m)}")
+    print(fmt.text_table(*fmt.measured_table(m)))
+    print(f"peak MB: {m.memory_source}.")
+    print("params and counted activations: arithmetic on the plan (vggviz summary); the whole "
+          "model, so fc1 shrinks with the stem's reduction too.")
+    print(ACCURACY_NOTE)
+
+
 def _size(text: str) -> int:
     try:
         return int(text)
@@ -210,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = _Parser(prog="vggviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    classifier_option = {"choices": list(CLASSIFIERS), "default": "fc",
+                         "help": "; ".join(f"{k}: {v}" for k, v in CLASSIFIERS.items())}
 
     p = sub.add_parser("summary", help="layers and components of one variant, with their cost")
     p.add_argument("variant", choices=list(VARIANTS), metavar="VARIANT",
@@ -217,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stem", choices=list(STEMS), default="vgg")
     p.add_argument("--input-size", type=_size, default=224, metavar="N", help="N×N input")
     p.add_argument("--no-top", action="store_true", help="without the classifier")
+    p.add_argument("--classifier", **classifier_option)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_summary)
 
@@ -252,9 +285,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also the file with the classifier (for predictions; 528-549 MB)")
     p.set_defaults(func=cmd_fetch_weights)
 
+    p = sub.add_parser("measure-stems", help="time the whole model with each stem design here",
+                       description="Time a forward pass (and with --train one SGD step on "
+                       "random data) of the whole model with each stem design, each in a fresh "
+                       "process, and report the median time and the peak memory. Accuracy is "
+                       "not measured.")
+    p.add_argument("--variant", choices=list(VARIANTS), default="vgg16")
+    p.add_argument("--batch", type=_size, default=8, metavar="N", help="images per batch (8)")
+    p.add_argument("--size", type=_size, default=224, metavar="N", help="N×N input (224)")
+    p.add_argument("--train", action="store_true", help="also time one SGD step")
+    p.add_argument("--repeats", type=_size, default=5, metavar="N",
+                   help="timed runs after a warm-up (5)")
+    p.add_argument("--classifier", **classifier_option)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_measure_stems)
+
     p = sub.add_parser("variants", help="every variant side by side")
     p.add_argument("--stem", choices=list(STEMS), default="vgg")
     p.add_argument("--input-size", type=_size, default=224, metavar="N")
+    p.add_argument("--classifier", **classifier_option)
     p.set_defaults(func=cmd_variants)
     return parser
 

@@ -153,3 +153,67 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, css_cla
     return (f"<style>.{css_class} th, .{css_class} td {{padding: 2px 8px; line-height: 1.3;"
             f" white-space: nowrap}}</style>"
             f"<table class='{css_class}'><tr>{head}</tr>{''.join(body)}</table>")
+
+
+MEASURED_NOTES = {
+    "counted activations MB": ("activation memory of the batch as vggviz.accounting counts it "
+                               "(one output per conv, pool and dense layer, float32), not "
+                               "measured"),
+    "forward ms": "median time of a forward pass of the batch over the repeats (min–max)",
+    "train step ms": ("median time of one SGD step (forward, backward, update) on the batch "
+                      "over the repeats (min–max)"),
+    "peak MB forward": "peak memory of the forward passes above the built model (see below)",
+    "peak MB train": "peak memory of the SGD steps above the built model (see below)",
+    "values entering learner": "values the stem hands to group 1, for the whole batch",
+    "batch GMACs": "billions of multiply-accumulates of one forward pass of the batch",
+    "RSS rise MB": ("how far the process's peak resident memory rose above its RSS once the "
+                    "model was built, over the whole run"),
+}
+"""What each column of the measured stems table means, for footnotes and tooltips."""
+COLUMN_NOTES.update(MEASURED_NOTES)  # html_table's tooltips cover the measured table too
+
+
+def _ms(median: float, bounds: Sequence[float] | None) -> str:
+    return f"{measure(median)} ({measure(bounds[0])}–{measure(bounds[1])})" if bounds else \
+        measure(median)
+
+
+def measured_table(m, *, counted: bool = True) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of `vggviz.measure.Measurement`: per stem, the counted parameters and
+    activations (left out if not `counted`) beside the measured times (median and range) and
+    peak memory."""
+    train = m.settings.train
+    headers = ["stem", "params", "counted activations MB", "forward ms",
+               *(["train step ms"] if train else []), "peak MB forward",
+               *(["peak MB train"] if train else []), "RSS rise MB"]
+    rows = []
+    for s in m.stems:
+        rows.append([s.stem, count(s.params), measure(s.activation_mb),
+                     _ms(s.forward_ms, s.forward_ms_range),
+                     *([_ms(s.train_ms, s.train_ms_range)] if train else []),
+                     measure(s.forward_peak_mb),
+                     *([measure(s.train_peak_mb)] if train else []), measure(s.rss_rise_mb)])
+    if not counted:
+        headers, rows = [headers[0], *headers[3:]], [[r[0], *r[3:]] for r in rows]
+    return headers, rows
+
+
+def counted_stems_table(summaries: Sequence[Summary],
+                        batch: int = 1) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of what each stem's whole model costs by count, for a batch: the
+    figures the measured table stands beside."""
+    headers = ["stem", "params", "values entering learner", "counted activations MB",
+               "batch GMACs"]
+    rows = [[s.stem, count(s.total_params),
+             count(s.values_entering_learner * batch), measure(s.activation_bytes * batch / MB),
+             gmacs(s.total_macs * batch)] for s in summaries]
+    return headers, rows
+
+
+def measured_settings(m) -> str:
+    """One line of what was measured: variant, head, batch, input, repeats, machine."""
+    st = m.settings
+    what = "a forward pass and one SGD step" if st.train else "a forward pass"
+    return (f"{VARIANTS[st.variant].title} with its {st.classifier} classifier, {what} on a batch "
+            f"of {st.batch} random {st.size}×{st.size}×3 images, each stem in a fresh process, "
+            f"a warm-up then {st.repeats} timed repeats; {m.machine}")

@@ -47,6 +47,8 @@ def make_layer(spec: LayerSpec, seed: int | None = None) -> keras.layers.Layer:
         return keras.layers.Activation("relu", name=spec.name)
     if spec.kind == "lrn":
         return LocalResponseNormalization(name=spec.name)
+    if spec.kind == "gap":
+        return keras.layers.GlobalAveragePooling2D(name=spec.name)
     if spec.kind == "flatten":
         return keras.layers.Flatten(name=spec.name)
     if spec.kind == "dense":
@@ -93,29 +95,33 @@ def learner(x, blocks: str | Sequence[tuple[int, int]] = "vgg16", groups: int = 
     return x
 
 
-def classifier(x, classes: int = 1000, *, seed: int | None = None):
-    """The classifier: flatten, FC-4096, FC-4096, softmax over `classes`."""
-    return _apply(x, classifier_layers(classes), seed)
+def classifier(x, classes: int = 1000, *, head: str = "fc", seed: int | None = None):
+    """The classifier: flatten, FC-4096, FC-4096, softmax over `classes` (the paper's, "fc"),
+    or global average pooling and the softmax alone (`head="gap"`)."""
+    return _apply(x, classifier_layers(classes, head), seed)
 
 
 def build_vgg(variant: str = "vgg16", *, stem: str = "vgg",
               input_shape: tuple[int, int, int] = (224, 224, 3), include_top: bool = True,
               classes: int = 1000, weights: str | None = None, upto: str | None = None,
-              seed: int | None = None) -> keras.Model:
-    """A VGG variant as a `keras.Model`; `upto="stem"`, "group1"… builds only that prefix.
+              seed: int | None = None, classifier: str = "fc") -> keras.Model:
+    """A VGG variant as a `keras.Model`; `upto="stem"`, "group1"… builds only that prefix;
+    `classifier` is the head on top: "fc" (the paper's) or "gap" (global average pooling).
 
     `weights`: None or "random" (Keras' initialisers, reproducible with `seed`),
     "imagenet" (Keras' download and cache), or a path to a weights file in Keras' layout.
     `seed` makes random initial weights reproducible, layer by layer.
     """
     shape = check_input_shape(input_shape, stem)
+    head = classifier_layers(classes, classifier)  # refuses an unknown head before building
     groups = stage_index(upto) if upto is not None else len(GROUPS)
     inputs = keras.Input(shape=shape, name="input")
     x = _apply(inputs, stem_layers(variant, stem), seed)
     x = learner(x, variant, groups, seed=seed)
     if include_top and upto is None:
-        x = classifier(x, classes, seed=seed)
+        x = _apply(x, head, seed)
     name = f"{variant}" if stem == "vgg" else f"{variant}_{stem}_stem"
+    name += "_gap" if classifier == "gap" and include_top else ""
     model = keras.Model(inputs, x, name=name if upto is None else f"{name}_upto_{upto}")
     if weights not in (None, "random"):
         from vggviz.weights import load_weights

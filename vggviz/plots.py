@@ -31,6 +31,7 @@ __all__ = [
     "activation_memory",
     "activation_memory_by_variant",
     "figure_png",
+    "head_vs_input_size",
     "input_size_effect",
     "macs_by_variant",
     "params_by_variant",
@@ -521,3 +522,61 @@ def figure_png(fig: Figure, dpi: float = 100) -> bytes:
     buffer = BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- the classifier head
+
+
+def head_vs_input_size(variant: str, sizes: Iterable[int], *, stem: str = "vgg",
+                       current: int | None = None) -> Figure:
+    """Parameters of fc1 alone (flatten → 4096) and of the whole GAP head (global average
+    pooling, then the 1000-way dense layer) at each (square) input size, on a log scale:
+    fc1 grows with the area of the last pool, the GAP head does not. `current` is marked."""
+    v, design = get_variant(variant), get_stem(stem)
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+        raise ValueError(f"sizes must be an iterable of input sizes in px, got {sizes!r}")
+    points = sorted({_check_size(size, "every input size") for size in sizes})
+    if not points:
+        raise ValueError("sizes is empty: give at least one input size")
+    compute = getattr(summarize, "__wrapped__", summarize)  # uncached, as input_size_effect
+
+    def heads(size: int) -> tuple[int, int]:
+        fc = compute(v.name, stem=design.name, input_shape=(size, size, 3))
+        gap = compute(v.name, stem=design.name, input_shape=(size, size, 3), classifier="gap")
+        return (next(r.params for r in fc.layers if r.name == "fc1"),
+                gap.component("classifier").params)
+
+    fc1, gap = zip(*(heads(size) for size in points), strict=True)
+    fig = _figure(3.0, 5.6)
+    ax = fig.add_subplot()
+    ax.plot(points, fc1, color=COMPONENT_COLORS["classifier"], linewidth=2, marker="o",
+            markersize=3.5, label="fc1 alone (flatten → 4096)")
+    ax.plot(points, gap, color=COMPONENT_COLORS["group5"], linewidth=2, marker="o",
+            markersize=3.5, label="whole GAP head (avg pool → 1000)")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10))
+    ax.yaxis.set_major_formatter(_eng_ticks())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(min(gap) / 3, max(fc1) * 4)
+    ax.set_xlabel("input size (px, square)")
+    ax.set_ylabel("parameters (log scale)")
+    _style(ax, "y")
+    if current is not None:
+        current = _check_size(current, "current")
+        now_fc1, now_gap = heads(current)
+        ax.axvline(current, color=_MUTED, linestyle="--", linewidth=1)
+        for value, color in ((now_fc1, COMPONENT_COLORS["classifier"]),
+                             (now_gap, COMPONENT_COLORS["group5"])):
+            ax.plot([current], [value], "o", color=color, markersize=7,
+                    markeredgecolor="black", zorder=4)
+            right = current > points[0] + 0.75 * (points[-1] - points[0])  # label goes left
+            ax.annotate(_si(value), (current, value), xytext=(-6 if right else 6, 5),
+                        textcoords="offset points", ha="right" if right else "left",
+                        fontsize=9, fontweight="bold",
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
+                              "alpha": 0.85})
+    ax.legend(loc="center right", frameon=False, fontsize=9)  # between the two lines
+    _suptitle(fig, "fc1 grows with the input's area; GAP does not")
+    fig.supxlabel(f"{v.title} · {design.title} · 1000 classes · parameters as Keras counts "
+                  "them", fontsize=8.5, color=_MUTED)
+    return fig

@@ -245,7 +245,9 @@ def _read_keras3_h5(f: h5py.File, variant: str, stem: str,
         kind = _KERAS3_KINDS.get(m.group(1)) if m else None
         if kind and arrays:
             found.setdefault(kind, []).append((int(m.group(2) or 0), arrays))
-    plan = layer_plan(variant, stem=stem, include_top="dense" in found)
+    dense = len(found.get("dense", ()))  # 3: the paper's fc head; 1: the GAP head
+    plan = layer_plan(variant, stem=stem, include_top=dense > 0,
+                      classifier="gap" if dense == 1 else "fc")
     out = {}
     for kind, entries in found.items():
         names = [spec.name for spec in plan if spec.kind == kind]

@@ -13,6 +13,7 @@ from vggviz.accounting import summarize
 from vggviz.architecture import STEMS, VARIANTS
 from vggviz.images import ImageError
 from vggviz.render import render_grid
+from vggviz.ui.measure_panel import MeasurePanel
 from vggviz.ui.parts import (
     ExtractorPool,
     ImagePicker,
@@ -76,6 +77,8 @@ class StemDesigns:
         self.details = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
         self.chart = picture()
         self.variant.observe(lambda _: self.refresh(), "value")
+        self.measure = MeasurePanel(lambda: self.variant.value)
+        self.variant.observe(lambda _: self.measure.show_counted(), "value")
         columns = [w.VBox([self.captions[k], self.grids[k], self.details[k]],
                           layout=w.Layout(align_items="flex-start", margin="0 14px 0 0",
                                           width=f"{_column_px(k)}px"))
@@ -87,6 +90,7 @@ class StemDesigns:
             w.HBox([left, w.HBox(columns, layout=w.Layout(align_items="flex-start"))],
                    layout=w.Layout(align_items="flex-start")),
             self.chart,
+            self.measure.widget,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-stem-designs")
         self.refresh()

@@ -14,6 +14,7 @@ from vggviz import formatting as fmt
 from vggviz import plots
 from vggviz.accounting import summarize_all
 from vggviz.architecture import STEMS, VARIANTS
+from vggviz.ui.classifier_head import ClassifierHead
 from vggviz.ui.parts import StatusLine, kernel_watch, picture
 
 SIZES = range(32, 513, 32)
@@ -44,6 +45,7 @@ class VGGFamily:
         self.params_chart, self.memory_chart = picture(), picture()
         self.macs_chart, self.size_chart = picture(), picture("560px")
         self.size_chart.add_class("vggviz-size-chart")
+        self.head = ClassifierHead()
         self._charts: dict[tuple, bytes] = {}
         self._drawing = threading.Lock()  # matplotlib's text engine is not thread-safe
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vggviz-family")
@@ -67,6 +69,7 @@ class VGGFamily:
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
             self.log, self.params_chart, self.memory_chart, self.macs_chart,
+            self.head.widget,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
         self.refresh()
@@ -115,7 +118,10 @@ class VGGFamily:
             (self.macs_chart, ("macs", stem, n),
              lambda: plots.macs_by_variant(summaries,
                                            limit=max(s.total_macs for s in largest) / 1e9)),
+            (self.head.chart, ("head", variant, stem, n),
+             lambda: plots.head_vs_input_size(variant, sizes, stem=stem, current=n)),
         ]
+        self.head.show(variant, stem, n)
 
         def draw_below() -> None:
             for image, key, draw in charts:

@@ -1,0 +1,173 @@
+"""`vggviz measure-stems`: every stem timed and its memory measured in a fresh process, the
+counted figures beside them, bad arguments refused in words. No timing is asserted."""
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from vggviz import formatting as fmt
+from vggviz.architecture import STEMS
+from vggviz.measure import ACCURACY_NOTE, MeasureError, Settings, measure_stems
+
+SMALL = ["--variant", "vgg11", "--size", "128", "--batch", "1", "--train", "--repeats", "2"]
+
+
+def run(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "vggviz.cli", "measure-stems", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def measured():
+    out = run(*SMALL, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout), out.stderr
+
+
+@pytest.mark.slow
+def test_every_stem_is_measured_with_positive_figures(measured):
+    data, _ = measured
+    assert data["settings"] == {"variant": "vgg11", "batch": 1, "train": True, "size": 128,
+                                "repeats": 2, "classifier": "fc"}
+    assert [s["stem"] for s in data["stems"]] == list(STEMS)
+    for s in data["stems"]:
+        for key in ("forward_ms", "train_ms", "forward_peak_mb", "train_peak_mb", "built_mb"):
+            assert s[key] > 0, (s["stem"], key)
+        for key in ("forward_ms_range", "train_ms_range"):
+            low, high = s[key]
+            assert 0 < low <= s[key.removesuffix("_range")] <= high
+    assert "allocator" in data["memory_source"] or "RSS" in data["memory_source"]
+    assert "arXiv:1512.03385" in data["accuracy"] and "not measured" in data["accuracy"]
+
+
+@pytest.mark.slow
+def test_reducing_stems_report_fewer_counted_activation_values(measured):
+    data, _ = measured
+    values = {s["stem"]: s["activation_values"] for s in data["stems"]}
+    assert values["pooled"] < values["vgg"] and values["strided"] < values["vgg"]
+    from vggviz.accounting import summarize
+
+    assert values["vgg"] == summarize("vgg11", input_shape=(128, 128, 3)).activation_values
+
+
+@pytest.mark.slow
+def test_the_progress_bar_counts_every_step(measured):
+    _, stderr = measured
+    steps = len(STEMS) * Settings("vgg11", 1, True, 128, 2).steps_per_stem
+    assert f"{steps}/{steps}" in stderr and "measuring stems" in stderr
+
+
+@pytest.mark.slow
+def test_the_table_says_what_it_measured_and_what_it_did_not():
+    out = run(*SMALL)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("Measured on this machine: VGG11 with its fc classifier")
+    header = lines[1].split("  ")
+    for column in ("stem", "params", "counted activations MB", "forward ms", "train step ms",
+                   "peak MB forward", "peak MB train", "RSS rise MB"):
+        assert column in lines[1], column
+    assert [line.split()[0] for line in lines[3:6]] == list(STEMS)
+    assert header and ACCURACY_NOTE in out.stdout and "peak MB: " in out.stdout
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--size", "64"], "from 128 to 1024 (the strided stem needs at least 128×128 px), got 64"),
+    (["--batch", "0"], "batch must be a whole number from 1 to 256, got 0"),
+    (["--repeats", "0"], "repeats must be a whole number from 1 to 50"),
+    (["--batch", "eight"], "whole number"),
+    (["--variant", "vgg17"], "invalid choice"),
+    (["--classifier", "mlp"], "invalid choice: 'mlp' (choose from 'fc', 'gap')"),
+])
+def test_bad_arguments_are_refused_in_one_line(args, needle):
+    out = run(*args, timeout=120)
+    assert out.returncode == 2
+    assert needle in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_settings_refuse_in_words():
+    with pytest.raises(ValueError, match="unknown classifier 'mlp'"):
+        Settings(classifier="mlp").check()
+    with pytest.raises(ValueError, match="unknown variant"):
+        Settings(variant="vgg17").check()
+    with pytest.raises(ValueError, match="batch must be a whole number"):
+        Settings(batch=True).check()
+
+
+@pytest.mark.slow
+def test_a_cancelled_measurement_stops_in_words():
+    cancel = threading.Event()
+    with pytest.raises(MeasureError, match="cancelled"):
+        measure_stems(Settings("vgg11", 1, False, 128, 1),
+                      progress=lambda done, total, what: cancel.set(), cancel=cancel)
+
+
+def test_the_measured_table_formats_a_measurement():
+    from vggviz.measure import Measurement, StemMeasurement
+
+    rows = tuple(StemMeasurement(stem, 10, 1_000_000 // (i + 1), 12.34, (11.0, 15.0), 5.0,
+                                 40.0, (39.0, 41.0), 100.0, 70.0)
+                 for i, stem in enumerate(STEMS))
+    m = Measurement(Settings(train=True), rows, "RSS", "test machine")
+    headers, table = fmt.measured_table(m)
+    assert headers[:4] == ["stem", "params", "counted activations MB", "forward ms"]
+    assert table[0] == ["vgg", "10", "4.0", "12.3 (11.0–15.0)", "40.0 (39.0–41.0)", "5.0",
+                        "100", "70.0"]
+    assert "train step ms" not in fmt.measured_table(
+        Measurement(Settings(train=False), rows, "RSS", "x"))[0]
+    assert "VGG16 with its fc classifier, a forward pass and one SGD step on a batch of 8" in \
+        fmt.measured_settings(m)
+
+
+def test_the_dashboard_panel_counts_at_once_for_the_batch(offline):
+    from vggviz.ui import stem_designs
+
+    app = stem_designs().app
+    panel = app.measure
+    assert "Counted, batch of 8 at 224×224" in panel.counted.value
+    assert "25,690,112" in panel.counted.value  # 8 × 3,211,264 values leave the VGG stem
+    panel.batch.value = 2
+    assert "6,422,528" in panel.counted.value
+    assert "arXiv:1512.03385" in panel.widget.children[-1].value
+    assert "Accuracy is not measured" in panel.widget.children[-1].value
+
+
+def test_a_failed_measurement_is_said_in_words(offline, monkeypatch):
+    import vggviz.ui.measure_panel as mp
+    from vggviz.ui import stem_designs
+
+    def fail(settings, progress, cancel):
+        progress(1, 10, "vgg stem")
+        raise MeasureError("measuring the vgg stem failed (exit code -9): Killed")
+
+    monkeypatch.setattr(mp, "measure_stems", fail)
+    panel = stem_designs().app.measure
+    panel.start()
+    panel.thread.join(60)
+    assert "Not measured: measuring the vgg stem failed (exit code -9): Killed" in \
+        panel.progress_text.value
+    assert panel.progress.bar_style == "danger" and not panel.button.disabled
+    assert panel.measured.value == ""
+
+
+@pytest.mark.slow
+def test_the_dashboard_button_measures_every_stem_with_a_progress_bar(offline):
+    from vggviz.ui import stem_designs
+
+    app = stem_designs().app
+    app.variant.value = "vgg11"
+    panel = app.measure
+    panel.batch.value, panel.train.value = 1, False
+    panel.start()
+    assert panel.button.disabled
+    panel.thread.join(600)
+    assert panel.progress.value == panel.progress.max == 3 * (1 + 1 + 5)
+    assert panel.progress.bar_style == "success" and not panel.button.disabled
+    table = panel.measured.value
+    assert "Measured on this machine" in table and "forward ms" in table
+    assert "train step ms" not in table and "VGG11 with its fc classifier" in table
+    assert [s.stem for s in panel.result.stems] == list(STEMS)

@@ -1,0 +1,131 @@
+"""The stem's cost measured on this machine, for the stem-designs dashboard: a button that runs
+`vggviz.measure` in a background thread with a progress bar, and the measured table beside the
+counted one. Errors are shown in words; the controls keep answering while it runs."""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from vggviz import formatting as fmt
+from vggviz.accounting import summarize
+from vggviz.architecture import STEMS
+from vggviz.measure import ACCURACY_NOTE, MeasureError, Measurement, Settings, measure_stems
+
+
+def _table(headers: list[str], rows: list[list[str]], title: str, css: str) -> str:
+    return (f"<div style='margin-right:18px'><b>{html.escape(title)}</b>"
+            f"{fmt.html_table(headers, rows, css_class=css)}</div>")
+
+
+def _accuracy_note() -> str:
+    """What is not measured and where the no-loss claim comes from, in plain sight."""
+    text = html.escape(ACCURACY_NOTE).replace(
+        "arXiv:1512.03385", "<a href='https://arxiv.org/abs/1512.03385' target='_blank' "
+        "rel='noopener' style='text-decoration:underline'>arXiv:1512.03385</a>")
+    return (f"<div class='vggviz-accuracy-note' style='background:#fff4ce;padding:4px 8px;"
+            f"line-height:1.4;max-width:1100px;margin-top:6px'>{text}</div>")
+
+
+class MeasurePanel:
+    """Counted and measured cost of the whole model with each stem, for the chosen variant."""
+
+    def __init__(self, variant: Callable[[], str]):
+        self.variant = variant
+        self.batch = w.BoundedIntText(value=8, min=1, max=64, description="Batch",
+                                      layout=w.Layout(width="150px"),
+                                      tooltip="random images per forward pass / SGD step")
+        self.train = w.Checkbox(value=True, description="and one SGD step",
+                                indent=False, layout=w.Layout(width="150px"))
+        self.button = w.Button(description="Measure on this machine", icon="stopwatch",
+                               button_style="primary", layout=w.Layout(width="220px"))
+        self.cancel_button = w.Button(description="Cancel", layout=w.Layout(width="80px",
+                                                                           display="none"))
+        self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="300px",
+                                                                            visibility="hidden"))
+        self.progress_text = w.HTML()
+        self.counted = w.HTML()
+        self.measured = w.HTML()
+        self.result: Measurement | None = None
+        self.thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self.button.on_click(lambda _: self.start())
+        self.cancel_button.on_click(lambda _: self._cancel.set())
+        for control in (self.batch, self.train):
+            control.observe(lambda _: self.show_counted(), "value")
+        self.widget = w.VBox([
+            w.HTML("<h3>The stem's cost, measured on this machine</h3>"),
+            w.HBox([self.batch, self.train, self.button, self.cancel_button],
+                   layout=w.Layout(align_items="center")),
+            w.HBox([self.progress, self.progress_text], layout=w.Layout(align_items="center")),
+            w.HBox([self.counted, self.measured],
+                   layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
+            w.HTML(_accuracy_note()),
+        ], layout=w.Layout(align_items="flex-start"))
+        self.widget.add_class("vggviz-measure-panel")
+        self.show_counted()
+
+    def settings(self) -> Settings:
+        return Settings(self.variant(), self.batch.value, self.train.value)
+
+    def show_counted(self) -> None:
+        """The counted table for the current variant and batch (instant: arithmetic)."""
+        st = self.settings()
+        summaries = [summarize(st.variant, stem=k, input_shape=(st.size, st.size, 3))
+                     for k in STEMS]
+        self.counted.value = _table(
+            *fmt.counted_stems_table(summaries, st.batch),
+            f"Counted, batch of {st.batch} at {st.size}×{st.size}", "vggviz-counted-stems")
+        if self.result is not None and self.result.settings != st:
+            self.measured.value = (f"<div style='color:#555'><b>Measured</b><br><small>for "
+                                   f"{html.escape(fmt.measured_settings(self.result))}; "
+                                   f"measure again for these settings.</small>"
+                                   f"{self._measured_table(self.result)}</div>")
+
+    @staticmethod
+    def _measured_table(m: Measurement) -> str:
+        return fmt.html_table(*fmt.measured_table(m, counted=False),
+                              css_class="vggviz-measured-stems")
+
+    def start(self) -> None:
+        """Measure in a background thread (one fresh process per stem); the page stays live."""
+        if self.thread is not None and self.thread.is_alive():
+            return
+        settings = self.settings()
+        self._cancel.clear()
+        self.button.disabled = True
+        self.cancel_button.layout.display = None
+        self.progress.value, self.progress.max = 0, len(STEMS) * settings.steps_per_stem
+        self.progress.layout.visibility = "visible"
+        self.progress.bar_style = ""
+        self.progress_text.value = "starting a fresh Python process per stem…"
+        self.thread = threading.Thread(target=self._run, args=(settings,), daemon=True,
+                                       name="vggviz-measure")
+        self.thread.start()
+
+    def _step(self, done: int, total: int, what: str) -> None:
+        self.progress.value = done
+        self.progress_text.value = f"<small>{html.escape(what)}: step {done} of {total}</small>"
+
+    def _run(self, settings: Settings) -> None:
+        try:
+            m = measure_stems(settings, progress=self._step, cancel=self._cancel)
+        except (MeasureError, ValueError, OSError) as exc:
+            self.progress.bar_style = "danger"
+            self.progress_text.value = (f"<span style='color:#b00020'>Not measured: "
+                                        f"{html.escape(str(exc))}.</span>")
+        else:
+            self.result = m
+            self.progress.bar_style = "success"
+            self.progress_text.value = "<small>done</small>"
+            self.measured.value = (
+                f"<div><b>Measured on this machine</b>{self._measured_table(m)}"
+                f"<div style='line-height:1.35;max-width:640px'><small>"
+                f"{html.escape(fmt.measured_settings(m))}. Times: median (min–max). Peak MB: "
+                f"{html.escape(m.memory_source)}.</small></div></div>")
+        finally:
+            self.button.disabled = False
+            self.cancel_button.layout.display = "none"
