@@ -1,0 +1,82 @@
+"""The effective receptive field of one unit: which input pixels actually move it.
+
+The theoretical field (`vggviz.receptive_field`) says which pixels a unit *may* depend on; the
+gradient of the unit with respect to the input, from one backward pass through the prefix model,
+says how much each pixel moves it for this image and these weights. The gradient is exactly
+zero outside the theoretical box, and inside it only the pixels that reach the unit through
+live ReLUs and winning max-pool positions count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vggviz.images import ImageSource, preprocess
+from vggviz.receptive_field import ReceptiveField, stage_field
+
+if TYPE_CHECKING:
+    from vggviz.features import FeatureExtractor
+
+
+@dataclass(frozen=True)
+class UnitField:
+    """One unit's value, its theoretical box and its gradient on the input.
+
+    `gradient` is (H, W): |∂unit/∂input| summed over the three colour channels, in units of the
+    network's input numbers (0–255 less the mean, so the same as per pixel level). `box` is
+    (top, left, bottom, right), inclusive, clipped at the image's border.
+    """
+
+    stage: str
+    channel: int
+    row: int
+    col: int
+    value: float
+    field: ReceptiveField
+    box: tuple[int, int, int, int]
+    gradient: np.ndarray
+
+    @property
+    def moving(self) -> tuple[int, int, int, int] | None:
+        """(top, left, bottom, right) of the pixels with a nonzero gradient; None if the unit
+        is dead (ReLU at zero): then no pixel moves it."""
+        rows, cols = np.nonzero(self.gradient)
+        if rows.size == 0:
+            return None
+        return int(rows.min()), int(cols.min()), int(rows.max()), int(cols.max())
+
+
+def input_gradient(model, batch: np.ndarray, channel: int, row: int, col: int,
+                   output: int = -1) -> tuple[float, np.ndarray]:
+    """The value of unit (`row`, `col`, `channel`) of `model`'s output (its `output`-th, for a
+    model with several) on `batch` (1, H, W, C), and its gradient on the input, (H, W, C)."""
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(np.asarray(batch, np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        outputs = model(x, training=False)
+        out = outputs[output] if isinstance(outputs, list | tuple) else outputs
+        unit = out[0, row, col, channel]
+    gradient = tape.gradient(unit, x)
+    return float(unit), np.asarray(gradient[0])
+
+
+def unit_field(fx: FeatureExtractor, image: ImageSource, stage: str, channel: int, row: int,
+               col: int) -> UnitField:
+    """The theoretical box and the gradient of unit (`row`, `col`) of map `channel` of `stage`
+    for `image`, through `fx`'s prefix model (one backward pass)."""
+    field = stage_field(fx.variant, fx.stem, stage, fx.size)
+    model = fx.model(stage)
+    out_h, out_w, channels = model.outputs[-1].shape[1:]
+    if not (0 <= row < out_h and 0 <= col < out_w and 0 <= channel < channels):
+        raise ValueError(f"unit ({row}, {col}) of map {channel} is outside the {stage}'s "
+                         f"{out_h}×{out_w}×{channels} maps")
+    pixels, _ = fx.fitted(image)
+    value, gradient = input_gradient(model, preprocess(pixels, fx.weights), channel, row, col)
+    box = field.box(row, col, (fx.size, fx.size))
+    return UnitField(stage, channel, row, col, value, field, box,
+                     np.abs(gradient).sum(axis=-1))
