@@ -87,10 +87,11 @@ class ImagePicker:
         self._outlined = None
         self.network_view.value = self._network_png
 
-    def outline(self, box: tuple[int, int, int, int] | None) -> None:
+    def outline(self, box: tuple[int, int, int, int] | None, *, redraw: bool = False) -> None:
         """Mark `box` (top, left, bottom, right, inclusive pixels) on the network's-eye view,
-        e.g. the patch a filter saw; None shows the picture as it is."""
-        if box == self._outlined:
+        e.g. the patch a filter saw; None shows the picture as it is. `redraw` draws it even if
+        it was the last box asked for (another picture was put in the view since)."""
+        if box == self._outlined and not redraw:
             return
         self._outlined = box
         if box is None:
