@@ -65,7 +65,7 @@ def test_a_dead_unit_moves_no_pixel():
 
 def test_a_unit_outside_the_maps_is_refused_in_words():
     fx = FeatureExtractor("vgg16", weights="random", seed=3, size=64)
-    with pytest.raises(ValueError, match="outside the group1's 32×32×64 maps"):
+    with pytest.raises(ValueError, match="outside the 32×32×64 maps"):
         unit_field(fx, noise(64), "group1", 0, 32, 0)
 
 

@@ -56,5 +56,5 @@ def field_picture(pixels: np.ndarray, gradient: np.ndarray, box: tuple[int, int,
 
 def heat_legend(width: int = 300) -> bytes:
     """The heat's colour scale: 0 (the pixel does not move the unit) to the largest gradient."""
-    return colorbar(0, 1, cmap=HEAT_CMAP, width=width, low_text="0",
-                    high_text="largest |∂unit/∂pixel|")
+    return colorbar(0, 1, cmap=HEAT_CMAP, width=width, low_text="0: does not move it",
+                    high_text="moves it most")

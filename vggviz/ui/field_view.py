@@ -24,22 +24,21 @@ HINT = ("<small><i>Click a point of the large map: “What the network sees” t
 
 
 def caption(unit: UnitField, ms: float) -> str:
-    """The field in words: the box, how much of it lies on the picture, what the heat is."""
+    """The field in words: the box (cyan), how much of it lies on the picture, what the heat is."""
     top, left, bottom, right = unit.box
     n = unit.field.size
-    where = (f"unit (row {unit.row}, col {unit.col}) of {unit.stage} map {unit.channel}")
-    seen = (f"{bottom - top + 1}×{right - left + 1} px of it lie on the picture, the rest is "
-            f"padding" if (bottom - top + 1, right - left + 1) != (n, n) else "outlined in cyan")
-    lines = [f"<b>{html.escape(where)} sees a {n}×{n} px box of the input</b> ({seen}); the "
-             f"gradient shows which pixels actually move it."]
+    where = f"unit (row {unit.row}, col {unit.col}) of {unit.stage} map {unit.channel}"
+    clipped = (bottom - top + 1, right - left + 1) != (n, n)
+    seen = (f", {bottom - top + 1}×{right - left + 1} of it on the picture" if clipped else "")
+    lines = [f"<b>{html.escape(where)} sees a {n}×{n} px box of the input</b> (cyan{seen}); "
+             "the gradient shows which pixels actually move it."]
     if unit.moving is None:
-        lines.append("This unit is 0 here (its ReLU is off), so no pixel moves it and there is "
-                     "no heat: click a brighter point.")
+        lines.append("<i>This unit is 0 here (its ReLU is off): no pixel moves it, so no heat. "
+                     "Click a brighter point.</i>")
     lines.append(f"<small>Heat: |∂unit/∂input| summed over R, G, B, as a share of its largest "
-                 f"value, over the greyed picture inside the box. The unit's value "
-                 f"{unit.value:.3g}; neighbouring units' boxes are {unit.field.jump} px apart. "
-                 f"One backward pass: {ms:.0f} ms.</small>")
-    return f"<div class=vggviz-field-caption style='line-height:1.35'>{'<br>'.join(lines)}</div>"
+                 f"value. Unit value {unit.value:.3g}; its neighbours' boxes are "
+                 f"{unit.field.jump} px apart; one backward pass, {ms:.0f} ms.</small>")
+    return f"<div class=vggviz-field-caption style='line-height:1.3'>{'<br>'.join(lines)}</div>"
 
 
 class FieldView:
@@ -55,10 +54,10 @@ class FieldView:
         self._pixels = None
         self._patch: tuple[int, int, int, int] | None = None
         self.caption = w.HTML(HINT)
-        self.legend = picture("300px")
-        self.legend.value = heat_legend()
+        self.legend = picture("296px")
+        self.legend.value = heat_legend(296)
         self.legend.layout.display = "none"
-        self.widget = w.VBox([self.caption, self.legend],
+        self.widget = w.VBox([self.legend, self.caption],
                              layout=w.Layout(width="300px", margin="2px 0 6px 0"))
         self.widget.add_class("vggviz-field-view")
 
@@ -93,6 +92,7 @@ class FieldView:
         self.caption.value = HINT
         self.legend.layout.display = "none"
         self.picker.network_view.remove_class(CSS_CLASS)
+        self.picker.widen(False)
         self.picker.outline(self._patch, redraw=True)
 
     def outline(self, box: tuple[int, int, int, int] | None) -> None:
@@ -107,3 +107,4 @@ class FieldView:
         self.picker.network_view.value = field_picture(self._pixels, self.unit.gradient,
                                                        self.unit.box, self._patch)
         self.picker.network_view.add_class(CSS_CLASS)
+        self.picker.widen(True)

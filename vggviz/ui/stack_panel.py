@@ -21,6 +21,14 @@ HEADERS = {
 }
 
 
+FOOTNOTE = (
+    "Weights as the paper counts them: C channels into and out of every convolution, biases "
+    "left out (a group's first convolution really takes the previous group's channels, the "
+    "stem's the 3 colours). The box is in the stack's own input pixels; that two stacked 3×3 "
+    "convolutions and one 5×5 depend on exactly the same 25 pixels is checked in vggviz's "
+    "tests, by the gradient of a built Keras model. Hover a column's name for what it counts.")
+
+
 def _where(stack: Stack) -> str:
     return " + ".join(c.replace("group", "group ") for c in stack.components)
 
@@ -48,7 +56,7 @@ def stack_panel(variant: str = "vgg16", stem: str = "vgg") -> str:
     head = "".join(f"<th title='{html.escape(note)}'>{html.escape(name)}</th>"
                    for name, note in HEADERS.items())
     rows = "".join(_row(s) for s in stacks(variant, stem))
-    title = f"{VARIANTS[variant].title}, {STEMS[stem].title.lower()}"
+    title = f"{VARIANTS[variant].title} with the {STEMS[stem].title}"
     return (
         "<div class='vggviz-stacks' style='line-height:1.35'>"
         "<h3>Why stacks of 3×3 convolutions (the paper's section 2.3)</h3>"
@@ -60,10 +68,5 @@ def stack_panel(variant: str = "vgg16", stem: str = "vgg") -> str:
         "<style>.vggviz-stacks th, .vggviz-stacks td {padding: 2px 8px; white-space: nowrap}"
         "</style>"
         f"<table class='vggviz-stacks-table'><tr>{head}</tr>{rows}</table>"
-        "<small>Weights as the paper counts them: C channels into and out of every "
-        "convolution, biases left out (a group's first convolution really takes the previous "
-        "group's channels, the stem's takes the 3 colours). The box is in the stack's own "
-        "input pixels; that two stacked 3×3 convolutions and one 5×5 depend on exactly the "
-        "same 25 pixels is checked in vggviz's tests, by the gradient of a built Keras model. "
-        "Hover a column's name for what it counts.</small></div>"
+        f"<div style='max-width:900px'><small>{FOOTNOTE}</small></div></div>"
     )
