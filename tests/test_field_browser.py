@@ -25,7 +25,9 @@ pytestmark = pytest.mark.browser
 OVERLAY = "img.vggviz-network-view.vggviz-receptive-field"
 FOCUS = "img.vggviz-focus"
 TIMINGS = Timings(ARTIFACTS / "receptive_field_timings.txt")
-UNITS = [(14, 14), (19, 7), (8, 22), (1, 1), (25, 17)]  # (row, col) of the 28×28 map to click
+# (row, col) of the 28×28 map to click: a middle, a corner, edges; the last is the brightest
+# point of map 0 with the random weights of an offline machine, so the screenshot shows heat.
+UNITS = [(14, 14), (1, 6), (6, 2), (20, 27), (21, 15)]
 RECORD_CLICKS = ("document.addEventListener('click', () => { window.__clickAt = "
                  "performance.now(); }, true);")
 
