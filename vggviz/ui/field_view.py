@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 CSS_CLASS = "vggviz-receptive-field"
 """Class of the network's-eye picture while it shows a unit's field (the browser tests find it)."""
-HINT = ("<small><i>Click a point of the large map: “What the network sees” then shows the "
-        "part of the picture that point depends on.</i></small>")
+HINT = ("<div style='line-height:1.3'><small><i>Click a point of the large map: “What the "
+        "network sees” then shows the part of the picture that point depends on.</i></small>"
+        "</div>")
 
 
 def caption(unit: UnitField, ms: float) -> str:
