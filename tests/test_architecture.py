@@ -93,7 +93,7 @@ def test_to_dict_has_exactly_the_documented_shape():
     assert set(d["components"][0]) == {"name", "params", "output_shape", "activation_values",
                                        "macs"}
     assert set(d["layers"][0]) == {"name", "component", "kind", "output_shape", "params",
-                                   "activation_values", "macs"}
+                                   "activation_values", "macs", "receptive_field"}
     assert json.loads(json.dumps(d)) == d
 
 

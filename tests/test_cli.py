@@ -27,7 +27,8 @@ def test_summary_json_has_the_documented_shape(capsys):
     assert data["layers"][0] == {"name": "block1_conv1", "component": "stem", "kind": "conv",
                                  "output_shape": [160, 160, 64], "params": 1792,
                                  "activation_values": 160 * 160 * 64,
-                                 "macs": 160 * 160 * 64 * 27}
+                                 "macs": 160 * 160 * 64 * 27,
+                                 "receptive_field": {"size": 3, "jump": 1, "start": [0, 0]}}
 
 
 def test_summary_table_is_readable(capsys):

@@ -19,6 +19,7 @@ from vggviz.architecture import (
     get_variant,
     layer_plan,
 )
+from vggviz.receptive_field import ReceptiveField, receptive_fields
 
 BYTES_PER_VALUE = 4
 """float32: every figure of memory here is for one image in float32."""
@@ -104,6 +105,13 @@ class Summary:
         """Feature values the stem hands to group 1: the cost the VGG stem does not reduce."""
         return self.component("stem").output_values
 
+    @property
+    def receptive_fields(self) -> dict[str, ReceptiveField | None]:
+        """Each layer's receptive field in input pixels, by layer name (`vggviz.receptive_field`);
+        None for the classifier's layers, which see the whole input."""
+        fields = receptive_fields(self.variant, stem=self.stem, input_shape=self.input_shape)
+        return {layer.name: fields.get(layer.name) for layer in self.layers}
+
     def component(self, name: str) -> ComponentCost:
         """The component called `name` ("stem", "group1"…"group5", "classifier")."""
         for c in self.components:
@@ -112,7 +120,9 @@ class Summary:
         raise KeyError(f"no component {name!r}; this model has {[c.name for c in self.components]}")
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready data (the shape of `vggviz summary --json`)."""
+        """Plain JSON-ready data (the shape of `vggviz summary --json`); a layer's
+        `receptive_field` is {size, jump, start: [row, col]}, or null for the whole input."""
+        fields = self.receptive_fields
         return {
             "variant": self.variant,
             "stem": self.stem,
@@ -125,9 +135,14 @@ class Summary:
                  "activation_values": c.activation_values, "macs": c.macs}
                 for c in self.components
             ],
-            "layers": [asdict(layer) | {"output_shape": list(layer.output_shape)}
+            "layers": [asdict(layer) | {"output_shape": list(layer.output_shape),
+                                        "receptive_field": _field_dict(fields[layer.name])}
                        for layer in self.layers],
         }
+
+
+def _field_dict(field: ReceptiveField | None) -> dict | None:
+    return None if field is None else field.to_dict()
 
 
 def _spatial(size: int, spec: LayerSpec) -> int:

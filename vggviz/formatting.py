@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from vggviz.accounting import BYTES_PER_VALUE, Summary
 from vggviz.architecture import COMPONENTS, VARIANTS
+from vggviz.receptive_field import ReceptiveField
 
 COLUMN_NOTES = {
     "params": "parameters as Keras counts them: weights, biases and batch-norm statistics",
@@ -25,6 +26,9 @@ COLUMN_NOTES = {
     "fc1 params": ("parameters of the classifier's first dense layer (flatten → 4096), which "
                    "grow with the input size"),
     "stem MB": "memory of the values the stem hands to the learner, one image, float32",
+    "receptive field": ("side of the input square one output unit depends on, in pixels, and "
+                        "(jump) the pixels between neighbouring units' squares; the classifier "
+                        "sees the whole input"),
 }
 """What each column counts, for footnotes and tooltips."""
 
@@ -98,10 +102,17 @@ def component_table(s: Summary) -> tuple[list[str], list[list[str]]]:
 
 def layer_table(s: Summary) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of a variant's cost per layer."""
-    headers = ["layer", "component", "output", "params", "values", "MACs"]
+    headers = ["layer", "component", "output", "params", "values", "MACs", "receptive field"]
+    fields = s.receptive_fields
     rows = [[r.name, r.component, shape(r.output_shape), count(r.params),
-             count(r.activation_values), count(r.macs)] for r in s.layers]
+             count(r.activation_values), count(r.macs), field_text(fields[r.name])]
+            for r in s.layers]
     return headers, rows
+
+
+def field_text(field: ReceptiveField | None) -> str:
+    """A receptive field in a table cell: "40 px (jump 4)", or "whole input"."""
+    return "whole input" if field is None else f"{field.size} px (jump {field.jump})"
 
 
 def variants_table(summaries: Sequence[Summary], *,

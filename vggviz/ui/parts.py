@@ -19,6 +19,8 @@ SIZE = 224
 LABEL_WIDTH = "70px"
 """Width of every control's description, so labels line up down a column."""
 ACCEPT = "image/*,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff"
+NARROW, WIDE = "145px", "296px"
+"""Widths of the picker's pictures side by side, and of the network's view alone."""
 
 
 def picture(width: str | None = None, **kwargs) -> w.Image:
@@ -57,8 +59,8 @@ class ImagePicker:
                                  tooltip="a bundled sample image")
         self.upload = w.FileUpload(accept=ACCEPT, multiple=False,
                                    description="Upload", layout=w.Layout(width="110px"))
-        self.original = picture("145px")
-        self.network_view = picture("145px")
+        self.original = picture(NARROW)
+        self.network_view = picture(NARROW)
         self.network_view.add_class("vggviz-network-view")
         self.name = ""
         self.image: Image.Image | None = None  # the network's-eye view, 224×224 RGB
@@ -66,11 +68,12 @@ class ImagePicker:
         self.sample.observe(self._on_sample, "value")
         self.upload.observe(self._on_upload, "value")
         caption = w.Layout(margin="0 0 0 4px")
+        self._original_column = w.VBox([w.HTML("<small><b>Original</b></small>",
+                                               layout=caption), self.original])
         self.widget = w.VBox([
             w.HBox([self.sample, self.upload]),
             w.HBox([
-                w.VBox([w.HTML("<small><b>Original</b></small>", layout=caption),
-                        self.original]),
+                self._original_column,
                 w.VBox([w.HTML("<small><b>What the network sees</b></small>",
                                layout=caption, tooltip=f"{SIZE}×{SIZE} after resize and crop"),
                         self.network_view]),
@@ -86,10 +89,11 @@ class ImagePicker:
         self._outlined = None
         self.network_view.value = self._network_png
 
-    def outline(self, box: tuple[int, int, int, int] | None) -> None:
+    def outline(self, box: tuple[int, int, int, int] | None, *, redraw: bool = False) -> None:
         """Mark `box` (top, left, bottom, right, inclusive pixels) on the network's-eye view,
-        e.g. the patch a filter saw; None shows the picture as it is."""
-        if box == self._outlined:
+        e.g. the patch a filter saw; None shows the picture as it is. `redraw` draws it even if
+        it was the last box asked for (another picture was put in the view since)."""
+        if box == self._outlined and not redraw:
             return
         self._outlined = box
         if box is None:
@@ -104,6 +108,12 @@ class ImagePicker:
             draw.rectangle((max(left - grow, 0), max(top - grow, 0), min(right + grow, last_x),
                             min(bottom + grow, last_y)), outline=colour, width=width)
         self.network_view.value = encode_png(marked)
+
+    def widen(self, wide: bool) -> None:
+        """Show the network's-eye view across both columns, the original hidden (while it
+        carries marks worth reading), or back at its place beside the original."""
+        self._original_column.layout.display = "none" if wide else None
+        self.network_view.layout.width = WIDE if wide else NARROW
 
     def _on_sample(self, change) -> None:
         if change["new"] is None:  # cleared because an upload is shown

@@ -35,6 +35,7 @@ from vggviz.render import render_map as render_focus
 from vggviz.ui.compare_weights import WeightsComparison
 from vggviz.ui.convolution_panel import ConvolutionPanel
 from vggviz.ui.cost_strip import cost_strip
+from vggviz.ui.field_view import FieldView
 from vggviz.ui.file_link import FileLink
 from vggviz.ui.parts import (
     LABEL_WIDTH,
@@ -149,7 +150,8 @@ class StemExplorer:
         self.focus_info = w.HTML(layout=w.Layout(width=COLUMN["focus"]))
         self.strip = w.HTML(layout=w.Layout(width="100%"))
         self.hover = w.HTML()
-        self.worked = ConvolutionPanel(outline=self.picker.outline)  # the value, worked out
+        self.field = FieldView(self.picker, self.status)  # what a clicked point depends on
+        self.worked = ConvolutionPanel(outline=self.field.outline)  # the value, worked out
         self.costs = w.HTML()
         self.export_grid, self.export_maps = FileLink(), FileLink()
         self.export_button = w.Button(description="Export PNG + .npy", icon="download")
@@ -169,6 +171,8 @@ class StemExplorer:
         self._pointer = Event(source=self.focus_image, watched_events=["mousemove", "click"],
                               wait=40, throttle_or_debounce="throttle")
         self._pointer.on_dom_event(self._on_hover)
+        self._field_click = Event(source=self.focus_image, watched_events=["click"])
+        self._field_click.on_dom_event(self._on_field_click)
 
         self.widget = self._layout()
         self.widget.add_class("vggviz-stem-explorer")
@@ -179,7 +183,7 @@ class StemExplorer:
         chosen map with its kernel; the cost table and the 64 kernels follow below."""
         top = {"align_items": "flex-start"}
         left = w.VBox([
-            self.picker.widget,
+            self.picker.widget, self.field.widget,
             w.HTML("<b>What the stem does to the numbers</b>"), self.strip,
             self.model.widget,
         ], layout=w.Layout(width=COLUMN["left"], flex=f"0 0 {COLUMN['left']}",
@@ -225,6 +229,7 @@ class StemExplorer:
 
     def _refresh(self) -> None:
         variant, weights, stem, seed = self.model.key
+        self.field.clear()  # it belonged to the last image, model or stage
         stage = self.stage.value
         loading = "keras" not in sys.modules and not (stage == "stem"
                                                        and numpy_stem.supported(variant, stem))
@@ -328,6 +333,7 @@ class StemExplorer:
         self.grid = grid
         self._clear_exports()  # links belong to the view they were made from
         if self.focus.value not in channels:
+            self.field.clear()  # it belonged to a map of another page
             self._switching = True
             try:
                 self.focus.value = channels[0]
@@ -370,6 +376,7 @@ class StemExplorer:
 
     def _on_focus(self) -> None:
         """Another map chosen: its tile outlined in the grid, and it drawn large."""
+        self.field.clear()  # it belonged to the last map
         if self.grid is not None:
             self._clear_exports()
             self._draw_grid()
@@ -410,16 +417,30 @@ class StemExplorer:
             self.focus.value = channel  # its observer outlines the tile and draws the map
 
     def _on_hover(self, event: dict) -> None:
-        if self.maps is None or "dataX" not in event:
-            return
-        h, wd = self.maps.shape[:2]
-        scale = focus_scale((h, wd))
-        x, y = int(event["dataX"]) // scale, int(event["dataY"]) // scale
-        if 0 <= x < wd and 0 <= y < h:
+        point = self._map_point(event)
+        if point is not None:
+            y, x = point
             value = self.maps[y, x, self.focus.value]
             self.hover.value = f"at ({x}, {y}): <b>{value:.4g}</b>"
             self.worked.show(self.fx, self.picker.image, self.stage.value, self.focus.value,
                              at=(y, x))
+
+    def _map_point(self, event: dict) -> tuple[int, int] | None:
+        """The (row, col) of the map under a pointer event on the large map, if on it."""
+        if self.maps is None or "dataX" not in event:
+            return None
+        h, wd = self.maps.shape[:2]
+        scale = focus_scale((h, wd))
+        row, col = int(event["dataY"]) // scale, int(event["dataX"]) // scale
+        return (row, col) if 0 <= row < h and 0 <= col < wd else None
+
+    @_serialised
+    def _on_field_click(self, event: dict) -> None:
+        """A click on the large map: draw what that point depends on (`FieldView`)."""
+        point = self._map_point(event)
+        if point is not None and self.fx is not None:
+            self.field.show(self.fx, self.picker.image, self.stage.value, self.focus.value,
+                            *point)
 
     def _show_costs(self) -> None:
         variant, _, stem, _ = self.model.key

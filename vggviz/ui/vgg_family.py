@@ -16,6 +16,7 @@ from vggviz.accounting import summarize_all
 from vggviz.architecture import STEMS, VARIANTS
 from vggviz.ui.classifier_head import ClassifierHead
 from vggviz.ui.parts import StatusLine, kernel_watch, picture
+from vggviz.ui.stack_panel import stack_panel
 
 SIZES = range(32, 513, 32)
 
@@ -42,6 +43,7 @@ class VGGFamily:
         self.log = w.Checkbox(value=False, description="parameters on a log scale")
         self.status = StatusLine()
         self.table = w.HTML()
+        self.stacks = w.HTML()  # stacked 3×3 convolutions against one large kernel
         self.params_chart, self.memory_chart = picture(), picture()
         self.macs_chart, self.size_chart = picture(), picture("560px")
         self.size_chart.add_class("vggviz-size-chart")
@@ -69,7 +71,7 @@ class VGGFamily:
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
             self.log, self.params_chart, self.memory_chart, self.macs_chart,
-            self.head.widget,
+            self.head.widget, self.stacks,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
         self.refresh()
@@ -105,6 +107,7 @@ class VGGFamily:
             lambda: plots.input_size_effect(variant, sizes, stem=stem, current=n))
         self.table.value = fmt.html_table(*fmt.variants_table(summaries),
                                           css_class="vggviz-family")
+        self.stacks.value = stack_panel(variant, stem)
         largest = summarize_all(stem=stem, input_shape=(sizes[-1], sizes[-1], 3))
         self._generation += 1
         generation = self._generation
