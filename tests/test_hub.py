@@ -32,7 +32,7 @@ from browser import ARTIFACTS, LONG, VIEWPORT, PageWatch, Timings, chromium_sess
 from PIL import Image
 from playwright.sync_api import expect
 
-from vggviz.serving import descendants, free_port, kernel_pids, project_root, stop
+from vggviz.serving import cpu_seconds, descendants, free_port, kernel_pids, project_root, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -227,6 +227,7 @@ def test_each_user_gets_the_stem_explorer_with_a_kernel_of_their_own(hub, sessio
             rss, uss = memory_mb(kernel)
             TIMINGS.record(f"{user}: kernel RSS at the first grid (USS {uss:.0f} MB)", rss,
                            unit="MB")
+            TIMINGS.record(f"{user}: kernel CPU time, start → first grid", cpu_seconds(kernel))
 
 
 def test_a_user_asking_for_another_users_server_is_refused(hub, sessions):
