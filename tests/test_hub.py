@@ -220,9 +220,16 @@ def test_each_user_gets_the_stem_explorer_with_a_kernel_of_their_own(hub, sessio
     ada, bob = (kernels[user] for user in USERS)
     assert not set(ada) & set(bob), "two users share a kernel id"
     assert not set(ada.values()) & set(bob.values()), "two users share a kernel process"
-    for user, pid in servers.items():  # the figures deploy/README.md's arithmetic uses
+    hub_rss, _ = memory_mb(hub.proc.pid)  # the figures deploy/README.md's arithmetic uses
+    TIMINGS.record("the hub's own RSS (two users)", hub_rss, unit="MB")
+    for pid in descendants(hub.proc.pid):
+        if b"configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            TIMINGS.record("configurable-http-proxy RSS", memory_mb(pid)[0], unit="MB")
+    for user, pid in servers.items():
         rss, uss = memory_mb(pid)
         TIMINGS.record(f"{user}: single-user server RSS (USS {uss:.0f} MB)", rss, unit="MB")
+        TIMINGS.record(f"{user}: single-user server CPU time, start → first grid",
+                       cpu_seconds(pid, tree=False))
         for kernel in kernels[user].values():
             rss, uss = memory_mb(kernel)
             TIMINGS.record(f"{user}: kernel RSS at the first grid (USS {uss:.0f} MB)", rss,
