@@ -1,12 +1,11 @@
 """The class deployment, run for real: JupyterHub as deploy/jupyterhub/jupyterhub_config.py sets
-it up, with its configurable-http-proxy and idle culler, driven through Chromium.
+it up, with its configurable-http-proxy, NativeAuthenticator and idle culler, driven through
+Chromium: the teacher signs up and authorizes the students' sign-ups, the students log in.
 
-Two things are swapped for the test, in a config file layered over the real one: the
-authenticator (JupyterHub's DummyAuthenticator with one random password: the real
-NativeAuthenticator wants an admin to authorize each sign-up) and the spawner
-(SimpleLocalProcessSpawner runs every server as the test's own user: the real SystemdSpawner
-needs systemd and root). The rest is the real file: proxy, default URL, the servers' Voilà and
-Jupyter settings, the culler service and its role.
+One thing is swapped for the test, in a config file layered over the real one: the spawner.
+SimpleLocalProcessSpawner runs every server as the test's own user, where the real
+SystemdSpawner needs systemd and root. The rest is the real file: accounts, proxy, default URL,
+the servers' Voilà and Jupyter settings, the culler service and its role.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import numpy as np
 import psutil
@@ -42,7 +41,8 @@ PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
 DASHBOARD = "voila/render/01_stem_explorer.ipynb"
 GRID = "img.vggviz-grid"
 USERS = ("ada", "bob")
-PASSWORD = secrets.token_urlsafe(12)
+ADMIN = "teacher"
+PASSWORD = secrets.token_urlsafe(12)  # everyone's: long and uncommon, as NativeAuthenticator asks
 # Waits are for behaviour, generous on purpose: two kernels importing TensorFlow on a busy
 # 2-core machine, or a culler pass that comes round late.
 GRID_WAIT_MS = 2 * LONG
@@ -53,9 +53,6 @@ TEST_CONFIG = """\
 # Layered over the real config by tests/test_hub.py; test only.
 c = get_config()  # noqa: F821
 load_subconfig({real!r})  # noqa: F821
-c.JupyterHub.authenticator_class = "dummy"  # anyone in allowed_users, with the one password
-c.DummyAuthenticator.password = {password!r}
-c.Authenticator.allowed_users = {users!r}
 c.JupyterHub.spawner_class = "simple"  # every server as the test's own user
 c.SimpleLocalProcessSpawner.home_dir_template = {home!r}
 c.Spawner.args = {args!r}
@@ -66,7 +63,7 @@ c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{api_port}"
 c.JupyterHub.services.append({{"name": "test-observer", "api_token": {token!r}}})
 c.JupyterHub.load_roles.append({{
     "name": "test-observer", "services": ["test-observer"],
-    "scopes": ["list:users", "read:users", "read:servers", "servers"]}})
+    "scopes": ["admin:users", "list:users", "read:users", "read:servers", "servers"]}})
 """
 
 
@@ -116,7 +113,7 @@ def wait_answering(url: str, proc: subprocess.Popen, log: Path, timeout: float =
 
 
 @contextmanager
-def running_hub(folder: Path, name: str, users: tuple[str, ...], **env: str) -> Iterator[Hub]:
+def running_hub(folder: Path, name: str, **env: str) -> Iterator[Hub]:
     """JupyterHub with the real config plus the test layer, on free ports of 127.0.0.1; its
     state (database, cookie secret) in `folder`; `env` sets the config's VGGVIZ_HUB_* knobs."""
     proxy_or_skip()
@@ -124,14 +121,15 @@ def running_hub(folder: Path, name: str, users: tuple[str, ...], **env: str) -> 
     (folder / "no-mirror").mkdir()  # the kernels fetch no weights: KERAS_HOME starts empty
     config = folder / "jupyterhub_test_config.py"
     config.write_text(TEST_CONFIG.format(
-        real=str(HUB_DIR / "jupyterhub_config.py"), password=PASSWORD, users=set(users),
+        real=str(HUB_DIR / "jupyterhub_config.py"),
         home=str(folder / "home" / "{username}"),
         args=["--allow-root"] if os.geteuid() == 0 else [],
         environment={"VGGVIZ_WEIGHTS_URL": str(folder / "no-mirror")},
         port=port, hub_port=free_port(), api_port=free_port(), token=token))
     log = ARTIFACTS / f"hub-{name}.log"
     log.parent.mkdir(exist_ok=True)
-    environ = os.environ | {"VGGVIZ_HUB_DIR": str(folder / "hub"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    environ = os.environ | {"VGGVIZ_HUB_DIR": str(folder / "hub"), "VGGVIZ_HUB_ADMINS": ADMIN,
+                            "TF_CPP_MIN_LOG_LEVEL": "3"}
     with open(log, "wb") as out:
         started = time.monotonic()
         proc = subprocess.Popen(
@@ -179,33 +177,88 @@ def browser():
 
 @pytest.fixture(scope="module")
 def hub(browser, tmp_path_factory):
-    with running_hub(tmp_path_factory.mktemp("hub"), "class", USERS) as running:
+    with running_hub(tmp_path_factory.mktemp("hub"), "class") as running:
         yield running
 
 
+def sign_up(browser, hub: Hub, user: str) -> str:
+    """Fill in the sign-up form as `user`; what the page answers."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(f"{hub.url}hub/signup")
+        page.fill("#username_input", user)
+        page.fill("#password_input", PASSWORD)
+        page.fill("#password_confirmation_input", PASSWORD)
+        page.click("#signup_submit")
+        return page.get_by_role("alert").inner_text()
+    finally:
+        context.close()
+
+
+def log_in(context, hub: Hub, user: str, then: str = ""):
+    """A page of `context` that has sent the login form as `user` (and asked for `then`)."""
+    page = context.new_page()
+    page.goto(f"{hub.url}hub/login" + (f"?next={quote(then)}" if then else ""))
+    page.fill("#username_input", user)
+    page.fill("#password_input", PASSWORD)
+    page.click("#login_submit")
+    return page
+
+
 @pytest.fixture(scope="module")
-def sessions(browser, hub):
-    """Each user logged in through the login page in a browser context of their own, on the
+def sign_ups(browser, hub):
+    """The class's first hour: the teacher (an admin) and the students sign up; a student tries
+    to log in before being authorized; the teacher authorizes them. Returns what each step
+    showed."""
+    seen = {"answers": {user: sign_up(browser, hub, user) for user in (ADMIN, *USERS)}}
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(LONG)
+    try:
+        page = log_in(context, hub, USERS[0])
+        page.wait_for_load_state()
+        seen["unauthorized login"] = urlparse(page.url).path
+        seen["servers before authorization"] = user_servers(hub)
+        page = log_in(context, hub, ADMIN, then="/hub/authorize")
+        page.wait_for_url(re.compile(r"/hub/authorize$"))
+        for user in USERS:
+            row = page.locator("tr", has=page.get_by_text(user, exact=True))
+            row.get_by_role("button", name="Authorize", exact=True).click()
+            expect(row.get_by_role("button", name="Unauthorize", exact=True)).to_be_visible()
+    finally:
+        context.close()
+    return seen
+
+
+@pytest.fixture(scope="module")
+def sessions(browser, hub, sign_ups):
+    """Each student logged in through the login page in a browser context of their own, on the
     page their server opened with, the grid drawn."""
     opened = {}
     try:
         for user in USERS:
             context = browser.new_context(viewport=VIEWPORT)
             context.set_default_timeout(LONG)
-            page = context.new_page()
+            started = time.monotonic()
+            page = log_in(context, hub, user)
             watch = PageWatch(page, user)
             opened[user] = (page, watch)
-            page.goto(f"{hub.url}hub/login")
-            page.fill("#username_input", user)
-            page.fill("#password_input", PASSWORD)
-            started = time.monotonic()
-            page.click("#login_submit")
             page.locator(GRID).wait_for(timeout=GRID_WAIT_MS)
             TIMINGS.record(f"{user}: log in → grid drawn", time.monotonic() - started)
         yield opened
     finally:
         for page, _ in opened.values():
             page.context.close()
+
+
+def test_sign_ups_log_in_once_the_teacher_has_authorized_them(sign_ups, sessions):
+    answers = sign_ups["answers"]
+    assert "The signup was successful" in answers[ADMIN]  # an admin needs nobody's approval
+    for user in USERS:
+        assert "sent to the admin" in answers[user], answers[user]
+    assert sign_ups["unauthorized login"] == "/hub/login"
+    assert not sign_ups["servers before authorization"]
+    assert set(sessions) == set(USERS)  # and after it, both logged in (the fixture's grids)
 
 
 def test_each_user_gets_the_stem_explorer_with_a_kernel_of_their_own(hub, sessions):
@@ -238,16 +291,17 @@ def test_each_user_gets_the_stem_explorer_with_a_kernel_of_their_own(hub, sessio
 
 
 def test_a_user_asking_for_another_users_server_is_refused(hub, sessions):
-    page, _ = sessions["ada"]
-    bob = user_servers(hub)["bob"]
-    kernels_before = kernel_pids(bob)
-    response = page.goto(f"{hub.url}user/bob/{DASHBOARD}")
-    refused = response.status == 403
-    sent_home = urlparse(page.url).path.startswith("/user/ada/")
-    assert refused or sent_home, f"ada reached {page.url} (HTTP {response.status})"
-    assert kernel_pids(bob) == kernels_before, "ada's visit started a kernel on bob's server"
-    page.goto(f"{hub.url}user/ada/{DASHBOARD}")  # back where the other tests expect her
-    page.locator(GRID).wait_for(timeout=GRID_WAIT_MS)
+    page = sessions["ada"][0].context.new_page()  # ada's cookies, her dashboard left alone
+    try:
+        bob = user_servers(hub)["bob"]
+        kernels_before = kernel_pids(bob)
+        response = page.goto(f"{hub.url}user/bob/{DASHBOARD}")
+        refused = response.status == 403
+        sent_home = urlparse(page.url).path.startswith("/user/ada/")
+        assert refused or sent_home, f"ada reached {page.url} (HTTP {response.status})"
+        assert kernel_pids(bob) == kernels_before, "ada's visit started a kernel on bob's server"
+    finally:
+        page.close()
 
 
 def test_the_servers_take_the_projects_settings_a_12_mb_upload_arrives(sessions, tmp_path):
@@ -281,8 +335,9 @@ def test_an_anonymous_request_gets_the_login_page(browser, hub):
 
 def test_the_idle_culler_stops_an_idle_users_server(tmp_path):
     """A hub of its own, with the real config's culler on a short timeout (its knobs)."""
-    with running_hub(tmp_path, "culling", ("cy",), VGGVIZ_HUB_CULL_TIMEOUT="30",
+    with running_hub(tmp_path, "culling", VGGVIZ_HUB_CULL_TIMEOUT="30",
                      VGGVIZ_HUB_CULL_EVERY="10") as hub:
+        api(hub, "users/cy", method="POST")
         api(hub, "users/cy/server", method="POST")
         deadline = time.monotonic() + CULL_WAIT_S
         while not api(hub, "users/cy").get("servers", {}).get("", {}).get("ready"):
