@@ -10,6 +10,7 @@ the servers' Voilà and Jupyter settings, the culler service and its role.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -230,6 +231,25 @@ def sign_ups(browser, hub):
     return seen
 
 
+def record_costs(hub: Hub, user: str) -> None:
+    """What `user`'s server and kernel hold and have used at their first grid, and the hub's
+    and proxy's memory: the figures deploy/README.md's arithmetic uses."""
+    server = user_servers(hub)[user]
+    rss, uss = memory_mb(server)
+    TIMINGS.record(f"{user}: single-user server RSS (USS {uss:.0f} MB)", rss, unit="MB")
+    TIMINGS.record(f"{user}: single-user server CPU time, start → first grid",
+                   cpu_seconds(server, tree=False))
+    for kernel in kernel_pids(server).values():
+        rss, uss = memory_mb(kernel)
+        TIMINGS.record(f"{user}: kernel RSS at the first grid (USS {uss:.0f} MB)", rss, unit="MB")
+        TIMINGS.record(f"{user}: kernel CPU time, start → first grid", cpu_seconds(kernel))
+    TIMINGS.record(f"the hub's own RSS ({user} logged in)", memory_mb(hub.proc.pid)[0], unit="MB")
+    for pid in descendants(hub.proc.pid):
+        with contextlib.suppress(OSError):
+            if b"configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                TIMINGS.record("configurable-http-proxy RSS", memory_mb(pid)[0], unit="MB")
+
+
 @pytest.fixture(scope="module")
 def sessions(browser, hub, sign_ups):
     """Each student logged in through the login page in a browser context of their own, on the
@@ -245,6 +265,7 @@ def sessions(browser, hub, sign_ups):
             opened[user] = (page, watch)
             page.locator(GRID).wait_for(timeout=GRID_WAIT_MS)
             TIMINGS.record(f"{user}: log in → grid drawn", time.monotonic() - started)
+            record_costs(hub, user)
         yield opened
     finally:
         for page, _ in opened.values():
@@ -273,21 +294,6 @@ def test_each_user_gets_the_stem_explorer_with_a_kernel_of_their_own(hub, sessio
     ada, bob = (kernels[user] for user in USERS)
     assert not set(ada) & set(bob), "two users share a kernel id"
     assert not set(ada.values()) & set(bob.values()), "two users share a kernel process"
-    hub_rss, _ = memory_mb(hub.proc.pid)  # the figures deploy/README.md's arithmetic uses
-    TIMINGS.record("the hub's own RSS (two users)", hub_rss, unit="MB")
-    for pid in descendants(hub.proc.pid):
-        if b"configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes():
-            TIMINGS.record("configurable-http-proxy RSS", memory_mb(pid)[0], unit="MB")
-    for user, pid in servers.items():
-        rss, uss = memory_mb(pid)
-        TIMINGS.record(f"{user}: single-user server RSS (USS {uss:.0f} MB)", rss, unit="MB")
-        TIMINGS.record(f"{user}: single-user server CPU time, start → first grid",
-                       cpu_seconds(pid, tree=False))
-        for kernel in kernels[user].values():
-            rss, uss = memory_mb(kernel)
-            TIMINGS.record(f"{user}: kernel RSS at the first grid (USS {uss:.0f} MB)", rss,
-                           unit="MB")
-            TIMINGS.record(f"{user}: kernel CPU time, start → first grid", cpu_seconds(kernel))
 
 
 def test_a_user_asking_for_another_users_server_is_refused(hub, sessions):

@@ -73,9 +73,10 @@ c.Spawner.environment = {
     "KERAS_HOME": str(KERAS_HOME),  # `make hub` fetches VGG16's ImageNet weights here
     "TF_CPP_MIN_LOG_LEVEL": "3",
 }
-# What one student may use: a server (≈ 100 MB) and a kernel per open dashboard tab
-# (deploy/README.md has the measured figures). SystemdSpawner enforces both; JupyterHub's
-# LocalProcessSpawner would only pass them on as $MEM_LIMIT / $CPU_LIMIT.
+# What one student may use: a server (≈ 160 MB) and a kernel per open dashboard tab (the first
+# ≈ 710 MB, each further one ≈ 300 MB; deploy/README.md has the measured figures).
+# SystemdSpawner enforces both limits; JupyterHub's LocalProcessSpawner would only pass them on
+# as $MEM_LIMIT / $CPU_LIMIT.
 c.Spawner.mem_limit = os.environ.get("VGGVIZ_HUB_MEM_LIMIT", "2G")
 if os.environ.get("VGGVIZ_HUB_CPU_LIMIT"):
     c.Spawner.cpu_limit = float(os.environ["VGGVIZ_HUB_CPU_LIMIT"])
