@@ -5,13 +5,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8866
 LAB_PORT ?= 8888
+HUB_PROXY := deploy/jupyterhub/node_modules/.bin/configurable-http-proxy
 DASHBOARD ?= notebooks/01_stem_explorer.ipynb
 # Kernels kept ready, each having run the notebook (about 160 MB each for the stem explorer):
 # a class arriving at once, e.g. `make dashboard POOL=8`, finds its kernels waiting.
 POOL ?= 1
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: dashboard dashboards lab weights test test-quick bench lint clean
+.PHONY: dashboard dashboards lab hub hub-proxy weights test test-quick bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +24,20 @@ $(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
+# JupyterHub, its culler, authenticator and spawner (make hub; the hub tests).
+$(VENV)/.hub: requirements-hub.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -r requirements-hub.txt
+	touch $@
+
+# JupyterHub's proxy, configurable-http-proxy from npm, pinned by the lock file next to it.
+$(HUB_PROXY): deploy/jupyterhub/package.json deploy/jupyterhub/package-lock.json
+	npm ci --prefix deploy/jupyterhub --no-audit --no-fund --loglevel=error
+	touch $@
+
+hub-proxy: $(HUB_PROXY)
+
 # Test, benchmark and lint tools on top.
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+$(VENV)/.dev: requirements-dev.txt requirements-hub.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -50,8 +63,16 @@ lab: $(VENV)/.runtime weights
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.port_retries=0 \
 	  --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+## make hub: JupyterHub for a class on this machine (deploy/jupyterhub/jupyterhub_config.py;
+## deploy/README.md: its settings, run as root with systemd). VGGVIZ_HUB_* variables configure it.
+hub: $(VENV)/.hub $(HUB_PROXY)
+	@export KERAS_HOME="$${VGGVIZ_HUB_KERAS_HOME:-$${VGGVIZ_HUB_DIR:-$(CURDIR)/.hub}/keras}"; \
+	  $(BIN)/python -m vggviz.cli fetch-weights vgg16 || true
+	@echo "vggviz hub: http://$${VGGVIZ_HUB_IP:-127.0.0.1}:$${VGGVIZ_HUB_PORT:-8000}/  (Ctrl-C stops it)"
+	$(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
+
 ## make test: the whole suite, then ruff (pytest's "no tests ran", exit code 5, is a failure too)
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(HUB_PROXY)
 	@rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing"; rc=1; fi; \
 	$(BIN)/ruff check . || rc=1; \
@@ -73,4 +94,4 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info deploy/jupyterhub/node_modules

@@ -116,9 +116,11 @@ class Timings:
     def __init__(self, path: Path):
         self.path, self.figures = path, {}
 
-    def record(self, name: str, seconds: float, unit: str = "s") -> None:
-        """Keep one figure, written in seconds or (`unit="ms"`) milliseconds."""
-        figure = f"{seconds * 1e3:6.1f} ms" if unit == "ms" else f"{seconds:6.2f} s"
+    def record(self, name: str, value: float, unit: str = "s") -> None:
+        """Keep one figure: `value` in seconds, written in seconds or (`unit="ms"`)
+        milliseconds; or (`unit="MB"`) a memory figure in MB."""
+        figure = {"ms": f"{value * 1e3:6.1f} ms", "MB": f"{value:6.0f} MB"}.get(
+            unit, f"{value:6.2f} s")
         self.figures[name] = figure
         print(f"\n[browser timing] {name}: {figure.strip()} (recorded, not asserted)", flush=True)
         self.path.parent.mkdir(exist_ok=True)

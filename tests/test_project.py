@@ -89,3 +89,25 @@ def test_the_first_thing_users_try_imports_without_tensorflow():
             "import vggviz; assert vggviz.FeatureExtractor is FeatureExtractor")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_hub_requirements_are_pinned_on_top_of_the_runtime():
+    lines = (ROOT / "requirements-hub.txt").read_text().splitlines()
+    assert "-r requirements.txt" in lines
+    assert {"jupyterhub", "jupyterhub-idle-culler", "jupyterhub-nativeauthenticator",
+            "jupyterhub-systemdspawner"} <= set(_pins(lines))
+    assert "-r requirements-hub.txt" in (ROOT / "requirements-dev.txt").read_text().splitlines()
+
+
+def test_binder_badge_opens_a_dashboard_that_exists_and_postbuild_fetches_the_weights():
+    from urllib.parse import parse_qs, unquote, urlparse
+
+    readme = (ROOT / "README.md").read_text()
+    badge = re.search(r"\(https://mybinder\.org/v2/gh/[^)\s]+\)", readme)
+    assert badge, "no Binder badge in the README"
+    urlpath = unquote(parse_qs(urlparse(badge.group(0)[1:-1]).query)["urlpath"][0])
+    assert urlpath.startswith("voila/render/")
+    assert (ROOT / urlpath.removeprefix("voila/render/")).is_file(), urlpath
+    post_build = ROOT / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
+    assert "vggviz.cli fetch-weights vgg16" in post_build.read_text()

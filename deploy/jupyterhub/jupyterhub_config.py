@@ -1,0 +1,101 @@
+"""JupyterHub for a class on one machine: every student logs in and gets the stem explorer.
+
+`make hub` starts it (`jupyterhub -f deploy/jupyterhub/jupyterhub_config.py`, run as root:
+the spawner starts each student's server as a user of its own). What it sets up:
+
+- accounts: jupyterhub-nativeauthenticator. Students sign up at /hub/signup; an admin
+  (VGGVIZ_HUB_ADMINS, who signs up under that name first) authorizes them at /hub/authorize.
+- servers: jupyterhub-systemdspawner with systemd's dynamic users: each student's server runs
+  as a throw-away user of its own, under a memory limit systemd enforces (VGGVIZ_HUB_MEM_LIMIT).
+- the page: each server opens on /voila/render/01_stem_explorer.ipynb, with the project's own
+  jupyter_server_config.json and voila.json (websocket size, kernel culling, Voilà settings).
+- culling: jupyterhub-idle-culler stops a server idle for VGGVIZ_HUB_CULL_TIMEOUT seconds.
+- network: 127.0.0.1 only, unless VGGVIZ_HUB_IP says otherwise (put TLS in front then).
+
+Every knob is an environment variable (deploy/README.md lists them, with what an admin
+changes for a machine without systemd).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (JupyterHub's config loader provides it)
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: notebooks/, voila.json, .venv
+BIN = Path(sys.executable).parent  # the environment the hub runs in (make hub: .venv)
+HUB_DIR = Path(os.environ.get("VGGVIZ_HUB_DIR", ROOT / ".hub"))
+STATE = HUB_DIR / "state"  # the hub's database and cookie secret: the hub's user only
+KERAS_HOME = Path(os.environ.get("VGGVIZ_HUB_KERAS_HOME", HUB_DIR / "keras"))  # readable by all
+PROXY = ROOT / "deploy" / "jupyterhub" / "node_modules" / ".bin" / "configurable-http-proxy"
+DASHBOARD = "/voila/render/01_stem_explorer.ipynb"
+
+STATE.mkdir(parents=True, exist_ok=True)
+STATE.chmod(0o700)
+
+# ------------------------------------------------------------------------------ network, state
+c.JupyterHub.ip = os.environ.get("VGGVIZ_HUB_IP", "127.0.0.1")
+c.JupyterHub.port = int(os.environ.get("VGGVIZ_HUB_PORT", "8000"))
+c.JupyterHub.hub_ip = "127.0.0.1"  # the hub's own API: only the proxy and servers talk to it
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
+# configurable-http-proxy from npm: `make hub` installs it next to this file (npm ci).
+c.ConfigurableHTTPProxy.command = [str(PROXY) if PROXY.exists() else "configurable-http-proxy"]
+
+# ------------------------------------------------------------------------------------ accounts
+c.JupyterHub.authenticator_class = "native"
+c.NativeAuthenticator.open_signup = False  # an admin authorizes each sign-up at /hub/authorize
+c.NativeAuthenticator.minimum_password_length = 8
+c.NativeAuthenticator.check_common_password = True
+c.NativeAuthenticator.allowed_failed_logins = 5
+c.Authenticator.allow_all = True  # everyone NativeAuthenticator lets in (authorized sign-ups)
+c.Authenticator.admin_users = {
+    name.strip() for name in os.environ.get("VGGVIZ_HUB_ADMINS", "teacher").split(",")
+    if name.strip()}
+
+# ----------------------------------------------------------------------------- users' servers
+c.JupyterHub.spawner_class = "systemd"
+c.SystemdSpawner.dynamic_users = True  # no system accounts: a throw-away user per student
+c.SystemdSpawner.readonly_paths = [str(ROOT)]
+c.SystemdSpawner.isolate_tmp = True
+c.SystemdSpawner.isolate_devices = True
+c.SystemdSpawner.disable_user_sudo = True
+c.SystemdSpawner.extra_paths = [str(BIN)]  # the kernels' Python and Jupyter's scripts
+c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]  # vggviz's own environment
+c.Spawner.notebook_dir = str(ROOT / "notebooks")
+c.Spawner.default_url = DASHBOARD
+c.Spawner.environment = {
+    # The servers read the project's jupyter_server_config.json and voila.json (websocket
+    # size for uploads, kernel culling, Voilà's settings) from the checkout, as `make lab` and
+    # `make dashboard` do.
+    "JUPYTER_CONFIG_PATH": str(ROOT),
+    "KERAS_HOME": str(KERAS_HOME),  # `make hub` fetches VGG16's ImageNet weights here
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
+# What one student may use: a server (≈ 160 MB) and a kernel per open dashboard tab (the first
+# ≈ 710 MB, each further one ≈ 300 MB; deploy/README.md has the measured figures).
+# SystemdSpawner enforces both limits; JupyterHub's LocalProcessSpawner would only pass them on
+# as $MEM_LIMIT / $CPU_LIMIT.
+c.Spawner.mem_limit = os.environ.get("VGGVIZ_HUB_MEM_LIMIT", "2G")
+if os.environ.get("VGGVIZ_HUB_CPU_LIMIT"):
+    c.Spawner.cpu_limit = float(os.environ["VGGVIZ_HUB_CPU_LIMIT"])
+# A busy machine can take a while to start a server; the first TensorFlow import is the
+# kernel's, after the server answers.
+c.Spawner.start_timeout = 180
+c.Spawner.http_timeout = 120
+
+# ------------------------------------------------------------------------------------- culling
+CULL_TIMEOUT = int(os.environ.get("VGGVIZ_HUB_CULL_TIMEOUT", "3600"))
+CULL_EVERY = int(os.environ.get("VGGVIZ_HUB_CULL_EVERY", str(max(CULL_TIMEOUT // 6, 10))))
+c.JupyterHub.services = [{
+    "name": "idle-culler",
+    "command": [sys.executable, "-m", "jupyterhub_idle_culler",
+                f"--timeout={CULL_TIMEOUT}", f"--cull-every={CULL_EVERY}"],
+}]
+c.JupyterHub.load_roles = [{
+    "name": "idle-culler",
+    "description": "find idle servers and stop them (jupyterhub-idle-culler's README)",
+    "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+    "services": ["idle-culler"],
+}]
