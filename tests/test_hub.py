@@ -326,6 +326,32 @@ def test_the_servers_take_the_projects_settings_a_12_mb_upload_arrives(sessions,
         "noise-12mb.png · stem 224×224×64", timeout=LONG)
 
 
+def test_a_closed_tab_frees_its_kernel_and_the_open_one_keeps_its_own(hub, sessions):
+    """bob opens the dashboard in a second tab (a second kernel) and closes it: that kernel
+    goes (a closing tab's shutdown, or the server's culling of kernels no page is connected
+    to); the first tab's kernel stays and answers."""
+    page, _ = sessions["bob"]
+    server = user_servers(hub)["bob"]
+    before = set(kernel_pids(server))
+    second = page.context.new_page()
+    try:
+        second.goto(f"{hub.url}user/bob/{DASHBOARD}")
+        second.locator(GRID).wait_for(timeout=GRID_WAIT_MS)
+        added = set(kernel_pids(server)) - before
+        assert len(added) == 1, f"the second tab should have a kernel of its own: {added}"
+    finally:
+        closed = time.monotonic()
+        second.close(run_before_unload=True)
+    while added & set(kernel_pids(server)):
+        assert time.monotonic() - closed < CULL_WAIT_S, "the closed tab's kernel still runs"
+        time.sleep(0.5)
+    TIMINGS.record("bob: a closed tab's kernel gone after", time.monotonic() - closed)
+    assert before <= set(kernel_pids(server)), "the open tab lost its kernel"
+    old = page.locator(GRID).get_attribute("src")
+    page.get_by_label("Colormap").select_option("magma")
+    expect(page.locator(GRID)).not_to_have_attribute("src", old, timeout=LONG)
+
+
 def test_an_anonymous_request_gets_the_login_page(browser, hub):
     context = browser.new_context(viewport=VIEWPORT)
     try:
