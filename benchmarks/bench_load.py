@@ -220,12 +220,12 @@ def summarize_runs(runs: list[Figures], report=print) -> None:
     rss = [mb for f in runs for mb in f.session_rss_mb.values()]
     uss = [mb for f in runs for mb in f.session_uss_mb.values()]
     gone = [f.gone_after_s for f in runs if f.gone_after_s is not None]
-    report(f"over {len(runs)} runs: first grid median {spread(medians, 's')}, "
-           f"max {spread(maxima, 's')}")
+    report(f"over {len(runs)} runs: each run's median first grid: {spread(medians, 's')}; "
+           f"each run's slowest: {spread(maxima, 's')}")
     report(f"session kernel RSS {min(rss):.0f}–{max(rss):.0f} MB, "
            f"USS {min(uss):.0f}–{max(uss):.0f} MB")
     if gone:
-        report(f"closed tabs' kernels gone after {spread(gone, 's')}")
+        report(f"closed tabs' kernels all gone after: {spread(gone, 's')}")
 
 
 def main() -> None:
