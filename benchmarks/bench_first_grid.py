@@ -169,7 +169,7 @@ def main() -> None:
             print(f"{'':>12}  loads whose pool kernel was not ready at the request: "
                   f"{len(warming)} of {len(loads)}, first grid {spread(warming, 's', digits=2)}")
     print("What the range depends on: whether the pool kernel had finished running the notebook "
-          "(importing TensorFlow, building the stem, drawing) before the request came. A load "
+          "(starting, importing its libraries, drawing) before the request came. A load "
           "right after another gets a kernel that is still warming up, or none yet (Voilà "
           "refills 1 s after handing one out), and waits for the rest of that work, while the "
           "next refill kernel starts beside it on the same cores, so it can take longer than a "

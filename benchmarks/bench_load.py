@@ -25,6 +25,7 @@ import psutil
 from timing import print_header, spread
 
 from vggviz.serving import (
+    CHROMIUM,
     DASHBOARD,
     chromium_missing,
     kernel_pids,
@@ -82,6 +83,7 @@ class Figures:
     kernels_total_rss_mb: float = 0.0
     kernels_total_uss_mb: float = 0.0
     server_rss_mb: float = 0.0
+    cpu_s: dict[str, float] = field(default_factory=dict)
     gone_after_s: float | None = None
     left_after_closing: dict[str, float] = field(default_factory=dict)
     total_rss_after_closing_mb: float = 0.0
@@ -106,6 +108,36 @@ def memory_mb(process: psutil.Process, unique: bool = False) -> float:
         return (info.uss if unique else info.rss) / MB
     except psutil.Error:
         return 0.0
+
+
+def cpu_by_role(server_pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by every process that serves or shows the dashboards, by PID:
+    the Voilà server itself, its kernels, and Chromium (whose pages run on this machine too)."""
+    kernels = set(kernel_pids(server_pid).values())
+    found = {}
+    for process in psutil.process_iter(["pid", "cmdline", "cpu_times"]):
+        times, args = process.info["cpu_times"], process.info["cmdline"] or [""]
+        if times is None:
+            continue
+        if process.pid == server_pid:
+            role = "Voilà server"
+        elif process.pid in kernels:
+            role = "kernels"
+        elif Path(args[0]).name == CHROMIUM.name:  # the browser and its helper processes
+            role = "Chromium"
+        else:
+            continue
+        found[process.pid] = (role, times.user + times.system)
+    return found
+
+
+def cpu_spent(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+              ) -> dict[str, float]:
+    """CPU seconds per role between two `cpu_by_role` snapshots (processes alive at the end)."""
+    spent: dict[str, float] = {}
+    for pid, (role, seconds) in after.items():
+        spent[role] = spent.get(role, 0.0) + seconds - before.get(pid, (role, 0.0))[1]
+    return spent
 
 
 def open_sessions(browser, url: str, n: int, timeout_s: float = GRIDS_TIMEOUT_S
@@ -157,7 +189,9 @@ def run(browser, url: str, server_pid: int, sessions: int = SESSIONS,
     """Open `sessions` dashboards at once, measure, close them, wait for their kernels to go."""
     server = psutil.Process(server_pid)
     figures = Figures()
+    before = cpu_by_role(server_pid)
     opened, figures.all_ready_s = open_sessions(browser, url, sessions)
+    figures.cpu_s = cpu_spent(before, cpu_by_role(server_pid))
     figures.first_grid_s = [s.first_grid_s for s in opened]
     ids = {s.kernel_id for s in opened}
     kernels = kernel_processes(server)
@@ -190,6 +224,9 @@ def report_open(f: Figures, sessions: int, report=print) -> None:
            f"{spread(grids, 's')} "
            f"(each: {', '.join(f'{t:.1f}' for t in f.first_grid_s)} s); "
            f"all shown after {f.all_ready_s:.1f} s")
+    report("CPU seconds until then: " + ", ".join(
+        f"{role} {seconds:.1f} s ({seconds / sessions:.2f} s a session)"
+        for role, seconds in sorted(f.cpu_s.items())))
     rss = list(f.session_rss_mb.values())
     report(f"session kernels: RSS per kernel median {statistics.median(rss):.0f} MB, "
            f"max {max(rss):.0f} MB (target <= 600 MB); USS per kernel median "
@@ -220,6 +257,9 @@ def summarize_runs(runs: list[Figures], report=print) -> None:
     rss = [mb for f in runs for mb in f.session_rss_mb.values()]
     uss = [mb for f in runs for mb in f.session_uss_mb.values()]
     gone = [f.gone_after_s for f in runs if f.gone_after_s is not None]
+    for role in sorted({role for f in runs for role in f.cpu_s}):
+        per_session = [f.cpu_s.get(role, 0.0) / len(f.first_grid_s) for f in runs]
+        report(f"CPU seconds a session, {role}: {spread(per_session, 's', digits=2)}")
     report(f"over {len(runs)} runs: each run's median first grid: {spread(medians, 's')}; "
            f"each run's slowest: {spread(maxima, 's')}")
     report(f"session kernel RSS {min(rss):.0f}–{max(rss):.0f} MB, "
