@@ -42,7 +42,9 @@ class VGGFamily:
                                   layout=w.Layout(width="260px"))
         self.log = w.Checkbox(value=False, description="parameters on a log scale")
         self.status = StatusLine()
-        self.table = w.HTML()
+        # Twelve columns are wider than a 1280 px screen: the table scrolls sideways in its
+        # own box instead of running off the page's edge.
+        self.table = w.HTML(layout=w.Layout(max_width="100%", overflow="auto hidden"))
         self.stacks = w.HTML()  # stacked 3×3 convolutions against one large kernel
         self.params_chart, self.memory_chart = picture(), picture()
         self.macs_chart, self.size_chart = picture(), picture("560px")
