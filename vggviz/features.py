@@ -13,7 +13,6 @@ import hashlib
 import os
 import time
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 
@@ -30,11 +29,10 @@ from vggviz.architecture import (
 from vggviz.images import FITS, ImageSource, load_image, preprocess
 from vggviz.initial_weights import glorot_uniform
 from vggviz.weights import (
-    WeightsMismatch,
     WeightsUnavailable,
     fetch_imagenet,
     imagenet_top_problem,
-    read_weights,
+    read_fitting,
     resolve_weights,
     weights_label,
 )
@@ -242,41 +240,26 @@ class FeatureExtractor:
         them: seeded Glorot-uniform and zero biases, or the weights file (checked whole)."""
         if self._stem_params is None:
             convs = [spec for spec in stem_layers(self._variant, self._stem) if spec.kind == "conv"]
+            shapes, channels = {}, 3
+            for spec in convs:
+                shapes[spec.name] = [(spec.kernel, spec.kernel, channels, spec.units),
+                                     (spec.units,)]
+                channels = spec.units
             if self._weights == "random":
-                params, channels = {}, 3
-                for spec in convs:
-                    shape = (spec.kernel, spec.kernel, channels, spec.units)
-                    params[spec.name] = [glorot_uniform(spec.name, shape, self._seed),
-                                         np.zeros(spec.units, np.float32)]
-                    channels = spec.units
+                params = {name: [glorot_uniform(name, kernel, self._seed),
+                                 np.zeros(bias, np.float32)]
+                          for name, (kernel, bias) in shapes.items()}
             else:
                 path = (fetch_imagenet(self._variant) if self._weights == "imagenet"
                         else self._weights)
-                arrays = read_weights(path, variant=self._variant, stem=self._stem)
-                params = {spec.name: [np.asarray(a, np.float32) for a in arrays[spec.name]]
-                          for spec in convs if spec.name in arrays}
-                self._check_stem_arrays(path, convs, params)
+                params = {name: [np.asarray(a, np.float32) for a in arrays]
+                          for name, arrays in read_fitting(path, shapes, variant=self._variant,
+                                                           stem=self._stem).items()}
             for arrays in params.values():
                 for a in arrays:
                     a.flags.writeable = False
             self._stem_params = params
         return self._stem_params
-
-    def _check_stem_arrays(self, path: str | os.PathLike, convs: list,
-                           params: dict[str, list[np.ndarray]]) -> None:
-        """The same refusal `load_weights` gives when a file's stem does not fit the model."""
-        channels, problems = 3, []
-        for spec in convs:
-            want = [(spec.kernel, spec.kernel, channels, spec.units), (spec.units,)]
-            have = [tuple(a.shape) for a in params.get(spec.name, [])]
-            if spec.name not in params:
-                problems.append(f"missing {spec.name}")
-            elif have != want:
-                problems.append(f"{spec.name} (file {have}, model {want})")
-            channels = spec.units
-        if problems:
-            raise WeightsMismatch(f"{Path(path).name} does not fit {self._variant} with the "
-                                  f"{self._stem} stem: {'; '.join(problems)}")
 
     def _stem_layer(self, kind: str):
         spec = next(s for s in stem_layers(self._variant, self._stem) if s.kind == kind)

@@ -23,7 +23,7 @@ def glorot_uniform(name: str, shape: tuple[int, ...], seed: int) -> np.ndarray:
 
     `shape` is Keras' kernel shape: (kh, kw, in, out) for a conv, (in, out) for a dense layer.
     """
-    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    receptive = int(np.prod(shape[:-2]))  # the kernel's window; 1 for a dense layer
     fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     draw = np.random.default_rng(layer_seed(name, seed)).random(shape, dtype=np.float32)

@@ -367,25 +367,33 @@ def load_weights(model, weights: str | os.PathLike, *, variant: str = "vgg16",
                 f"channel(s): Keras publishes them for vgg16 and vgg19 on RGB input only")
         has_top = any(layer.name == "fc1" for layer in model.layers)
         weights = fetch_imagenet(variant, include_top=has_top)
-    arrays = read_weights(weights, variant=variant, stem=stem)
-    missing, mismatched = [], []
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        if layer.name not in arrays:
-            missing.append(layer.name)
-            continue
-        want = [tuple(w.shape) for w in layer.weights]
-        have = [tuple(a.shape) for a in arrays[layer.name]]
-        if want != have:
-            mismatched.append(f"{layer.name} (file {have}, model {want})")
-    if missing or mismatched:
-        problems = ([f"missing {', '.join(missing)}"] if missing else []) + mismatched
-        raise WeightsMismatch(f"{Path(weights).name} does not fit {variant} with the {stem} "
-                              f"stem: {'; '.join(problems)}")
+    shapes = {layer.name: [tuple(w.shape) for w in layer.weights]
+              for layer in model.layers if layer.weights}
+    arrays = read_fitting(weights, shapes, variant=variant, stem=stem)
     for layer in model.layers:
         if layer.weights:
             layer.set_weights(arrays[layer.name])
+
+
+def read_fitting(path: str | os.PathLike, shapes: dict[str, list[tuple[int, ...]]], *,
+                 variant: str = "vgg16", stem: str = "vgg") -> dict[str, list[np.ndarray]]:
+    """The arrays of the layers in `shapes` (layer name → its weights' shapes) from a weights
+    file, all of them present with those shapes, or WeightsMismatch naming what does not fit
+    (and the errors of `read_weights`); the file's other layers are left out."""
+    arrays = read_weights(path, variant=variant, stem=stem)
+    missing, mismatched = [], []
+    for name, want in shapes.items():
+        if name not in arrays:
+            missing.append(name)
+            continue
+        have = [tuple(a.shape) for a in arrays[name]]
+        if have != want:
+            mismatched.append(f"{name} (file {have}, model {want})")
+    if missing or mismatched:
+        problems = ([f"missing {', '.join(missing)}"] if missing else []) + mismatched
+        raise WeightsMismatch(f"{Path(path).name} does not fit {variant} with the {stem} "
+                              f"stem: {'; '.join(problems)}")
+    return {name: arrays[name] for name in shapes}
 
 
 # --- policy: which weights a view gets, and how that reads in words ---------------------------
