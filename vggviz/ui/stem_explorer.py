@@ -154,7 +154,7 @@ class StemExplorer:
         self.worked = ConvolutionPanel(outline=self.field.outline)  # the value, worked out
         self.costs = w.HTML()
         self.export_grid, self.export_maps = FileLink(), FileLink()
-        self.export_button = w.Button(description="Export PNG + .npy", icon="download")
+        self.export_button = w.Button(description="Export PNG + .npz", icon="download")
         self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.cmap,
                                          normalize=self.normalize)
 
