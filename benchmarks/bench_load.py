@@ -31,6 +31,7 @@ from vggviz.serving import (
     kernel_pids,
     launch_chromium,
     voila,
+    wait_kernels_gone,
     wait_pool_quiet,
 )
 
@@ -173,17 +174,6 @@ def refused_shutdowns(log: Path) -> int:
     return log.read_text(errors="replace").count("403 POST /voila/api/shutdown")
 
 
-def wait_gone(server: psutil.Process, kernel_ids: set[str],
-                     timeout_s: float = 60) -> float | None:
-    """Seconds until none of these kernels is left (None if some still run after timeout_s)."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout_s:
-        if not kernel_ids & set(kernel_processes(server)):
-            return time.monotonic() - start
-        time.sleep(1)
-    return None
-
-
 def run(browser, url: str, server_pid: int, sessions: int = SESSIONS,
         gone_timeout_s: float = GONE_TIMEOUT_S, report=print) -> Figures:
     """Open `sessions` dashboards at once, measure, close them, wait for their kernels to go."""
@@ -208,7 +198,7 @@ def run(browser, url: str, server_pid: int, sessions: int = SESSIONS,
     report_open(figures, sessions, report)
 
     close_sessions(opened)
-    figures.gone_after_s = wait_gone(server, ids, gone_timeout_s)
+    figures.gone_after_s = wait_kernels_gone(server_pid, ids, gone_timeout_s, poll=1.0)
     for session in opened:
         session.context.close()
     left = kernel_processes(server)

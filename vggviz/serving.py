@@ -171,6 +171,18 @@ def kernel_pids(server_pid: int) -> dict[str, int]:
     return found
 
 
+def wait_kernels_gone(server_pid: int, kernel_ids: set[str], timeout: float,
+                      poll: float = 0.5) -> float | None:
+    """Seconds until none of these kernels of the server runs (looked at every `poll` seconds);
+    None if some still run after `timeout`."""
+    start = time.monotonic()
+    while kernel_ids & set(kernel_pids(server_pid)):
+        if time.monotonic() - start > timeout:
+            return None
+        time.sleep(poll)
+    return time.monotonic() - start
+
+
 def stop(proc: subprocess.Popen, grace: float = 15) -> None:
     """Stop a server started here by its PID: SIGINT (it shuts its kernels down), then SIGKILL
     for the server and for any process that was below it and still lives (by PID, never by
