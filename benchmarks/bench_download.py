@@ -67,7 +67,7 @@ def main() -> None:
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # one explorer per run: retracing
 
-    from vggviz import weights as W
+    from vggviz.sources import imagenet as W
     from vggviz.ui import stem_explorer
 
     folder = Path(tempfile.mkdtemp(prefix="bench-served-"))

@@ -29,7 +29,7 @@ def main() -> None:
     process = psutil.Process()
     rss0 = process.memory_info().rss
     t = time.perf_counter()
-    from vggviz.features import FeatureExtractor
+    from vggviz.network.features import FeatureExtractor
 
     fx = FeatureExtractor("vgg16", weights="random")
     fx.activations(_images(1, 0)[0])  # build the stem model, warm up

@@ -1,7 +1,7 @@
 """Page request → first grid in Chromium, load after load, and what the range depends on.
 
 Run: `make bench` (or `.venv/bin/python benchmarks/bench_first_grid.py [--runs N]`). Reports,
-asserts nothing. Voilà runs as `make dashboard` runs it (vggviz.serving: voila.json, so
+asserts nothing. Voilà runs as `make dashboard` runs it (tests/servers.py: voila.json, so
 `preheat_kernel: true, default_pool_size: 1`: one kernel waits with the notebook already run).
 Each mode gets a fresh server and N loads in sequence (default 5), each in a fresh browser
 context, timed in the page: performance.now() when the first grid (the explorer's img.vggviz-grid
@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench_load import GRID_SHOWN, KERNEL_ID, RECORD_FIRST_GRID
-from timing import parser, print_header, spread
 
-from vggviz.serving import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # servers.py
+from servers import (  # noqa: E402
     DASHBOARD,
     chromium_missing,
     cpu_seconds,
@@ -43,6 +43,7 @@ from vggviz.serving import (
     voila,
     wait_pool_quiet,
 )
+from timing import parser, print_header, spread
 
 LOADS = 5
 POOL = Path(DASHBOARD).name  # the pool's name in Voilà's log

@@ -1,7 +1,7 @@
 """Load figures: 8 stem-explorer sessions at once against one Voilà server on 127.0.0.1.
 
 Run: `make bench` (or `.venv/bin/python benchmarks/bench_load.py [--sessions N] [--runs R]`).
-Reports, asserts nothing. Voilà is started as `make dashboard` starts it (vggviz.serving:
+Reports, asserts nothing. Voilà is started as `make dashboard` starts it (tests/servers.py:
 voila.json on 127.0.0.1), each run on a fresh server whose preheated kernel is ready, as a
 teacher's server is when the class arrives. Figures: time from page request to the first
 feature-map grid in each page (measured in the page), RSS and USS per kernel process and in
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from timing import print_header, spread
 
-from vggviz.serving import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # servers.py
+from servers import (  # noqa: E402
     CHROMIUM,
     DASHBOARD,
     chromium_missing,
@@ -34,6 +34,7 @@ from vggviz.serving import (
     wait_kernels_gone,
     wait_pool_quiet,
 )
+from timing import print_header, spread
 
 SESSIONS, RUNS = 8, 3
 # Only a hung server makes a benchmark wait this long; the figures say how long it took.

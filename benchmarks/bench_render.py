@@ -90,9 +90,9 @@ def main() -> None:
 
     import keras
 
-    from vggviz.features import FeatureExtractor
-    from vggviz.images import load_image, preprocess
+    from vggviz.network.features import FeatureExtractor
     from vggviz.render import render_grid
+    from vggviz.sources.images import load_image, preprocess
     from vggviz.ui.stem_explorer import StemExplorer
 
     # (1) ours, warm

@@ -1,6 +1,6 @@
 """Helpers for the real-browser tests: Chromium or a skip, page watching, timings, screenshots.
 
-Servers, the Chromium binary and its launch flags come from `vggviz.serving` (shared with the
+Servers, the Chromium binary and its launch flags come from `serving` (shared with the
 benchmarks, which the tests never import).
 """
 
@@ -13,8 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-from vggviz.serving import CHROMIUM, chromium_missing, launch_chromium, project_root
+from servers import CHROMIUM, chromium_missing, launch_chromium, project_root
 
 ARTIFACTS = project_root() / "test-artifacts"
 VIEWPORT = {"width": 1400, "height": 1000}

@@ -56,7 +56,7 @@ def keras_vgg16_notop():
 @pytest.fixture
 def fake_imagenet_cache(tmp_path, monkeypatch, keras_vgg16_notop):
     """A Keras cache holding a VGG16 'ImageNet' no-top file (random weights, real layout)."""
-    from vggviz.weights import imagenet_path
+    from vggviz.sources.imagenet import imagenet_path
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     path = imagenet_path("vgg16", include_top=False)
@@ -72,7 +72,7 @@ def served_weights(tmp_path_factory, keras_vgg16_notop):
     import hashlib
     from types import SimpleNamespace
 
-    from vggviz.weights import _IMAGENET_FILES
+    from vggviz.sources.imagenet import _IMAGENET_FILES
 
     path = tmp_path_factory.mktemp("served") / _IMAGENET_FILES[("vgg16", False)][0]
     write_legacy_h5(keras_vgg16_notop, path)
@@ -111,7 +111,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                or "chromium" in _skip_reason(report).lower()]
     if not skipped:
         return result
-    from vggviz.serving import chromium_missing
+    from servers import chromium_missing
 
     reason = chromium_missing() or "; ".join(sorted({_skip_reason(r) for r in skipped}))
     terminalreporter.write_sep(

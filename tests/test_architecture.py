@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from vggviz import STEMS, VARIANTS, summarize
-from vggviz.accounting import BYTES_PER_VALUE, summarize_all
-from vggviz.architecture import check_input_shape, group_layers, layer_plan, stem_layers
+from vggviz.plan.accounting import BYTES_PER_VALUE, summarize_all
+from vggviz.plan.architecture import check_input_shape, group_layers, layer_plan, stem_layers
 
 # Keras' own count_params() with the top (keras.applications.VGG16 and VGG19).
 REFERENCE = {
@@ -116,7 +116,7 @@ def test_bad_options_name_the_choices():
 
 def test_summary_of_every_variant_does_not_import_tensorflow():
     code = ("import sys, time; t = time.perf_counter(); import vggviz; "
-            "from vggviz.accounting import summarize_all; "
+            "from vggviz.plan.accounting import summarize_all; "
             "[summarize_all(stem=s, input_shape=(n, n, 3))"
             " for s in vggviz.STEMS for n in (224, 512)]; "
             "print(time.perf_counter() - t); "

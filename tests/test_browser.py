@@ -34,8 +34,7 @@ from browser import (
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
-
-from vggviz.serving import jupyterlab, project_root, voila, wait_pool_quiet
+from servers import jupyterlab, project_root, voila, wait_pool_quiet
 
 ROOT = project_root()
 

@@ -9,8 +9,8 @@ import pytest
 from conftest import write_legacy_h5
 
 from vggviz import STEMS, VARIANTS, build_vgg, summarize
-from vggviz.architecture import layer_plan
 from vggviz.cli import main
+from vggviz.plan.architecture import layer_plan
 
 
 def keras_gap_model(app: str) -> keras.Model:
@@ -110,10 +110,10 @@ def test_cli_summary_and_variants_take_the_head(capsys):
 
 
 def test_head_chart_draws_fc1_and_the_gap_head_from_the_plan():
-    from vggviz import plots
+    from vggviz.render import charts
 
     sizes = list(range(32, 513, 32))
-    fig = plots.head_vs_input_size("vgg16", sizes, current=224)
+    fig = charts.head_vs_input_size("vgg16", sizes, current=224)
     fc1, gap = fig.axes[0].get_lines()[:2]
     assert list(fc1.get_xdata()) == sizes
     assert list(fc1.get_ydata()) == [(s // 32) ** 2 * 512 * 4096 + 4096 for s in sizes]
@@ -121,7 +121,7 @@ def test_head_chart_draws_fc1_and_the_gap_head_from_the_plan():
     assert fig.axes[0].get_yscale() == "log"
     assert "parameters as Keras counts them" in fig._supxlabel.get_text()
     with pytest.raises(ValueError, match="sizes is empty"):
-        plots.head_vs_input_size("vgg16", [])
+        charts.head_vs_input_size("vgg16", [])
 
 
 def test_family_dashboard_shows_what_the_head_does_to_the_total():

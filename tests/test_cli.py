@@ -63,7 +63,7 @@ def test_usage_errors_are_one_line_with_exit_code_2(args, needle):
 
 @pytest.fixture
 def photo_file(tmp_path):
-    from vggviz.images import sample_image
+    from vggviz.sources.images import sample_image
 
     path = tmp_path / "hopper.jpg"
     sample_image("Grace Hopper (photo)").save(path)
@@ -129,7 +129,7 @@ def test_activations_of_same_named_images_never_overwrite_each_other(tmp_path):
     import numpy as np
 
     from vggviz.cli import output_names
-    from vggviz.images import sample_image
+    from vggviz.sources.images import sample_image
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -158,12 +158,12 @@ def test_activations_say_when_they_replace_an_earlier_run(tmp_path, photo_file):
 @pytest.mark.parametrize("option", ["--out", "--npy"])
 def test_stem_refuses_an_unwritable_output_before_any_model_work(tmp_path, photo_file, option,
                                                                  monkeypatch, capsys):
-    import vggviz.features
+    import vggviz.network.features
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model was built before the output was checked")
 
-    monkeypatch.setattr(vggviz.features.FeatureExtractor, "activations", no_model)
+    monkeypatch.setattr(vggviz.network.features.FeatureExtractor, "activations", no_model)
     for target, needle in [(tmp_path, "is a directory"),
                            (tmp_path / "missing" / "x.png", "does not exist")]:
         assert main(["stem", str(photo_file), "--weights", "random", option, str(target)]) == 1

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from conftest import write_legacy_h5
 
-from vggviz.architecture import stem_layers
-from vggviz.convolution import INPUT_CHANNELS, map_size, same_padding, worked_output
-from vggviz.features import FeatureExtractor
-from vggviz.images import preprocess
-from vggviz.models import build_vgg
+from vggviz.by_hand.convolution import INPUT_CHANNELS, map_size, same_padding, worked_output
+from vggviz.network.features import FeatureExtractor
+from vggviz.network.models import build_vgg
+from vggviz.plan.architecture import stem_layers
+from vggviz.sources.images import preprocess
 
 SIZE = 224
 DESIGNS = [("vgg16", "vgg"), ("vgg16", "pooled"), ("vgg16", "strided"),

@@ -25,10 +25,10 @@ from browser import (
     wait_new_picture,
 )
 from playwright.sync_api import expect
+from servers import voila
 from weights_server import Behaviour, FileServer, serving
 
-from vggviz.serving import voila
-from vggviz.weights import _IMAGENET_FILES, WEIGHTS_URL_SETTING
+from vggviz.sources.imagenet import _IMAGENET_FILES, WEIGHTS_URL_SETTING
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,9 +42,9 @@ def explorer_notebook(path, md5: str) -> None:
     """The stem explorer, after telling vggviz the md5 of the test's file."""
     cells = [
         nbformat.v4.new_code_cell(
-            "from vggviz import weights\n\n"
-            "name, _ = weights._IMAGENET_FILES[('vgg16', False)]\n"
-            f"weights._IMAGENET_FILES[('vgg16', False)] = (name, {md5!r})"),
+            "from vggviz.sources import imagenet\n\n"
+            "name, _ = imagenet._IMAGENET_FILES[('vgg16', False)]\n"
+            f"imagenet._IMAGENET_FILES[('vgg16', False)] = (name, {md5!r})"),
         nbformat.v4.new_code_cell("from vggviz.ui import stem_explorer\n\nstem_explorer()"),
     ]
     notebook = nbformat.v4.new_notebook(cells=cells)

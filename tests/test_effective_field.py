@@ -5,11 +5,11 @@ import keras
 import numpy as np
 import pytest
 
-from vggviz.architecture import layer_plan
-from vggviz.effective_field import input_gradient, unit_field
-from vggviz.features import FeatureExtractor
-from vggviz.models import make_layer
-from vggviz.receptive_field import stage_field
+from vggviz.network.effective_field import input_gradient, unit_field
+from vggviz.network.features import FeatureExtractor
+from vggviz.network.models import make_layer
+from vggviz.plan.architecture import layer_plan
+from vggviz.plan.receptive_field import stage_field
 
 
 def noise(size: int, seed: int = 0) -> np.ndarray:

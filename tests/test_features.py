@@ -4,10 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-import vggviz.features
-from vggviz.features import FeatureExtractor
-from vggviz.images import ImageError, load_image, preprocess, sample_images
-from vggviz.weights import WeightsUnavailable, fetch_imagenet, resolve_weights
+import vggviz.network.features
+from vggviz.network.features import FeatureExtractor
+from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet
+from vggviz.sources.images import ImageError, load_image, preprocess, sample_images
+from vggviz.sources.weights import resolve_weights
 
 KERAS_OUTPUTS = {"stem": "block1_conv1", "group1": "block1_pool", "group2": "block2_pool",
                  "group3": "block3_pool", "group4": "block4_pool", "group5": "block5_pool"}
@@ -115,7 +116,7 @@ def test_predict_runs_keras_imagenet_classifier_wherever_it_fits(tmp_path, monke
     from conftest import write_legacy_h5
     from keras.src.applications import imagenet_utils  # where decode_predictions looks
 
-    from vggviz.weights import imagenet_path
+    from vggviz.sources.imagenet import imagenet_path
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     imagenet_path("vgg16").parent.mkdir(parents=True)
@@ -171,13 +172,13 @@ def test_cached_activations_are_read_only(photo):
 
 def test_a_cached_source_is_not_decoded_again(monkeypatch, tmp_path):
     decoded = []
-    real = vggviz.features.load_image
+    real = vggviz.network.features.load_image
 
     def counting(image, **kwargs):
         decoded.append(type(image).__name__)
         return real(image, **kwargs)
 
-    monkeypatch.setattr(vggviz.features, "load_image", counting)
+    monkeypatch.setattr(vggviz.network.features, "load_image", counting)
     path = tmp_path / "photo.png"
     next(iter(sample_images().values())).save(path)
     data = path.read_bytes()

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from weights_server import Behaviour, FileServer, Proxy, self_signed, serving
 
-from vggviz import weights as W
 from vggviz.cli import main
+from vggviz.sources import imagenet as W
 
 KEY = ("vgg16", False)
 FNAME = W._IMAGENET_FILES[KEY][0]
@@ -211,13 +211,14 @@ def test_no_proxy_is_honoured_and_a_dead_proxy_is_named(served_weights, cache, o
 
 def fetch_in_a_process(md5: str, said) -> None:
     """What a second kernel does: expect the test file's md5, fetch, read the file."""
-    from vggviz import weights
+    from vggviz.sources import imagenet
+    from vggviz.sources.weight_files import read_weights
 
-    weights._IMAGENET_FILES[KEY] = (FNAME, md5)
+    imagenet._IMAGENET_FILES[KEY] = (FNAME, md5)
     try:
-        path = weights.fetch_imagenet("vgg16", progress=lambda p: None,
-                                      waiting=lambda: said.put("waiting"))
-        kernel = weights.read_weights(path)["block1_conv1"][0]
+        path = imagenet.fetch_imagenet("vgg16", progress=lambda p: None,
+                                       waiting=lambda: said.put("waiting"))
+        kernel = read_weights(path)["block1_conv1"][0]
         said.put(("done", str(path), kernel.tobytes()))
     except Exception as exc:  # noqa: BLE001  (reported to the test, which fails on it)
         said.put(("failed", repr(exc)))

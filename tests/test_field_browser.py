@@ -17,8 +17,7 @@ from browser import (
     wait_new_picture,
 )
 from playwright.sync_api import expect
-
-from vggviz.serving import voila
+from servers import voila
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vggviz.receptive_field import stage_field
+from vggviz.plan.receptive_field import stage_field
 from vggviz.render import focus_scale
 from vggviz.render.fields import BOX_RGB
 from vggviz.ui import stem_explorer

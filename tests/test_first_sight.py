@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 from browser import ARTIFACTS, LONG, Timings, chromium_session, image_digest, wait_new_picture
 from playwright.sync_api import expect
-
-from vggviz.serving import voila
+from servers import voila
 
 pytestmark = pytest.mark.browser
 

@@ -31,8 +31,7 @@ import pytest
 from browser import ARTIFACTS, LONG, VIEWPORT, PageWatch, Timings, chromium_session
 from PIL import Image
 from playwright.sync_api import expect
-
-from vggviz.serving import cpu_seconds, descendants, free_port, kernel_pids, project_root, stop
+from servers import cpu_seconds, descendants, free_port, kernel_pids, project_root, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,4 +1,5 @@
-"""Tests for vggviz.images: every odd-but-valid upload decodes, every bad one is an ImageError."""
+"""Tests for vggviz.sources.images: every odd-but-valid upload decodes, every bad one is an
+ImageError."""
 
 import io
 import os
@@ -17,8 +18,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageFile, features
 
-from vggviz import images
-from vggviz.images import (
+from vggviz.sources import images
+from vggviz.sources.images import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
     PAD_COLOR,
@@ -804,7 +805,8 @@ def test_preprocess_accepts_arrays_without_changing_them():
 
 
 def test_importing_the_module_does_not_import_keras():
-    code = "import sys, vggviz.images; sys.exit(bool({'keras', 'tensorflow'} & set(sys.modules)))"
+    code = ("import sys, vggviz.sources.images; "
+            "sys.exit(bool({'keras', 'tensorflow'} & set(sys.modules)))")
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     assert subprocess.run([sys.executable, "-c", code], env=env, timeout=60).returncode == 0
@@ -849,7 +851,7 @@ def test_samples_are_copies():
 
 def test_jpeg_draft_decoding_keeps_the_network_view_faithful():
     """load_image lets big JPEGs decode at a reduced DCT scale; the 224 view barely changes."""
-    from vggviz.images import decode_image, fit_image
+    from vggviz.sources.images import decode_image, fit_image
 
     photo = sample_image("Grace Hopper (photo)").resize((1600, 1200))
     buffer = io.BytesIO()
@@ -863,7 +865,7 @@ def test_jpeg_draft_decoding_keeps_the_network_view_faithful():
 
 
 def test_float_image_with_inf_keeps_the_range_of_its_finite_pixels():
-    from vggviz.images import decode_image
+    from vggviz.sources.images import decode_image
 
     pixels = np.array([[np.inf, 0.0, 0.5, 1.0]], dtype=np.float32)
     rgb = np.asarray(decode_image(Image.fromarray(pixels, "F")))[0, :, 0]
@@ -872,7 +874,7 @@ def test_float_image_with_inf_keeps_the_range_of_its_finite_pixels():
 
 @pytest.mark.parametrize("mode", ["L", "1", "I", "P"])
 def test_fit_image_takes_any_mode(mode):
-    from vggviz.images import fit_image
+    from vggviz.sources.images import fit_image
 
     out = fit_image(Image.new(mode, (300, 100)), 224, "pad")
     assert out.mode == "RGB" and out.size == (224, 224)

@@ -4,7 +4,7 @@ and the family dashboard's panel that shows them."""
 import pytest
 
 from vggviz import summarize
-from vggviz.kernel_stacks import stacks
+from vggviz.plan.kernel_stacks import stacks
 from vggviz.ui import vgg_family
 from vggviz.ui.stack_panel import stack_panel
 

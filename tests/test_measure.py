@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from vggviz import formatting as fmt
-from vggviz.architecture import STEMS
-from vggviz.measure import ACCURACY_NOTE, MeasureError, Settings, measure_stems
+from vggviz.network.measure import ACCURACY_NOTE, MeasureError, Settings, measure_stems
+from vggviz.plan import formatting as fmt
+from vggviz.plan.architecture import STEMS
 
 SMALL = ["--variant", "vgg11", "--size", "128", "--batch", "1", "--train", "--repeats", "2"]
 
@@ -48,7 +48,7 @@ def test_reducing_stems_report_fewer_counted_activation_values(measured):
     data, _ = measured
     values = {s["stem"]: s["activation_values"] for s in data["stems"]}
     assert values["pooled"] < values["vgg"] and values["strided"] < values["vgg"]
-    from vggviz.accounting import summarize
+    from vggviz.plan.accounting import summarize
 
     assert values["vgg"] == summarize("vgg11", input_shape=(128, 128, 3)).activation_values
 
@@ -107,7 +107,7 @@ def test_a_cancelled_measurement_stops_in_words():
 
 
 def test_the_measured_table_formats_a_measurement():
-    from vggviz.measure import Measurement, StemMeasurement
+    from vggviz.network.measure import Measurement, StemMeasurement
 
     rows = tuple(StemMeasurement(stem, 10, 1_000_000 // (i + 1), 12.34, (11.0, 15.0), 5.0,
                                  40.0, (39.0, 41.0), 100.0, 70.0)

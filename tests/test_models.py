@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from vggviz import STEMS, VARIANTS, build_vgg, summarize
-from vggviz.models import classifier, group, learner, stem
-from vggviz.weights import WeightsMismatch
+from vggviz.network.models import classifier, group, learner, stem
+from vggviz.sources.weight_files import WeightsMismatch
 
 
 def _shapes(model):

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from conftest import write_legacy_h5
 
-from vggviz import numpy_stem
-from vggviz.features import FeatureExtractor
-from vggviz.images import load_image, preprocess, sample_images
-from vggviz.initial_weights import glorot_uniform
-from vggviz.models import build_vgg
-from vggviz.weights import WeightsMismatch
+from vggviz.by_hand import stem as numpy_stem
+from vggviz.by_hand.glorot import glorot_uniform
+from vggviz.network.features import FeatureExtractor
+from vggviz.network.models import build_vgg
+from vggviz.sources.images import load_image, preprocess, sample_images
+from vggviz.sources.weight_files import WeightsMismatch
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,15 @@ import re
 import subprocess
 import sys
 
-import matplotlib.pyplot as plt  # only to check that vggviz.plots registers nothing with it
+import matplotlib.pyplot as plt  # only to check that vggviz.render.charts registers nothing with it
 import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from PIL import Image
 
-from vggviz import plots
-from vggviz.accounting import BYTES_PER_VALUE, summarize, summarize_all
-from vggviz.architecture import COMPONENTS, STEMS, VARIANTS
+from vggviz.plan.accounting import BYTES_PER_VALUE, summarize, summarize_all
+from vggviz.plan.architecture import COMPONENTS, STEMS, VARIANTS
+from vggviz.render import charts
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # The smallest input every stem accepts, so each variant × stem pair is valid.
@@ -41,14 +41,14 @@ def _all_charts():
     """One figure of every chart function, for the VGG16 / VGG stem defaults."""
     everyone = summarize_all()
     return {
-        "params_per_component": plots.params_per_component(_summary()),
-        "params_by_variant": plots.params_by_variant(everyone),
-        "params_by_variant_log": plots.params_by_variant(everyone, log=True),
-        "activation_memory": plots.activation_memory(_summary()),
-        "activation_memory_by_variant": plots.activation_memory_by_variant(everyone),
-        "macs_by_variant": plots.macs_by_variant(everyone),
-        "stem_comparison": plots.stem_comparison(_stems()),
-        "input_size_effect": plots.input_size_effect("vgg16", range(32, 513, 16), current=224),
+        "params_per_component": charts.params_per_component(_summary()),
+        "params_by_variant": charts.params_by_variant(everyone),
+        "params_by_variant_log": charts.params_by_variant(everyone, log=True),
+        "activation_memory": charts.activation_memory(_summary()),
+        "activation_memory_by_variant": charts.activation_memory_by_variant(everyone),
+        "macs_by_variant": charts.macs_by_variant(everyone),
+        "stem_comparison": charts.stem_comparison(_stems()),
+        "input_size_effect": charts.input_size_effect("vgg16", range(32, 513, 16), current=224),
     }
 
 
@@ -68,7 +68,7 @@ def _texts(fig):
 
 def test_import_pulls_in_neither_tensorflow_nor_pyplot():
     code = (
-        "import sys, vggviz.plots; "
+        "import sys, vggviz.render.charts; "
         "bad = [m for m in ('tensorflow', 'keras', 'matplotlib.pyplot') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
@@ -77,9 +77,9 @@ def test_import_pulls_in_neither_tensorflow_nor_pyplot():
 
 
 def test_component_colours_one_per_component_and_distinct():
-    assert tuple(plots.COMPONENT_COLORS) == COMPONENTS
-    assert len({to_hex(c) for c in plots.COMPONENT_COLORS.values()}) == len(COMPONENTS)
-    assert set(plots.STEM_COLORS) == set(STEMS)
+    assert tuple(charts.COMPONENT_COLORS) == COMPONENTS
+    assert len({to_hex(c) for c in charts.COMPONENT_COLORS.values()}) == len(COMPONENTS)
+    assert set(charts.STEM_COLORS) == set(STEMS)
 
 
 # --------------------------------------------------------------------------- every variant, stem
@@ -89,7 +89,7 @@ def test_component_colours_one_per_component_and_distinct():
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_single_variant_charts_draw_for_every_variant_and_stem(variant, stem):
     title = VARIANTS[variant].title
-    for chart in (plots.params_per_component, plots.activation_memory):
+    for chart in (charts.params_per_component, charts.activation_memory):
         fig = chart(_summary(variant, stem))
         assert isinstance(fig, Figure)
         fig.draw_without_rendering()  # lays out every text: catches errors a PNG would
@@ -99,10 +99,10 @@ def test_single_variant_charts_draw_for_every_variant_and_stem(variant, stem):
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_stem_comparison_and_input_size_draw_for_every_variant(variant):
     title = VARIANTS[variant].title
-    fig = plots.stem_comparison(_stems(variant))
+    fig = charts.stem_comparison(_stems(variant))
     fig.draw_without_rendering()
     assert title in fig.get_suptitle()
-    fig = plots.input_size_effect(variant, [32, 64, 128, 224, 512], current=100)
+    fig = charts.input_size_effect(variant, [32, 64, 128, 224, 512], current=100)
     fig.draw_without_rendering()
     assert title in fig.get_suptitle()
 
@@ -110,7 +110,7 @@ def test_stem_comparison_and_input_size_draw_for_every_variant(variant):
 @pytest.mark.parametrize("stem", list(STEMS))
 def test_input_size_effect_draws_for_every_stem(stem):
     low = STEMS[stem].min_input
-    fig = plots.input_size_effect("vgg16", range(low, 513, 8), stem=stem, current=low)
+    fig = charts.input_size_effect("vgg16", range(low, 513, 8), stem=stem, current=low)
     fig.draw_without_rendering()
 
 
@@ -120,10 +120,10 @@ def test_variant_comparisons_draw_for_every_stem(stem, top):
     everyone = summarize_all(stem=stem, input_shape=(SIDE, SIDE, 3), include_top=top)
     titles = [v.title for v in VARIANTS.values()]
     for fig in (
-        plots.params_by_variant(everyone),
-        plots.params_by_variant(everyone, log=True),
-        plots.activation_memory_by_variant(everyone),
-        plots.macs_by_variant(everyone),
+        charts.params_by_variant(everyone),
+        charts.params_by_variant(everyone, log=True),
+        charts.activation_memory_by_variant(everyone),
+        charts.macs_by_variant(everyone),
     ):
         fig.draw_without_rendering()
         (ax,) = fig.axes
@@ -135,7 +135,7 @@ def test_variant_comparisons_draw_for_every_stem(stem, top):
 
 def test_figure_png_of_every_chart_is_a_dashboard_sized_png():
     for name, fig in _all_charts().items():
-        png = plots.figure_png(fig)
+        png = charts.figure_png(fig)
         assert png.startswith(PNG_MAGIC), name
         with Image.open(io.BytesIO(png)) as image:
             image.load()
@@ -145,10 +145,10 @@ def test_figure_png_of_every_chart_is_a_dashboard_sized_png():
 
 
 def test_figure_png_dpi_scales_the_image():
-    fig = plots.params_per_component(_summary())
-    with Image.open(io.BytesIO(plots.figure_png(fig, dpi=100))) as image:
+    fig = charts.params_per_component(_summary())
+    with Image.open(io.BytesIO(charts.figure_png(fig, dpi=100))) as image:
         full = image.size[0]
-    with Image.open(io.BytesIO(plots.figure_png(fig, dpi=50))) as image:
+    with Image.open(io.BytesIO(charts.figure_png(fig, dpi=50))) as image:
         half = image.size[0]
     assert abs(half - full / 2) <= 0.05 * full
 
@@ -156,12 +156,12 @@ def test_figure_png_dpi_scales_the_image():
 @pytest.mark.parametrize("bad", [0, -5, 5000, "100", None, True])
 def test_figure_png_rejects_a_bad_dpi(bad):
     with pytest.raises(ValueError, match="dpi"):
-        plots.figure_png(plots.params_per_component(_summary()), dpi=bad)
+        charts.figure_png(charts.params_per_component(_summary()), dpi=bad)
 
 
 def test_figure_png_rejects_what_is_not_a_figure():
     with pytest.raises(ValueError, match="Figure"):
-        plots.figure_png(b"not a figure")
+        charts.figure_png(b"not a figure")
 
 
 # --------------------------------------------------------------------------- the numbers drawn
@@ -169,14 +169,14 @@ def test_figure_png_rejects_what_is_not_a_figure():
 
 def test_params_per_component_bars_are_the_accounting():
     s = _summary("vgg16")
-    fig = plots.params_per_component(s)
+    fig = charts.params_per_component(s)
     (ax,) = fig.axes
     assert [p.get_width() for p in ax.patches] == [c.params for c in s.components]
     assert [to_hex(p.get_facecolor()) for p in ax.patches] == [
-        plots.COMPONENT_COLORS[c.name] for c in s.components
+        charts.COMPONENT_COLORS[c.name] for c in s.components
     ]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        plots.COMPONENT_LABELS[c.name] for c in s.components
+        charts.COMPONENT_LABELS[c.name] for c in s.components
     ]
     assert fig.get_suptitle() == "The classifier holds 89 % of VGG16's parameters"
     texts = _texts(fig)
@@ -186,14 +186,14 @@ def test_params_per_component_bars_are_the_accounting():
 
 def test_params_per_component_without_top_names_the_largest_group():
     s = _summary("vgg16", include_top=False)
-    fig = plots.params_per_component(s)
+    fig = charts.params_per_component(s)
     assert [p.get_width() for p in fig.axes[0].patches] == [c.params for c in s.components]
     assert fig.get_suptitle().startswith("Group 5 holds")
 
 
 def test_activation_memory_bars_are_megabytes_and_the_stem_shows_its_shape():
     s = _summary("vgg16")
-    fig = plots.activation_memory(s)
+    fig = charts.activation_memory(s)
     (ax,) = fig.axes
     heights = [p.get_height() for p in ax.patches]
     assert heights == pytest.approx(
@@ -208,9 +208,9 @@ def test_activation_memory_bars_are_megabytes_and_the_stem_shows_its_shape():
 def test_stacked_variant_charts_sum_to_each_variants_total():
     everyone = summarize_all()
     cases = [
-        (plots.params_by_variant(everyone), lambda s: s.total_params / 1e6),
-        (plots.activation_memory_by_variant(everyone), lambda s: s.activation_bytes / 1e6),
-        (plots.macs_by_variant(everyone), lambda s: s.total_macs / 1e9),
+        (charts.params_by_variant(everyone), lambda s: s.total_params / 1e6),
+        (charts.activation_memory_by_variant(everyone), lambda s: s.activation_bytes / 1e6),
+        (charts.macs_by_variant(everyone), lambda s: s.total_macs / 1e9),
     ]
     for fig, total in cases:
         (ax,) = fig.axes
@@ -220,12 +220,12 @@ def test_stacked_variant_charts_sum_to_each_variants_total():
             sums[round(patch.get_y() + patch.get_height() / 2)] += patch.get_width()
         assert sums == pytest.approx([total(s) for s in everyone])
         colours = {to_hex(p.get_facecolor()) for p in ax.patches}
-        assert colours <= set(plots.COMPONENT_COLORS.values())
+        assert colours <= set(charts.COMPONENT_COLORS.values())
 
 
 def test_params_by_variant_log_is_a_log_scale_dot_plot_of_each_component():
     everyone = summarize_all()
-    fig = plots.params_by_variant(everyone, log=True)
+    fig = charts.params_by_variant(everyone, log=True)
     (ax,) = fig.axes
     assert ax.get_xscale() == "log"
     assert not ax.patches  # no bars stacked on a log axis
@@ -242,7 +242,7 @@ def test_params_by_variant_log_is_a_log_scale_dot_plot_of_each_component():
 
 def test_stem_comparison_panels_show_each_stems_numbers():
     by_stem = _stems("vgg16")
-    fig = plots.stem_comparison(by_stem)
+    fig = charts.stem_comparison(by_stem)
     size, entering, memory, macs = fig.axes
     stems = [by_stem[name] for name in STEMS]
     shapes = [s.component("stem").output_shape for s in stems]
@@ -262,7 +262,7 @@ def test_stem_comparison_panels_show_each_stems_numbers():
         [sum(c.macs for c in s.components if c.name != "classifier") / 1e9 for s in stems]
     )
     assert [to_hex(p.get_facecolor()) for p in size.patches] == [
-        plots.STEM_COLORS[name] for name in STEMS
+        charts.STEM_COLORS[name] for name in STEMS
     ]
     assert [t.get_text() for t in size.texts] == ["224×224", "112×112", "56×56"]
     assert "(÷4)" in entering.texts[1].get_text()
@@ -271,14 +271,14 @@ def test_stem_comparison_panels_show_each_stems_numbers():
 
 
 def test_stem_comparison_keeps_the_stems_order_whatever_the_dict_order():
-    fig = plots.stem_comparison({"strided": _summary(stem="strided"), "vgg": _summary()})
+    fig = charts.stem_comparison({"strided": _summary(stem="strided"), "vgg": _summary()})
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == ["VGG\nstem", "Strided\nstem"]
 
 
 def test_input_size_effect_follows_fc1_and_the_stem_memory():
     sizes = [64, 128, 224, 320, 512]
-    fig = plots.input_size_effect("vgg19", sizes, stem="pooled", current=224)
+    fig = charts.input_size_effect("vgg19", sizes, stem="pooled", current=224)
     fc1_ax, memory_ax = fig.axes
     expected_fc1, expected_mb = [], []
     for side in sizes:
@@ -297,7 +297,7 @@ def test_input_size_effect_follows_fc1_and_the_stem_memory():
 
 
 def test_input_size_effect_without_current_marks_nothing():
-    fig = plots.input_size_effect("vgg16", [224, 32, 224, 100])  # unsorted, duplicated
+    fig = charts.input_size_effect("vgg16", [224, 32, 224, 100])  # unsorted, duplicated
     for ax in fig.axes:
         (line,) = ax.get_lines()
         assert list(line.get_xdata()) == [32, 100, 224]
@@ -309,30 +309,31 @@ def test_input_size_effect_without_current_marks_nothing():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: plots.params_per_component("vgg16"), "expected a vggviz.accounting.Summary"),
-        (lambda: plots.activation_memory(None), "expected a vggviz.accounting.Summary"),
-        (lambda: plots.params_by_variant([]), "no summaries to plot"),
-        (lambda: plots.params_by_variant(_summary()), "expected an iterable of Summary"),
-        (lambda: plots.params_by_variant([_summary(), _summary()]), "each variant may appear once"),
+        (lambda: charts.params_per_component("vgg16"), "expected a vggviz.plan.accounting.Summary"),
+        (lambda: charts.activation_memory(None), "expected a vggviz.plan.accounting.Summary"),
+        (lambda: charts.params_by_variant([]), "no summaries to plot"),
+        (lambda: charts.params_by_variant(_summary()), "expected an iterable of Summary"),
+        (lambda: charts.params_by_variant([_summary(), _summary()]),
+         "each variant may appear once"),
         (
-            lambda: plots.params_by_variant([_summary("vgg16"), _summary("vgg19", "pooled")]),
+            lambda: charts.params_by_variant([_summary("vgg16"), _summary("vgg19", "pooled")]),
             "must share stem, input shape",
         ),
-        (lambda: plots.params_by_variant(summarize_all(), log="yes"), "log must be True or False"),
-        (lambda: plots.macs_by_variant(["vgg16"]), "expected a vggviz.accounting.Summary"),
-        (lambda: plots.activation_memory_by_variant(42), "expected an iterable of Summary"),
-        (lambda: plots.stem_comparison({}), "non-empty dict of stem name"),
-        (lambda: plots.stem_comparison([_summary()]), "non-empty dict of stem name"),
-        (lambda: plots.stem_comparison({"fancy": _summary()}), "unknown stem 'fancy'"),
-        (lambda: plots.stem_comparison({"pooled": _summary()}), "is for the 'vgg' stem"),
+        (lambda: charts.params_by_variant(summarize_all(), log="yes"), "log must be True or False"),
+        (lambda: charts.macs_by_variant(["vgg16"]), "expected a vggviz.plan.accounting.Summary"),
+        (lambda: charts.activation_memory_by_variant(42), "expected an iterable of Summary"),
+        (lambda: charts.stem_comparison({}), "non-empty dict of stem name"),
+        (lambda: charts.stem_comparison([_summary()]), "non-empty dict of stem name"),
+        (lambda: charts.stem_comparison({"fancy": _summary()}), "unknown stem 'fancy'"),
+        (lambda: charts.stem_comparison({"pooled": _summary()}), "is for the 'vgg' stem"),
         (
-            lambda: plots.stem_comparison(
+            lambda: charts.stem_comparison(
                 {"vgg": _summary("vgg16"), "pooled": _summary("vgg19", "pooled")}
             ),
             "compare stems of one variant",
         ),
         (
-            lambda: plots.stem_comparison(
+            lambda: charts.stem_comparison(
                 {
                     "vgg": summarize("vgg16"),
                     "pooled": summarize("vgg16", stem="pooled", input_shape=(256, 256, 3)),
@@ -340,27 +341,27 @@ def test_input_size_effect_without_current_marks_nothing():
             ),
             "compare stems at one input shape",
         ),
-        (lambda: plots.input_size_effect("vgg17", [224]), "unknown variant 'vgg17'"),
-        (lambda: plots.input_size_effect("vgg16", [224], stem="fancy"), "unknown stem 'fancy'"),
-        (lambda: plots.input_size_effect("vgg16", []), "sizes is empty"),
-        (lambda: plots.input_size_effect("vgg16", 224), "sizes must be an iterable"),
-        (lambda: plots.input_size_effect("vgg16", "224"), "sizes must be an iterable"),
+        (lambda: charts.input_size_effect("vgg17", [224]), "unknown variant 'vgg17'"),
+        (lambda: charts.input_size_effect("vgg16", [224], stem="fancy"), "unknown stem 'fancy'"),
+        (lambda: charts.input_size_effect("vgg16", []), "sizes is empty"),
+        (lambda: charts.input_size_effect("vgg16", 224), "sizes must be an iterable"),
+        (lambda: charts.input_size_effect("vgg16", "224"), "sizes must be an iterable"),
         (
-            lambda: plots.input_size_effect("vgg16", [224.0]),
+            lambda: charts.input_size_effect("vgg16", [224.0]),
             "positive whole number of pixels, got 224.0",
         ),
-        (lambda: plots.input_size_effect("vgg16", [16, 224]), "at least 32×32"),
-        (lambda: plots.input_size_effect("vgg16", [64, 224], stem="strided"), "at least 128×128"),
+        (lambda: charts.input_size_effect("vgg16", [16, 224]), "at least 32×32"),
+        (lambda: charts.input_size_effect("vgg16", [64, 224], stem="strided"), "at least 128×128"),
         (
-            lambda: plots.input_size_effect("vgg16", [224], current=True),
+            lambda: charts.input_size_effect("vgg16", [224], current=True),
             "current must be a positive whole number",
         ),
         (
-            lambda: plots.input_size_effect("vgg16", [224], current=0),
+            lambda: charts.input_size_effect("vgg16", [224], current=0),
             "current must be a positive whole number",
         ),
         (
-            lambda: plots.input_size_effect("vgg16", [224], stem="strided", current=100),
+            lambda: charts.input_size_effect("vgg16", [224], stem="strided", current=100),
             "at least 128×128",
         ),
     ],
@@ -373,12 +374,12 @@ def test_bad_arguments_raise_value_error(call, message):
 def test_charts_of_every_input_size_share_their_axis_when_given_a_limit():
     """A slider of input sizes must not rescale the axis: 37.7 M at 32 px draws shorter
     than 138.4 M at 224 px."""
-    from vggviz.accounting import summarize_all
+    from vggviz.plan.accounting import summarize_all
 
     small = summarize_all(input_shape=(32, 32, 3))
     large = summarize_all(input_shape=(224, 224, 3))
     limit = max(s.total_params for s in large)
-    for chart in (lambda s: plots.params_by_variant(s, limit=limit),
-                  lambda s: plots.macs_by_variant(s, limit=20.0),
-                  lambda s: plots.activation_memory_by_variant(s, limit=100.0)):
+    for chart in (lambda s: charts.params_by_variant(s, limit=limit),
+                  lambda s: charts.macs_by_variant(s, limit=20.0),
+                  lambda s: charts.activation_memory_by_variant(s, limit=100.0)):
         assert chart(small).axes[0].get_xlim() == chart(large).axes[0].get_xlim()

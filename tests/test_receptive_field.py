@@ -6,9 +6,9 @@ import json
 import pytest
 
 from vggviz import summarize
-from vggviz.architecture import STEMS, VARIANTS
 from vggviz.cli import main
-from vggviz.receptive_field import ReceptiveField, receptive_fields, stage_field
+from vggviz.plan.architecture import STEMS, VARIANTS
+from vggviz.plan.receptive_field import ReceptiveField, receptive_fields, stage_field
 
 # VGG16's receptive fields, in input pixels, by the standard arithmetic (as published in the
 # receptive-field tables for VGG16, e.g. Araujo et al., Distill 2019).

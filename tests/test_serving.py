@@ -1,6 +1,6 @@
 """The served dashboards, for real: what Voilà exposes, how it fails, and what it costs under load.
 
-Voilà runs as `make dashboard` runs it (vggviz.serving: the project's voila.json, 127.0.0.1).
+Voilà runs as `make dashboard` runs it (tests/servers.py: the project's voila.json, 127.0.0.1).
 Security: loopback only, no notebook source or tracebacks in pages, no server files, execute
 requests from the browser refused, no widget that names a server path. Faults: a killed kernel,
 offline ImageNet weights. Load (slow): several sessions at once each render in a kernel of their
@@ -30,8 +30,7 @@ import psutil
 import pytest
 import websocket
 from browser import ARTIFACTS, chromium_session
-
-from vggviz.serving import (
+from servers import (
     kernel_pids,
     project_root,
     voila,
@@ -453,7 +452,7 @@ def test_voila_config_frees_a_tab_that_could_not_say_goodbye_within_a_minute():
     assert cull["cull_connected"] is False
     assert cull["cull_idle_timeout"] + cull["cull_interval"] <= 60
     assert config["Voila"]["identity_provider_class"] == \
-        "vggviz.voila_auth.ClosingTabIdentityProvider"
+        "vggviz.server.identity.ClosingTabIdentityProvider"
 
 
 @pytest.mark.slow

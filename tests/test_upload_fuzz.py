@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
-from vggviz.images import DEFAULT_MAX_BYTES, ImageError, load_image
+from vggviz.sources.images import DEFAULT_MAX_BYTES, ImageError, load_image
 
 # PIL warns about damaged metadata (e.g. "Corrupt EXIF data") before refusing or decoding: noise.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL")

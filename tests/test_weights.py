@@ -24,10 +24,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from vggviz import weights as W
 from vggviz.cli import main
-from vggviz.models import build_vgg
-from vggviz.weights import WeightsMismatch, imagenet_path, load_weights, read_weights
+from vggviz.network.models import build_vgg
+from vggviz.sources.imagenet import imagenet_path
+from vggviz.sources.weight_files import (
+    WeightsFileDamaged,
+    WeightsMismatch,
+    load_weights,
+    read_weights,
+)
 
 FUZZ = settings(deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -280,7 +285,7 @@ def test_a_damaged_file_is_refused_in_one_line_naming_it(damage, model, sources,
         exc = _refusal(lambda: load_weights(model, path))
     assert not said, [str(w.message) for w in said]  # the one line is all a user sees
     assert type(exc).__name__ == "WeightsFileDamaged", f"{type(exc).__name__}: {exc}"
-    assert isinstance(exc, W.WeightsFileDamaged) and isinstance(exc, WeightsMismatch)
+    assert isinstance(exc, WeightsFileDamaged) and isinstance(exc, WeightsMismatch)
     message = str(exc)
     _one_line_naming(message, path)
     assert message.startswith(f"{path.name} is damaged or not a Keras weights file (")
@@ -289,7 +294,7 @@ def test_a_damaged_file_is_refused_in_one_line_naming_it(damage, model, sources,
     assert message.endswith(f"; {advice}"), message
     for a, b in zip(model.get_weights(), before, strict=True):  # nothing half-loaded
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(W.WeightsFileDamaged):
+    with pytest.raises(WeightsFileDamaged):
         read_weights(path)
 
 
@@ -319,7 +324,7 @@ def test_a_damaged_file_in_keras_cache_is_to_be_deleted(model, sources, tmp_path
     data = sources["legacy"].read_bytes()
     cached.write_bytes(data[: len(data) // 3])  # an interrupted download
     for weights in ("imagenet", cached):
-        with pytest.raises(W.WeightsFileDamaged) as info:
+        with pytest.raises(WeightsFileDamaged) as info:
             load_weights(model, weights)
         message = str(info.value)
         _one_line_naming(message, cached)
@@ -350,7 +355,7 @@ def test_layers_the_file_lacks_are_named_and_nothing_is_loaded(sources):
     before = [w.copy() for w in deeper.get_weights()]
     with pytest.raises(WeightsMismatch) as info:
         load_weights(deeper, sources["legacy"])
-    assert not isinstance(info.value, W.WeightsFileDamaged)
+    assert not isinstance(info.value, WeightsFileDamaged)
     assert "missing block2_conv1, block2_conv2" in str(info.value)
     _one_line_naming(str(info.value), sources["legacy"])
     for a, b in zip(deeper.get_weights(), before, strict=True):
@@ -392,7 +397,8 @@ def test_weights_never_imports_the_model_builders():
     import subprocess
     import sys
 
-    code = "import vggviz.weights, sys; assert 'vggviz.models' not in sys.modules"
+    code = ("import vggviz.sources.weights, vggviz.sources.weight_files, sys; "
+            "assert 'vggviz.network.models' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

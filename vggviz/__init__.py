@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import importlib
 
-from vggviz.accounting import summarize
-from vggviz.architecture import STAGES, STEMS, VARIANTS
+from vggviz.plan.accounting import summarize
+from vggviz.plan.architecture import STAGES, STEMS, VARIANTS
 
 _LAZY = {  # name → module that defines it, imported when the name is first asked for
-    "build_vgg": "vggviz.models",
-    "FeatureExtractor": "vggviz.features",
-    "ImageError": "vggviz.images",
-    "load_image": "vggviz.images",
-    "sample_image": "vggviz.images",
+    "build_vgg": "vggviz.network.models",
+    "FeatureExtractor": "vggviz.network.features",
+    "ImageError": "vggviz.sources.images",
+    "load_image": "vggviz.sources.images",
+    "sample_image": "vggviz.sources.images",
     "render_grid": "vggviz.render",
     "render_map": "vggviz.render",
     "render_kernels": "vggviz.render",

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 
-from vggviz.accounting import Summary, summarize, summarize_all
-from vggviz.architecture import CLASSIFIERS, STAGES, STEMS, VARIANTS
+from vggviz.plan.accounting import Summary, summarize, summarize_all
+from vggviz.plan.architecture import CLASSIFIERS, STAGES, STEMS, VARIANTS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,7 +27,7 @@ class CommandError(Exception):
 
 
 def _print_summary(s: Summary) -> None:
-    from vggviz import formatting as fmt
+    from vggviz.plan import formatting as fmt
 
     h, w, c = s.input_shape
     print(f"{VARIANTS[s.variant].title} · {STEMS[s.stem].title} · input {h}×{w}×{c}"
@@ -50,7 +50,7 @@ def cmd_summary(args: argparse.Namespace) -> None:
 
 
 def cmd_variants(args: argparse.Namespace) -> None:
-    from vggviz import formatting as fmt
+    from vggviz.plan import formatting as fmt
 
     n = args.input_size
     print(f"Every variant, {STEMS[args.stem].title}, input {n}×{n}×3, {args.classifier} "
@@ -61,7 +61,7 @@ def cmd_variants(args: argparse.Namespace) -> None:
 
 def _extractor(args: argparse.Namespace):
     """A FeatureExtractor for the command's options; "auto" weights say what they fell back to."""
-    from vggviz.features import FeatureExtractor
+    from vggviz.network.features import FeatureExtractor
 
     fx = FeatureExtractor(args.variant, weights=args.weights, stem=args.stem, seed=args.seed)
     if fx.notice:
@@ -77,8 +77,9 @@ def _model_command(fn: Callable[[argparse.Namespace], None]):
 
     @wraps(fn)
     def run(args: argparse.Namespace) -> None:
-        from vggviz.images import ImageError
-        from vggviz.weights import WeightsMismatch, WeightsUnavailable
+        from vggviz.sources.imagenet import WeightsUnavailable
+        from vggviz.sources.images import ImageError
+        from vggviz.sources.weight_files import WeightsMismatch
 
         try:
             fn(args)
@@ -143,7 +144,7 @@ def cmd_activations(args: argparse.Namespace) -> None:
     import numpy as np
     from tqdm import tqdm
 
-    from vggviz.images import ImageError
+    from vggviz.sources.images import ImageError
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -177,7 +178,12 @@ def cmd_activations(args: argparse.Namespace) -> None:
 def cmd_fetch_weights(args: argparse.Namespace) -> None:
     """Put Keras' ImageNet weights into its cache, with a progress bar and the md5 checked;
     files already there cost no network call."""
-    from vggviz.weights import WeightsUnavailable, fetch_imagenet, imagenet_cached, imagenet_path
+    from vggviz.sources.imagenet import (
+        WeightsUnavailable,
+        fetch_imagenet,
+        imagenet_cached,
+        imagenet_path,
+    )
 
     variants = ["vgg16", "vgg19"] if args.variant == "all" else [args.variant]
     wanted = [(v, top) for v in variants for top in ([False, True] if args.top else [False])]
@@ -200,11 +206,11 @@ def cmd_fetch_weights(args: argparse.Namespace) -> None:
 
 
 def cmd_measure_stems(args: argparse.Namespace) -> None:
-    """Time the whole model with each stem design on this machine (see vggviz.measure)."""
+    """Time the whole model with each stem design on this machine (see vggviz.network.measure)."""
     from tqdm import tqdm
 
-    from vggviz import formatting as fmt
-    from vggviz.measure import ACCURACY_NOTE, MeasureError, Settings, measure_stems
+    from vggviz.network.measure import ACCURACY_NOTE, MeasureError, Settings, measure_stems
+    from vggviz.plan import formatting as fmt
 
     settings = Settings(args.variant, args.batch, args.train, args.size, args.repeats,
                         args.classifier).check()

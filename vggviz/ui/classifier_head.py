@@ -7,10 +7,10 @@ import html
 
 import ipywidgets as w
 
-from vggviz import formatting as fmt
-from vggviz.accounting import summarize
-from vggviz.architecture import CLASSIFIERS, STEMS, VARIANTS
-from vggviz.ui.parts import picture
+from vggviz.plan import formatting as fmt
+from vggviz.plan.accounting import summarize
+from vggviz.plan.architecture import CLASSIFIERS, STEMS, VARIANTS
+from vggviz.ui.widgets import picture
 
 NOTES = {
     "head": "the classifier on top of group 5",

@@ -14,9 +14,11 @@ import numpy as np
 from PIL import Image
 
 from vggviz.render import render_grid, render_kernels
-from vggviz.ui.parts import ExtractorPool, credit_html, picture
+from vggviz.sources.imagenet import IMAGENET_CREDIT, imagenet_cached, imagenet_supported
+from vggviz.ui.extractors import ExtractorPool
+from vggviz.ui.notices import credit_html
 from vggviz.ui.weights_download import WeightsDownloads
-from vggviz.weights import IMAGENET_CREDIT, imagenet_cached, imagenet_supported
+from vggviz.ui.widgets import picture
 
 TILE = 48  # px per map: two 8×8 grids side by side fit a 1280-px screen
 KERNEL_TILE = 24

@@ -15,11 +15,11 @@ import ipywidgets as w
 import numpy as np
 from PIL import Image
 
-from vggviz.convolution import INPUT_CHANNELS, WorkedConvolution, worked_output
+from vggviz.by_hand.convolution import INPUT_CHANNELS, WorkedConvolution, worked_output
 from vggviz.render import LEVELS, palette
 
 if TYPE_CHECKING:
-    from vggviz.features import FeatureExtractor
+    from vggviz.network.features import FeatureExtractor
 
 SIGN_CMAP = "RdBu_r"
 """The kernel view's diverging colormap (`vggviz.render.kernel_for`): blue below 0, red above."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import html
 
-from vggviz import formatting as fmt
-from vggviz.accounting import Summary, summarize
-from vggviz.architecture import STEMS
-from vggviz.plots import STEM_COLORS
+from vggviz.plan import formatting as fmt
+from vggviz.plan.accounting import Summary, summarize
+from vggviz.plan.architecture import STEMS
+from vggviz.render.charts import STEM_COLORS
 
 BAR_COLORS = {"input": "#9e9e9e", **STEM_COLORS}  # the stems in the charts' colours
 

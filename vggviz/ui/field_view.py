@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from vggviz.effective_field import UnitField, unit_field
+from vggviz.network.effective_field import UnitField, unit_field
 from vggviz.render.fields import field_picture, heat_legend
-from vggviz.ui.parts import ImagePicker, StatusLine, picture
+from vggviz.ui.widgets import ImagePicker, StatusLine, picture
 
 if TYPE_CHECKING:
-    from vggviz.features import FeatureExtractor
+    from vggviz.network.features import FeatureExtractor
 
 CSS_CLASS = "vggviz-receptive-field"
 """Class of the network's-eye picture while it shows a unit's field (the browser tests find it)."""

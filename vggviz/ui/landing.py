@@ -10,11 +10,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image, ImageDraw
 
-from vggviz import plots
-from vggviz.accounting import summarize_all
-from vggviz.architecture import STEMS
-from vggviz.images import fit_image, sample_image
-from vggviz.render import encode_png
+from vggviz.plan.accounting import summarize_all
+from vggviz.plan.architecture import STEMS
+from vggviz.render import charts, encode_png
+from vggviz.sources.images import fit_image, sample_image
 
 THUMB = 150  # px, the side of each thumbnail
 
@@ -42,7 +41,7 @@ def _photo_thumb() -> bytes:
 
 def _family_thumb() -> bytes:
     """Every variant's parameters, stacked by component: the family chart in small."""
-    fig = plots.params_by_variant(summarize_all())
+    fig = charts.params_by_variant(summarize_all())
     fig.set_dpi(40)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
@@ -55,7 +54,7 @@ def _stems_thumb() -> bytes:
     """Three squares at the true relative size of the stems' outputs (224, 112, 56)."""
     canvas = Image.new("RGB", (THUMB, THUMB), "white")
     draw = ImageDraw.Draw(canvas)
-    colours = {key: tuple(int(plots.STEM_COLORS[key][i:i + 2], 16) for i in (1, 3, 5))
+    colours = {key: tuple(int(charts.STEM_COLORS[key][i:i + 2], 16) for i in (1, 3, 5))
                for key in STEMS}
     x = 2
     for key, design in STEMS.items():

@@ -1,6 +1,6 @@
 """The stem's cost measured on this machine, for the stem-designs dashboard: a button that runs
-`vggviz.measure` in a background thread with a progress bar, and the measured table beside the
-counted one. Errors are shown in words; the controls keep answering while it runs."""
+`vggviz.network.measure` in a background thread with a progress bar, and the measured table
+beside the counted one. Errors are shown in words; the controls keep answering while it runs."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from vggviz import formatting as fmt
-from vggviz.accounting import summarize
-from vggviz.architecture import STEMS
-from vggviz.measure import ACCURACY_NOTE, MeasureError, Measurement, Settings, measure_stems
+from vggviz.network.measure import ACCURACY_NOTE, MeasureError, Measurement, Settings, measure_stems
+from vggviz.plan import formatting as fmt
+from vggviz.plan.accounting import summarize
+from vggviz.plan.architecture import STEMS
 
 
 def _table(headers: list[str], rows: list[list[str]], title: str, css: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import html
 
-from vggviz import formatting as fmt
-from vggviz.architecture import STEMS, VARIANTS
-from vggviz.kernel_stacks import Stack, stacks
+from vggviz.plan import formatting as fmt
+from vggviz.plan.architecture import STEMS, VARIANTS
+from vggviz.plan.kernel_stacks import Stack, stacks
 
 HEADERS = {
     "where": "the stem's and groups' convolutions, split at each pool",

@@ -7,21 +7,17 @@ import time
 
 import ipywidgets as w
 
-from vggviz import formatting as fmt
-from vggviz import plots
-from vggviz.accounting import summarize
-from vggviz.architecture import STEMS, VARIANTS
-from vggviz.images import ImageError
-from vggviz.render import render_grid
+from vggviz.plan import formatting as fmt
+from vggviz.plan.accounting import summarize
+from vggviz.plan.architecture import STEMS, VARIANTS
+from vggviz.render import charts, render_grid
+from vggviz.sources.imagenet import imagenet_supported
+from vggviz.sources.images import ImageError
+from vggviz.sources.weights import default_weights
+from vggviz.ui.extractors import ExtractorPool
+from vggviz.ui.kernel_watch import kernel_watch
 from vggviz.ui.measure_panel import MeasurePanel
-from vggviz.ui.parts import (
-    ExtractorPool,
-    ImagePicker,
-    StatusLine,
-    kernel_watch,
-    picture,
-)
-from vggviz.weights import imagenet_supported, initial_weights
+from vggviz.ui.widgets import ImagePicker, StatusLine, picture
 
 SHOWN = 16  # maps per stem: enough to compare, small enough to sit side by side
 TILE_PER_PX = 0.375  # tile px per map px: 224-px maps → 84-px tiles, 56-px maps → 21-px tiles
@@ -103,7 +99,7 @@ class StemDesigns:
             t0 = time.perf_counter()
             results = {}
             for key in STEMS:
-                fx, _ = self.pool.get(variant, initial_weights(variant), key, 0)
+                fx, _ = self.pool.get(variant, default_weights(variant), key, 0)
                 results[key] = fx.activations(self.picker.image, "stem"), fx
         except (ImageError, ValueError, OSError, RuntimeError) as exc:
             self.status.error(f"{exc}. The last view stays.")
@@ -124,7 +120,7 @@ class StemDesigns:
                 f"it {html.escape(gives_up(key, variant))}. Stem "
                 f"{fmt.count(round(s.component('stem').macs / 1e6))} M MACs, whole model "
                 f"{fmt.gmacs(s.total_macs)} G. {html.escape(weights_line(fx))}.</small></div>")
-        self.chart.value = plots.figure_png(plots.stem_comparison(summaries))
+        self.chart.value = charts.figure_png(charts.stem_comparison(summaries))
         ms = (time.perf_counter() - t0) * 1e3
         self.status.show(f"{self.picker.name} through {len(STEMS)} stems in {ms:.0f} ms")
 

@@ -13,11 +13,10 @@ import ipywidgets as w
 import numpy as np
 from ipyevents import Event
 
-from vggviz import formatting as fmt
-from vggviz import numpy_stem
-from vggviz.accounting import summarize
-from vggviz.architecture import STEMS, VARIANTS
-from vggviz.images import ImageError
+from vggviz.by_hand import stem as numpy_stem
+from vggviz.plan import formatting as fmt
+from vggviz.plan.accounting import summarize
+from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import (
     COLORMAPS,
     colorbar,
@@ -32,24 +31,19 @@ from vggviz.render import (
     sign_legend,
 )
 from vggviz.render import render_map as render_focus
+from vggviz.sources.imagenet import imagenet_cached, imagenet_supported
+from vggviz.sources.images import ImageError
+from vggviz.sources.weights import weights_credit, weights_notice
 from vggviz.ui.compare_weights import WeightsComparison
 from vggviz.ui.convolution_panel import ConvolutionPanel
 from vggviz.ui.cost_strip import cost_strip
+from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.field_view import FieldView
 from vggviz.ui.file_link import FileLink
-from vggviz.ui.parts import (
-    LABEL_WIDTH,
-    ExtractorPool,
-    ImagePicker,
-    ModelPicker,
-    StatusLine,
-    credit_html,
-    kernel_watch,
-    notice_html,
-    picture,
-)
+from vggviz.ui.kernel_watch import kernel_watch
+from vggviz.ui.notices import credit_html, notice_html
 from vggviz.ui.weights_download import WeightsDownloads
-from vggviz.weights import imagenet_cached, imagenet_supported, weights_credit, weights_notice
+from vggviz.ui.widgets import LABEL_WIDTH, ImagePicker, ModelPicker, StatusLine, picture
 
 PAGE = 64
 STAGE_LABELS = [("Stem", "stem")] + [(f"Group {i}", f"group{i}") for i in range(1, 6)]

@@ -10,13 +10,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import ipywidgets as w
 from matplotlib.figure import Figure
 
-from vggviz import formatting as fmt
-from vggviz import plots
-from vggviz.accounting import summarize_all
-from vggviz.architecture import STEMS, VARIANTS
+from vggviz.plan import formatting as fmt
+from vggviz.plan.accounting import summarize_all
+from vggviz.plan.architecture import STEMS, VARIANTS
+from vggviz.render import charts
 from vggviz.ui.classifier_head import ClassifierHead
-from vggviz.ui.parts import StatusLine, kernel_watch, picture
+from vggviz.ui.kernel_watch import kernel_watch
 from vggviz.ui.stack_panel import stack_panel
+from vggviz.ui.widgets import StatusLine, picture
 
 SIZES = range(32, 513, 32)
 
@@ -82,7 +83,7 @@ class VGGFamily:
         """The PNG of a chart, drawn once per setting."""
         if key not in self._charts:
             with self._drawing:
-                self._charts[key] = plots.figure_png(draw())
+                self._charts[key] = charts.figure_png(draw())
         return self._charts[key]
 
     def refresh(self) -> None:
@@ -106,30 +107,30 @@ class VGGFamily:
         summaries = summarize_all(stem=stem, input_shape=(n, n, 3))
         self.size_chart.value = self._chart(
             ("size", variant, stem, n),
-            lambda: plots.input_size_effect(variant, sizes, stem=stem, current=n))
+            lambda: charts.input_size_effect(variant, sizes, stem=stem, current=n))
         self.table.value = fmt.html_table(*fmt.variants_table(summaries),
                                           css_class="vggviz-family")
         self.stacks.value = stack_panel(variant, stem)
         largest = summarize_all(stem=stem, input_shape=(sizes[-1], sizes[-1], 3))
         self._generation += 1
         generation = self._generation
-        charts = [
+        drawings = [
             (self.params_chart, ("params", stem, n, log),
-             lambda: plots.params_by_variant(summaries, log=log,
+             lambda: charts.params_by_variant(summaries, log=log,
                                              limit=max(s.total_params for s in largest))),
             (self.memory_chart, ("memory", stem, n),
-             lambda: plots.activation_memory_by_variant(
+             lambda: charts.activation_memory_by_variant(
                  summaries, limit=max(s.activation_bytes for s in largest) / fmt.MB)),
             (self.macs_chart, ("macs", stem, n),
-             lambda: plots.macs_by_variant(summaries,
+             lambda: charts.macs_by_variant(summaries,
                                            limit=max(s.total_macs for s in largest) / 1e9)),
             (self.head.chart, ("head", variant, stem, n),
-             lambda: plots.head_vs_input_size(variant, sizes, stem=stem, current=n)),
+             lambda: charts.head_vs_input_size(variant, sizes, stem=stem, current=n)),
         ]
         self.head.show(variant, stem, n)
 
         def draw_below() -> None:
-            for image, key, draw in charts:
+            for image, key, draw in drawings:
                 if generation != self._generation:
                     return  # the slider moved on: draw the newer setting instead
                 image.value = self._chart(key, draw)

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from vggviz.architecture import VARIANTS
-from vggviz.downloads import Progress
-from vggviz.weights import WeightsUnavailable, fetch_imagenet
+from vggviz.plan.architecture import VARIANTS
+from vggviz.sources.downloads import Progress
+from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet
 
 UPDATE_EVERY = 0.2  # s between progress messages to the page (a chunk arrives far more often)
 

@@ -3,7 +3,7 @@
 Every chart is drawn on a `matplotlib.figure.Figure` built directly (never through pyplot),
 so nothing is registered in pyplot's global figure list: charts are thread-safe and are freed
 with their last reference in a long-lived kernel. `figure_png` turns a figure into PNG bytes
-for an `ipywidgets.Image`. Pure matplotlib on `vggviz.accounting` (no TensorFlow).
+for an `ipywidgets.Image`. Pure matplotlib on `vggviz.plan.accounting` (no TensorFlow).
 
 One colour per component across every chart (`COMPONENT_COLORS`): the stem and the five
 groups in a sequential palette (deeper is darker), the classifier in a contrasting orange.
@@ -20,9 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
-from vggviz.accounting import Summary, summarize
-from vggviz.architecture import COMPONENTS, STEMS, get_stem, get_variant
-from vggviz.formatting import MB, fraction_words, measure, percent, shape
+from vggviz.plan.accounting import Summary, summarize
+from vggviz.plan.architecture import COMPONENTS, STEMS, get_stem, get_variant
+from vggviz.plan.formatting import MB, fraction_words, measure, percent, shape
 
 __all__ = [
     "COMPONENT_COLORS",
@@ -92,7 +92,8 @@ def _si(value: float) -> str:
 def _check_summary(summary: object) -> Summary:
     if not isinstance(summary, Summary):
         raise ValueError(
-            f"expected a vggviz.accounting.Summary (from summarize()), got {type(summary).__name__}"
+            f"expected a vggviz.plan.accounting.Summary (from summarize()), "
+            f"got {type(summary).__name__}"
         )
     return summary
 

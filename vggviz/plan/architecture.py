@@ -1,7 +1,7 @@
 """VGG configurations and stem designs as plain data (no TensorFlow).
 
-The layer plan produced here is the single source of truth: `vggviz.accounting` does
-arithmetic on it and `vggviz.models` turns each entry into a Keras layer, so the counts
+The layer plan produced here is the single source of truth: `vggviz.plan.accounting` does
+arithmetic on it and `vggviz.network.models` turns each entry into a Keras layer, so the counts
 and the built model cannot drift apart.
 """
 

@@ -2,8 +2,8 @@
 
 Keras' own GlorotUniform draws with TensorFlow's generator, so its filters can only be had by
 importing TensorFlow (about 590 MB and 2.5 s of CPU per kernel). Drawing them here lets the
-stem's first view skip that import (`vggviz.numpy_stem`) and still show exactly the filters
-the Keras model gets later (`vggviz.layers.SeededGlorotUniform` calls this).
+stem's first view skip that import (`vggviz.by_hand.stem`) and still show exactly the filters
+the Keras model gets later (`vggviz.network.layers.SeededGlorotUniform` calls this).
 """
 
 from __future__ import annotations

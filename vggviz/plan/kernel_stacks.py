@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vggviz.architecture import layer_plan
+from vggviz.plan.architecture import layer_plan
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,14 @@ The VGG stem (and the pooled one) is one 3×3 "same" convolution with ReLU, then
 max-pool: an im2col matrix product that numpy's BLAS does in a few milliseconds. Importing
 TensorFlow to do the same costs each kernel about 590 MB and 2.5 s of CPU, which is what kept
 a class of visitors waiting. Deeper stages, BN and LRN variants and the strided stem still go
-through Keras (`vggviz.features`); the tests check these maps against Keras' own Conv2D.
+through Keras (`vggviz.network.features`); the tests check these maps against Keras' own Conv2D.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from vggviz.architecture import LayerSpec, stem_layers
+from vggviz.plan.architecture import LayerSpec, stem_layers
 
 
 def supported(variant: str, stem: str) -> bool:

@@ -1,6 +1,6 @@
 """The effective receptive field of one unit: which input pixels actually move it.
 
-The theoretical field (`vggviz.receptive_field`) says which pixels a unit *may* depend on; the
+The theoretical field (`vggviz.plan.receptive_field`) says which pixels a unit *may* depend on; the
 gradient of the unit with respect to the input, from one backward pass through the prefix model,
 says how much each pixel moves it for this image and these weights. The gradient is exactly
 zero outside the theoretical box, and inside it only the pixels that reach the unit through
@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vggviz.images import ImageSource, preprocess
-from vggviz.receptive_field import ReceptiveField, stage_field
+from vggviz.plan.receptive_field import ReceptiveField, stage_field
+from vggviz.sources.images import ImageSource, preprocess
 
 if TYPE_CHECKING:
-    from vggviz.features import FeatureExtractor
+    from vggviz.network.features import FeatureExtractor
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def project_root() -> Path:
     root = Path(__file__).resolve().parents[1]
     if not (root / "voila.json").is_file():
         raise RuntimeError(
-            f"vggviz.serving starts the servers with the project's voila.json, and there is none "
+            f"serving starts the servers with the project's voila.json, and there is none "
             f"in {root}: use a source checkout with the package installed editable "
             f"(`pip install -e .`, as `make` does), not an installed wheel")
     return root

@@ -4,7 +4,7 @@ their sum, the bias, the ReLU (and, for the pooled and strided stems, the max-po
 Pure numpy on the network's input and the stem's weights: no model is run. Strides and "same"
 padding follow Keras (TensorFlow pads a total of max((out - 1)·stride + k - in, 0), the smaller
 half before), and the padding zeros are zeros of the network's numbers, i.e. after the 'caffe'
-preprocessing of `vggviz.images.preprocess`. Only numpy, PIL and the plan are imported: no
+preprocessing of `vggviz.sources.images.preprocess`. Only numpy, PIL and the plan are imported: no
 TensorFlow.
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vggviz.architecture import LayerSpec, get_stem, stem_layers
-from vggviz.images import IMAGENET_MEAN_BGR, preprocess
+from vggviz.plan.architecture import LayerSpec, get_stem, stem_layers
+from vggviz.sources.images import IMAGENET_MEAN_BGR, preprocess
 
 INPUT_CHANNELS = ("B", "G", "R")
 """The network's input channels in the order it reads them ('caffe' preprocessing is BGR)."""

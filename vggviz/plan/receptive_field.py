@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vggviz.architecture import LayerSpec, check_input_shape, layer_plan
+from vggviz.plan.architecture import LayerSpec, check_input_shape, layer_plan
 
 SPATIAL = ("conv", "pool")
 """Layer kinds with a window that moves over the maps."""

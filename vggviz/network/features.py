@@ -16,8 +16,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from vggviz import numpy_stem
-from vggviz.architecture import (
+from vggviz.by_hand import stem as numpy_stem
+from vggviz.by_hand.glorot import glorot_uniform
+from vggviz.plan.architecture import (
     STAGES,
     check_input_shape,
     get_stem,
@@ -26,16 +27,10 @@ from vggviz.architecture import (
     stage_index,
     stem_layers,
 )
-from vggviz.images import FITS, ImageSource, load_image, preprocess
-from vggviz.initial_weights import glorot_uniform
-from vggviz.weights import (
-    WeightsUnavailable,
-    fetch_imagenet,
-    imagenet_top_problem,
-    read_fitting,
-    resolve_weights,
-    weights_label,
-)
+from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet
+from vggviz.sources.images import FITS, ImageSource, load_image, preprocess
+from vggviz.sources.weight_files import read_fitting
+from vggviz.sources.weights import imagenet_top_problem, resolve_weights, weights_label
 
 SOURCES_KEPT = 16
 """Fitted inputs remembered by source digest (each size×size×3 uint8: 150 KB at 224 px)."""
@@ -120,7 +115,7 @@ class FeatureExtractor:
         """A prefix model up to stage `depth` with one output per stage, weights loaded."""
         import keras
 
-        from vggviz.models import build_vgg
+        from vggviz.network.models import build_vgg
 
         model = build_vgg(self._variant, stem=self._stem, input_shape=(self._size, self._size, 3),
                           include_top=False, upto=STAGES[depth], seed=self._seed,
@@ -232,7 +227,7 @@ class FeatureExtractor:
 
     @property
     def stem_in_numpy(self) -> bool:
-        """Whether the stem's maps and weights come without TensorFlow (`vggviz.numpy_stem`)."""
+        """Whether the stem's maps and weights come without TensorFlow (`vggviz.by_hand.stem`)."""
         return numpy_stem.supported(self._variant, self._stem)
 
     def _numpy_stem_params(self) -> dict[str, list[np.ndarray]]:
@@ -267,7 +262,8 @@ class FeatureExtractor:
 
     def stem_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """The stem conv's kernel (kh, kw, in_channels, 64), BGR input order, and bias (64,):
-        fresh copies, what a worked convolution multiplies and adds (`vggviz.convolution`)."""
+        fresh copies, what a worked convolution multiplies and adds
+        (`vggviz.by_hand.convolution`)."""
         if self.stem_in_numpy:
             first = next(s for s in stem_layers(self._variant, self._stem) if s.kind == "conv")
             kernel, bias = self._numpy_stem_params()[first.name]
@@ -300,7 +296,7 @@ class FeatureExtractor:
             raise WeightsUnavailable(problem)
         from keras.applications.imagenet_utils import decode_predictions
 
-        from vggviz.models import build_vgg
+        from vggviz.network.models import build_vgg
 
         if self._full is None:
             self._full = build_vgg(self._variant, stem=self._stem, weights="imagenet",

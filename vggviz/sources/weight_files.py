@@ -1,62 +1,29 @@
-"""Weight sources: ImageNet (downloaded into Keras' cache), random (seeded), or a file.
+"""Keras weights files (`.weights.h5`, legacy `.h5`, `.keras`) read by layer name.
 
-ImageNet weights come from Keras' URL, or from a mirror or folder named by VGGVIZ_WEIGHTS_URL,
-through the proxies the environment names; they are K. Simonyan and A. Zisserman's (Oxford VGG),
-published under CC BY 4.0 (`IMAGENET_CREDIT`).
-
-Files load by layer name, so a prefix model (the stem alone, groups 1..k) takes only the
-layers it has, and a file that does not fit the variant is refused with the layers named.
-A damaged file (or one that is not Keras weights) is refused in one line naming it.
-"""
+A prefix model (the stem alone, groups 1..k) takes only the layers it has, a file that does not
+fit is refused with the layers named, and a damaged file (or one that is not Keras weights) in
+one line naming it. The whole file is validated before any weight is set."""
 
 from __future__ import annotations
 
 import os
 import re
-import threading
 import warnings
 import zipfile
-from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
-from typing import TypeVar
 
 import h5py
 import numpy as np
 
-from vggviz.architecture import get_stem, get_variant, layer_plan
-from vggviz.downloads import (
-    DownloadCancelled,
-    DownloadError,
-    ProgressCallback,
-    download,
-    terminal_progress,
+from vggviz.plan.architecture import layer_plan
+from vggviz.sources.imagenet import (
+    WeightsUnavailable,
+    fetch_imagenet,
+    imagenet_supported,
+    keras_home,
 )
 
-WEIGHTS_URL_SETTING = "VGGVIZ_WEIGHTS_URL"
-"""A classroom mirror of the ImageNet files: a base URL or a local folder with Keras' names."""
-_IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/{variant}/{fname}"
-_IMAGENET_FILES = {  # (variant, include_top): (file name, md5) as in keras.applications
-    ("vgg16", True): ("vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-                      "64373286793e3c8b2b4e3219cbf3544b"),
-    ("vgg16", False): ("vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                       "6d6bbae143d832006294945121d1f1fc"),
-    ("vgg19", True): ("vgg19_weights_tf_dim_ordering_tf_kernels.h5",
-                      "cbe5617147190e668d6c5d5026f83318"),
-    ("vgg19", False): ("vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-                       "253f8cb515780f3b799900260a226db6"),
-}
-IMAGENET_CREDIT = ("ImageNet weights: K. Simonyan & A. Zisserman (Visual Geometry Group, Oxford), "
-                   "\"Very Deep Convolutional Networks for Large-Scale Image Recognition\", "
-                   "arXiv:1409.1556 (2014); CC BY 4.0, via Keras")
-"""The credit the VGG weights' licence (CC BY 4.0) asks for, with the paper they come from."""
 _KERAS3_KINDS = {"conv2d": "conv", "dense": "dense", "batch_normalization": "bn"}
-
-T = TypeVar("T")
-
-
-class WeightsUnavailable(RuntimeError):
-    """ImageNet weights cannot be had here (no such weights, or not cached and offline)."""
 
 
 class WeightsMismatch(ValueError):
@@ -77,71 +44,6 @@ class _Damage(Exception):
     def __init__(self, what: str, *, advice: str | None = None):
         super().__init__(what)
         self.advice = advice
-
-
-def imagenet_supported(variant: str, stem: str = "vgg", channels: int = 3) -> bool:
-    """Whether Keras publishes ImageNet weights for this variant and stem (VGG16/19, RGB)."""
-    return get_variant(variant).imagenet and stem in ("vgg", "pooled") and channels == 3
-
-
-def _keras_home() -> Path:
-    return Path(os.environ.get("KERAS_HOME", Path("~", ".keras"))).expanduser()
-
-
-def imagenet_path(variant: str, include_top: bool = False) -> Path:
-    """Where Keras' cache keeps the ImageNet weights file (whether or not it is there)."""
-    fname, _ = _IMAGENET_FILES[(variant, include_top)]
-    return _keras_home() / "models" / fname
-
-
-def imagenet_cached(variant: str, include_top: bool = False) -> bool:
-    """Whether the ImageNet weights are already in Keras' cache: no network needed."""
-    return (variant, include_top) in _IMAGENET_FILES and imagenet_path(variant,
-                                                                        include_top).is_file()
-
-
-def imagenet_url(variant: str, include_top: bool = False) -> str:
-    """Where the ImageNet weights file comes from: Keras' published URL, or the mirror that
-    `VGGVIZ_WEIGHTS_URL` names (a base URL, or a local folder, holding Keras' file names)."""
-    fname, _ = _IMAGENET_FILES[(variant, include_top)]
-    mirror = os.environ.get(WEIGHTS_URL_SETTING, "").strip()
-    if not mirror:
-        return _IMAGENET_URL.format(variant=variant, fname=fname)
-    if "://" not in mirror:  # a folder on this machine (or a share mounted on it)
-        return Path(mirror).expanduser().resolve().as_uri() + "/" + fname
-    return f"{mirror.rstrip('/')}/{fname}"
-
-
-def fetch_imagenet(variant: str, include_top: bool = False, *, timeout: float = 15.0,
-                   progress: ProgressCallback | None = None,
-                   waiting: Callable[[], None] | None = None,
-                   cancel: threading.Event | None = None) -> Path:
-    """Path of the ImageNet weights in Keras' cache, downloaded first if they are not there.
-
-    The download checks Keras' published md5, honours the proxy variables, and is shared by
-    every process using the cache (see `vggviz.downloads.download`, which also explains
-    `waiting` and `cancel`). `progress` gets the transfer's progress; by default a bar on
-    stderr shows it. Raises WeightsUnavailable saying what failed and which file to put where.
-    """
-    if (variant, include_top) not in _IMAGENET_FILES:
-        raise WeightsUnavailable(f"Keras publishes ImageNet weights for vgg16 and vgg19 only, "
-                                 f"not {variant}")
-    path = imagenet_path(variant, include_top)
-    if path.is_file():
-        return path
-    fname, md5 = _IMAGENET_FILES[(variant, include_top)]
-    url = imagenet_url(variant, include_top)
-    try:
-        with nullcontext(progress) if progress else terminal_progress(fname) as show:
-            return download(url, path, md5, timeout=timeout, progress=show, waiting=waiting,
-                            cancel=cancel)
-    except DownloadCancelled:
-        raise WeightsUnavailable(f"the download of {fname} was cancelled; nothing was "
-                                 f"kept") from None
-    except DownloadError as exc:
-        raise WeightsUnavailable(f"ImageNet weights could not be downloaded ({exc}); download "
-                                 f"{url} and put it at {path} (or set {WEIGHTS_URL_SETTING} "
-                                 f"to a folder or mirror holding it)") from None
 
 
 # Errors h5py (which maps HDF5's own), numpy and zipfile raise on malformed content.
@@ -273,7 +175,7 @@ def _read_keras_archive(path: Path) -> dict[str, list[np.ndarray]]:
         raise _Damage("a zip archive without model.weights.h5")
     import keras
 
-    import vggviz.layers  # noqa: F401  (registers the LRN layer for deserialisation)
+    import vggviz.network.layers  # noqa: F401  (registers the LRN layer for deserialisation)
 
     with warnings.catch_warnings(record=True) as said:  # Keras warns before it fails
         warnings.simplefilter("always")
@@ -317,7 +219,7 @@ def _read_file(path: Path, variant: str, stem: str) -> dict[str, list[np.ndarray
 
 def _in_keras_cache(path: Path) -> bool:
     """Whether `path` lies in Keras' download cache (`$KERAS_HOME/models`, ~/.keras/models)."""
-    caches = {_keras_home() / "models", Path("~", ".keras", "models").expanduser()}
+    caches = {keras_home() / "models", Path("~", ".keras", "models").expanduser()}
     try:
         return path.resolve().parent in {cache.resolve() for cache in caches}
     except OSError:
@@ -396,101 +298,3 @@ def read_fitting(path: str | os.PathLike, shapes: dict[str, list[tuple[int, ...]
     return {name: arrays[name] for name in shapes}
 
 
-# --- policy: which weights a view gets, and how that reads in words ---------------------------
-
-
-def resolve_weights(requested: str | os.PathLike, variant: str = "vgg16", stem: str = "vgg", *,
-                    download: bool = True) -> tuple[str | os.PathLike, str | None]:
-    """Turn "auto" into "imagenet" where those weights can be had, else "random" plus a notice.
-
-    With `download=False` only Keras' cache is consulted (instant: for opening a dashboard).
-    Other requests are returned as they are, with no notice.
-    """
-    if requested != "auto":
-        return requested, None
-    if imagenet_supported(variant, stem):
-        if imagenet_cached(variant):
-            return "imagenet", None
-        if download:
-            try:
-                fetch_imagenet(variant)
-                return "imagenet", None
-            except WeightsUnavailable as exc:
-                return "random", f"{exc}: showing randomly initialised filters"
-        return "random", ("ImageNet weights are not downloaded yet: showing randomly "
-                          "initialised filters")
-    return "random", (f"Keras has no ImageNet weights for {variant} with the {stem} stem: "
-                      f"showing randomly initialised filters")
-
-
-def initial_weights(variant: str = "vgg16") -> str:
-    """ImageNet when Keras' cache holds it, else random: opening never waits on a download."""
-    return "imagenet" if imagenet_cached(variant) else "random"
-
-
-def with_fallback(load: Callable[[str | os.PathLike], T],
-                  weights: str | os.PathLike) -> tuple[T, str | None]:
-    """`load(weights)`; if trained weights cannot be had or their file is damaged, `load("random")`
-    and the reason in words, so a view always opens."""
-    try:
-        return load(weights), None
-    except (WeightsUnavailable, WeightsMismatch) as exc:
-        if weights == "random":
-            raise
-        return load("random"), f"{exc}: showing randomly initialised filters"
-
-
-def weights_label(weights: str | os.PathLike, seed: int = 0) -> str:
-    """How the weights read in a status line: "ImageNet", "random (seed 0)" or the file name."""
-    if weights == "imagenet":
-        return "ImageNet"
-    if weights == "random":
-        return f"random (seed {seed})"
-    return Path(weights).name
-
-
-def weights_notice(weights: str | os.PathLike, variant: str, stem: str = "vgg", seed: int = 0,
-                   reason: str | None = None) -> str | None:
-    """Why the maps come from random filters, in words (`reason` if a fallback gave one); None
-    when the weights are trained."""
-    if weights != "random":
-        return None
-    if reason:
-        return reason
-    if not imagenet_supported(variant, stem):
-        return (f"Keras publishes ImageNet weights for VGG16 and VGG19 with the VGG or pooled "
-                f"stem only: showing randomly initialised filters (seed {seed})")
-    if not imagenet_cached(variant):
-        return ("ImageNet weights are not downloaded yet: showing randomly initialised filters "
-                "(`vggviz fetch-weights` or the stem explorer downloads them, 58 MB)")
-    return f"Showing randomly initialised filters (seed {seed}); ImageNet has trained ones."
-
-
-def weights_credit(weights: str | os.PathLike) -> str | None:
-    """The credit to show beside maps made with `weights` (ImageNet's authors); else None."""
-    return IMAGENET_CREDIT if weights == "imagenet" else None
-
-
-def imagenet_top_problem(variant: str, stem: str = "vgg", size: int = 224) -> str | None:
-    """Why Keras' ImageNet classifier cannot run on this model, in words; None when it can.
-
-    Its fc1 was trained on the 7×7×512 values of the last pool, so only inputs that pool down
-    to 7×7 fit: 224–255 px with the VGG stem, 448–511 px with the pooled one.
-    """
-    from vggviz.accounting import summarize
-
-    if not imagenet_supported(variant, stem):
-        return (f"Keras publishes ImageNet weights for vgg16 and vgg19 with the VGG or pooled "
-                f"stem only, not {variant} with the {stem} stem")
-
-    def last_pool(n: int) -> tuple[int, ...]:
-        return summarize(variant, stem=stem, input_shape=(n, n, 3),
-                         include_top=False).component("group5").output_shape
-
-    h, w, c = last_pool(size)
-    if (h, w) == (7, 7):
-        return None
-    fits = [n for n in range(get_stem(stem).min_input, 1025) if last_pool(n)[:2] == (7, 7)]
-    return (f"Keras' ImageNet classifier takes the 7×7×512 values of the last pool; {variant} "
-            f"with the {stem} stem at {size} px gives {h}×{w}×{c}: use an input of "
-            f"{fits[0]}–{fits[-1]} px")

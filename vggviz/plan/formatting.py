@@ -10,9 +10,9 @@ import html
 import math
 from collections.abc import Sequence
 
-from vggviz.accounting import BYTES_PER_VALUE, Summary
-from vggviz.architecture import COMPONENTS, VARIANTS
-from vggviz.receptive_field import ReceptiveField
+from vggviz.plan.accounting import BYTES_PER_VALUE, Summary
+from vggviz.plan.architecture import COMPONENTS, VARIANTS
+from vggviz.plan.receptive_field import ReceptiveField
 
 COLUMN_NOTES = {
     "params": "parameters as Keras counts them: weights, biases and batch-norm statistics",
@@ -167,7 +167,7 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, css_cla
 
 
 MEASURED_NOTES = {
-    "counted activations MB": ("activation memory of the batch as vggviz.accounting counts it "
+    "counted activations MB": ("activation memory of the batch as vggviz.plan.accounting counts it "
                                "(one output per conv, pool and dense layer, float32), not "
                                "measured"),
     "forward ms": "median time of a forward pass of the batch over the repeats (min–max)",
@@ -190,9 +190,9 @@ def _ms(median: float, bounds: Sequence[float] | None) -> str:
 
 
 def measured_table(m, *, counted: bool = True) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of `vggviz.measure.Measurement`: per stem, the counted parameters and
-    activations (left out if not `counted`) beside the measured times (median and range) and
-    peak memory."""
+    """Headers and rows of `vggviz.network.measure.Measurement`: per stem, the counted
+    parameters and activations (left out if not `counted`) beside the measured times (median and
+    range) and peak memory."""
     train = m.settings.train
     headers = ["stem", "params", "counted activations MB", "forward ms",
                *(["train step ms"] if train else []), "peak MB forward",

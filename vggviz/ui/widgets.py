@@ -1,19 +1,22 @@
-"""Widget parts the dashboards share: image picker, model picker, status line, downloads."""
+"""Widget parts the dashboards share: pictures, the status line, the image and model pickers."""
 
 from __future__ import annotations
 
 import html
-import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 import ipywidgets as w
 from PIL import Image, ImageDraw
 
-from vggviz.architecture import STEMS, VARIANTS
-from vggviz.images import DEFAULT_MAX_BYTES, ImageError, decode_image, fit_image, sample_images
+from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import encode_png
+from vggviz.sources.images import (
+    DEFAULT_MAX_BYTES,
+    ImageError,
+    decode_image,
+    fit_image,
+    sample_images,
+)
 
 SIZE = 224
 LABEL_WIDTH = "70px"
@@ -170,113 +173,3 @@ class ModelPicker:
     @property
     def key(self) -> tuple[str, str, str, int]:
         return self.variant.value, self.weights.value, self.stem.value, self.seed.value
-
-
-class ExtractorPool:
-    """The few most recent FeatureExtractors, so switching back costs no rebuild.
-
-    Trained weights that cannot be had here and now (not in Keras' cache, damaged file) fall
-    back to random ones with the reason in words (`vggviz.weights.with_fallback`), so a view
-    always opens and never waits on a download; nothing is remembered, so asking again tries
-    again. Safe to share between threads (a background download switches views).
-    """
-
-    def __init__(self, keep: int = 2):
-        self.keep, self._pool = keep, OrderedDict()
-        self._lock = threading.RLock()
-
-    def get(self, variant: str, weights: str, stem: str, seed: int) -> tuple[object, str | None]:
-        """An extractor for these options with its stem built, and why its weights are random
-        when trained ones were asked for (None otherwise)."""
-        from vggviz.features import FeatureExtractor
-        from vggviz.weights import (
-            WeightsUnavailable,
-            imagenet_cached,
-            imagenet_supported,
-            with_fallback,
-        )
-
-        if weights == "imagenet" and not imagenet_supported(variant, stem):
-            weights = "random"
-        with self._lock:
-            if (variant, weights, stem, seed) in self._pool:
-                key, reason = (variant, weights, stem, seed), None
-            else:
-                def load(choice: str) -> object:
-                    if choice == "imagenet" and not imagenet_cached(variant):
-                        raise WeightsUnavailable("ImageNet weights are not downloaded yet")
-                    fx = FeatureExtractor(variant, weights=choice, stem=stem, seed=seed)
-                    fx.stem_weights()  # read now, so unusable weights show up here
-                    return fx
-
-                fx, reason = with_fallback(load, weights)
-                key = (variant, fx.weights, stem, seed)
-                self._pool.setdefault(key, fx)
-                while len(self._pool) > self.keep:
-                    self._pool.popitem(last=False)
-            self._pool.move_to_end(key)
-            return self._pool[key], reason
-
-
-# Runs in the page: when ipywidgets marks views as cut off from their kernel (it died or was
-# restarted), say so in words above the dashboard, with the remedy.
-_KERNEL_WATCH = """<script>
-(() => {
-  if (window.vggvizKernelWatch) return;
-  window.vggvizKernelWatch = true;
-  const say = () => {
-    if (document.getElementById("vggviz-kernel-lost")) return;
-    const box = document.createElement("div");
-    box.id = "vggviz-kernel-lost";
-    box.setAttribute("role", "alert");
-    box.style.cssText = "position:sticky;top:0;z-index:1000;padding:10px 16px;" +
-      "background:#b00020;color:#fff;font:15px sans-serif";
-    box.innerHTML = "The dashboard's kernel stopped (the Python process behind it died or " +
-      "was restarted), so the controls no longer answer. <a href='' style='color:#fff;" +
-      "font-weight:bold' onclick='location.reload(); return false'>Reload the page</a> " +
-      "to start a fresh one.";
-    document.body.prepend(box);
-  };
-  new MutationObserver(() => {
-    if (document.querySelector(".jupyter-widgets-disconnected")) say();
-  }).observe(document.body, {subtree: true, childList: true, attributes: true,
-                             attributeFilter: ["class"]});
-})();
-</script>"""
-
-
-def kernel_watch() -> w.Output:
-    """An invisible part that tells the person in words when the kernel behind the page dies."""
-    from IPython.display import HTML
-
-    out = w.Output(layout=w.Layout(height="0px", overflow="hidden"))
-    out.append_display_data(HTML(_KERNEL_WATCH))
-    return out
-
-
-_CREDIT_LINKS = {r"arXiv:(\d{4}\.\d{4,5})": r"https://arxiv.org/abs/\1",
-                 r"CC BY 4\.0": "https://creativecommons.org/licenses/by/4.0/"}
-
-
-def notice_html(text: str) -> str:
-    """A weights notice: its first clause in a line, the rest (why, and what to do) one click
-    away, so the banner does not push the maps below the fold."""
-    head = text.split(";")[0].split(" (")[0].split(":")[0]
-    body = html.escape(text)
-    more = (f" <details style='display:inline'><summary style='display:inline;cursor:pointer;"
-            f"text-decoration:underline'>why, and what to do</summary> {body}</details>"
-            if head != text else "")
-    return (f"<div class='vggviz-notice' style='background:#fff4ce;padding:3px 8px;"
-            f"line-height:1.4'>ℹ {html.escape(head)}: showing randomly initialised filters."
-            f"{more}</div>")
-
-
-def credit_html(text: str) -> str:
-    """A credit line (e.g. `vggviz.weights.IMAGENET_CREDIT`), small and grey, with the paper
-    and the licence as links."""
-    out = html.escape(text)
-    for pattern, url in _CREDIT_LINKS.items():
-        out = re.sub(pattern, lambda m, url=url: f"<a href='{m.expand(url)}' target='_blank' "
-                     f"rel='noopener' style='text-decoration:underline'>{m.group(0)}</a>", out)
-    return (f"<div class='vggviz-credit' style='color:#555;font-size:85%;line-height:1.4'>"
-            f"{out}</div>")

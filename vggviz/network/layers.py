@@ -1,8 +1,8 @@
 """Custom Keras parts of the VGG variants (the LRN layer, the seeded initializer), registered
 for `.keras` deserialisation.
 
-Kept apart from `vggviz.models` so that reading a `.keras` archive (`vggviz.weights`) can
-register them without importing the model builders.
+Kept apart from `vggviz.network.models` so that reading a `.keras` archive
+(`vggviz.sources.weight_files`) can register them without importing the model builders.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from vggviz.initial_weights import glorot_uniform
+from vggviz.by_hand.glorot import glorot_uniform
 
 
 @keras.saving.register_keras_serializable(package="vggviz")
 class SeededGlorotUniform(keras.initializers.Initializer):
     """Glorot-uniform drawn by numpy from (layer name, seed): the filters the numpy stem shows
-    before TensorFlow is loaded (`vggviz.initial_weights`)."""
+    before TensorFlow is loaded (`vggviz.by_hand.glorot`)."""
 
     def __init__(self, name: str, seed: int):
         self.name, self.seed = name, int(seed)

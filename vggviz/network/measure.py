@@ -1,7 +1,7 @@
 """The stem's cost measured on this machine: time and peak memory of the whole model (with its
 classifier) once per stem design, each in a fresh Python process.
 
-The counts in `vggviz.accounting` say what a stem hands on; this says what that costs here: the
+The counts in `vggviz.plan.accounting` say what a stem hands on; this says what that costs here: the
 median time of a forward pass (and of one SGD step on random data), and how far the process's
 resident memory rose above what it held once the model was built. A fresh process per stem
 keeps one stem's allocations out of the next one's figures; TensorFlow's own allocator
@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from vggviz.accounting import BYTES_PER_VALUE, summarize
-from vggviz.architecture import CLASSIFIERS, STEMS, get_variant
+from vggviz.plan.accounting import BYTES_PER_VALUE, summarize
+from vggviz.plan.architecture import CLASSIFIERS, STEMS, get_variant
 
 ACCURACY_NOTE = (
     "Accuracy is not measured: there is no data set here, only random inputs. That "
@@ -104,7 +104,7 @@ class StemMeasurement:
 
     @property
     def activation_mb(self) -> float:
-        """The counted activations of the batch in float32, MB (see vggviz.accounting)."""
+        """The counted activations of the batch in float32, MB (see vggviz.plan.accounting)."""
         return self.activation_values * BYTES_PER_VALUE / 1e6
 
 
@@ -147,7 +147,7 @@ def _measure_stem(settings: Settings, stem: str, step: Callable[[], None],
     """Run the worker for one stem; `step()` once per progress step; its result as a dict."""
     request = json.dumps(asdict(settings) | {"stem": stem})
     with tempfile.TemporaryFile("w+") as errors:
-        process = subprocess.Popen([sys.executable, "-m", "vggviz.measure", request],
+        process = subprocess.Popen([sys.executable, "-m", "vggviz.network.measure", request],
                                    stdout=subprocess.PIPE, stderr=errors, text=True,
                                    env=_worker_env())
         result = None
@@ -239,7 +239,7 @@ def _work(request: dict) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from vggviz.models import build_vgg
+    from vggviz.network.models import build_vgg
 
     stem = request.pop("stem")
     settings = Settings(**request)

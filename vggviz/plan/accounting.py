@@ -1,6 +1,6 @@
 """What each layer and component of a VGG variant costs: parameters, activation values, MACs.
 
-Pure arithmetic on the layer plan of `vggviz.architecture`: instant for every variant and
+Pure arithmetic on the layer plan of `vggviz.plan.architecture`: instant for every variant and
 input size, and proved equal to Keras' own `count_params()` and output shapes by the tests.
 """
 
@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from vggviz.architecture import (
+from vggviz.plan.architecture import (
     COMPONENTS,
     VARIANTS,
     LayerSpec,
@@ -19,7 +19,7 @@ from vggviz.architecture import (
     get_variant,
     layer_plan,
 )
-from vggviz.receptive_field import ReceptiveField, receptive_fields
+from vggviz.plan.receptive_field import ReceptiveField, receptive_fields
 
 BYTES_PER_VALUE = 4
 """float32: every figure of memory here is for one image in float32."""
@@ -107,8 +107,9 @@ class Summary:
 
     @property
     def receptive_fields(self) -> dict[str, ReceptiveField | None]:
-        """Each layer's receptive field in input pixels, by layer name (`vggviz.receptive_field`);
-        None for the classifier's layers, which see the whole input."""
+        """Each layer's receptive field in input pixels, by layer name
+        (`vggviz.plan.receptive_field`); None for the classifier's layers, which see the whole
+        input."""
         fields = receptive_fields(self.variant, stem=self.stem, input_shape=self.input_shape)
         return {layer.name: fields.get(layer.name) for layer in self.layers}
 

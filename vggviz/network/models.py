@@ -1,6 +1,6 @@
 """Keras builders in the stem → learner (groups) → classifier pattern.
 
-Each builder turns entries of the plan in `vggviz.architecture` into Keras layers named as
+Each builder turns entries of the plan in `vggviz.plan.architecture` into Keras layers named as
 `keras.applications` names them, so Keras' ImageNet weight files load as they are.
 """
 
@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import keras
 
-from vggviz.architecture import (
+from vggviz.network.layers import LocalResponseNormalization, SeededGlorotUniform
+from vggviz.plan.architecture import (
     GROUPS,
     LayerSpec,
     check_input_shape,
@@ -20,7 +21,6 @@ from vggviz.architecture import (
     stage_index,
     stem_layers,
 )
-from vggviz.layers import LocalResponseNormalization, SeededGlorotUniform
 
 
 def _initializer(name: str, seed: int | None) -> keras.initializers.Initializer | str:
@@ -124,7 +124,7 @@ def build_vgg(variant: str = "vgg16", *, stem: str = "vgg",
     name += "_gap" if classifier == "gap" and include_top else ""
     model = keras.Model(inputs, x, name=name if upto is None else f"{name}_upto_{upto}")
     if weights not in (None, "random"):
-        from vggviz.weights import load_weights
+        from vggviz.sources.weight_files import load_weights
 
         load_weights(model, weights, variant=variant, stem=stem)
     return model

@@ -1,0 +1,3 @@
+"""Keras models and what they compute: the builders (stem, group, learner, classifier),
+activations per stage, effective receptive fields and measured costs. Imports TensorFlow.
+"""

@@ -1,0 +1,3 @@
+"""What comes in: images (decode, validate, fit), weights (ImageNet registry, file readers,
+which weights a view gets, notices) and downloads.
+"""
