@@ -83,13 +83,26 @@ def served_weights(tmp_path_factory, keras_vgg16_notop):
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
-    """No network and an empty Keras cache, as on this machine for ImageNet weights."""
+    """No network and an empty Keras cache, as on this machine for ImageNet weights: names
+    other than localhost do not resolve, and connections are refused."""
+    import ipaddress
     import socket
+
+    real_lookup = socket.getaddrinfo
+
+    def lookup(host, *args, **kwargs):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host != "localhost":
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+        return real_lookup(host, *args, **kwargs)
 
     def refuse(*args, **kwargs):
         raise OSError("Name or service not known")
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras"))
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
