@@ -64,20 +64,68 @@ def _imported_modules(folder: Path) -> set[str]:
     return names
 
 
-def test_every_library_the_package_imports_is_pinned_in_requirements():
-    """Checked against the installed distributions' own metadata (what pip would install)."""
+def _declared() -> dict:
+    """pyproject.toml's dependencies: normalised name → version range (what pip installs)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {canonicalize_name(r.name): r.specifier
+            for r in map(Requirement, project["dependencies"])}
+
+
+def test_every_library_the_package_imports_is_declared_and_pinned():
+    """Checked against the installed distributions' own metadata: what `pip install vggviz`
+    brings (pyproject.toml) and what the pinned stack holds (requirements.txt)."""
     import importlib.metadata
     import sys
 
     third_party = _imported_modules(ROOT / "vggviz") - set(sys.stdlib_module_names) - {"vggviz"}
     providers = importlib.metadata.packages_distributions()
-    pinned = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    lists = {"requirements.txt": set(_pins((ROOT / "requirements.txt").read_text().splitlines())),
+             "pyproject.toml": set(_declared())}
     missing = {}
     for module in sorted(third_party):
         dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
-        if not dists & set(pinned):
-            missing[module] = sorted(dists)
-    assert not missing, f"imported by vggviz but not pinned in requirements.txt: {missing}"
+        for name, listed in lists.items():
+            if not dists & listed:
+                missing.setdefault(name, {})[module] = sorted(dists)
+    assert not missing, f"imported by vggviz but not listed: {missing}"
+
+
+def test_every_declared_dependency_is_pinned_within_its_range():
+    pins = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    declared = _declared()
+    assert set(declared) <= set(pins), sorted(set(declared) - set(pins))
+    outside = {name: (pins[name], str(spec)) for name, spec in declared.items()
+               if not spec.contains(pins[name])}
+    assert not outside, f"pinned outside pyproject.toml's range: {outside}"
+
+
+def test_requires_python_admits_no_python_the_pinned_stack_refuses():
+    """The lowest Python that requires-python allows must be one every pinned distribution
+    installs on (their own Requires-Python, from the installed metadata)."""
+    import importlib.metadata
+    import tomllib
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    claimed = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    lowest = min(Version(f"3.{minor}") for minor in range(8, 20)
+                  if SpecifierSet(claimed).contains(f"3.{minor}"))
+    refusing = {}
+    for name, version in _pins((ROOT / "requirements.txt").read_text().splitlines()).items():
+        meta = importlib.metadata.metadata(name)
+        assert meta["Version"] == version, f"{name} {meta['Version']} installed, {version} pinned"
+        needs = meta.get("Requires-Python")
+        if needs and not SpecifierSet(needs).contains(lowest):
+            refusing[name] = needs
+    assert not refusing, f"requires-python {claimed} lets in {lowest}, which {refusing} refuse"
+    ruff = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
+    assert ruff["target-version"] == f"py3{lowest.minor}"
 
 
 def test_the_first_thing_users_try_imports_without_tensorflow():
