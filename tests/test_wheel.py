@@ -32,7 +32,8 @@ NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-inf
 
 def _run(args: list, **kwargs) -> subprocess.CompletedProcess:
     out = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
-    assert out.returncode == 0, f"{args}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    command = " ".join(str(a) for a in args)
+    assert out.returncode == 0, f"{command[:300]}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     return out
 
 
