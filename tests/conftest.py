@@ -83,13 +83,26 @@ def served_weights(tmp_path_factory, keras_vgg16_notop):
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
-    """No network and an empty Keras cache, as on this machine for ImageNet weights."""
+    """No network and an empty Keras cache, as on this machine for ImageNet weights: names
+    other than localhost do not resolve, and connections are refused."""
+    import ipaddress
     import socket
+
+    real_lookup = socket.getaddrinfo
+
+    def lookup(host, *args, **kwargs):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host != "localhost":
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+        return real_lookup(host, *args, **kwargs)
 
     def refuse(*args, **kwargs):
         raise OSError("Name or service not known")
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras"))
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
@@ -102,19 +115,16 @@ def _skip_reason(report) -> str:
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """Say loudly, at the end (after the short summary, before the counts), how many browser
-    tests were skipped and why: a run without Chromium must not look like a full pass. Under
-    CI=true a missing Chromium fails them instead (tests/browser.py: chromium_or_skip)."""
+    """Say loudly, at the end (after the short summary, before the counts), how many tests were
+    skipped and why, each reason with its count: a run that skipped any (no Chromium, no hub
+    proxy, ...) must not look like a full pass. Under CI=true the tests that need Chromium or
+    the hub's proxy fail instead of skipping (tests/browser.py, tests/test_hub.py)."""
     result = yield
-    skipped = [report for report in terminalreporter.stats.get("skipped", [])
-               if "browser" in getattr(report, "keywords", {})
-               or "chromium" in _skip_reason(report).lower()]
-    if not skipped:
+    reasons = [_skip_reason(report) for report in terminalreporter.stats.get("skipped", [])]
+    if not reasons:
         return result
-    from servers import chromium_missing
+    from collections import Counter
 
-    reason = chromium_missing() or "; ".join(sorted({_skip_reason(r) for r in skipped}))
-    terminalreporter.write_sep(
-        "!", f"{len(skipped)} browser tests SKIPPED: {reason}; under CI=true they fail instead",
-        red=True, bold=True)
+    why = "; ".join(f"{n} × {reason}" for reason, n in sorted(Counter(reasons).items()))
+    terminalreporter.write_sep("!", f"{len(reasons)} tests SKIPPED: {why}", red=True, bold=True)
     return result

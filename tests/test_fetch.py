@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import multiprocessing
 import socket
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -48,10 +51,10 @@ def _mirror(server: FileServer, monkeypatch, host: str = "127.0.0.1", scheme: st
 
 
 def leftovers(folder: Path) -> list[str]:
-    """What a download left in the cache folder besides a lock file: nothing, or the file."""
+    """What a download left in the cache folder: nothing, or the file (no lock, no temp file)."""
     if not folder.exists():
         return []
-    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock"))
+    return sorted(p.name for p in folder.iterdir())
 
 
 def wait_for(condition, what: str, timeout: float = WAIT) -> None:
@@ -98,7 +101,7 @@ def test_a_wrong_md5_is_refused_in_one_line_and_leaves_nothing(served_weights, c
     assert err.startswith("vggviz: error: ImageNet weights could not be downloaded")
     assert f"not the expected {FNAME} (md5 {served_weights.md5}, expected" in err
     assert str(cache / FNAME) in err  # which file to put where
-    assert leftovers(cache) == []
+    assert leftovers(cache) == [] and not (cache / f"{FNAME}.lock").exists()
 
 
 def test_offline_fetch_weights_says_in_one_line_what_to_put_where(offline, capsys):
@@ -142,6 +145,40 @@ def test_a_server_that_never_answers_is_cut_by_the_timeout(cache, our_md5, monke
     finally:
         silent.close()
     assert leftovers(cache) == []
+
+
+def test_a_name_lookup_that_never_answers_is_cut_by_the_timeout(cache, our_md5, monkeypatch):
+    """The socket's timeout does not cover getaddrinfo: a DNS server that never answers must
+    not hold the download longer than the timeout asked for."""
+    host, real, asked = "weights.vggviz.test", socket.getaddrinfo, []
+    done = threading.Event()  # set at the end: the lookup left hanging then ends
+
+    def hanging(name, *args, **kwargs):
+        if name != host:
+            return real(name, *args, **kwargs)
+        asked.append(name)
+        done.wait(20)  # far past the timeout: without a deadline of its own the fetch waits
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    monkeypatch.setenv(W.WEIGHTS_URL_SETTING, f"http://{host}/models/")
+    try:
+        with pytest.raises(W.WeightsUnavailable,
+                           match=f"cannot reach {host}: looking up the address of {host} took "
+                                 "over 0.5 s"):
+            W.fetch_imagenet("vgg16", timeout=0.5, progress=lambda p: None)
+    finally:
+        done.set()
+    assert asked == [host] and leftovers(cache) == []
+
+
+def test_the_download_imports_where_there_is_no_fcntl():
+    """Windows has no fcntl: the weights modules and the dashboards must import without it."""
+    code = ("import sys; sys.modules['fcntl'] = None; "  # `import fcntl` now raises ImportError
+            "import warnings; warnings.simplefilter('ignore'); "
+            "import vggviz.sources.downloads, vggviz.sources.imagenet, vggviz.ui")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
 
 
 # --- proxies ------------------------------------------------------------------------------------

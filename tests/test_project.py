@@ -64,20 +64,68 @@ def _imported_modules(folder: Path) -> set[str]:
     return names
 
 
-def test_every_library_the_package_imports_is_pinned_in_requirements():
-    """Checked against the installed distributions' own metadata (what pip would install)."""
+def _declared() -> dict:
+    """pyproject.toml's dependencies: normalised name → version range (what pip installs)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {canonicalize_name(r.name): r.specifier
+            for r in map(Requirement, project["dependencies"])}
+
+
+def test_every_library_the_package_imports_is_declared_and_pinned():
+    """Checked against the installed distributions' own metadata: what `pip install vggviz`
+    brings (pyproject.toml) and what the pinned stack holds (requirements.txt)."""
     import importlib.metadata
     import sys
 
     third_party = _imported_modules(ROOT / "vggviz") - set(sys.stdlib_module_names) - {"vggviz"}
     providers = importlib.metadata.packages_distributions()
-    pinned = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    lists = {"requirements.txt": set(_pins((ROOT / "requirements.txt").read_text().splitlines())),
+             "pyproject.toml": set(_declared())}
     missing = {}
     for module in sorted(third_party):
         dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
-        if not dists & set(pinned):
-            missing[module] = sorted(dists)
-    assert not missing, f"imported by vggviz but not pinned in requirements.txt: {missing}"
+        for name, listed in lists.items():
+            if not dists & listed:
+                missing.setdefault(name, {})[module] = sorted(dists)
+    assert not missing, f"imported by vggviz but not listed: {missing}"
+
+
+def test_every_declared_dependency_is_pinned_within_its_range():
+    pins = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    declared = _declared()
+    assert set(declared) <= set(pins), sorted(set(declared) - set(pins))
+    outside = {name: (pins[name], str(spec)) for name, spec in declared.items()
+               if not spec.contains(pins[name])}
+    assert not outside, f"pinned outside pyproject.toml's range: {outside}"
+
+
+def test_requires_python_admits_no_python_the_pinned_stack_refuses():
+    """The lowest Python that requires-python allows must be one every pinned distribution
+    installs on (their own Requires-Python, from the installed metadata)."""
+    import importlib.metadata
+    import tomllib
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    claimed = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    lowest = min(Version(f"3.{minor}") for minor in range(8, 20)
+                  if SpecifierSet(claimed).contains(f"3.{minor}"))
+    refusing = {}
+    for name, version in _pins((ROOT / "requirements.txt").read_text().splitlines()).items():
+        meta = importlib.metadata.metadata(name)
+        assert meta["Version"] == version, f"{name} {meta['Version']} installed, {version} pinned"
+        needs = meta.get("Requires-Python")
+        if needs and not SpecifierSet(needs).contains(lowest):
+            refusing[name] = needs
+    assert not refusing, f"requires-python {claimed} lets in {lowest}, which {refusing} refuse"
+    ruff = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
+    assert ruff["target-version"] == f"py3{lowest.minor}"
 
 
 def test_the_first_thing_users_try_imports_without_tensorflow():
@@ -99,15 +147,23 @@ def test_hub_requirements_are_pinned_on_top_of_the_runtime():
     assert "-r requirements-hub.txt" in (ROOT / "requirements-dev.txt").read_text().splitlines()
 
 
-def test_binder_badge_opens_a_dashboard_that_exists_and_postbuild_fetches_the_weights():
+BINDER = re.compile(r"https://mybinder\.org/v2/gh/([^/\s`)]+)/([^/\s`)]+)/[^\s`)]+")
+
+
+def test_binder_is_launched_from_ones_own_copy_and_postbuild_fetches_the_weights():
+    """vggviz has no public repository: no badge or link may point at one (it would 404); the
+    docs give the URL pattern with placeholders, opening a dashboard that exists."""
     from urllib.parse import parse_qs, unquote, urlparse
 
-    readme = (ROOT / "README.md").read_text()
-    badge = re.search(r"\(https://mybinder\.org/v2/gh/[^)\s]+\)", readme)
-    assert badge, "no Binder badge in the README"
-    urlpath = unquote(parse_qs(urlparse(badge.group(0)[1:-1]).query)["urlpath"][0])
-    assert urlpath.startswith("voila/render/")
-    assert (ROOT / urlpath.removeprefix("voila/render/")).is_file(), urlpath
+    docs = {name: (ROOT / name).read_text() for name in ("README.md", "deploy/README.md")}
+    assert all("mybinder.org/badge" not in text for text in docs.values()), "a Binder badge"
+    links = [m for text in docs.values() for m in BINDER.finditer(text)]
+    assert links, "no Binder URL in the docs"
+    for link in links:
+        assert link.groups() == ("<your-user>", "<your-repo>"), link.group(0)
+        urlpath = unquote(parse_qs(urlparse(link.group(0)).query)["urlpath"][0])
+        assert urlpath.startswith("voila/render/")
+        assert (ROOT / urlpath.removeprefix("voila/render/")).is_file(), urlpath
     post_build = ROOT / "postBuild"
     assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
     assert "vggviz.cli fetch-weights vgg16" in post_build.read_text()

@@ -340,8 +340,8 @@ def test_asking_for_imagenet_offline_falls_back_in_words(offline, monkeypatch):
 
     app = opened(stem_explorer().app)
     assert app.model.weights.value == "random"
-    tries, refuse = [], socket.create_connection
-    monkeypatch.setattr(socket, "create_connection",
+    tries, refuse = [], socket.getaddrinfo  # the offline fixture's: no name resolves
+    monkeypatch.setattr(socket, "getaddrinfo",
                         lambda *args, **kwargs: tries.append(args) or refuse(*args, **kwargs))
     app.model.weights.value = "imagenet"
     opened(app)

@@ -1,18 +1,20 @@
 """Downloads into a shared cache: progress, an md5 check, no partial file, one fetch at a time.
 
-Kernels of one server share Keras' cache. A lock file next to the target makes a second
-fetcher wait for the first and then use its file; the bytes go to a temp file in the same
-folder, renamed onto the target only after the md5 matched, so the target is whole or absent
-(the lock file goes with a success; after a failure it stays for the next try).
-Requests use urllib's default handlers, so `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` apply.
+Kernels of one server share Keras' cache. A lock file next to the target (filelock: `flock` on
+Unix, `msvcrt` on Windows) makes a second fetcher wait for the first and then use its file; the
+bytes go to a temp file in the same folder, renamed onto the target only after the md5 matched,
+so the target is whole or absent. The lock file goes when its holder is done, success or not
+(removed while held: a waiter that opened it just before finds it unlinked and locks afresh).
+Requests use urllib's handlers, so `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` apply; the
+timeout covers the name lookup too, which the socket's own timeout does not.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import http.client
 import os
+import socket
 import sys
 import tempfile
 import threading
@@ -21,9 +23,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+import filelock
 
 CHUNK = 256 * 1024
 LOCK_POLL = 0.1  # s between tries of a lock another process holds
@@ -79,8 +83,9 @@ def download(url: str, dest: str | os.PathLike, md5: str, *, timeout: float = 15
 
     `progress` is called after every chunk; `waiting` once if another process (or thread)
     is fetching the same file and this call waits for it; setting `cancel` stops the transfer
-    (DownloadCancelled). `timeout` bounds the connection and every read, in seconds. Raises
-    DownloadError saying why; the target is then untouched and no temp file is left.
+    (DownloadCancelled). `timeout` bounds the name lookup, the connection and every read, in
+    seconds. Raises DownloadError saying why; the target is then untouched, and neither a temp
+    file nor the lock file is left.
     """
     dest = Path(dest)
     if dest.is_file():
@@ -104,7 +109,6 @@ def download(url: str, dest: str | os.PathLike, md5: str, *, timeout: float = 15
                 raise DownloadError(f"the file from {_where(url)} is not the expected "
                                     f"{dest.name} (md5 {got}, expected {md5})")
             os.replace(tmp, dest)
-            lock.unlink()  # safe now: whoever waits on it finds the file when it gets it
         except OSError as exc:  # the disk's side: the network's is said in words by _chunks
             raise DownloadError(f"cannot write to {dest.parent} "
                                 f"({exc.strerror or exc})") from None
@@ -117,29 +121,30 @@ def download(url: str, dest: str | os.PathLike, md5: str, *, timeout: float = 15
 @contextmanager
 def _locked(path: Path, waiting: Callable[[], None] | None,
             cancel: threading.Event | None) -> Iterator[None]:
-    """Hold an exclusive `flock` on `path` (created if missing), polling so `cancel` works."""
+    """Hold an exclusive lock on the file `path` (created if missing), polling so `cancel`
+    works; the file is removed before the lock is let go."""
+    lock = filelock.FileLock(path)
+    told = False
+    while True:
+        try:
+            lock.acquire(timeout=0)  # one try
+            break
+        except filelock.Timeout:
+            if not told and waiting:
+                waiting()
+            told = True
+            if cancel is None:
+                time.sleep(LOCK_POLL)
+            elif cancel.wait(LOCK_POLL):
+                raise DownloadCancelled("cancelled while waiting for another download") from None
+        except OSError as exc:
+            raise DownloadError(f"cannot write to {path.parent} ({exc.strerror})") from None
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise DownloadError(f"cannot write to {path.parent} ({exc.strerror})") from None
-    try:
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not told and waiting:
-                    waiting()
-                told = True
-                if cancel is None:
-                    time.sleep(LOCK_POLL)
-                elif cancel.wait(LOCK_POLL):
-                    raise DownloadCancelled("cancelled while waiting for another "
-                                            "download") from None
         yield
     finally:
-        os.close(fd)  # releases the lock
+        with suppress(OSError):  # Windows refuses while it is open; filelock removes it there
+            path.unlink()
+        lock.release()
 
 
 def _where(url: str) -> str:
@@ -173,7 +178,7 @@ def _fetch(url: str, out, timeout: float, progress: ProgressCallback | None,
 def _chunks(url: str, timeout: float) -> Iterator[tuple[bytes, int | None]]:
     """The body of `url` in pieces, each with the size the server announced (None if it did
     not); what goes wrong on the way is a DownloadError in words."""
-    opener = urllib.request.build_opener()  # built now: reads the proxy variables of now
+    opener = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)  # reads the proxies of now
     done, total = 0, None
     try:
         with opener.open(url, timeout=timeout) as response:
@@ -195,6 +200,67 @@ def _chunks(url: str, timeout: float) -> Iterator[tuple[bytes, int | None]]:
     if total is not None and done != total:
         raise DownloadError(f"the connection to {_where(url)} closed after {done / 1e6:.1f} of "
                             f"{total / 1e6:.1f} MB")
+
+
+def _connect(address: tuple[str, int], timeout: float,
+             source_address: tuple[str, int] | None = None) -> socket.socket:
+    """`socket.create_connection`, with the name lookup also cut short at `timeout`."""
+    host, port = address
+    errors: list[OSError] = []
+    for *_, sockaddr in _lookup(host, port, timeout):
+        try:
+            return socket.create_connection(sockaddr[:2], timeout, source_address)
+        except OSError as exc:
+            errors.append(exc)
+    raise errors[-1]
+
+
+def _lookup(host: str, port: int, timeout: float) -> list[tuple]:
+    """`socket.getaddrinfo` in a thread given `timeout` s: a DNS server that never answers
+    would otherwise hold the download for as long as the resolver's own retries take."""
+    found: list[tuple] = []
+    failed: list[OSError] = []
+
+    def look() -> None:
+        try:
+            found.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=look, name=f"vggviz lookup of {host}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():  # left to end on its own: getaddrinfo cannot be interrupted
+        raise TimeoutError(f"looking up the address of {host} took over {timeout:g} s")
+    if failed:
+        raise failed[0]
+    return found
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    """http.client's connection, opening its socket with `_connect`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect  # http.client's hook for opening the socket
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """http.client's TLS connection, opening its socket with `_connect`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_HTTPSConnection, req, context=self._context)
 
 
 @contextmanager
