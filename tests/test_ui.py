@@ -421,6 +421,18 @@ def test_family_apps_leave_no_thread_behind_and_keep_few_charts(monkeypatch):
     assert not [t.name for t in threading.enumerate() if t.name.startswith("vggviz-family")]
 
 
+def test_stem_designs_say_imagenet_filters_in_the_pooled_stem_were_not_trained_there(
+        fake_imagenet_cache):
+    app = stem_designs().app
+    assert "ImageNet filters." in app.details["vgg"].value
+    assert "not trained with" not in app.details["vgg"].value
+    pooled = app.details["pooled"].value
+    assert ("ImageNet filters. VGG16&#x27;s ImageNet weights were trained with the VGG stem; "
+            "here they sit in the pooled stem") in pooled
+    assert "which they were not trained with: trained filters, but" in pooled
+    assert "random filters (seed 0): no trained weights exist" in app.details["strided"].value
+
+
 def test_stem_designs_show_three_stems_at_relative_size(offline):
     app = stem_designs().app
     widths = {k: Image.open(io.BytesIO(g.value)).size[0] for k, g in app.grids.items()}
@@ -443,6 +455,11 @@ def test_opens_with_imagenet_weights_when_keras_has_them_cached(fake_imagenet_ca
     assert "vggviz-notice" not in app.notice.value  # no banner: a credit to the authors
     assert "Simonyan" in app.notice.value and "arXiv:1409.1556" in app.notice.value
     assert not app.downloads.running("vgg16") and not app.downloads.widget.children
+    assert "vggviz-caution" not in app.notice.value
+    app.model.stem.value = "pooled"  # the same trained filters, in a stem they never saw
+    assert app.fx.label == "ImageNet" and "vggviz-caution" in app.notice.value
+    assert "here they sit in the pooled stem" in app.notice.value
+    assert "Simonyan" in app.notice.value
 
 
 def test_asking_for_imagenet_offline_falls_back_in_words(offline, monkeypatch):
