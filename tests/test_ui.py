@@ -294,7 +294,8 @@ def test_vgg_family_redraws_with_the_input_size():
     assert "VGG19-BN" in app.table.value and "143,667,240" in app.table.value
     assert "<th title=" in app.table.value and "total params</th>" in app.table.value
     beside = next(box for box in app.widget.children if isinstance(box, ipywidgets.HBox))
-    assert app.size_chart in beside.children  # the chart that answers the slider is beside it
+    assert app.frames["size"] in beside.children  # the chart answering the slider is beside it
+    assert app.frames["size"].children == (app.size_chart,)
     charts = [app.size_chart.value, app.params_chart.value, app.memory_chart.value]
     app.size.value = 64
     app.wait()
@@ -313,11 +314,6 @@ def test_vgg_family_redraws_with_the_input_size():
 
 
 family = importlib.import_module("vggviz.ui.vgg_family")  # vggviz.ui.vgg_family is the app
-
-
-def family_charts(app) -> dict[str, ipywidgets.Image]:
-    return {"size": app.size_chart, "params": app.params_chart, "memory": app.memory_chart,
-            "macs": app.macs_chart, "head": app.head.chart}
 
 
 def drawn_figures(monkeypatch) -> list:
@@ -347,7 +343,7 @@ def test_a_burst_of_moves_answers_the_last_one_and_nothing_shows_an_earlier_one(
             app.size.value = n
         app.stem.value = "pooled"
         assert "input 352×352×3 · Pooled stem" in app.status.text and "drawing" in app.status.text
-        assert all(family.STALE in image._dom_classes for image in family_charts(app).values())
+        assert all(family.STALE in frame._dom_classes for frame in app.frames.values())
     app.wait(300)
     assert len(figures) == 5 and all("Pooled stem" in figure_text(fig) for fig in figures)
     assert all("352" in figure_text(fig) for fig in figures[:4])  # the head chart marks it
@@ -361,7 +357,7 @@ def test_a_burst_of_moves_answers_the_last_one_and_nothing_shows_an_earlier_one(
         charts.input_size_effect("vgg16", sizes, stem="pooled", current=352))
     assert app.head.chart.value == charts.figure_png(
         charts.head_vs_input_size("vgg16", sizes, stem="pooled", current=352))
-    assert not any(family.STALE in image._dom_classes for image in family_charts(app).values())
+    assert not any(family.STALE in frame._dom_classes for frame in app.frames.values())
 
 
 def test_a_chart_that_fails_says_so_in_words_and_the_rest_still_draws(monkeypatch):
@@ -380,8 +376,7 @@ def test_a_chart_that_fails_says_so_in_words_and_the_rest_still_draws(monkeypatc
     assert "vggviz-error" in status and "Traceback" not in status
     assert "the MACs chart could not be drawn (RuntimeError: no room for the labels)" in status
     assert "the rest is for input 160×160" in status
-    stale = {name for name, image in family_charts(app).items()
-             if family.STALE in image._dom_classes}
+    stale = {name for name, frame in app.frames.items() if family.STALE in frame._dom_classes}
     assert stale == {"macs"}
 
 

@@ -11,7 +11,7 @@ from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize
 from vggviz.plan.architecture import CLASSIFIERS, STEMS, VARIANTS
 from vggviz.sources.weights import foreign_stem_note, imagenet_top_problem
-from vggviz.ui.widgets import picture
+from vggviz.ui.widgets import framed, picture
 
 NOTES = {
     "head": "the classifier on top of group 5",
@@ -68,10 +68,11 @@ class ClassifierHead:
         self.text = w.HTML(layout=w.Layout(flex="0 1 auto", margin="0 16px 0 0"))
         self.chart = picture("560px")
         self.chart.add_class("vggviz-head-chart")
+        self.frame = framed(self.chart)
         self.widget = w.VBox([
             w.HTML("<h3>The classifier's cost, and the head that replaced it</h3>"),
             self.sentence,
-            w.HBox([self.text, self.chart],
+            w.HBox([self.text, self.frame],
                    layout=w.Layout(align_items="flex-start", flex_flow="row wrap")),
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-classifier-head")

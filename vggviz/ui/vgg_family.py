@@ -18,7 +18,7 @@ from vggviz.ui.classifier_head import ClassifierHead
 from vggviz.ui.kernel_watch import kernel_watch
 from vggviz.ui.latest import LatestOnly
 from vggviz.ui.stack_panel import stack_panel
-from vggviz.ui.widgets import StatusLine, picture
+from vggviz.ui.widgets import StatusLine, framed, picture
 
 SIZES = range(32, 513, 32)
 CHARTS_KEPT = 64
@@ -58,7 +58,10 @@ class VGGFamily:
         self.params_chart, self.memory_chart = picture(), picture()
         self.macs_chart, self.size_chart = picture(), picture("560px")
         self.size_chart.add_class("vggviz-size-chart")
+        self.frames = {"size": framed(self.size_chart), "params": framed(self.params_chart),
+                       "memory": framed(self.memory_chart), "macs": framed(self.macs_chart)}
         self.head = ClassifierHead()
+        self.frames["head"] = self.head.frame  # a chart's frame is dimmed while it is stale
         self._charts: OrderedDict[tuple, bytes] = OrderedDict()
         self._shown = threading.Lock()  # a setting's pictures go up only while it is current
         self._worker = LatestOnly("vggviz-family", self._failed)
@@ -78,10 +81,10 @@ class VGGFamily:
         self.widget = w.VBox([
             # No intro of its own: the notebook's markdown above says it.
             w.HTML(f"<style>.{STALE} {{opacity: 0.3}}</style>"),
-            kernel_watch(), w.HBox([controls, self.size_chart]), self.status.widget,
+            kernel_watch(), w.HBox([controls, self.frames["size"]]), self.status.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
-            self.log, self.params_chart, self.memory_chart, self.macs_chart,
+            self.log, self.frames["params"], self.frames["memory"], self.frames["macs"],
             self.head.widget, self.stacks,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
@@ -133,18 +136,18 @@ class VGGFamily:
         self.head.show(variant, stem, n)
         setting = f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1"
         drawings = [
-            ("size", self.size_chart, ("size", variant, stem, n),
+            ("size", "size", ("size", variant, stem, n),
              lambda: charts.input_size_effect(variant, sizes, stem=stem, current=n)),
-            ("parameters", self.params_chart, ("params", stem, n, log),
+            ("parameters", "params", ("params", stem, n, log),
              lambda: charts.params_by_variant(summaries, log=log, limit=charts.axis_ceiling(
                  max(s.total_params for s in summaries)))),
-            ("activation memory", self.memory_chart, ("memory", stem, n),
+            ("activation memory", "memory", ("memory", stem, n),
              lambda: charts.activation_memory_by_variant(summaries, limit=charts.axis_ceiling(
                  max(s.activation_bytes for s in summaries) / fmt.MB))),
-            ("MACs", self.macs_chart, ("macs", stem, n),
+            ("MACs", "macs", ("macs", stem, n),
              lambda: charts.macs_by_variant(summaries, limit=charts.axis_ceiling(
                  max(s.total_macs for s in summaries) / 1e9))),
-            ("classifier head", self.head.chart, ("head", variant, stem, n),
+            ("classifier head", "head", ("head", variant, stem, n),
              lambda: charts.head_vs_input_size(variant, sizes, stem=stem, current=n)),
         ]
         with self._shown:
@@ -154,10 +157,11 @@ class VGGFamily:
             for item in drawings:
                 png = self._cached(item[2])
                 if png is None:
-                    item[1].add_class(STALE)
+                    self.frames[item[1]].add_class(STALE)
                     waiting.append(item)
                 else:
                     self._show(item[1], png)
+
         def settled() -> None:
             if note:
                 self.status.error(note)
@@ -175,7 +179,7 @@ class VGGFamily:
 
         def draw_waiting() -> None:
             failed = []
-            for what, image, key, draw in waiting:
+            for what, chart, key, draw in waiting:
                 try:
                     png = self._draw(key, draw, generation)
                 except Exception as exc:  # said below; the other charts still draw
@@ -185,7 +189,7 @@ class VGGFamily:
                 with self._shown:
                     if png is None or generation != self._generation:
                         return  # a newer setting is on its way: draw that one instead
-                    self._show(image, png)
+                    self._show(chart, png)
             with self._shown:
                 if generation != self._generation:
                     return
@@ -197,10 +201,9 @@ class VGGFamily:
 
         self._worker.submit(draw_waiting)
 
-    @staticmethod
-    def _show(image: w.Image, png: bytes) -> None:
-        image.value = png
-        image.remove_class(STALE)
+    def _show(self, chart: str, png: bytes) -> None:
+        self.frames[chart].children[0].value = png
+        self.frames[chart].remove_class(STALE)
 
     def _failed(self, exc: Exception) -> None:
         """What went wrong in the background thread, in words (the pictures stay as they were)."""
