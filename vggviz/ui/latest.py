@@ -50,11 +50,6 @@ class LatestOnly:
                 self._idle.set()
             raise
 
-    @property
-    def busy(self) -> bool:
-        """Whether a job is running or waiting."""
-        return not self._idle.is_set()
-
     def wait(self, timeout: float | None = None) -> None:
         """Block until every job handed in so far has run or been dropped."""
         if not self._idle.wait(timeout):
