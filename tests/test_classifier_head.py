@@ -151,3 +151,25 @@ def table_totals(app) -> list[str]:
 
     rows = re.findall(r"<tr>(<td>.*?)</tr>", app.head.text.value)
     return [re.findall(r"<td align=right>([\d,.]+)</td>", row)[1] for row in rows]
+
+
+def test_the_imagenet_classifier_in_the_pooled_stem_is_said_to_be_untrained_there():
+    """It fits in shape at 448–511 px, but it is VGG16's weights in a stem they never saw."""
+    from vggviz.ui import vgg_family
+    from vggviz.ui.classifier_head import imagenet_head_line
+
+    line = imagenet_head_line("vgg16", "pooled", 448)
+    assert line.startswith("At 448×448 the last pool gives 7×7×512, so Keras' trained ImageNet "
+                           "classifier fits in shape.")
+    assert "which they were not trained with: trained filters, but" in line
+    assert line.endswith("its predictions here are not those of the trained VGG16.")
+    assert imagenet_head_line("vgg16", "pooled", 224) is None  # does not fit: nothing to say
+    assert imagenet_head_line("vgg16", "vgg", 224) is None  # the network it was trained in
+    assert imagenet_head_line("vgg13", "pooled", 448) is None  # no trained weights at all
+    app = vgg_family().app
+    app.stem.value = "pooled"
+    app.size.value = 480
+    assert "not those of the trained VGG16" in app.head.sentence.value
+    app.stem.value = "vgg"
+    assert "not trained with" not in app.head.sentence.value
+    app.wait(300)

@@ -170,3 +170,16 @@ def test_stem_refuses_an_unwritable_output_before_any_model_work(tmp_path, photo
         assert needle in capsys.readouterr().err
     assert main(["stem", str(photo_file), "--weights", "random", "--cmap", "nope"]) == 2
     assert "unknown colormap" in capsys.readouterr().err
+
+
+def test_trained_weights_in_the_pooled_stem_say_they_were_not_trained_there(
+        tmp_path, photo_file, fake_imagenet_cache):
+    pooled = run("stem", str(photo_file), "--weights", "imagenet", "--stem", "pooled",
+                 "--npy", str(tmp_path / "p.npy"))
+    assert pooled.returncode == 0, pooled.stderr
+    assert ("vggviz: note: VGG16's ImageNet weights were trained with the VGG stem; here they "
+            "sit in the pooled stem") in pooled.stderr
+    assert "which they were not trained with: trained filters" in pooled.stderr
+    vgg = run("stem", str(photo_file), "--weights", "imagenet", "--npy", str(tmp_path / "v.npy"))
+    assert vgg.returncode == 0, vgg.stderr
+    assert "not trained with" not in vgg.stderr

@@ -125,3 +125,21 @@ def test_stacked_3x3_convs_see_what_one_large_kernel_sees(stacked, single):
     expected = np.zeros((15, 15), bool)
     expected[7 - half:8 + half, 7 - half:8 + half] = True
     assert np.array_equal(supports[0], expected) and np.array_equal(supports[1], expected)
+
+
+def test_a_model_the_extractor_frees_is_released_though_its_gradient_was_taken():
+    """The compiled gradient of a model lives as long as the model, not longer: when the
+    extractor builds a deeper prefix and drops the shallower one, that one is really gone."""
+    import gc
+    import weakref
+
+    fx = FeatureExtractor("vgg11", weights="random", seed=0, size=32)
+    image = noise(32)
+    unit_field(fx, image, "stem", 0, 3, 3)
+    stem_model = weakref.ref(fx.model("stem"))
+    unit_field(fx, image, "group1", 0, 3, 3)
+    deeper = weakref.ref(fx.model("group1"))
+    fx.model("group2")  # builds the deeper prefix and frees the shallower one
+    gc.collect()
+    assert stem_model() is None and deeper() is None
+    assert unit_field(fx, image, "group2", 0, 1, 1).gradient.shape == (32, 32)

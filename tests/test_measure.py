@@ -2,6 +2,7 @@
 counted figures beside them, bad arguments refused in words. No timing is asserted."""
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -110,13 +111,13 @@ def test_the_measured_table_formats_a_measurement():
     from vggviz.network.measure import Measurement, StemMeasurement
 
     rows = tuple(StemMeasurement(stem, 10, 1_000_000 // (i + 1), 12.34, (11.0, 15.0), 5.0,
-                                 40.0, (39.0, 41.0), 100.0, 70.0)
+                                 "allocator", 40.0, (39.0, 41.0), 100.0, "rss", 70.0)
                  for i, stem in enumerate(STEMS))
     m = Measurement(Settings(train=True), rows, "RSS", "test machine")
     headers, table = fmt.measured_table(m)
     assert headers[:4] == ["stem", "params", "counted activations MB", "forward ms"]
-    assert table[0] == ["vgg", "10", "4.0", "12.3 (11.0–15.0)", "40.0 (39.0–41.0)", "5.0",
-                        "100", "70.0"]
+    assert table[0] == ["vgg", "10", "4.0", "12.3 (11.0–15.0)", "40.0 (39.0–41.0)",
+                        "5.0 (allocator)", "100 (RSS)", "70.0"]
     assert "train step ms" not in fmt.measured_table(
         Measurement(Settings(train=False), rows, "RSS", "x"))[0]
     assert "VGG16 with its fc classifier, a forward pass and one SGD step on a batch of 8" in \
@@ -171,3 +172,92 @@ def test_the_dashboard_button_measures_every_stem_with_a_progress_bar(offline):
     assert "Measured on this machine" in table and "forward ms" in table
     assert "train step ms" not in table and "VGG11 with its fc classifier" in table
     assert [s.stem for s in panel.result.stems] == list(STEMS)
+
+
+NO_ALLOCATOR_STATS = """
+import tensorflow as tf
+
+
+def _reset(device):
+    raise ValueError(f"Cannot reset memory stats for device '{device}'")
+
+
+def _info(device):
+    raise ValueError("Allocator stats not available")
+
+
+tf.config.experimental.reset_memory_stats = _reset
+tf.config.experimental.get_memory_info = _info
+"""
+"""A `sitecustomize` that makes TensorFlow's allocator statistics raise as TensorFlow 2.21 does
+on CPUs without AVX-512 (AMD EPYC), whatever this machine's CPU."""
+
+
+@pytest.fixture(scope="module")
+def without_allocator_stats(tmp_path_factory):
+    """A measurement whose worker processes have no allocator statistics, as on AMD EPYC."""
+    site = tmp_path_factory.mktemp("no-allocator-stats")
+    (site / "sitecustomize.py").write_text(NO_ALLOCATOR_STATS)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", os.pathsep.join(
+            p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
+        return measure_stems(Settings("vgg11", 1, True, 128, 1))
+
+
+@pytest.mark.slow
+def test_without_allocator_statistics_the_peaks_come_from_rss(without_allocator_stats):
+    m = without_allocator_stats
+    for s in m.stems:
+        assert (s.forward_peak_source, s.train_peak_source) == ("rss", "rss"), s.stem
+        assert 0 < s.forward_peak_mb <= s.rss_rise_mb and s.train_peak_mb == s.rss_rise_mb
+    assert m.memory_source.startswith("RSS = peak resident memory (RSS) of the process")
+    assert "allocator =" not in m.memory_source
+    assert "Cannot reset memory stats for device 'CPU:0'" in m.memory_source
+    data = json.loads(json.dumps(m.to_dict()))
+    assert [(s["forward_peak_source"], s["train_peak_source"]) for s in data["stems"]] == \
+        [("rss", "rss")] * len(STEMS)
+    headers, rows = fmt.measured_table(m)
+    for row in rows:
+        forward, train = row[headers.index("peak MB forward")], row[headers.index("peak MB train")]
+        assert forward.endswith(" (RSS)") and train.endswith(" (RSS)"), row
+
+
+@pytest.mark.slow
+def test_the_dashboard_says_where_rss_stood_in(offline, monkeypatch, without_allocator_stats):
+    import vggviz.ui.measure_panel as mp
+    from vggviz.ui import stem_designs
+
+    monkeypatch.setattr(mp, "measure_stems", lambda *a, **k: without_allocator_stats)
+    panel = stem_designs().app.measure
+    panel.batch.value = 1
+    panel.start()
+    panel.thread.join(60)
+    assert panel.progress.bar_style == "success"
+    assert panel.measured.value.count(" (RSS)</td>") == 2 * len(STEMS)
+    assert "Cannot reset memory stats for device &#x27;CPU:0&#x27;" in panel.measured.value
+
+
+def test_the_allocator_source_is_named_when_every_peak_comes_from_it():
+    from vggviz.network.measure import ALLOCATOR, memory_source
+
+    assert memory_source({"allocator"}, set()) == f"allocator = {ALLOCATOR}"
+    mixed = memory_source({"allocator", "rss"}, {"TensorFlow's allocator statistics read 0 here"})
+    assert mixed.startswith("allocator = ") and "; RSS = peak resident memory" in mixed
+    assert mixed.endswith("(RSS because TensorFlow's allocator statistics read 0 here)")
+
+
+def test_an_unexpected_failure_is_said_in_words_not_lost_in_the_thread(offline, monkeypatch):
+    import vggviz.ui.measure_panel as mp
+    from vggviz.ui import stem_designs
+
+    def fail(settings, progress, cancel):
+        raise KeyError("forward_peak_source")
+
+    monkeypatch.setattr(mp, "measure_stems", fail)
+    panel = stem_designs().app.measure
+    panel.start()
+    panel.thread.join(60)
+    text = panel.progress_text.value
+    assert "Not measured: something went wrong (KeyError: &#x27;forward_peak_source&#x27;)" in text
+    assert "Traceback" not in text and panel.progress.bar_style == "danger"
+    assert not panel.button.disabled and panel.cancel_button.layout.display == "none"

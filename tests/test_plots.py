@@ -383,3 +383,17 @@ def test_charts_of_every_input_size_share_their_axis_when_given_a_limit():
                   lambda s: charts.macs_by_variant(s, limit=20.0),
                   lambda s: charts.activation_memory_by_variant(s, limit=100.0)):
         assert chart(small).axes[0].get_xlim() == chart(large).axes[0].get_xlim()
+
+
+@pytest.mark.parametrize(("value", "ceiling"), [
+    (143.67, 150), (150, 150), (116.4, 150), (560.4, 600), (0.37, 0.4), (1000, 1000),
+    (1001, 1500), (8.1, 10), (2.2, 2.5),
+])
+def test_the_axis_ends_at_the_next_step_above_the_largest_bar(value, ceiling):
+    assert charts.axis_ceiling(value) == pytest.approx(ceiling)
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), True, "144"])
+def test_an_axis_ceiling_needs_a_positive_number(value):
+    with pytest.raises(ValueError, match="value must be a positive number"):
+        charts.axis_ceiling(value)

@@ -1,6 +1,7 @@
 """The dashboards driven in Python: each control changes what it should, bad input is contained."""
 
 import datetime
+import importlib
 import io
 import re
 
@@ -293,7 +294,8 @@ def test_vgg_family_redraws_with_the_input_size():
     assert "VGG19-BN" in app.table.value and "143,667,240" in app.table.value
     assert "<th title=" in app.table.value and "total params</th>" in app.table.value
     beside = next(box for box in app.widget.children if isinstance(box, ipywidgets.HBox))
-    assert app.size_chart in beside.children  # the chart that answers the slider is beside it
+    assert app.frames["size"] in beside.children  # the chart answering the slider is beside it
+    assert app.frames["size"].children == (app.size_chart,)
     charts = [app.size_chart.value, app.params_chart.value, app.memory_chart.value]
     app.size.value = 64
     app.wait()
@@ -309,6 +311,121 @@ def test_vgg_family_redraws_with_the_input_size():
     assert "at least 128×128" in app.status.text
     app.stem.value = "vgg"
     assert app.size.min == 32 and app.size.value == 128
+
+
+family = importlib.import_module("vggviz.ui.vgg_family")  # vggviz.ui.vgg_family is the app
+
+
+def drawn_figures(monkeypatch) -> list:
+    """Every figure the family app turns into a PNG from now on, in order."""
+    from vggviz.render import charts
+
+    figures, real = [], charts.figure_png
+    monkeypatch.setattr(charts, "figure_png", lambda fig: figures.append(fig) or real(fig))
+    return figures
+
+
+def figure_text(fig) -> str:
+    return " ".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+
+
+def test_a_burst_of_moves_answers_the_last_one_and_nothing_shows_an_earlier_one(monkeypatch):
+    """Five quick moves: what is on screen is for the last one, and only it is drawn."""
+    from vggviz.plan import formatting as fmt
+    from vggviz.plan.accounting import summarize_all
+    from vggviz.render import charts
+
+    app = vgg_family().app
+    app.wait(300)
+    figures = drawn_figures(monkeypatch)
+    with family._DRAWING:  # the background thread is still drawing while the person moves on
+        for n in (256, 288, 320, 352):
+            app.size.value = n
+        app.stem.value = "pooled"
+        assert "input 352×352×3 · Pooled stem" in app.status.text and "drawing" in app.status.text
+        assert all(family.STALE in frame._dom_classes for frame in app.frames.values())
+    app.wait(300)
+    assert len(figures) == 5 and all("Pooled stem" in figure_text(fig) for fig in figures)
+    assert all("352" in figure_text(fig) for fig in figures[:4])  # the head chart marks it
+    assert "input 352×352×3 · Pooled stem" in app.status.text and "answered in" in app.status.text
+    assert app.table.value == fmt.html_table(
+        *fmt.variants_table(summarize_all(stem="pooled", input_shape=(352, 352, 3))),
+        css_class="vggviz-family")
+    assert "VGG16 at 352×352 (Pooled stem)" in app.head.sentence.value
+    sizes = [s for s in family.SIZES if s >= 64]
+    assert app.size_chart.value == charts.figure_png(
+        charts.input_size_effect("vgg16", sizes, stem="pooled", current=352))
+    assert app.head.chart.value == charts.figure_png(
+        charts.head_vs_input_size("vgg16", sizes, stem="pooled", current=352))
+    assert not any(family.STALE in frame._dom_classes for frame in app.frames.values())
+
+
+def test_a_chart_that_fails_says_so_in_words_and_the_rest_still_draws(monkeypatch):
+    from vggviz.render import charts
+
+    app = vgg_family().app
+    app.wait(300)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("no room for the labels")
+
+    monkeypatch.setattr(charts, "macs_by_variant", fail)
+    app.size.value = 160
+    app.wait(300)
+    status = app.status.text
+    assert "vggviz-error" in status and "Traceback" not in status
+    assert "the MACs chart could not be drawn (RuntimeError: no room for the labels)" in status
+    assert "the rest is for input 160×160" in status
+    stale = {name for name, frame in app.frames.items() if family.STALE in frame._dom_classes}
+    assert stale == {"macs"}
+
+
+def test_the_parameter_axis_ends_just_above_the_largest_bar(monkeypatch):
+    """Not at the largest bar of 512 px (650 M) when the largest shown is 144 M; and two
+    neighbouring sizes whose largest bars fall in one step share the axis."""
+    from vggviz.plan.accounting import summarize_all
+
+    figures = drawn_figures(monkeypatch)
+    app = vgg_family().app
+    app.wait(300)
+    ends = {}
+    for n in (224, 192, 512):
+        app.size.value = n
+        app.wait(300)
+        params = [f for f in figures if f.axes[0].get_xlabel() == "parameters (millions)"]
+        ends[n] = params[-1].axes[0].get_xlim()[1]
+        largest = max(s.total_params for s in summarize_all(input_shape=(n, n, 3))) / 1e6
+        # at most the widest step of the ladder (4/3) and the room for the totals (1.16)
+        assert largest < ends[n] <= 1.16 * 4 / 3 * largest, (n, largest, ends[n])
+    assert ends[224] == ends[192]
+
+
+def test_family_apps_leave_no_thread_behind_and_keep_few_charts(monkeypatch):
+    import threading
+
+
+    monkeypatch.setattr(family, "CHARTS_KEPT", 6)
+    apps = [vgg_family().app for _ in range(2)]
+    for app in apps:
+        app.size.value = 64
+        app.wait(300)
+        assert len(app._charts) <= 6
+    for thread in threading.enumerate():
+        if thread.name.startswith("vggviz-family"):
+            thread.join(10)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("vggviz-family")]
+
+
+def test_stem_designs_say_imagenet_filters_in_the_pooled_stem_were_not_trained_there(
+        fake_imagenet_cache):
+    app = stem_designs().app
+    assert "ImageNet filters." in app.details["vgg"].value
+    assert "not trained with" not in app.details["vgg"].value
+    pooled = app.details["pooled"].value
+    assert ("ImageNet filters. VGG16&#x27;s ImageNet weights were trained with the VGG stem; "
+            "here they sit in the pooled stem") in pooled
+    assert "which they were not trained with: trained filters, but" in pooled
+    assert "random filters (seed 0): no trained weights exist" in app.details["strided"].value
 
 
 def test_stem_designs_show_three_stems_at_relative_size(offline):
@@ -333,6 +450,11 @@ def test_opens_with_imagenet_weights_when_keras_has_them_cached(fake_imagenet_ca
     assert "vggviz-notice" not in app.notice.value  # no banner: a credit to the authors
     assert "Simonyan" in app.notice.value and "arXiv:1409.1556" in app.notice.value
     assert not app.downloads.running("vgg16") and not app.downloads.widget.children
+    assert "vggviz-caution" not in app.notice.value
+    app.model.stem.value = "pooled"  # the same trained filters, in a stem they never saw
+    assert app.fx.label == "ImageNet" and "vggviz-caution" in app.notice.value
+    assert "here they sit in the pooled stem" in app.notice.value
+    assert "Simonyan" in app.notice.value
 
 
 def test_asking_for_imagenet_offline_falls_back_in_words(offline, monkeypatch):

@@ -60,12 +60,15 @@ def cmd_variants(args: argparse.Namespace) -> None:
 
 
 def _extractor(args: argparse.Namespace):
-    """A FeatureExtractor for the command's options; "auto" weights say what they fell back to."""
+    """A FeatureExtractor for the command's options; "auto" weights say what they fell back to,
+    trained weights in a stem they were not trained with say so."""
     from vggviz.network.features import FeatureExtractor
+    from vggviz.sources.weights import foreign_stem_note
 
     fx = FeatureExtractor(args.variant, weights=args.weights, stem=args.stem, seed=args.seed)
-    if fx.notice:
-        print(f"vggviz: note: {fx.notice}", file=sys.stderr)
+    for note in (fx.notice, foreign_stem_note(fx.weights, fx.variant, fx.stem)):
+        if note:
+            print(f"vggviz: note: {note}", file=sys.stderr)
     return fx
 
 

@@ -9,7 +9,7 @@ live ReLUs and winning max-pool positions count.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -50,9 +50,9 @@ class UnitField:
         return int(rows.min()), int(cols.min()), int(rows.max()), int(cols.max())
 
 
-GRADIENTS_KEPT = 4
-"""Compiled gradient functions kept, one per (model, output): the last few models clicked."""
-_gradients: OrderedDict[tuple[int, int], tuple[object, object]] = OrderedDict()
+_gradients: weakref.WeakKeyDictionary[object, dict[int, object]] = weakref.WeakKeyDictionary()
+"""Each live model's compiled gradient functions, by output: an entry goes with its model, so
+a model the extractor frees (`FeatureExtractor.model`) is not kept alive here."""
 
 
 def _gradient_function(model, output: int):
@@ -60,23 +60,21 @@ def _gradient_function(model, output: int):
     per model (a fraction of a second), then about twice as fast as running eagerly."""
     import tensorflow as tf
 
-    key = (id(model), output)
-    if key in _gradients and _gradients[key][0] is model:
-        _gradients.move_to_end(key)
-        return _gradients[key][1]
+    functions = _gradients.setdefault(model, {})
+    if output in functions:
+        return functions[output]
+    weak_model = weakref.ref(model)  # the function must not keep its model (its key) alive
 
     @tf.function(reduce_retracing=True)
     def gradient(x, index):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            outputs = model(x, training=False)
+            outputs = weak_model()(x, training=False)
             out = outputs[output] if isinstance(outputs, list | tuple) else outputs
             unit = tf.gather_nd(out[0], index[None])[0]
         return unit, tape.gradient(unit, x)
 
-    _gradients[key] = (model, gradient)  # the model is kept with its function, as it is used
-    while len(_gradients) > GRADIENTS_KEPT:
-        _gradients.popitem(last=False)
+    functions[output] = gradient
     return gradient
 
 

@@ -288,6 +288,8 @@ class FeatureExtractor:
 
         Needs ImageNet weights and an input whose last pool gives the 7×7×512 that Keras'
         ImageNet classifier was trained on (e.g. 224 px with the VGG stem, 448 with the pooled).
+        With the pooled stem the shapes fit but the network is not the one trained: these are
+        trained weights in a stem they were not trained with (`foreign_stem_note`).
         """
         if self._weights != "imagenet":
             raise WeightsUnavailable(f"predictions need ImageNet weights; these are {self.label}")

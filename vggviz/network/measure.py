@@ -4,11 +4,12 @@ classifier) once per stem design, each in a fresh Python process.
 The counts in `vggviz.plan.accounting` say what a stem hands on; this says what that costs here: the
 median time of a forward pass (and of one SGD step on random data), and how far the process's
 resident memory rose above what it held once the model was built. A fresh process per stem
-keeps one stem's allocations out of the next one's figures; TensorFlow's own allocator
-statistics (`tf.config.experimental.get_memory_info`) are used where they report anything (on
-CPU they count from the first allocation on in TensorFlow 2.21; a version where they read 0
-falls back to the process's peak RSS), and the rise of the process's peak RSS is reported
-beside them. Accuracy is not measured.
+keeps one stem's allocations out of the next one's figures. TensorFlow's own allocator
+statistics (`tf.config.experimental.get_memory_info`) are used where it keeps them and they read
+more than 0; where it keeps none (TensorFlow 2.21 on CPUs without AVX-512, e.g. AMD EPYC,
+refuses with a ValueError) or they read 0, the peak figure is the rise of the process's peak
+RSS instead, and each figure says which source it comes from. The rise of the process's peak
+RSS is reported beside them either way. Accuracy is not measured.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ ALLOCATOR = ("peak of TensorFlow's allocator (tf.config.experimental.get_memory_
              "not the weights")
 RSS = ("peak resident memory (RSS) of the process above its RSS once the model was built: "
        "activations, gradients and buffers, not the weights")
+SOURCES = {"allocator": ALLOCATOR, "rss": RSS}
+"""Where a peak figure comes from, by the name each stem's figures carry."""
 MAX_BATCH, MAX_SIZE, MAX_REPEATS = 256, 1024, 50
 
 
@@ -88,7 +91,11 @@ class Settings:
 
 @dataclass(frozen=True)
 class StemMeasurement:
-    """One stem design's figures: counted (per batch) and measured (medians over repeats)."""
+    """One stem design's figures: counted (per batch) and measured (medians over repeats).
+
+    `forward_peak_source` and `train_peak_source` say where each peak figure comes from: a key
+    of `SOURCES`, "allocator" or "rss".
+    """
 
     stem: str
     params: int
@@ -96,9 +103,11 @@ class StemMeasurement:
     forward_ms: float
     forward_ms_range: tuple[float, float]
     forward_peak_mb: float
+    forward_peak_source: str
     train_ms: float | None = None
     train_ms_range: tuple[float, float] | None = None
     train_peak_mb: float | None = None
+    train_peak_source: str | None = None
     rss_rise_mb: float = 0.0
     built_mb: float = 0.0
 
@@ -181,7 +190,7 @@ def measure_stems(settings: Settings, *, progress: Callable[[int, int, str], Non
     """
     settings.check()
     total, done = len(STEMS) * settings.steps_per_stem, 0
-    rows, sources = [], set()
+    rows, sources, notes = [], set(), set()
     for stem in STEMS:
         def step(stem: str = stem) -> None:
             nonlocal done
@@ -190,14 +199,24 @@ def measure_stems(settings: Settings, *, progress: Callable[[int, int, str], Non
                 progress(done, total, f"{stem} stem")
 
         raw = _measure_stem(settings, stem, step, cancel)
-        sources.add(raw.pop("memory_source"))
+        notes.update(raw.pop("allocator_notes"))
+        sources.update(raw[f"{name}_peak_source"] for name in ("forward", "train")
+                       if f"{name}_peak_source" in raw)
         counted = summarize(settings.variant, stem=stem, classifier=settings.classifier,
                             input_shape=(settings.size, settings.size, 3))
         rows.append(StemMeasurement(stem=stem, params=counted.total_params,
                                     activation_values=counted.activation_values * settings.batch,
                                     **raw))
-    source = ALLOCATOR if sources == {"allocator"} else RSS
-    return Measurement(settings, tuple(rows), source, machine())
+    return Measurement(settings, tuple(rows), memory_source(sources, notes), machine())
+
+
+def memory_source(sources: set[str], notes: set[str]) -> str:
+    """What the peak figures are, for the sources used, and why RSS stood in for the allocator
+    where it did (`notes`: what TensorFlow said)."""
+    said = [f"{name if name == 'allocator' else 'RSS'} = {SOURCES[name]}"
+            for name in SOURCES if name in sources]
+    why = f" (RSS because {'; '.join(sorted(notes))})" if notes and "rss" in sources else ""
+    return "; ".join(said) + why
 
 
 # --------------------------------------------------------------------------- the worker
@@ -214,6 +233,16 @@ def _rss_mb() -> tuple[float, float]:
 def _reset_peak() -> None:
     """Set the process's peak RSS back to its current RSS (Linux ≥ 4.0)."""
     Path("/proc/self/clear_refs").write_text("5")
+
+
+def _allocator_held(tf) -> tuple[int | None, str | None]:
+    """Reset TensorFlow's CPU peak and read what its allocator holds now, in bytes; (None, what
+    TensorFlow said) where it keeps no statistics for the CPU."""
+    try:
+        tf.config.experimental.reset_memory_stats("CPU:0")
+        return tf.config.experimental.get_memory_info("CPU:0")["current"], None
+    except ValueError as exc:
+        return None, f"TensorFlow keeps no allocator statistics for the CPU here ({exc})"
 
 
 def _say(message: dict) -> None:
@@ -256,21 +285,21 @@ def _work(request: dict) -> dict:
                   loss="categorical_crossentropy", jit_compile=False)
     built_mb, _ = _rss_mb()
     _say({"step": "built"})
-    out: dict = {"built_mb": built_mb}
+    out: dict = {"built_mb": built_mb, "allocator_notes": []}
 
     def phase(name: str, run: Callable[[], None]) -> None:
         """Time `run`; its peak memory above the built model, from the allocator or RSS."""
-        tf.config.experimental.reset_memory_stats("CPU:0")
-        held = tf.config.experimental.get_memory_info("CPU:0")["current"]
+        held, note = _allocator_held(tf)
         _reset_peak()
         out[f"{name}_ms"], out[f"{name}_ms_range"] = _timed(run, settings.repeats)
-        peak = tf.config.experimental.get_memory_info("CPU:0")["peak"]
+        peak = 0 if held is None else tf.config.experimental.get_memory_info("CPU:0")["peak"]
         rss_rise = _rss_mb()[1] - built_mb
         out["rss_rise_mb"] = max(out.get("rss_rise_mb", 0.0), rss_rise)
         if peak > 0:
-            out[f"{name}_peak_mb"], out["memory_source"] = (peak - held) / 1e6, "allocator"
+            out[f"{name}_peak_mb"], out[f"{name}_peak_source"] = (peak - held) / 1e6, "allocator"
         else:
-            out[f"{name}_peak_mb"], out["memory_source"] = rss_rise, "rss"
+            out[f"{name}_peak_mb"], out[f"{name}_peak_source"] = rss_rise, "rss"
+            out["allocator_notes"].append(note or "TensorFlow's allocator statistics read 0 here")
 
     phase("forward", lambda: model.predict_on_batch(x))
     if settings.train:

@@ -173,8 +173,10 @@ MEASURED_NOTES = {
     "forward ms": "median time of a forward pass of the batch over the repeats (min–max)",
     "train step ms": ("median time of one SGD step (forward, backward, update) on the batch "
                       "over the repeats (min–max)"),
-    "peak MB forward": "peak memory of the forward passes above the built model (see below)",
-    "peak MB train": "peak memory of the SGD steps above the built model (see below)",
+    "peak MB forward": ("peak memory of the forward passes above the built model, from "
+                        "TensorFlow's allocator or the process's RSS as marked (see below)"),
+    "peak MB train": ("peak memory of the SGD steps above the built model, from TensorFlow's "
+                      "allocator or the process's RSS as marked (see below)"),
     "values entering learner": "values the stem hands to group 1, for the whole batch",
     "batch GMACs": "billions of multiply-accumulates of one forward pass of the batch",
     "RSS rise MB": ("how far the process's peak resident memory rose above its RSS once the "
@@ -189,10 +191,15 @@ def _ms(median: float, bounds: Sequence[float] | None) -> str:
         measure(median)
 
 
+def _peak(mb: float, source: str) -> str:
+    """A peak figure in MB and its source: '281 (allocator)', '397 (RSS)'."""
+    return f"{measure(mb)} ({'RSS' if source == 'rss' else source})"
+
+
 def measured_table(m, *, counted: bool = True) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of `vggviz.network.measure.Measurement`: per stem, the counted
     parameters and activations (left out if not `counted`) beside the measured times (median and
-    range) and peak memory."""
+    range) and peak memory, each peak marked with where it comes from (allocator or RSS)."""
     train = m.settings.train
     headers = ["stem", "params", "counted activations MB", "forward ms",
                *(["train step ms"] if train else []), "peak MB forward",
@@ -202,8 +209,9 @@ def measured_table(m, *, counted: bool = True) -> tuple[list[str], list[list[str
         rows.append([s.stem, count(s.params), measure(s.activation_mb),
                      _ms(s.forward_ms, s.forward_ms_range),
                      *([_ms(s.train_ms, s.train_ms_range)] if train else []),
-                     measure(s.forward_peak_mb),
-                     *([measure(s.train_peak_mb)] if train else []), measure(s.rss_rise_mb)])
+                     _peak(s.forward_peak_mb, s.forward_peak_source),
+                     *([_peak(s.train_peak_mb, s.train_peak_source)] if train else []),
+                     measure(s.rss_rise_mb)])
     if not counted:
         headers, rows = [headers[0], *headers[3:]], [[r[0], *r[3:]] for r in rows]
     return headers, rows

@@ -11,6 +11,7 @@ groups in a sequential palette (deeper is darker), the classifier in a contrasti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from io import BytesIO
 from numbers import Integral, Real
@@ -30,6 +31,7 @@ __all__ = [
     "STEM_COLORS",
     "activation_memory",
     "activation_memory_by_variant",
+    "axis_ceiling",
     "figure_png",
     "head_vs_input_size",
     "input_size_effect",
@@ -167,6 +169,23 @@ def _legend(fig: Figure, names: Iterable[str]) -> None:
     handles = [Patch(facecolor=COMPONENT_COLORS[n], label=COMPONENT_LABELS[n]) for n in names]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False,
                fontsize=9, handlelength=1.2, columnspacing=1.2)
+
+
+AXIS_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+"""The steps of `axis_ceiling` within each power of ten."""
+
+
+def axis_ceiling(value: float) -> float:
+    """The first of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × a power of ten at or above `value`.
+
+    As a chart's `limit` it ends the axis just above the largest bar (which fills at least
+    three quarters of it, less the room for the totals), and the axis stays put while that
+    bar moves within one step, so charts of neighbouring settings compare at a glance.
+    """
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < math.inf:
+        raise ValueError(f"value must be a positive number, got {value!r}")
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(step * power for step in AXIS_STEPS if step * power >= value * (1 - 1e-12))
 
 
 def _stacked_by_variant(summaries: object, *, metric: str, scale: float, unit: str,

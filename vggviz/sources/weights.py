@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from vggviz.plan.architecture import get_stem
+from vggviz.plan.architecture import STEMS, get_stem, get_variant
 from vggviz.sources.imagenet import (
     IMAGENET_CREDIT,
     WeightsUnavailable,
@@ -93,11 +93,27 @@ def weights_credit(weights: str | os.PathLike) -> str | None:
     return IMAGENET_CREDIT if weights == "imagenet" else None
 
 
+def foreign_stem_note(weights: str | os.PathLike, variant: str, stem: str) -> str | None:
+    """That trained weights sit in a stem they were not trained with, in words; else None.
+
+    Keras' ImageNet weights were trained with the VGG stem. The pooled stem has the same layers
+    plus a 2×2 max-pool, so they load, but every layer after the pool sees maps it never saw in
+    training: trained filters in an architecture they were never trained in.
+    """
+    if weights != "imagenet" or stem == "vgg":
+        return None
+    return (f"{get_variant(variant).title}'s ImageNet weights were trained with the VGG stem; "
+            f"here they sit in the {STEMS[stem].title.lower()} ({STEMS[stem].description}), "
+            f"which they were not trained with: trained filters, but from group 1 on every "
+            f"layer sees max-pooled maps it never saw in training")
+
+
 def imagenet_top_problem(variant: str, stem: str = "vgg", size: int = 224) -> str | None:
     """Why Keras' ImageNet classifier cannot run on this model, in words; None when it can.
 
     Its fc1 was trained on the 7×7×512 values of the last pool, so only inputs that pool down
-    to 7×7 fit: 224–255 px with the VGG stem, 448–511 px with the pooled one.
+    to 7×7 fit: 224–255 px with the VGG stem, 448–511 px with the pooled one. The shapes fit
+    there, but the pooled stem is not what the weights were trained in (`foreign_stem_note`).
     """
     from vggviz.plan.accounting import summarize
 

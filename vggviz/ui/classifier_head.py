@@ -10,7 +10,8 @@ import ipywidgets as w
 from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize
 from vggviz.plan.architecture import CLASSIFIERS, STEMS, VARIANTS
-from vggviz.ui.widgets import picture
+from vggviz.sources.weights import foreign_stem_note, imagenet_top_problem
+from vggviz.ui.widgets import framed, picture
 
 NOTES = {
     "head": "the classifier on top of group 5",
@@ -36,6 +37,17 @@ def head_rows(variant: str, stem: str, size: int) -> tuple[list[str], list[list[
     return headers, rows
 
 
+def imagenet_head_line(variant: str, stem: str, size: int) -> str | None:
+    """Where Keras' trained ImageNet classifier fits a stem it was not trained with, that its
+    predictions there are not the trained network's, in words; else None."""
+    foreign = foreign_stem_note("imagenet", variant, stem)
+    if foreign is None or imagenet_top_problem(variant, stem, size) is not None:
+        return None
+    return (f"At {size}×{size} the last pool gives 7×7×512, so Keras' trained ImageNet "
+            f"classifier fits in shape. {foreign}; its predictions here are not those of the "
+            f"trained {VARIANTS[variant].title}.")
+
+
 def head_sentence(variant: str, stem: str, size: int) -> str:
     """The point in one sentence: total parameters with the paper's head → with GAP."""
     fc = summarize(variant, stem=stem, input_shape=(size, size, 3))
@@ -56,10 +68,11 @@ class ClassifierHead:
         self.text = w.HTML(layout=w.Layout(flex="0 1 auto", margin="0 16px 0 0"))
         self.chart = picture("560px")
         self.chart.add_class("vggviz-head-chart")
+        self.frame = framed(self.chart)
         self.widget = w.VBox([
             w.HTML("<h3>The classifier's cost, and the head that replaced it</h3>"),
             self.sentence,
-            w.HBox([self.text, self.chart],
+            w.HBox([self.text, self.frame],
                    layout=w.Layout(align_items="flex-start", flex_flow="row wrap")),
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-classifier-head")
@@ -72,8 +85,12 @@ class ClassifierHead:
             table = table.replace(f"<th>{header}</th>",
                                   f"<th title='{html.escape(note)}'>{header}</th>", 1)
         footnote = "<br>".join(f"<b>{k}</b>: {html.escape(v)}" for k, v in NOTES.items())
+        imagenet = imagenet_head_line(variant, stem, size)
         self.sentence.value = (f"<div style='line-height:1.4;margin-bottom:4px'>"
-                               f"{head_sentence(variant, stem, size)}</div>")
+                               f"{head_sentence(variant, stem, size)}"
+                               + (f"<br><span class='vggviz-foreign-stem'>"
+                                  f"{html.escape(imagenet)}</span>" if imagenet else "")
+                               + "</div>")
         self.text.value = (
             f"{table}<div style='line-height:1.35;margin-top:6px;max-width:460px'><small>"
             f"{footnote}<br>{LAYERS}. GAP takes one mean per channel of group 5's output, "

@@ -110,13 +110,18 @@ class MeasurePanel:
         self.progress.value = done
         self.progress_text.value = f"<small>{html.escape(what)}: step {done} of {total}</small>"
 
+    def _failed(self, why: str) -> None:
+        self.progress.bar_style = "danger"
+        self.progress_text.value = (f"<span style='color:#b00020'>Not measured: "
+                                    f"{html.escape(why)}.</span>")
+
     def _run(self, settings: Settings) -> None:
         try:
             m = measure_stems(settings, progress=self._step, cancel=self._cancel)
         except (MeasureError, ValueError, OSError) as exc:
-            self.progress.bar_style = "danger"
-            self.progress_text.value = (f"<span style='color:#b00020'>Not measured: "
-                                        f"{html.escape(str(exc))}.</span>")
+            self._failed(str(exc))
+        except Exception as exc:  # a thread's failure is otherwise lost: say it on the page
+            self._failed(f"something went wrong ({type(exc).__name__}: {exc})")
         else:
             self.result = m
             self.progress.bar_style = "success"

@@ -31,3 +31,10 @@ def credit_html(text: str) -> str:
                      f"rel='noopener' style='text-decoration:underline'>{m.group(0)}</a>", out)
     return (f"<div class='vggviz-credit' style='color:#555;font-size:85%;line-height:1.4'>"
             f"{out}</div>")
+
+
+def caution_html(text: str) -> str:
+    """A caution about trained weights (e.g. `vggviz.sources.weights.foreign_stem_note`): in
+    plain sight, since it changes what the maps mean."""
+    return (f"<div class='vggviz-caution' style='background:#fff4ce;padding:3px 8px;"
+            f"line-height:1.4'>⚠ {html.escape(text)}.</div>")

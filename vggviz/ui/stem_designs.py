@@ -13,7 +13,7 @@ from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import charts, render_grid
 from vggviz.sources.imagenet import imagenet_supported
 from vggviz.sources.images import ImageError
-from vggviz.sources.weights import default_weights
+from vggviz.sources.weights import default_weights, foreign_stem_note
 from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.kernel_watch import kernel_watch
 from vggviz.ui.measure_panel import MeasurePanel
@@ -50,7 +50,8 @@ def _column_px(stem: str) -> int:
 def weights_line(fx) -> str:
     """Which filters a stem's maps come from, in words (this dashboard has no weights control)."""
     if fx.weights == "imagenet":
-        return "ImageNet filters"
+        foreign = foreign_stem_note(fx.weights, fx.variant, fx.stem)
+        return f"ImageNet filters. {foreign}" if foreign else "ImageNet filters"
     if not imagenet_supported(fx.variant, fx.stem):
         return f"random filters (seed {fx.seed}): no trained weights exist for this stem"
     return (f"random filters (seed {fx.seed}): ImageNet weights are not in Keras' cache; the "

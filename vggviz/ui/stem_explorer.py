@@ -33,7 +33,7 @@ from vggviz.render import (
 from vggviz.render import render_map as render_focus
 from vggviz.sources.imagenet import imagenet_cached, imagenet_supported
 from vggviz.sources.images import ImageError
-from vggviz.sources.weights import weights_credit, weights_notice
+from vggviz.sources.weights import foreign_stem_note, weights_credit, weights_notice
 from vggviz.ui.compare_weights import WeightsComparison
 from vggviz.ui.convolution_panel import ConvolutionPanel
 from vggviz.ui.cost_strip import cost_strip
@@ -41,7 +41,7 @@ from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.field_view import FieldView
 from vggviz.ui.file_link import FileLink
 from vggviz.ui.kernel_watch import kernel_watch
-from vggviz.ui.notices import credit_html, notice_html
+from vggviz.ui.notices import caution_html, credit_html, notice_html
 from vggviz.ui.weights_download import WeightsDownloads
 from vggviz.ui.widgets import LABEL_WIDTH, ImagePicker, ModelPicker, StatusLine, picture
 
@@ -239,9 +239,10 @@ class StemExplorer:
         notice = weights_notice(fx.weights, variant, stem, seed, reason)
         if not downloading:
             self.model.weights.value = fx.weights  # shows a fallback; no re-entry while busy
-        credit = weights_credit(fx.weights)
+        credit, foreign = weights_credit(fx.weights), foreign_stem_note(fx.weights, variant, stem)
         self.notice.value = (notice_html(notice) if notice else
-                             credit_html(credit) if credit else "")
+                             (caution_html(foreign) if foreign else "")
+                             + (credit_html(credit) if credit else ""))
         maps = fx.activations(self.picker.image, self.stage.value)
         forward_ms = (time.perf_counter() - t0) * 1e3
         same_stem = self._same_stem(self.fx, fx)

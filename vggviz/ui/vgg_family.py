@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import ipywidgets as w
 from matplotlib.figure import Figure
@@ -16,19 +16,27 @@ from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import charts
 from vggviz.ui.classifier_head import ClassifierHead
 from vggviz.ui.kernel_watch import kernel_watch
+from vggviz.ui.latest import LatestOnly
 from vggviz.ui.stack_panel import stack_panel
-from vggviz.ui.widgets import StatusLine, picture
+from vggviz.ui.widgets import StatusLine, framed, picture
 
 SIZES = range(32, 513, 32)
+CHARTS_KEPT = 64
+"""PNGs kept per app, the most recently shown: a few sweeps of the slider (about 40 kB each)."""
+STALE = "vggviz-stale"
+"""The class of a chart still showing an earlier setting while the current one draws."""
+_DRAWING = threading.Lock()  # matplotlib's text engine is not thread-safe: one draw at a time
 
 
 class VGGFamily:
     """Widget app: every variant's cost, and how the input size changes it.
 
-    The chart that answers the input-size slider stands beside it and is drawn at once with
-    the table; the three charts below follow from a worker thread, so the slider answers
-    while they draw. Every chart keeps its axes across slider positions (the largest size
-    sets them), and a chart already drawn for a setting comes from a cache.
+    The table and texts answer a control at once; the charts are drawn by a background thread
+    that only ever draws the latest setting, so a burst of moves answers the last one. Until a
+    chart is drawn for the setting shown it is dimmed, and the status line says so: nothing on
+    the page passes for an earlier setting. Every chart keeps its axes while the largest bar
+    stays within one step of `charts.axis_ceiling`, and a chart already drawn for a setting
+    comes from a small cache.
     """
 
     def __init__(self):
@@ -50,12 +58,14 @@ class VGGFamily:
         self.params_chart, self.memory_chart = picture(), picture()
         self.macs_chart, self.size_chart = picture(), picture("560px")
         self.size_chart.add_class("vggviz-size-chart")
+        self.frames = {"size": framed(self.size_chart), "params": framed(self.params_chart),
+                       "memory": framed(self.memory_chart), "macs": framed(self.macs_chart)}
         self.head = ClassifierHead()
-        self._charts: dict[tuple, bytes] = {}
-        self._drawing = threading.Lock()  # matplotlib's text engine is not thread-safe
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vggviz-family")
+        self.frames["head"] = self.head.frame  # a chart's frame is dimmed while it is stale
+        self._charts: OrderedDict[tuple, bytes] = OrderedDict()
+        self._shown = threading.Lock()  # a setting's pictures go up only while it is current
+        self._worker = LatestOnly("vggviz-family", self._failed)
         self._generation = 0
-        self.pending: Future | None = None  # the charts below, while they draw
         self._adjusting = False  # a change of the slider's range, not of the person's choice
         for control in (self.size, self.stem, self.variant, self.log):
             control.observe(lambda _: None if self._adjusting else self.refresh(), "value")
@@ -70,83 +80,138 @@ class VGGFamily:
                                for name, note in fmt.COLUMN_NOTES.items() if name in shown)
         self.widget = w.VBox([
             # No intro of its own: the notebook's markdown above says it.
-            kernel_watch(), w.HBox([controls, self.size_chart]), self.status.widget,
+            w.HTML(f"<style>.{STALE} {{opacity: 0.3}}</style>"),
+            kernel_watch(), w.HBox([controls, self.frames["size"]]), self.status.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
-            self.log, self.params_chart, self.memory_chart, self.macs_chart,
+            self.log, self.frames["params"], self.frames["memory"], self.frames["macs"],
             self.head.widget, self.stacks,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
         self.refresh()
 
-    def _chart(self, key: tuple, draw: Callable[[], Figure]) -> bytes:
-        """The PNG of a chart, drawn once per setting."""
-        if key not in self._charts:
-            with self._drawing:
-                self._charts[key] = charts.figure_png(draw())
-        return self._charts[key]
+    def _cached(self, key: tuple) -> bytes | None:
+        """The PNG drawn for `key`, if it is still kept (with `_shown` held)."""
+        png = self._charts.get(key)
+        if png is not None:
+            self._charts.move_to_end(key)
+        return png
+
+    def _draw(self, key: tuple, draw: Callable[[], Figure], generation: int) -> bytes | None:
+        """The PNG of a chart, drawn once per setting; None if the setting was superseded
+        while this waited to draw."""
+        with _DRAWING:
+            with self._shown:
+                png, current = self._cached(key), generation == self._generation
+            if png is not None or not current:
+                return png
+            png = charts.figure_png(draw())
+            with self._shown:
+                self._charts[key] = png
+                while len(self._charts) > CHARTS_KEPT:
+                    self._charts.popitem(last=False)
+        return png
 
     def refresh(self) -> None:
-        """Recount every variant for the chosen stem and input size and redraw: the chart
-        beside the slider and the table first, then the three charts below."""
+        """Recount every variant for the chosen stem and input size: the table and texts at
+        once, the charts from the cache or, dimmed until then, from the background thread."""
         t0 = time.perf_counter()
-        n, stem, variant, log = self.size.value, self.stem.value, self.variant.value, \
-            self.log.value
+        stem, variant, log = self.stem.value, self.variant.value, self.log.value
         minimum = STEMS[stem].min_input
         sizes = [s for s in SIZES if s >= minimum]
+        note = (f"the {STEMS[stem].title.lower()} needs an input of at least "
+                f"{minimum}×{minimum} px (every 2×2 pool halves it): the slider starts there"
+                if self.size.value < minimum else None)
         if self.size.min != minimum:  # the slider reads what is drawn: it starts at the minimum
             self._adjusting = True
             try:
                 self.size.min = minimum  # clamps the value up if it was below
             finally:
                 self._adjusting = False
-        note = (f"the {STEMS[stem].title.lower()} needs an input of at least "
-                f"{minimum}×{minimum} px (every 2×2 pool halves it): the slider starts there"
-                if n < minimum else None)
         n = self.size.value
         summaries = summarize_all(stem=stem, input_shape=(n, n, 3))
-        self.size_chart.value = self._chart(
-            ("size", variant, stem, n),
-            lambda: charts.input_size_effect(variant, sizes, stem=stem, current=n))
         self.table.value = fmt.html_table(*fmt.variants_table(summaries),
                                           css_class="vggviz-family")
         self.stacks.value = stack_panel(variant, stem)
-        largest = summarize_all(stem=stem, input_shape=(sizes[-1], sizes[-1], 3))
-        self._generation += 1
-        generation = self._generation
+        self.head.show(variant, stem, n)
+        setting = f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1"
         drawings = [
-            (self.params_chart, ("params", stem, n, log),
-             lambda: charts.params_by_variant(summaries, log=log,
-                                             limit=max(s.total_params for s in largest))),
-            (self.memory_chart, ("memory", stem, n),
-             lambda: charts.activation_memory_by_variant(
-                 summaries, limit=max(s.activation_bytes for s in largest) / fmt.MB)),
-            (self.macs_chart, ("macs", stem, n),
-             lambda: charts.macs_by_variant(summaries,
-                                           limit=max(s.total_macs for s in largest) / 1e9)),
-            (self.head.chart, ("head", variant, stem, n),
+            ("size", "size", ("size", variant, stem, n),
+             lambda: charts.input_size_effect(variant, sizes, stem=stem, current=n)),
+            ("parameters", "params", ("params", stem, n, log),
+             lambda: charts.params_by_variant(summaries, log=log, limit=charts.axis_ceiling(
+                 max(s.total_params for s in summaries)))),
+            ("activation memory", "memory", ("memory", stem, n),
+             lambda: charts.activation_memory_by_variant(summaries, limit=charts.axis_ceiling(
+                 max(s.activation_bytes for s in summaries) / fmt.MB))),
+            ("MACs", "macs", ("macs", stem, n),
+             lambda: charts.macs_by_variant(summaries, limit=charts.axis_ceiling(
+                 max(s.total_macs for s in summaries) / 1e9))),
+            ("classifier head", "head", ("head", variant, stem, n),
              lambda: charts.head_vs_input_size(variant, sizes, stem=stem, current=n)),
         ]
-        self.head.show(variant, stem, n)
+        with self._shown:
+            self._generation += 1
+            generation = self._generation
+            waiting = []
+            for item in drawings:
+                png = self._cached(item[2])
+                if png is None:
+                    self.frames[item[1]].add_class(STALE)
+                    waiting.append(item)
+                else:
+                    self._show(item[1], png)
 
-        def draw_below() -> None:
-            for image, key, draw in drawings:
-                if generation != self._generation:
-                    return  # the slider moved on: draw the newer setting instead
-                image.value = self._chart(key, draw)
+        def settled() -> None:
+            if note:
+                self.status.error(note)
+            else:
+                ms = (time.perf_counter() - t0) * 1e3
+                self.status.show(f"{setting} · answered in {ms:.0f} ms")
 
-        ms = (time.perf_counter() - t0) * 1e3
+        if not waiting:
+            settled()
+            return
         if note:
             self.status.error(note)
         else:
-            self.status.show(f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1 · "
-                             f"answered in {ms:.0f} ms")
-        self.pending = self._worker.submit(draw_below)
+            self.status.show(f"{setting} · drawing {len(waiting)} of the charts…")
 
-    def wait(self) -> None:
-        """Block until the charts below the table are drawn (for scripts and tests)."""
-        if self.pending is not None:
-            self.pending.result()
+        def draw_waiting() -> None:
+            failed = []
+            for what, chart, key, draw in waiting:
+                try:
+                    png = self._draw(key, draw, generation)
+                except Exception as exc:  # said below; the other charts still draw
+                    failed.append(f"the {what} chart could not be drawn "
+                                  f"({type(exc).__name__}: {exc})")
+                    continue
+                with self._shown:
+                    if png is None or generation != self._generation:
+                        return  # a newer setting is on its way: draw that one instead
+                    self._show(chart, png)
+            with self._shown:
+                if generation != self._generation:
+                    return
+                if failed:
+                    self.status.error(f"{'; '.join(failed)}. Dimmed, a chart still shows an "
+                                      f"earlier setting; the rest is for input {n}×{n}.")
+                else:
+                    settled()
+
+        self._worker.submit(draw_waiting)
+
+    def _show(self, chart: str, png: bytes) -> None:
+        self.frames[chart].children[0].value = png
+        self.frames[chart].remove_class(STALE)
+
+    def _failed(self, exc: Exception) -> None:
+        """What went wrong in the background thread, in words (the pictures stay as they were)."""
+        self.status.error(f"the charts could not be drawn ({type(exc).__name__}: {exc})")
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the charts of the current setting are drawn (for scripts and tests)."""
+        self._worker.wait(timeout)
 
 
 def vgg_family() -> w.Widget:

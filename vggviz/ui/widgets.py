@@ -32,6 +32,12 @@ def picture(width: str | None = None, **kwargs) -> w.Image:
     return w.Image(format="png", layout=layout, **kwargs)
 
 
+def framed(image: w.Image) -> w.Box:
+    """`image` in a box of its own: a class on the box (dimming, say) leaves the <img> as it
+    is, where a change to the image widget makes the browser show it again from a new URL."""
+    return w.Box([image])
+
+
 class StatusLine:
     """One line of timings, notices and errors; errors in words, never a traceback."""
 
