@@ -50,21 +50,108 @@ def test_builders_compose_in_the_seed_idiom():
     assert g2.shape[1:] == (8, 8, 128)
 
 
+VGG16_GROUPS = [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]
+"""VGG16's blocks as (convs, filters): configuration D of Simonyan & Zisserman 2014, Table 1."""
+
+
 def test_your_own_groups_in_the_seed_idiom_rebuild_keras_vgg16():
-    """stem + learner([(1, 64), (2, 128), (3, 256), (3, 512), (3, 512)]) is VGG16's conv base:
-    Keras' own layer names, parameter count and output shape (Keras' VGG16 is the reference)."""
+    """stem + learner([(1, 64), (2, 128), (3, 256), (3, 512), (3, 512)]) is VGG16's conv base,
+    and so is learner(VGG16's five blocks) on the input: Keras' own layer names, parameter count
+    and output shapes (Keras' VGG16 is the reference)."""
+    ref = keras.applications.VGG16(weights=None, include_top=False, input_shape=(224, 224, 3))
     inputs = keras.Input((224, 224, 3))
-    x = stem(inputs)
-    x = group(x, 1, 64, block=1, first=2)  # the stem took block 1's first conv
-    for block, (n_layers, n_filters) in enumerate([(2, 128), (3, 256), (3, 512), (3, 512)],
-                                                  start=2):
-        x = group(x, n_layers, n_filters, block=block)
-    ours = keras.Model(inputs, x)
-    ref = keras.applications.VGG16(weights=None, include_top=False)
-    assert [layer.name for layer in ours.layers[1:]] == [layer.name for layer in ref.layers[1:]]
-    assert ours.count_params() == ref.count_params() == 14_714_688
+    after_stem = keras.Model(inputs, learner(stem(inputs), [(1, 64), *VGG16_GROUPS[1:]]))
+    alone = keras.Model(inputs, learner(inputs, VGG16_GROUPS))
+    for ours in (after_stem, alone):
+        assert _shapes(ours) == _shapes(ref)
+        assert ours.count_params() == ref.count_params() == 14_714_688
     mine = learner(keras.Input((64, 64, 3)), [(2, 64), (2, 128), (4, 256), (4, 512), (4, 512)])
     assert mine.shape[1:] == (2, 2, 512)  # five pools: 64 → 2, as VGG19's learner does
+
+
+def test_a_learner_of_your_own_after_the_stem_continues_its_block():
+    """The issue's case: the stem is block1_conv1, so group 1's two convs are conv2 and conv3."""
+    inputs = keras.Input((32, 32, 3))
+    model = keras.Model(inputs, learner(stem(inputs), [(2, 64), (2, 128)]))
+    assert _shapes(model) == [
+        ("block1_conv1", (32, 32, 64)), ("block1_conv2", (32, 32, 64)),
+        ("block1_conv3", (32, 32, 64)), ("block1_pool", (16, 16, 64)),
+        ("block2_conv1", (16, 16, 128)), ("block2_conv2", (16, 16, 128)),
+        ("block2_pool", (8, 8, 128))]
+    assert model.count_params() == (3 * 9 + 1) * 64 + 2 * (64 * 9 + 1) * 64 \
+        + (64 * 9 + 1) * 128 + (128 * 9 + 1) * 128
+    deeper = keras.Model(inputs, learner(learner(stem(inputs), [(1, 64)]), [(1, 128)]))
+    assert [layer.name for layer in deeper.layers[1:]] == [
+        "block1_conv1", "block1_conv2", "block1_pool", "block2_conv1", "block2_pool"]
+
+
+# Table 1 of the paper: each configuration's blocks, less the conv the stem takes from block 1.
+PAPER_LEARNERS = {
+    "vgg13": [(1, 64), (2, 128), (2, 256), (2, 512), (2, 512)],
+    "vgg16": [(1, 64), (2, 128), (3, 256), (3, 512), (3, 512)],
+    "vgg19": [(1, 64), (2, 128), (4, 256), (4, 512), (4, 512)],
+}
+
+
+@pytest.mark.parametrize("stem_design", list(STEMS))
+@pytest.mark.parametrize("variant", list(PAPER_LEARNERS))
+def test_stem_and_your_own_learner_equal_build_vgg(variant, stem_design):
+    """Where they describe the same network, the builders and build_vgg agree layer by layer."""
+    size = STEMS[stem_design].min_input
+    inputs = keras.Input((size, size, 3))
+    ours = keras.Model(inputs, learner(stem(inputs, variant, stem_design),
+                                       PAPER_LEARNERS[variant]))
+    ref = build_vgg(variant, stem=stem_design, include_top=False, input_shape=(size, size, 3))
+    assert _shapes(ours) == _shapes(ref)
+    assert ours.count_params() == ref.count_params()
+    keras.backend.clear_session()
+
+
+def _stemmed(size: int = 32):
+    return stem(keras.Input((size, size, 3)))
+
+
+REFUSED = {
+    "no groups": (lambda: learner(_stemmed(), []), "at least one group, got an empty list"),
+    "zero convs": (lambda: learner(_stemmed(), [(2, 64), (0, 128)]),
+                   "group 2's number of convolutions must be at least 1, got 0"),
+    "negative width": (lambda: learner(_stemmed(), [(2, -64)]),
+                       "group 1's number of filters must be at least 1, got -64"),
+    "zero width": (lambda: learner(_stemmed(), [(2, 0)]), "filters must be at least 1, got 0"),
+    "fractional convs": (lambda: learner(_stemmed(), [(2.5, 64)]),
+                         "convolutions must be a whole number, got 2.5"),
+    "float width": (lambda: learner(_stemmed(), [(2, 64.0)]),
+                    "filters must be a whole number, got 64.0"),
+    "text width": (lambda: learner(_stemmed(), [(2, "64")]),
+                   "filters must be a whole number, got '64'"),
+    "bool convs": (lambda: learner(_stemmed(), [(True, 64)]), "a whole number, got True"),
+    "not a pair": (lambda: learner(_stemmed(), [(2, 64, 3)]),
+                   r"group 1 must be a pair \(n_layers, n_filters\), got \(2, 64, 3\)"),
+    "a bare number": (lambda: learner(_stemmed(), [2, 64]), "group 1 must be a pair"),
+    "not a list": (lambda: learner(_stemmed(), None), r"list of \(n_layers, n_filters\) pairs"),
+    "unknown variant": (lambda: learner(_stemmed(), "vgg99"), "unknown variant 'vgg99'"),
+    "too many pools": (lambda: learner(_stemmed(), [(1, 8)] * 6),
+                       "block6_pool cannot pool maps of 1×1"),
+    "groups=6": (lambda: learner(_stemmed(), "vgg16", 6), "5 groups, got groups=6"),
+    "groups=-1": (lambda: learner(_stemmed(), "vgg16", -1), "groups must be at least 0"),
+    "groups=2.5": (lambda: learner(_stemmed(), "vgg16", 2.5), "groups must be a whole number"),
+    "the learner twice": (lambda: learner(learner(_stemmed(), "vgg16", 1), "vgg16", 1),
+                          "already has a layer named block1_conv2, block1_pool"),
+    "the stem twice": (lambda: stem(_stemmed()), "already has a layer named block1_conv1"),
+    "a group twice": (lambda: group(group(_stemmed(), 1, 64, first=2), 1, 64, first=2),
+                      "named block1_conv2, block1_pool; .* another block= or first="),
+    "a group of no convs": (lambda: group(_stemmed(), 0, 64), "must be at least 1, got 0"),
+    "classes=2.5": (lambda: classifier(_stemmed(), classes=2.5), "classes must be a whole"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_numbers_that_build_no_network_are_refused_in_words(case):
+    build, words = REFUSED[case]
+    with pytest.raises(ValueError, match=words) as info:
+        build()
+    message = str(info.value)
+    assert len(message.splitlines()) == 1 and "\x1b" not in message, message  # not Keras' own
 
 
 def test_seeded_random_weights_are_reproducible_and_shared_by_prefixes():

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import h5py
+import keras
 import numpy as np
 import pytest
 from conftest import write_legacy_h5
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from vggviz.cli import main
-from vggviz.network.models import build_vgg
+from vggviz.network.models import build_vgg, learner, stem
 from vggviz.sources.imagenet import imagenet_path
 from vggviz.sources.weight_files import (
     WeightsFileDamaged,
@@ -47,19 +48,6 @@ def model():
     return build_vgg("vgg16", upto="group1", input_shape=(32, 32, 3), seed=0)
 
 
-def _pad_to_vgg16(path: Path) -> None:
-    """Give a Keras 3 `.weights.h5` of the block-1 prefix the 13 conv layers of a VGG16 file.
-
-    Keras 3 keys layers by class (`conv2d_7`), so the reader matches them to VGG16's plan by
-    count; the 11 added convs hold tiny arrays that the prefix model never asks for.
-    """
-    with h5py.File(path, "a") as f:
-        for i in range(2, 13):
-            group = f.create_group(f"layers/conv2d_{i}/vars")
-            group.create_dataset("0", data=np.zeros((1, 1, 1, 1), "float32"))
-            group.create_dataset("1", data=np.zeros(1, "float32"))
-
-
 @pytest.fixture(scope="module")
 def sources(model, tmp_path_factory) -> dict[str, Path]:
     """Valid files that `model` loads: Keras 2 HDF5, Keras 3 `.weights.h5`, `.keras` archive."""
@@ -68,7 +56,6 @@ def sources(model, tmp_path_factory) -> dict[str, Path]:
     write_legacy_h5(model, legacy)
     keras3 = folder / "block1.weights.h5"
     model.save_weights(keras3)
-    _pad_to_vgg16(keras3)
     archive = folder / "block1.keras"
     model.save(archive)
     return {"legacy": legacy, "keras3": keras3, "archive": archive}
@@ -374,11 +361,88 @@ def test_shape_mismatches_are_named_and_nothing_is_loaded(model, sources, tmp_pa
         np.testing.assert_array_equal(a, b)
 
 
-def test_keras3_files_of_another_variant_name_the_file(sources):
+# --- Keras 3 files of prefix models, and `.keras` archives read without Keras --------------------
+
+
+def _layer_weights(model) -> dict[str, list[np.ndarray]]:
+    return {layer.name: layer.get_weights() for layer in model.layers if layer.weights}
+
+
+def _assert_same(got: dict[str, list[np.ndarray]], want: dict[str, list[np.ndarray]]) -> None:
+    assert set(got) == set(want)
+    for name, arrays in want.items():
+        assert len(got[name]) == len(arrays), name
+        for a, b in zip(got[name], arrays, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+PREFIXES = [("vgg16", "vgg", "stem"), ("vgg16", "vgg", "group1"), ("vgg16", "vgg", "group3"),
+            ("vgg19", "vgg", "group4"), ("vgg16", "pooled", "group2"),
+            ("vgg16", "strided", "group1"), ("vgg19", "strided", "group3"),
+            ("vgg16_bn", "vgg", "group2"), ("vgg11_lrn", "pooled", "group2"),
+            ("vgg13", "vgg", None)]
+
+
+@pytest.mark.parametrize(("variant", "stem", "upto"), PREFIXES, ids=lambda v: str(v))
+def test_keras3_files_of_prefix_models_load_as_they_were_saved(variant, stem, upto, tmp_path):
+    """`save_weights` of a prefix model (or a whole one, with the GAP head), unpadded, loads
+    back into a model built alike with other weights: every array equals the saved model's."""
+    size = 128 if stem == "strided" else 64
+    kwargs = dict(stem=stem, upto=upto, input_shape=(size, size, 3), classifier="gap")
+    saved = build_vgg(variant, seed=1, **kwargs)
+    path = tmp_path / f"{variant}-{stem}-{upto}.weights.h5"
+    saved.save_weights(path)
+    loaded = build_vgg(variant, seed=2, **kwargs)
+    first = next(layer.name for layer in saved.layers if layer.weights)
+    assert not np.array_equal(saved.get_layer(first).get_weights()[0],
+                              loaded.get_layer(first).get_weights()[0])
+    load_weights(loaded, path, variant=variant, stem=stem)
+    _assert_same(_layer_weights(loaded), _layer_weights(saved))
+    stem_only = build_vgg(variant, stem=stem, upto="stem", input_shape=(size, size, 3), seed=3)
+    load_weights(stem_only, path, variant=variant, stem=stem)  # a shorter prefix takes its part
+    _assert_same(_layer_weights(stem_only),
+                 {name: w for name, w in _layer_weights(saved).items()
+                  if name in _layer_weights(stem_only)})
+
+
+def test_keras3_files_that_fit_no_prefix_are_refused_naming_what_does(tmp_path):
+    """VGG16 up to group 3 has 7 convs: no stage of VGG19 ends there (1, 2, 4, 8…), so its
+    third group is not VGG19's, although VGG19's stem alone would find a kernel of its shape."""
+    path = tmp_path / "vgg16-group3.weights.h5"
+    build_vgg("vgg16", upto="group3", input_shape=(32, 32, 3)).save_weights(path)
     vgg19 = build_vgg("vgg19", upto="stem", input_shape=(32, 32, 3))
-    with pytest.raises(WeightsMismatch, match="13 conv layers; vgg19") as info:
-        load_weights(vgg19, sources["keras3"], variant="vgg19")
-    _one_line_naming(str(info.value), sources["keras3"])
+    with pytest.raises(WeightsMismatch, match="7 conv layers; vgg19 with the vgg stem has 1 conv "
+                       "layers up to the stem; 2 conv layers up to group1; 4 conv layers up to "
+                       "group2; 8 conv layers up to group3") as info:
+        load_weights(vgg19, path, variant="vgg19")
+    assert not isinstance(info.value, WeightsFileDamaged)
+    _one_line_naming(str(info.value), path)
+    inputs = keras.Input((32, 32, 3))  # a model of your own: three convs where VGG16 has two
+    mine = keras.Model(inputs, learner(stem(inputs), [(2, 64)]))
+    mine.save_weights(other := tmp_path / "mine.weights.h5")
+    with pytest.raises(WeightsMismatch, match="the file has 3 conv layers; vgg16"):
+        load_weights(build_vgg("vgg16", upto="stem", input_shape=(32, 32, 3)), other)
+
+
+@pytest.mark.parametrize("which", ["ours: vgg16 conv base", "ours: vgg11_lrn, gap head",
+                                   "ours: vgg16_bn up to group2", "keras.applications.VGG16"])
+def test_keras_archives_read_without_keras_give_what_keras_loads(which, tmp_path):
+    """Keras' own `load_model` is the reference: the same layers, the same arrays."""
+    if which.startswith("keras"):
+        model = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    elif "lrn" in which:
+        model = build_vgg("vgg11_lrn", input_shape=(32, 32, 3), classifier="gap", seed=4)
+    elif "bn" in which:
+        model = build_vgg("vgg16_bn", upto="group2", input_shape=(32, 32, 3), seed=4)
+        model.get_layer("block1_bn1").moving_mean.assign(np.arange(64, dtype="float32"))
+    else:
+        model = build_vgg("vgg16", include_top=False, input_shape=(32, 32, 3), seed=4)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    reference = keras.saving.load_model(path, compile=False)
+    ours = read_weights(path)
+    _assert_same({name: w for name, w in ours.items() if w}, _layer_weights(reference))
+    assert set(ours) == {layer.name for layer in reference.layers}
 
 
 def test_long_name_lists_split_over_attributes_are_read(model, sources, tmp_path):
@@ -393,12 +457,17 @@ def test_long_name_lists_split_over_attributes_are_read(model, sources, tmp_path
     load_weights(model, path)
 
 
-def test_weights_never_imports_the_model_builders():
+def test_reading_any_weights_file_imports_neither_keras_nor_the_builders(sources):
+    """Reading is light: h5py, zipfile and json, in a fresh interpreter."""
     import subprocess
     import sys
 
-    code = ("import vggviz.sources.weights, vggviz.sources.weight_files, sys; "
-            "assert 'vggviz.network.models' not in sys.modules")
+    code = ("import sys, vggviz.sources.weights\n"
+            "from vggviz.sources.weight_files import read_weights\n"
+            f"for path in {[str(p) for p in sources.values()]!r}:\n"
+            "    assert read_weights(path)['block1_conv2'][0].shape == (3, 3, 64, 64)\n"
+            "loaded = {'keras', 'tensorflow', 'vggviz.network.models'} & set(sys.modules)\n"
+            "assert not loaded, loaded")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

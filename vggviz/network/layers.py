@@ -1,9 +1,5 @@
 """Custom Keras parts of the VGG variants (the LRN layer, the seeded initializer), registered
-for `.keras` deserialisation.
-
-Kept apart from `vggviz.network.models` so that reading a `.keras` archive
-(`vggviz.sources.weight_files`) can register them without importing the model builders.
-"""
+so that Keras' own `load_model` rebuilds a `.keras` archive of our models."""
 
 from __future__ import annotations
 

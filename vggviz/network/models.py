@@ -18,8 +18,10 @@ from vggviz.plan.architecture import (
     classifier_layers,
     conv_group,
     group_layers,
+    own_groups,
     stage_index,
     stem_layers,
+    whole_number,
 )
 
 
@@ -57,8 +59,36 @@ def make_layer(spec: LayerSpec, seed: int | None = None) -> keras.layers.Layer:
     raise ValueError(f"unknown layer kind {spec.kind!r} in {spec.name}")
 
 
-def _apply(x, specs: list[LayerSpec], seed: int | None):
+def _layer_names(x) -> set[str]:
+    """The names of the layers `x` was computed by, walked back through Keras' functional graph
+    (empty for a tensor that is not symbolic)."""
+    names, seen, stack = set(), set(), [x]
+    while stack:
+        history = getattr(stack.pop(), "_keras_history", None)
+        if history is None:
+            continue
+        node = history.operation._inbound_nodes[history.node_index]
+        if id(node) not in seen:
+            seen.add(id(node))
+            names.add(history.operation.name)
+            stack.extend(node.input_tensors)
+    return names
+
+
+def _apply(x, specs: list[LayerSpec], seed: int | None, *, advice: str = ""):
+    """`specs` as Keras layers on `x`, refused in words (a ValueError) where Keras would fail
+    later or obscurely: a name the model already has, a pool wider than its maps."""
+    clash = [spec.name for spec in specs if spec.name in _layer_names(x)]
+    if clash:
+        raise ValueError(f"the model already has a layer named {', '.join(clash)}; each layer "
+                         f"needs a name of its own{advice}")
     for spec in specs:
+        side = min((d for d in x.shape[1:3] if d is not None), default=None)
+        if spec.kind == "pool" and spec.padding == "valid" and side is not None \
+                and side < spec.kernel:
+            raise ValueError(f"{spec.name} cannot pool maps of {x.shape[1]}×{x.shape[2]} with its "
+                             f"{spec.kernel}×{spec.kernel} window: the input is too small for "
+                             f"this many groups (each halves it)")
         x = make_layer(spec, seed)(x)
     return x
 
@@ -73,8 +103,9 @@ def group(x, n_layers: int, n_filters: int, *, block: int = 1, first: int = 1,
     """A group of the learner as the VGG paper draws it: `n_layers` 3×3 convs of `n_filters`
     with ReLU, then a 2×2 max-pool that halves the maps. Layers are named as Keras names block
     `block` (block{block}_conv{first}…), so Keras' weight files load into them by name."""
+    n_layers = whole_number(n_layers, "a group's number of convolutions", 1)
     return _apply(x, conv_group(block, n_layers, n_filters, first=first, batch_norm=batch_norm),
-                  seed)
+                  seed, advice=": give this group another block= or first=")
 
 
 def variant_group(x, index: int, variant: str = "vgg16", *, seed: int | None = None):
@@ -85,13 +116,19 @@ def variant_group(x, index: int, variant: str = "vgg16", *, seed: int | None = N
 def learner(x, blocks: str | Sequence[tuple[int, int]] = "vgg16", groups: int = 5, *,
             seed: int | None = None):
     """The learner: groups 1..`groups` of a variant ("vgg16"), or your own groups given as
-    (n_layers, n_filters) pairs, e.g. [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]."""
+    (n_layers, n_filters) pairs, e.g. [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)] on the
+    input, or [(1, 64), (2, 128), …] after `stem(x)`, which is block 1's first conv: your groups
+    are numbered after the layers `x` already has. Numbers that build no network are refused
+    with a ValueError saying why."""
     if isinstance(blocks, str):
+        groups = whole_number(groups, "groups", 0)
+        if groups > len(GROUPS):
+            raise ValueError(f"a VGG learner has {len(GROUPS)} groups, got groups={groups}")
         for index in range(1, groups + 1):
             x = variant_group(x, index, blocks, seed=seed)
         return x
-    for block, (n_layers, n_filters) in enumerate(blocks, start=1):
-        x = group(x, n_layers, n_filters, block=block, seed=seed)
+    for layers in own_groups(blocks, _layer_names(x)):
+        x = _apply(x, layers, seed)
     return x
 
 

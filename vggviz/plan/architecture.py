@@ -7,6 +7,9 @@ and the built model cannot drift apart.
 
 from __future__ import annotations
 
+import numbers
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 WIDTHS = (64, 128, 256, 512, 512)
@@ -172,24 +175,68 @@ def stem_layers(variant: str = "vgg16", stem: str = "vgg") -> list[LayerSpec]:
     return layers
 
 
+def whole_number(value: object, what: str, minimum: int) -> int:
+    """`value` as an int if it is a whole number of at least `minimum` (not a float, a string or
+    a bool), else a ValueError saying what `what` needs."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{what} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{what} must be at least {minimum}, got {value}")
+    return int(value)
+
+
 def conv_group(block: int, n_layers: int, n_filters: int, *, kernels: tuple[int, ...] | None = None,
                first: int = 1, batch_norm: bool = False,
                component: str | None = None) -> list[LayerSpec]:
     """A group as the VGG paper draws it: `n_layers` convs of `n_filters` (3×3 unless `kernels`
     says), each with ReLU, then a 2×2 max-pool that halves the maps. Named as Keras names block
     `block` (block{block}_conv{first}…, block{block}_pool), so its weight files load by name."""
-    if int(n_layers) < 0 or int(n_filters) < 1:
-        raise ValueError(f"a group needs n_layers ≥ 0 and n_filters ≥ 1, got {n_layers}, "
-                         f"{n_filters}")
-    kernels = tuple(kernels) if kernels is not None else (3,) * int(n_layers)
-    if len(kernels) != int(n_layers):
+    block = whole_number(block, "a group's block number", 1)
+    n_layers = whole_number(n_layers, "a group's number of convolutions", 0)
+    n_filters = whole_number(n_filters, "a group's number of filters", 1)
+    first = whole_number(first, "the number of a group's first convolution", 1)
+    kernels = tuple(kernels) if kernels is not None else (3,) * n_layers
+    if len(kernels) != n_layers:
         raise ValueError(f"{n_layers} layers need {n_layers} kernel sizes, got {kernels}")
     component = component or f"group{block}"
     layers: list[LayerSpec] = []
     for i, kernel in enumerate(kernels, start=first):
-        layers += _conv(f"block{block}_conv{i}", component, int(n_filters), kernel, batch_norm)
+        layers += _conv(f"block{block}_conv{i}", component, n_filters, kernel, batch_norm)
     layers.append(LayerSpec(f"block{block}_pool", component, "pool", kernel=2, stride=2))
     return layers
+
+
+def own_groups(blocks: object, taken: Collection[str] = ()) -> list[list[LayerSpec]]:
+    """A learner of your own groups, given as (n_layers, n_filters) pairs, each group numbered
+    after the layers already `taken` by the model it extends: after a stem (which is block 1's
+    first conv, as in every plan here) group 1 begins at block1_conv2, so stem + [(1, 64), (2,
+    128), (3, 256), (3, 512), (3, 512)] is VGG16's conv base, named as Keras names it.
+
+    Anything else is refused with a ValueError naming the group: no groups, a group that is not
+    a pair, fewer than one conv or filter, numbers that are not whole."""
+    if isinstance(blocks, str | bytes) or not isinstance(blocks, Collection):
+        raise ValueError(f"a learner's groups are a list of (n_layers, n_filters) pairs, "
+                         f"got {blocks!r}")
+    if not blocks:
+        raise ValueError("a learner needs at least one group, got an empty list")
+    taken = set(taken)
+    if "stem_conv" in taken:  # the strided stem's conv stands in for block1_conv1
+        taken.add("block1_conv1")
+    groups, block = [], 1
+    for index, pair in enumerate(blocks, start=1):
+        if isinstance(pair, str | bytes) or not isinstance(pair, Collection) or len(pair) != 2:
+            raise ValueError(f"group {index} must be a pair (n_layers, n_filters), got {pair!r}")
+        n_layers, n_filters = pair
+        n_layers = whole_number(n_layers, f"group {index}'s number of convolutions", 1)
+        n_filters = whole_number(n_filters, f"group {index}'s number of filters", 1)
+        while f"block{block}_pool" in taken:
+            block += 1
+        first = 1 + max((int(name.rsplit("conv", 1)[1]) for name in taken
+                         if re.fullmatch(rf"block{block}_conv\d+", name)), default=0)
+        layers = conv_group(block, n_layers, n_filters, first=first)
+        taken |= {spec.name for spec in layers}
+        groups.append(layers)
+    return groups
 
 
 def group_layers(variant: str, index: int) -> list[LayerSpec]:
@@ -210,9 +257,8 @@ def classifier_layers(classes: int = 1000, head: str = "fc") -> list[LayerSpec]:
     """The classifier: the paper's `head="fc"` (flatten, two 4096-neuron dense layers, a softmax
     over `classes`) or `"gap"` (global average pooling, then the softmax dense layer), as
     `keras.applications` gives with `pooling="avg"` plus a Dense(classes)."""
-    if int(classes) < 1:
-        raise ValueError(f"classes must be at least 1, got {classes}")
-    predictions = LayerSpec("predictions", "classifier", "dense", int(classes),
+    classes = whole_number(classes, "classes", 1)
+    predictions = LayerSpec("predictions", "classifier", "dense", classes,
                             activation="softmax")
     if head == "gap":
         return [LayerSpec("avg_pool", "classifier", "gap"), predictions]

@@ -1,4 +1,4 @@
-"""Keras weights files (`.weights.h5`, legacy `.h5`, `.keras`) read by layer name.
+"""Keras weights files (`.weights.h5`, legacy `.h5`, `.keras`) read by layer name, without Keras.
 
 A prefix model (the stem alone, groups 1..k) takes only the layers it has, a file that does not
 fit is refused with the layers named, and a damaged file (or one that is not Keras weights) in
@@ -6,16 +6,18 @@ one line naming it. The whole file is validated before any weight is set."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import warnings
 import zipfile
+import zlib
+from collections import Counter
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from vggviz.plan.architecture import layer_plan
+from vggviz.plan.architecture import CLASSIFIERS, STAGES, LayerSpec, layer_plan
 from vggviz.sources.imagenet import (
     WeightsUnavailable,
     fetch_imagenet,
@@ -46,9 +48,9 @@ class _Damage(Exception):
         self.advice = advice
 
 
-# Errors h5py (which maps HDF5's own), numpy and zipfile raise on malformed content.
+# Errors h5py (which maps HDF5's own), numpy, json, zlib and zipfile raise on malformed content.
 _READ_ERRORS = (OSError, KeyError, ValueError, TypeError, AttributeError, IndexError,
-                RuntimeError, EOFError, NotImplementedError)
+                RuntimeError, EOFError, NotImplementedError, zipfile.BadZipFile, zlib.error)
 
 
 def _names(obj: h5py.Group, attr: str, label: str) -> list[str] | None:
@@ -131,13 +133,42 @@ def _read_legacy_h5(f: h5py.File) -> dict[str, list[np.ndarray]]:
     return out
 
 
+def _keras3_layers(f: h5py.File, where: str = "") -> h5py.Group:
+    """The `layers` group of a Keras 3 weights file; `where` names the file in an archive."""
+    layers = f.get("layers")
+    if not isinstance(layers, h5py.Group):
+        raise _Damage(f"{where}layers is {'missing' if layers is None else 'not a group'}")
+    return layers
+
+
+def _counted(counts: Counter) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) + " layers"
+
+
+def _saved_plan(counts: Counter, variant: str, stem: str, fname: str) -> list[LayerSpec]:
+    """The plan of the model a Keras 3 file was saved from, known by its count of each kind of
+    layer with weights: the variant up to a stage (a prefix model) or whole, with either head."""
+    plans = {f"up to the {stage}" if stage == "stem" else f"up to {stage}":
+             layer_plan(variant, stem=stem, upto=stage) for stage in STAGES}
+    plans |= {f"with the {head} classifier": layer_plan(variant, stem=stem, classifier=head)
+              for head in CLASSIFIERS}
+    have = {}
+    for label, plan in plans.items():
+        have[label] = Counter(spec.kind for spec in plan if spec.kind in _KERAS3_KINDS.values())
+        if have[label] == counts:
+            return plan
+    options = "; ".join(f"{_counted(c)} {label}" for label, c in have.items())
+    raise WeightsMismatch(f"{fname} does not fit {variant} with the {stem} stem: the file has "
+                          f"{_counted(counts) if counts else 'no layers with weights'}; "
+                          f"{variant} with the {stem} stem has {options}")
+
+
 def _read_keras3_h5(f: h5py.File, variant: str, stem: str,
                     fname: str) -> dict[str, list[np.ndarray]]:
-    """Keras 3 layout: layers are keyed by class (`conv2d_3`); match them to the plan in order."""
-    layers = f["layers"]
-    if not isinstance(layers, h5py.Group):
-        raise _Damage("layers is not a group")
+    """Keras 3 layout: layers are keyed by class in model order (`conv2d`, `conv2d_1`…); they
+    are matched, kind by kind and in order, to the plan of the variant whole or up to a stage."""
     found: dict[str, list[tuple[int, list[np.ndarray]]]] = {}
+    layers = _keras3_layers(f)
     for key in layers:
         layer = layers[key]
         if not isinstance(layer, h5py.Group):
@@ -147,45 +178,88 @@ def _read_keras3_h5(f: h5py.File, variant: str, stem: str,
         kind = _KERAS3_KINDS.get(m.group(1)) if m else None
         if kind and arrays:
             found.setdefault(kind, []).append((int(m.group(2) or 0), arrays))
-    dense = len(found.get("dense", ()))  # 3: the paper's fc head; 1: the GAP head
-    plan = layer_plan(variant, stem=stem, include_top=dense > 0,
-                      classifier="gap" if dense == 1 else "fc")
+    plan = _saved_plan(Counter({kind: len(entries) for kind, entries in found.items()}),
+                       variant, stem, fname)
     out = {}
     for kind, entries in found.items():
         names = [spec.name for spec in plan if spec.kind == kind]
-        if len(names) != len(entries):
-            raise WeightsMismatch(f"{fname} does not fit {variant} with the {stem} stem: the file "
-                                  f"has {len(entries)} {kind} layers; {variant} with the {stem} "
-                                  f"stem has {len(names)}")
         ordered = [arrays for _, arrays in sorted(entries, key=lambda e: e[0])]
         out.update(zip(names, ordered, strict=True))
     return out
 
 
+def _snake_case(class_name: str) -> str:
+    """The key Keras 3 files a layer's weights under, from its class (Conv2D → conv2d)."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _archive_layers(config: bytes) -> list[tuple[str, str]]:
+    """(class, name) of each layer of a `.keras` archive's config.json, in the model's order."""
+    try:
+        model = json.loads(config)
+    except (ValueError, RecursionError) as exc:
+        raise _Damage(f"config.json is not JSON: {exc}") from None
+    body = model.get("config") if isinstance(model, dict) else None
+    layers = body.get("layers") if isinstance(body, dict) else None
+    if not isinstance(layers, list):
+        raise _Damage("config.json does not list the model's layers")
+    out = []
+    for entry in layers:
+        layer = entry.get("config") if isinstance(entry, dict) else None
+        cls = entry.get("class_name") if isinstance(entry, dict) else None
+        name = layer.get("name") if isinstance(layer, dict) else None
+        if not isinstance(cls, str) or not cls or not isinstance(name, str) or not name:
+            raise _Damage(f"config.json lists {str(entry)[:40]!r}, not a layer with a name")
+        out.append((cls, name))
+    return out
+
+
 def _read_keras_archive(path: Path) -> dict[str, list[np.ndarray]]:
-    """A `.keras` archive (`model.save`): Keras rebuilds the model; its layers are read by name."""
+    """A `.keras` archive (`model.save`): config.json names the layers in order, and
+    model.weights.h5 (Keras 3's layout) keys each one's weights by class and rank, as Keras'
+    saver numbers them (conv2d, conv2d_1…; input_layer, max_pooling2d…)."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = set(archive.namelist())
-    except (zipfile.BadZipFile, *_READ_ERRORS) as exc:
-        raise _Damage(f"unreadable zip archive: {exc}") from None
-    if "config.json" not in members:
-        raise _Damage("a zip archive without config.json")
-    if not members & {"model.weights.h5", "model.weights.npz"}:
-        raise _Damage("a zip archive without model.weights.h5")
-    import keras
+            if "config.json" not in members:
+                raise _Damage("a zip archive without config.json")
+            if "model.weights.h5" not in members:
+                raise _Damage("a zip archive without model.weights.h5")
+            layers = _archive_layers(archive.read("config.json"))
+            with archive.open("model.weights.h5") as fh, h5py.File(fh, "r") as f:
+                return _archive_weights(_keras3_layers(f, "model.weights.h5: "), layers)
+    except _Damage:
+        raise
+    except _READ_ERRORS as exc:
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        raise _Damage(f"unreadable archive: {text}") from None
 
-    import vggviz.network.layers  # noqa: F401  (registers the LRN layer for deserialisation)
 
-    with warnings.catch_warnings(record=True) as said:  # Keras warns before it fails
-        warnings.simplefilter("always")
-        try:
-            model = keras.saving.load_model(path, compile=False)
-        except Exception as exc:  # noqa: BLE001  (Keras raises anything, up to a bare Exception)
-            raise _Damage(f"Keras cannot load it: {type(exc).__name__}: {exc}") from None
-    for w in said:  # it loaded: what Keras said may matter
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return {layer.name: layer.get_weights() for layer in model.layers}
+def _archive_weights(stored: h5py.Group, layers: list[tuple[str, str]]) -> dict[str, list]:
+    """Each named layer's arrays from `layers/<key>/vars`; every stored weight must belong to a
+    listed layer, and every listed conv, dense or batch-norm layer must have its own."""
+    used: Counter = Counter()
+    out, claimed = {}, set()
+    for cls, name in layers:
+        base = _snake_case(cls)
+        key = f"{base}_{used[base]}" if used[base] else base
+        used[base] += 1
+        if name in out:
+            raise _Damage(f"config.json lists two layers named {name}")
+        group = stored.get(key)
+        if group is None and base in _KERAS3_KINDS:
+            raise _Damage(f"model.weights.h5 has no layers/{key} for {name}")
+        if group is not None and not isinstance(group, h5py.Group):
+            raise _Damage(f"model.weights.h5 layers/{key} is not a group")
+        out[name] = _vars(group, f"layers/{key}") if group is not None else []
+        claimed.add(key)
+    for key in stored:
+        if key not in claimed and isinstance(stored[key], h5py.Group) and _vars(stored[key], key):
+            raise _Damage(f"model.weights.h5 holds weights (layers/{key}) of no layer that "
+                          f"config.json lists")
+    return out
 
 
 def _read_file(path: Path, variant: str, stem: str) -> dict[str, list[np.ndarray]]:
@@ -233,7 +307,7 @@ def read_weights(path: str | os.PathLike, *, variant: str = "vgg16",
 
     Raises FileNotFoundError (no such file), WeightsFileDamaged (not readable as Keras weights;
     one line: the file, what is wrong, what to do) or WeightsMismatch (a Keras 3 file whose
-    layers do not match the variant's).
+    layers match the variant's neither whole nor up to any stage).
     """
     path = Path(path)
     if not path.exists():
