@@ -1,6 +1,7 @@
 """The dashboards driven in Python: each control changes what it should, bad input is contained."""
 
 import datetime
+import importlib
 import io
 import re
 
@@ -386,3 +387,105 @@ def test_the_landing_page_links_the_three_dashboards_with_a_thumbnail_each():
     assert "make lab" in page and "00_tour.ipynb" in page
     config = json.loads((notebooks.parent / "voila.json").read_text())
     assert "00_tour.ipynb" in config["ContentsManager"]["hide_globs"]  # not in Voilà's tree
+
+
+# ---------------------------------------------------------------------------- colour bars
+
+def stated_ranges(app, monkeypatch) -> list:
+    """Record what every colour bar the explorer draws from now on states: (lo, hi, texts)."""
+    from vggviz.render import colorbar
+
+    stated = []
+
+    def spy(lo, hi, **kwargs):
+        stated.append((lo, hi, kwargs.get("low_text"), kwargs.get("high_text")))
+        return colorbar(lo, hi, **kwargs)
+
+    monkeypatch.setattr(importlib.import_module("vggviz.ui.stem_explorer"), "colorbar", spy)
+    return stated
+
+
+def colour_levels(png_bytes: bytes, cmap: str) -> tuple[np.ndarray, np.ndarray]:
+    """The palette levels each pixel's RGB colour can stand for, as (first, last) arrays (a few
+    neighbouring levels share a colour); -1 where a pixel is no colormap colour (gaps, labels,
+    the chosen tile's outline)."""
+    from vggviz.render import LEVELS, palette
+
+    rgb = np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB")).astype(np.int64)
+    lut = palette(cmap)[:LEVELS].astype(np.int64)
+    keys = (lut[:, 0] << 16) | (lut[:, 1] << 8) | lut[:, 2]
+    first, last = {}, {}
+    for level, key in enumerate(keys.tolist()):
+        first.setdefault(key, level)
+        last[key] = level
+    pixels = ((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]).ravel().tolist()
+    shape = rgb.shape[:2]
+    return (np.array([first.get(p, -1) for p in pixels]).reshape(shape),
+            np.array([last.get(p, -1) for p in pixels]).reshape(shape))
+
+
+def reads_as(png_bytes: bytes, cmap: str, lo, hi, expected: np.ndarray) -> float:
+    """The share of a picture's colormap pixels whose colour, read on a bar from `lo` to `hi`
+    (numbers, or one per pixel), covers the `expected` value there (each level stands for
+    1/LEVELS of the bar)."""
+    from vggviz.render import LEVELS
+
+    first, last = colour_levels(png_bytes, cmap)
+    step, slack = (hi - lo) / LEVELS, 1e-5 * np.maximum(np.maximum(abs(lo), abs(hi)), 1)
+    shows = first >= 0
+    assert shows.mean() > 0.8  # the picture is mostly colormap colours
+    inside = ((lo + first * step - slack <= expected)
+              & (expected <= lo + (last + 1) * step + slack))
+    return float(inside[shows].mean())
+
+
+def as_tile(m: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """A map as its grid tile shows it: area means down, nearest-neighbour up (whole factors)."""
+    h, w = m.shape
+    if th <= h:
+        return m.reshape(th, h // th, tw, w // tw).mean(axis=(1, 3))
+    return np.repeat(np.repeat(m, th // h, axis=0), tw // w, axis=1)
+
+
+@pytest.mark.parametrize("stage", ["stem", "group3"])
+@pytest.mark.parametrize("scaling", ["per_map", "shared"])
+def test_every_colour_bar_states_the_range_its_colours_span(explorer, monkeypatch, stage,
+                                                            scaling):
+    explorer.stage.value = stage
+    if stage != "stem":  # a later page, without the stage's largest value: its own range
+        tops = explorer.maps.reshape(-1, 4, 64).max(axis=(0, 2))
+        page = next(p for p in range(1, 4) if tops[p] < tops.max())
+        explorer.page.value = page
+    page = explorer.page.value
+    explorer.normalize.value = "shared" if scaling == "per_map" else "per_map"
+    stated = stated_ranges(explorer, monkeypatch)
+    explorer.normalize.value = scaling  # draws the grid's bar, then the large map's
+    explorer.focus.value = explorer.grid.channels[5]  # and the large map's again
+    grid_bar, focus_bar = stated[0], stated[-1]
+    maps, cmap = explorer.maps, explorer.cmap.value
+    first = page * 64
+    shown = maps[:, :, first:first + 64]
+    if scaling == "shared":  # one range, stated in numbers, the same on both bars
+        assert grid_bar[:2] == focus_bar[:2]
+        assert grid_bar[:2] == pytest.approx((float(shown.min()), float(shown.max())))
+    else:  # each map from its own min to its max, as the map's line states them
+        assert grid_bar[2:] == ("each map's min", "its max")
+
+    layout = explorer.grid.layout
+    expected = np.full(colour_levels(explorer.grid_png, cmap)[0].shape, np.nan)
+    lows, highs = np.zeros_like(expected), np.ones_like(expected)
+    for position, channel in enumerate(explorer.grid.channels):
+        m = maps[:, :, channel].astype(np.float64)
+        x, y = layout.origin(position)
+        tile = np.s_[y:y + layout.tile_h, x:x + layout.tile_w]
+        expected[tile] = as_tile(m, layout.tile_h, layout.tile_w)
+        lows[tile], highs[tile] = grid_bar[:2] if scaling == "shared" else (m.min(), m.max())
+    assert reads_as(explorer.grid_png, cmap, lows, highs, expected) == 1.0
+
+    channel = explorer.focus.value
+    m = maps[:, :, channel].astype(np.float64)
+    if scaling == "per_map":
+        assert focus_bar[:2] == pytest.approx((m.min(), m.max()))
+    scale = focus_scale(m.shape)
+    big = np.repeat(np.repeat(m, scale, axis=0), scale, axis=1)
+    assert reads_as(explorer.focus_image.value, cmap, *focus_bar[:2], big) == 1.0

@@ -20,6 +20,7 @@ from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import (
     COLORMAPS,
     colorbar,
+    colour_range,
     encode_png,
     focus_scale,
     grid_indices,
@@ -315,8 +316,7 @@ class StemExplorer:
         if self.maps is None:
             return
         t0 = time.perf_counter()
-        first = self.page.value * PAGE
-        channels = range(first, min(first + PAGE, self.maps.shape[-1]))
+        channels = self._page_channels()
         try:
             grid = grid_indices(self.maps, normalize=self.normalize.value, order=self.order.value,
                                 channels=channels, tile=self.tile.value,
@@ -359,14 +359,17 @@ class StemExplorer:
         self._zoomed = True
         self.redraw()
 
+    def _page_channels(self, channel: int | None = None) -> range:
+        """The channels of the page shown, or of the one `channel` is on."""
+        first = self.page.value * PAGE if channel is None else channel // PAGE * PAGE
+        return range(first, min(first + PAGE, self.maps.shape[-1]))
+
     def _scale_bar(self, channels: range) -> bytes:
         """The grid's colour scale: each map's own range, or the one range they share."""
         if self.normalize.value == "per_map":
             return colorbar(0, 1, cmap=self.cmap.value, width=BAR_PX,
                             low_text="each map's min", high_text="its max")
-        shown = self.maps[:, :, channels.start:channels.stop]
-        return colorbar(float(shown.min()), float(shown.max()), cmap=self.cmap.value,
-                        width=BAR_PX)
+        return colorbar(*colour_range(self.maps, channels), cmap=self.cmap.value, width=BAR_PX)
 
     def _on_focus(self) -> None:
         """Another map chosen: its tile outlined in the grid, and it drawn large."""
@@ -382,13 +385,15 @@ class StemExplorer:
         if self.maps is None:
             return
         channel = self.focus.value
+        # shared: its page's range, so that the map is coloured as its tile in the grid is
+        shared = ([channel] if self.normalize.value == "per_map" else
+                  self._page_channels(channel))
         self.focus_image.value = render_focus(self.maps, channel, cmap=self.cmap.value,
-                                              normalize=self.normalize.value)
+                                              normalize="shared", channels=shared)
         stats = map_stats(self.maps[:, :, channel:channel + 1])
         m = self.maps[:, :, channel]
-        whole = m if self.normalize.value == "per_map" else self.maps
-        self.focus_bar.value = colorbar(float(whole.min()), float(whole.max()),
-                                          cmap=self.cmap.value, width=FOCUS_PX)
+        self.focus_bar.value = colorbar(*colour_range(self.maps, shared), cmap=self.cmap.value,
+                                        width=FOCUS_PX)
         variant, _, stem, _ = self.model.key
         self.focus_info.value = (
             f"<div style='line-height:1.35'><b>{self.stage.value} map {channel}</b> "
