@@ -1,6 +1,7 @@
 """The dashboards driven in Python: each control changes what it should, bad input is contained."""
 
 import datetime
+import html
 import importlib
 import io
 import re
@@ -49,7 +50,8 @@ def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
     assert "stem 224×224×64" in explorer.status.text
     assert Image.open(io.BytesIO(explorer.kernels_image.value)).size[0] > 250  # 64 kernels
     assert explorer.fx.label == "random (seed 0)" and explorer.model.weights.value == "random"
-    assert "could not be downloaded (cannot reach" in explorer.notice.value
+    assert "could not be downloaded: showing randomly initialised filters." in (
+        explorer.notice.value) and "Cannot reach storage.googleapis.com" in explorer.notice.value
     assert "randomly initialised" in explorer.notice.value
 
 
@@ -348,8 +350,9 @@ def test_asking_for_imagenet_offline_falls_back_in_words(offline, monkeypatch):
     opened(app)
     assert len(tries) == 1  # the failure was not remembered: choosing ImageNet tried again
     assert app.model.weights.value == "random"
-    assert "cannot reach storage.googleapis.com" in app.notice.value
+    assert "Cannot reach storage.googleapis.com" in app.notice.value
     assert "randomly initialised" in app.notice.value and "put it at" in app.notice.value
+    assert said_once(re.sub(r"<summary.*?</summary>|<[^>]+>", "", app.notice.value))
     assert app.maps is not None and "vggviz-error" not in app.status.text
 
 
@@ -364,6 +367,7 @@ def test_a_damaged_file_in_keras_cache_opens_on_random_filters_and_says_what_to_
     assert app.model.weights.value == "random"
     assert fake_imagenet_cache.name in app.notice.value
     assert "damaged" in app.notice.value and "delete" in app.notice.value
+    assert said_once(re.sub(r"<summary.*?</summary>|<[^>]+>", "", app.notice.value))
     assert "vggviz-error" not in app.status.text
 
 
@@ -489,3 +493,83 @@ def test_every_colour_bar_states_the_range_its_colours_span(explorer, monkeypatc
     scale = focus_scale(m.shape)
     big = np.repeat(np.repeat(m, scale, axis=0), scale, axis=1)
     assert reads_as(explorer.focus_image.value, cmap, *focus_bar[:2], big) == 1.0
+
+
+# ---------------------------------------------------------------------------- notices
+
+def banner_text(notice: str) -> str:
+    """What a person reads in a notice banner, the folded part included."""
+    from vggviz.ui.notices import notice_html
+
+    text = re.sub(r"<summary.*?</summary>", "", notice_html(notice))
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", text))).strip()
+
+
+def said_once(text: str) -> bool:
+    """Whether no clause of `text` is said twice, and that random filters show is said once."""
+    parts = re.split(r"[;:()]|\.(?:\s|$)|, ", text.lower())  # not the dots of a file name
+    clauses = [c.strip() for c in parts if len(c.strip()) > 3]
+    return len(clauses) == len(set(clauses)) and text.lower().count(
+        "randomly initialised filters") == 1
+
+
+def every_notice(monkeypatch, tmp_path) -> dict[str, str]:
+    """Each notice the explorer can show, made by the code that makes it (offline)."""
+    import threading
+
+    from vggviz.sources import weights
+    from vggviz.sources.imagenet import WEIGHTS_URL_SETTING, fetch_imagenet, imagenet_path
+    from vggviz.ui.weights_download import WeightsDownloads
+
+    def fallback(fetch) -> str:
+        return weights.with_fallback(lambda w: None if w == "random" else fetch(), "imagenet")[1]
+
+    cancelled = threading.Event()
+    cancelled.set()
+    downloads = WeightsDownloads(lambda variant, error: None)
+    downloads.start("vgg16")
+    assert downloads.join(60)
+    notices = {
+        "unsupported": weights.weights_notice("random", "vgg11"),
+        "not downloaded": weights.weights_notice("random", "vgg16"),
+        "failed download": downloads.reason("vgg16"),
+        "fallback offline": fallback(lambda: fetch_imagenet("vgg16", progress=lambda *a: None)),
+        "fallback no such weights": fallback(lambda: fetch_imagenet("vgg11")),
+    }
+    mirror = tmp_path / "mirror"  # a folder holding the file: a download to cancel
+    mirror.mkdir()
+    (mirror / imagenet_path("vgg16").name).write_bytes(bytes(2**20))
+    monkeypatch.setenv(WEIGHTS_URL_SETTING, str(mirror))
+    notices["fallback cancelled"] = fallback(lambda: fetch_imagenet(
+        "vgg16", cancel=cancelled, progress=lambda *a: None))
+    downloads._jobs["vgg16"] = None  # one running
+    notices["downloading"] = downloads.reason("vgg16")
+    notices["downloading, random chosen"] = downloads.reason("vgg16", wanted=False)
+    monkeypatch.setattr(weights, "imagenet_cached", lambda variant: True)
+    notices["random chosen"] = weights.weights_notice("random", "vgg16", seed=3)
+    return notices
+
+
+def test_every_notice_says_each_thing_once(offline, monkeypatch, tmp_path):
+    notices = every_notice(monkeypatch, tmp_path)
+    read = {name: banner_text(text) for name, text in notices.items()}
+    for name, text in read.items():
+        assert said_once(text), (name, text)
+        assert text.startswith("ℹ ") and len(text.split(". ")[0]) <= 160, (name, text)
+    assert read["random chosen"] == (
+        "ℹ Showing randomly initialised filters (seed 3); ImageNet has trained ones.")
+    assert read["unsupported"] == (
+        "ℹ Keras publishes ImageNet weights for VGG16 and VGG19 with the VGG or pooled stem "
+        "only: showing randomly initialised filters (seed 0).")
+    assert read["failed download"].startswith(
+        "ℹ ImageNet weights could not be downloaded: showing randomly initialised filters. "
+        "Cannot reach storage.googleapis.com")
+    assert read["failed download"].endswith("; choose ImageNet to try again.")
+    assert "cancelled" in read["fallback cancelled"]
+
+
+def test_choosing_random_with_imagenet_cached_says_so_once(fake_imagenet_cache):
+    app = stem_explorer().app
+    app.model.weights.value = "random"
+    text = re.sub(r"<[^>]+>", "", html.unescape(app.notice.value)).strip()
+    assert text == "ℹ Showing randomly initialised filters (seed 0); ImageNet has trained ones."
