@@ -200,6 +200,37 @@ def test_a_bn_variant_shows_its_normalisation_before_the_relu(explorer):
     assert read_out(panel) == read_out(explorer.hover.value)
 
 
+@pytest.mark.parametrize("change", ["upload", "stage", "stage and back", "variant", "seed",
+                                    "stem", "weights"])
+def test_nothing_pointed_at_outlives_the_maps_it_was_read_from(explorer, change):
+    explorer._on_hover({"event": "mousemove", "dataX": 181, "dataY": 100})  # map pixel (90, 50)
+    assert read_out(explorer.hover.value) == f"{explorer.maps[50, 90, 0]:.4g}"
+    if change == "upload":
+        upload(explorer, png((20, 60, 220)), "blue.png")
+    elif change.startswith("stage"):
+        explorer.stage.value = "group2"
+        if change == "stage and back":
+            explorer.stage.value = "stem"
+    elif change == "variant":
+        explorer.model.variant.value = "vgg11"  # its own random stem
+    elif change == "seed":
+        explorer.model.seed.value = 4
+    elif change == "stem":
+        explorer.model.stem.value = "pooled"
+    else:
+        explorer.model.weights.value = "imagenet"  # offline: back to random, said why
+        opened(explorer)
+    shown = explorer.hover.value
+    worked = explorer.worked.worked
+    if shown:  # recomputed: the new maps' value there, worked out from them
+        y, x = worked.at
+        assert re.match(rf"at \({x}, {y}\):", shown)
+        assert read_out(shown) == f"{explorer.maps[y, x, explorer.focus.value]:.4g}"
+        assert read_out(explorer.worked.widget.value) == read_out(shown)
+    else:  # cleared: nor does the worked panel show an old sum
+        assert worked is None and "vggviz-worked-value" not in explorer.worked.widget.value
+
+
 def test_model_controls_change_the_maps(explorer):
     explorer.model.stem.value = "pooled"
     assert explorer.maps.shape == (112, 112, 64)

@@ -406,7 +406,7 @@ class StemExplorer:
             self.kernel_image.value = kernel_for(self.fx.kernels(), channel, tile=56)
         for part in (self.kernel_image, self.kernel_legend):
             part.layout.display = None if stem_stage else "none"
-        self.worked.show(self.fx, self.picker.image, self.stage.value, channel)
+        self._read_out(self.worked.show(self.fx, self.picker.image, self.stage.value, channel))
 
     def _on_grid_click(self, event: dict) -> None:
         if self.grid is None or "dataX" not in event:
@@ -418,11 +418,19 @@ class StemExplorer:
     def _on_hover(self, event: dict) -> None:
         point = self._map_point(event)
         if point is not None:
-            y, x = point
-            value = self.maps[y, x, self.focus.value]
-            self.hover.value = f"at ({x}, {y}): <b>{value:.4g}</b>"
-            self.worked.show(self.fx, self.picker.image, self.stage.value, self.focus.value,
-                             at=(y, x))
+            worked = self.worked.show(self.fx, self.picker.image, self.stage.value,
+                                      self.focus.value, at=point)
+            self._read_out(worked, point)
+
+    def _read_out(self, worked, point: tuple[int, int] | None = None) -> None:
+        """The value under the pointer, read from the maps shown: at `point`, or where the
+        worked sum is (recomputed for new maps), or nothing (it belonged to other maps)."""
+        point = point or (worked.at if worked is not None else None)
+        if point is None:
+            self.hover.value = ""
+            return
+        y, x = point
+        self.hover.value = f"at ({x}, {y}): <b>{self.maps[y, x, self.focus.value]:.4g}</b>"
 
     def _map_point(self, event: dict) -> tuple[int, int] | None:
         """The (row, col) of the map under a pointer event on the large map, if on it."""
