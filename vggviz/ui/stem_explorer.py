@@ -195,6 +195,7 @@ class StemExplorer:
                    layout=w.Layout(flex_flow="row wrap", align_items="center",
                                    grid_gap="0 10px")),
         ], layout=w.Layout(width=COLUMN["focus"], flex=f"0 0 {COLUMN['focus']}", **top))
+        focus.add_class("vggviz-focus-column")  # the worked sum's card is placed beside it
         below = w.VBox([
             w.HTML("<h3>What each component costs</h3>"), self.costs,
             w.HTML("<h3>The 64 stem kernels</h3><small>each filter's 27 weights as a colour "
