@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser import ARTIFACTS, LONG, Timings, chromium_session, image_digest, wait_new_picture
+from PIL import Image
 from playwright.sync_api import expect
 from servers import voila
 
@@ -26,6 +27,9 @@ DASHBOARDS = {"stem_explorer": "01_stem_explorer.ipynb", "vgg_family": "02_vgg_f
               "stem_designs": "03_stem_designs.ipynb", "landing": "index.ipynb"}
 READY = {  # what each dashboard shows when it has drawn
     "stem_explorer": "img.vggviz-grid", "vgg_family": ".vggviz-family",
+    "stem_designs": ".vggviz-stem-designs img", "landing": ".vggviz-landing img"}
+FIRST_PICTURE = {  # the picture each dashboard is about, which the first screen must show
+    "stem_explorer": "img.vggviz-grid", "vgg_family": "img.vggviz-size-chart",
     "stem_designs": ".vggviz-stem-designs img", "landing": ".vggviz-landing img"}
 GRID, FOCUS = "img.vggviz-grid", "img.vggviz-focus"
 TIMINGS = Timings(ARTIFACTS / "first_sight_timings.txt")  # recorded for the note, not asserted
@@ -104,6 +108,53 @@ def test_the_first_screen_tells_the_story_and_a_click_lands_in_view(browser, ser
         page.context.close()
 
 
+@pytest.mark.parametrize(("size", "stem"), [(SIZES[0], "VGG"), (SIZES[1], "VGG"),
+                                           (SIZES[0], "Strided")])
+def test_the_worked_sum_shows_whole_beside_the_large_map(browser, server, size, stem):
+    page = open_dashboard(browser, server, "stem_explorer", size)
+    try:
+        status_matches(page, r"stem 224×224×64 · .* render \d+ ms")
+        if stem != "VGG":  # a 7×7 kernel: 147 products, the widest and tallest card
+            page.get_by_role("button", name=stem, exact=True).click()
+            status_matches(page, r"stem 56×56×64 · .* render \d+ ms")
+            page.mouse.move(600, 400)
+            page.mouse.wheel(0, -3000)  # back to the first screen
+            page.wait_for_function("() => document.querySelector('img.vggviz-focus')"
+                                   ".getBoundingClientRect().top > 0")
+        focus = page.locator(FOCUS)
+        assert in_view(page, FOCUS)
+        box = focus.bounding_box()
+        page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + 0.3 * box["height"])
+        value = page.locator(".vggviz-worked .vggviz-worked-value")
+        expect(value).to_be_visible()
+        panel = ".vggviz-worked"
+        assert in_view(page, panel), f"the worked sum is not in the {size} view while pointing"
+        fits = page.locator(panel).evaluate("""(panel) => {
+          const box = panel.getBoundingClientRect();
+          const inside = [...panel.querySelectorAll('table, b, small')].every((part) => {
+            const r = part.getBoundingClientRect();
+            return r.left >= box.left - 0.5 && r.right <= box.right + 0.5;
+          });
+          const clips = [];  // no box around it cuts it off
+          for (let up = panel.parentElement; up; up = up.parentElement) {
+            const style = getComputedStyle(up), r = up.getBoundingClientRect();
+            if (style.overflowX !== "visible" && up !== document.documentElement &&
+                up !== document.body && (box.left < r.left - 0.5 || box.right > r.right + 0.5))
+              clips.push(up.className);
+          }
+          return {scroll: panel.scrollWidth, client: panel.clientWidth, inside, clips};
+        }""")
+        assert fits["scroll"] <= fits["client"] and fits["inside"] and not fits["clips"], fits
+        card = page.locator(panel).bounding_box()  # beside the map, not over it
+        assert card["x"] + card["width"] <= box["x"] or card["x"] >= box["x"] + box["width"]
+        assert page.locator(panel).inner_text().count("×") >= 3  # the three channels' rows
+        page.screenshot(path=ARTIFACTS / f"first_sight_worked_{stem}_{size[0]}x{size[1]}.png")
+        page.mouse.move(5, size[1] - 5)  # away from the map: the card goes, the grid is whole
+        expect(value).to_be_hidden()
+    finally:
+        page.context.close()
+
+
 def test_export_links_go_with_their_view_and_a_stage_switch_shows_no_other_stage(browser,
                                                                                  server):
     page = open_dashboard(browser, server, "stem_explorer", (1280, 800))
@@ -163,7 +214,16 @@ def test_every_dashboard_at_both_sizes_is_saved_for_a_person_to_look_at(browser,
             page.wait_for_timeout(500)  # let the layout settle at the new width
             path = ARTIFACTS / f"{name}_{width}x{height}.png"
             page.screenshot(path=path)
-            assert path.stat().st_size > 10_000
+            picture = FIRST_PICTURE[name]
+            assert in_view(page, picture), f"{picture} is not in the first {width}×{height} view"
+            shown = np.asarray(Image.open(io.BytesIO(page.locator(picture).first.screenshot()))
+                               .convert("RGB")).reshape(-1, 3)
+            colours = len(np.unique(shown, axis=0))
+            assert colours >= 64 and shown.std(axis=0).max() > 20, (
+                f"{picture} at {width}×{height} looks blank: {colours} colours")
+            if name == "stem_explorer":  # the chapter's numbers, at both sizes
+                expect(page.locator(".vggviz-cost-strip")).to_contain_text(
+                    "3,211,264 values enter group 1 (×21)")
         assert not page.locator(".vggviz-status .vggviz-error").count()
         assert "Traceback" not in page.content()
     finally:

@@ -22,6 +22,7 @@ from vggviz.render import (
     LABEL_INDEX,
     LEVELS,
     GridLayout,
+    colour_range,
     encode_png,
     grid_indices,
     grid_layout,
@@ -488,13 +489,31 @@ def test_huge_finite_values_render_without_overflow_or_recursion():
     x = np.clip(np.random.default_rng(0).normal(size=(224, 224, 4)) * 3e38, -3e38, 3e38)
     grid = grid_indices(x.astype(np.float32), labels=False, columns=4)
     tiles = [grid.indices[:, i * 114:i * 114 + 112] for i in range(4)]
-    assert all(t.min() == 0 and t.max() == LEVELS - 1 for t in tiles)
+    x = x.astype(np.float32).astype(np.float64)  # the 2×2 means, worked out in float64
+    means = x.reshape(112, 2, 112, 2, 4).mean(axis=(1, 3))
+    lo, hi = x.min(axis=(0, 1)), x.max(axis=(0, 1))
+    levels = np.clip((means - lo) / (hi - lo) * LEVELS, 0, LEVELS - 1).astype(int)
+    for i, t in enumerate(tiles):  # each mean in the colour the map's own range gives it
+        assert np.abs(t.astype(int) - levels[:, :, i]).max() <= 1
 
 
 def test_an_inf_in_one_map_leaves_its_other_pixels_their_range():
     x = np.random.default_rng(1).random((224, 224, 3)).astype(np.float32)
     x[0, 0, 1], x[5, 5, 2] = np.inf, np.nan
     grid = grid_indices(x, labels=False, columns=3)
-    tile = grid.indices[:, 114:226]
-    assert tile.min() == 0 and tile.max() == LEVELS - 1
+    tile = grid.indices[:, 114:226]  # 2×2 means of uniform noise: nearly the whole range
+    assert tile.min() < LEVELS // 8 and tile.max() > LEVELS - LEVELS // 8
     assert len(np.unique(tile)) > 200  # not collapsed to a few colours by the inf
+
+
+def test_a_large_map_shares_the_range_of_the_channels_asked_for_and_refuses_others():
+    maps = random_maps(8, 8, 4)
+    maps[:, :, 3] *= 100  # a much brighter map outside the shared page
+    page = render_map(maps, 1, scale=1, normalize="shared", channels=[0, 1])
+    lo, hi = colour_range(maps, [0, 1])
+    assert (lo, hi) == (float(maps[:, :, :2].min()), float(maps[:, :, :2].max()))
+    levels = np.asarray(decode(page))
+    expected = ((maps[:, :, 1] - lo) / (hi - lo) * (LEVELS - 1e-3)).astype(int)
+    assert np.array_equal(levels, expected)
+    with pytest.raises(ValueError, match="channel 3 is not among the channels"):
+        render_map(maps, 3, normalize="shared", channels=[0, 1])

@@ -1,6 +1,7 @@
 """The dashboards driven in Python: each control changes what it should, bad input is contained."""
 
 import datetime
+import html
 import importlib
 import io
 import re
@@ -49,7 +50,8 @@ def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
     assert "stem 224×224×64" in explorer.status.text
     assert Image.open(io.BytesIO(explorer.kernels_image.value)).size[0] > 250  # 64 kernels
     assert explorer.fx.label == "random (seed 0)" and explorer.model.weights.value == "random"
-    assert "could not be downloaded (cannot reach" in explorer.notice.value
+    assert "could not be downloaded: showing randomly initialised filters." in (
+        explorer.notice.value) and "Cannot reach storage.googleapis.com" in explorer.notice.value
     assert "randomly initialised" in explorer.notice.value
 
 
@@ -196,6 +198,37 @@ def test_a_bn_variant_shows_its_normalisation_before_the_relu(explorer):
     panel, worked = explorer.worked.widget.value, explorer.worked.worked
     assert worked.normalization is not None and "batch norm" in panel
     assert read_out(panel) == read_out(explorer.hover.value)
+
+
+@pytest.mark.parametrize("change", ["upload", "stage", "stage and back", "variant", "seed",
+                                    "stem", "weights"])
+def test_nothing_pointed_at_outlives_the_maps_it_was_read_from(explorer, change):
+    explorer._on_hover({"event": "mousemove", "dataX": 181, "dataY": 100})  # map pixel (90, 50)
+    assert read_out(explorer.hover.value) == f"{explorer.maps[50, 90, 0]:.4g}"
+    if change == "upload":
+        upload(explorer, png((20, 60, 220)), "blue.png")
+    elif change.startswith("stage"):
+        explorer.stage.value = "group2"
+        if change == "stage and back":
+            explorer.stage.value = "stem"
+    elif change == "variant":
+        explorer.model.variant.value = "vgg11"  # its own random stem
+    elif change == "seed":
+        explorer.model.seed.value = 4
+    elif change == "stem":
+        explorer.model.stem.value = "pooled"
+    else:
+        explorer.model.weights.value = "imagenet"  # offline: back to random, said why
+        opened(explorer)
+    shown = explorer.hover.value
+    worked = explorer.worked.worked
+    if shown:  # recomputed: the new maps' value there, worked out from them
+        y, x = worked.at
+        assert re.match(rf"at \({x}, {y}\):", shown)
+        assert read_out(shown) == f"{explorer.maps[y, x, explorer.focus.value]:.4g}"
+        assert read_out(explorer.worked.widget.value) == read_out(shown)
+    else:  # cleared: nor does the worked panel show an old sum
+        assert worked is None and "vggviz-worked-value" not in explorer.worked.widget.value
 
 
 def test_model_controls_change_the_maps(explorer):
@@ -469,8 +502,9 @@ def test_asking_for_imagenet_offline_falls_back_in_words(offline, monkeypatch):
     opened(app)
     assert len(tries) == 1  # the failure was not remembered: choosing ImageNet tried again
     assert app.model.weights.value == "random"
-    assert "cannot reach storage.googleapis.com" in app.notice.value
+    assert "Cannot reach storage.googleapis.com" in app.notice.value
     assert "randomly initialised" in app.notice.value and "put it at" in app.notice.value
+    assert said_once(re.sub(r"<summary.*?</summary>|<[^>]+>", "", app.notice.value))
     assert app.maps is not None and "vggviz-error" not in app.status.text
 
 
@@ -485,6 +519,7 @@ def test_a_damaged_file_in_keras_cache_opens_on_random_filters_and_says_what_to_
     assert app.model.weights.value == "random"
     assert fake_imagenet_cache.name in app.notice.value
     assert "damaged" in app.notice.value and "delete" in app.notice.value
+    assert said_once(re.sub(r"<summary.*?</summary>|<[^>]+>", "", app.notice.value))
     assert "vggviz-error" not in app.status.text
 
 
@@ -508,3 +543,185 @@ def test_the_landing_page_links_the_three_dashboards_with_a_thumbnail_each():
     assert "make lab" in page and "00_tour.ipynb" in page
     config = json.loads((notebooks.parent / "voila.json").read_text())
     assert "00_tour.ipynb" in config["ContentsManager"]["hide_globs"]  # not in Voilà's tree
+
+
+# ---------------------------------------------------------------------------- colour bars
+
+def stated_ranges(app, monkeypatch) -> list:
+    """Record what every colour bar the explorer draws from now on states: (lo, hi, texts)."""
+    from vggviz.render import colorbar
+
+    stated = []
+
+    def spy(lo, hi, **kwargs):
+        stated.append((lo, hi, kwargs.get("low_text"), kwargs.get("high_text")))
+        return colorbar(lo, hi, **kwargs)
+
+    monkeypatch.setattr(importlib.import_module("vggviz.ui.stem_explorer"), "colorbar", spy)
+    return stated
+
+
+def colour_levels(png_bytes: bytes, cmap: str) -> tuple[np.ndarray, np.ndarray]:
+    """The palette levels each pixel's RGB colour can stand for, as (first, last) arrays (a few
+    neighbouring levels share a colour); -1 where a pixel is no colormap colour (gaps, labels,
+    the chosen tile's outline)."""
+    from vggviz.render import LEVELS, palette
+
+    rgb = np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB")).astype(np.int64)
+    lut = palette(cmap)[:LEVELS].astype(np.int64)
+    keys = (lut[:, 0] << 16) | (lut[:, 1] << 8) | lut[:, 2]
+    first, last = {}, {}
+    for level, key in enumerate(keys.tolist()):
+        first.setdefault(key, level)
+        last[key] = level
+    pixels = ((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]).ravel().tolist()
+    shape = rgb.shape[:2]
+    return (np.array([first.get(p, -1) for p in pixels]).reshape(shape),
+            np.array([last.get(p, -1) for p in pixels]).reshape(shape))
+
+
+def reads_as(png_bytes: bytes, cmap: str, lo, hi, expected: np.ndarray) -> float:
+    """The share of a picture's colormap pixels whose colour, read on a bar from `lo` to `hi`
+    (numbers, or one per pixel), covers the `expected` value there (each level stands for
+    1/LEVELS of the bar)."""
+    from vggviz.render import LEVELS
+
+    first, last = colour_levels(png_bytes, cmap)
+    step, slack = (hi - lo) / LEVELS, 1e-5 * np.maximum(np.maximum(abs(lo), abs(hi)), 1)
+    shows = first >= 0
+    assert shows.mean() > 0.8  # the picture is mostly colormap colours
+    inside = ((lo + first * step - slack <= expected)
+              & (expected <= lo + (last + 1) * step + slack))
+    return float(inside[shows].mean())
+
+
+def as_tile(m: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """A map as its grid tile shows it: area means down, nearest-neighbour up (whole factors)."""
+    h, w = m.shape
+    if th <= h:
+        return m.reshape(th, h // th, tw, w // tw).mean(axis=(1, 3))
+    return np.repeat(np.repeat(m, th // h, axis=0), tw // w, axis=1)
+
+
+@pytest.mark.parametrize("stage", ["stem", "group3"])
+@pytest.mark.parametrize("scaling", ["per_map", "shared"])
+def test_every_colour_bar_states_the_range_its_colours_span(explorer, monkeypatch, stage,
+                                                            scaling):
+    explorer.stage.value = stage
+    if stage != "stem":  # a later page, without the stage's largest value: its own range
+        tops = explorer.maps.reshape(-1, 4, 64).max(axis=(0, 2))
+        page = next(p for p in range(1, 4) if tops[p] < tops.max())
+        explorer.page.value = page
+    page = explorer.page.value
+    explorer.normalize.value = "shared" if scaling == "per_map" else "per_map"
+    stated = stated_ranges(explorer, monkeypatch)
+    explorer.normalize.value = scaling  # draws the grid's bar, then the large map's
+    explorer.focus.value = explorer.grid.channels[5]  # and the large map's again
+    grid_bar, focus_bar = stated[0], stated[-1]
+    maps, cmap = explorer.maps, explorer.cmap.value
+    first = page * 64
+    shown = maps[:, :, first:first + 64]
+    if scaling == "shared":  # one range, stated in numbers, the same on both bars
+        assert grid_bar[:2] == focus_bar[:2]
+        assert grid_bar[:2] == pytest.approx((float(shown.min()), float(shown.max())))
+    else:  # each map from its own min to its max, as the map's line states them
+        assert grid_bar[2:] == ("each map's min", "its max")
+
+    layout = explorer.grid.layout
+    expected = np.full(colour_levels(explorer.grid_png, cmap)[0].shape, np.nan)
+    lows, highs = np.zeros_like(expected), np.ones_like(expected)
+    for position, channel in enumerate(explorer.grid.channels):
+        m = maps[:, :, channel].astype(np.float64)
+        x, y = layout.origin(position)
+        tile = np.s_[y:y + layout.tile_h, x:x + layout.tile_w]
+        expected[tile] = as_tile(m, layout.tile_h, layout.tile_w)
+        lows[tile], highs[tile] = grid_bar[:2] if scaling == "shared" else (m.min(), m.max())
+    assert reads_as(explorer.grid_png, cmap, lows, highs, expected) == 1.0
+
+    channel = explorer.focus.value
+    m = maps[:, :, channel].astype(np.float64)
+    if scaling == "per_map":
+        assert focus_bar[:2] == pytest.approx((m.min(), m.max()))
+    scale = focus_scale(m.shape)
+    big = np.repeat(np.repeat(m, scale, axis=0), scale, axis=1)
+    assert reads_as(explorer.focus_image.value, cmap, *focus_bar[:2], big) == 1.0
+
+
+# ---------------------------------------------------------------------------- notices
+
+def banner_text(notice: str) -> str:
+    """What a person reads in a notice banner, the folded part included."""
+    from vggviz.ui.notices import notice_html
+
+    text = re.sub(r"<summary.*?</summary>", "", notice_html(notice))
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", text))).strip()
+
+
+def said_once(text: str) -> bool:
+    """Whether no clause of `text` is said twice, and that random filters show is said once."""
+    parts = re.split(r"[;:()]|\.(?:\s|$)|, ", text.lower())  # not the dots of a file name
+    clauses = [c.strip() for c in parts if len(c.strip()) > 3]
+    return len(clauses) == len(set(clauses)) and text.lower().count(
+        "randomly initialised filters") == 1
+
+
+def every_notice(monkeypatch, tmp_path) -> dict[str, str]:
+    """Each notice the explorer can show, made by the code that makes it (offline)."""
+    import threading
+
+    from vggviz.sources import weights
+    from vggviz.sources.imagenet import WEIGHTS_URL_SETTING, fetch_imagenet, imagenet_path
+    from vggviz.ui.weights_download import WeightsDownloads
+
+    def fallback(fetch) -> str:
+        return weights.with_fallback(lambda w: None if w == "random" else fetch(), "imagenet")[1]
+
+    cancelled = threading.Event()
+    cancelled.set()
+    downloads = WeightsDownloads(lambda variant, error: None)
+    downloads.start("vgg16")
+    assert downloads.join(60)
+    notices = {
+        "unsupported": weights.weights_notice("random", "vgg11"),
+        "not downloaded": weights.weights_notice("random", "vgg16"),
+        "failed download": downloads.reason("vgg16"),
+        "fallback offline": fallback(lambda: fetch_imagenet("vgg16", progress=lambda *a: None)),
+        "fallback no such weights": fallback(lambda: fetch_imagenet("vgg11")),
+    }
+    mirror = tmp_path / "mirror"  # a folder holding the file: a download to cancel
+    mirror.mkdir()
+    (mirror / imagenet_path("vgg16").name).write_bytes(bytes(2**20))
+    monkeypatch.setenv(WEIGHTS_URL_SETTING, str(mirror))
+    notices["fallback cancelled"] = fallback(lambda: fetch_imagenet(
+        "vgg16", cancel=cancelled, progress=lambda *a: None))
+    downloads._jobs["vgg16"] = None  # one running
+    notices["downloading"] = downloads.reason("vgg16")
+    notices["downloading, random chosen"] = downloads.reason("vgg16", wanted=False)
+    monkeypatch.setattr(weights, "imagenet_cached", lambda variant: True)
+    notices["random chosen"] = weights.weights_notice("random", "vgg16", seed=3)
+    return notices
+
+
+def test_every_notice_says_each_thing_once(offline, monkeypatch, tmp_path):
+    notices = every_notice(monkeypatch, tmp_path)
+    read = {name: banner_text(text) for name, text in notices.items()}
+    for name, text in read.items():
+        assert said_once(text), (name, text)
+        assert text.startswith("ℹ ") and len(text.split(". ")[0]) <= 160, (name, text)
+    assert read["random chosen"] == (
+        "ℹ Showing randomly initialised filters (seed 3); ImageNet has trained ones.")
+    assert read["unsupported"] == (
+        "ℹ Keras publishes ImageNet weights for VGG16 and VGG19 with the VGG or pooled stem "
+        "only: showing randomly initialised filters (seed 0).")
+    assert read["failed download"].startswith(
+        "ℹ ImageNet weights could not be downloaded: showing randomly initialised filters. "
+        "Cannot reach storage.googleapis.com")
+    assert read["failed download"].endswith("; choose ImageNet to try again.")
+    assert "cancelled" in read["fallback cancelled"]
+
+
+def test_choosing_random_with_imagenet_cached_says_so_once(fake_imagenet_cache):
+    app = stem_explorer().app
+    app.model.weights.value = "random"
+    text = re.sub(r"<[^>]+>", "", html.unescape(app.notice.value)).strip()
+    assert text == "ℹ Showing randomly initialised filters (seed 0); ImageNet has trained ones."

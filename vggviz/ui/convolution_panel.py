@@ -24,12 +24,16 @@ if TYPE_CHECKING:
 SIGN_CMAP = "RdBu_r"
 """The kernel view's diverging colormap (`vggviz.render.kernel_for`): blue below 0, red above."""
 NARROW = 430
-"""px: the widest the panel may be to stay beside the large map in a 1280 px window (a 7×7
-kernel's tables are wider, and the panel then moves below the map)."""
+"""px: the widest the panel's prose may be (its tables may be wider: a 7×7 kernel's are)."""
+LENS = "vggviz-lens"
+"""The panel's class while it holds a worked sum: a card beside the large map, over the grid,
+shown while the pointer is on the map (CSS :hover, no round trip), so the sum is in view where
+the pointer is at 1280×800 too; it lets clicks through to the grid under it. Its top is level
+with the map's (a 7×7 kernel's taller card: with the column's, to end above 800 px)."""
 PATCH_BOUND = 150.0
 """|value| of the strongest colour for the network's input numbers (about 255 less the mean)."""
-HINT = ("<i>point at (or click) the large map: its value is worked out here, from the input "
-        "patch the filter saw, its weights and the ReLU</i>")
+HINT = ("<i>point at (or click) the large map: beside it, its value is worked out from the "
+        "input patch the filter saw, its weights and the ReLU</i>")
 _HATCH = "repeating-linear-gradient(45deg,#e4e4e4 0 2px,#fff 2px 5px)"
 _STYLE = """<style>
 .vggviz-conv{border-collapse:separate;border-spacing:1px 0;font:11px/1.25 sans-serif}
@@ -45,6 +49,14 @@ _STYLE = """<style>
 .vggviz-conv-sum td.n{text-align:right;font-family:monospace}
 .vggviz-conv-key span{display:inline-block;width:11px;height:11px;vertical-align:-1px;
   border:1px solid #bbb;margin:0 2px 0 6px}
+.widget-box.vggviz-focus-column{position:relative;overflow:visible}
+.vggviz-worked.vggviz-lens{position:absolute;top:74px;right:calc(100% + 8px);z-index:5;
+  width:max-content;padding:6px 8px;background:#fff;border:1px solid #999;
+  box-shadow:0 2px 10px rgba(0,0,0,.3);pointer-events:none;visibility:hidden}
+.vggviz-worked.vggviz-lens:has(.vggviz-conv.small){top:0}
+.vggviz-focus-column:has(img.vggviz-focus:hover) .vggviz-worked.vggviz-lens{visibility:visible}
+@media (max-width:1199px){.vggviz-worked.vggviz-lens{position:static;visibility:visible;
+  box-shadow:none;border:0;padding:0}}
 </style>"""
 
 
@@ -285,11 +297,13 @@ class ConvolutionPanel:
             return self._say(f"<i>{html.escape(str(exc))}: point at the large map.</i>")
         self.worked = worked
         self.widget.value = worked_html(worked)
+        self.widget.add_class(LENS)
         self._outline(worked.box)
         return worked
 
     def _say(self, text: str) -> None:
         self.worked = None
+        self.widget.remove_class(LENS)
         self.widget.value = _narrow(text)
         self._outline(None)
 
@@ -297,7 +311,7 @@ class ConvolutionPanel:
 def _narrow(text: str) -> str:
     """`text` no wider than the panel beside the map: a long line would push it below the map,
     and the page would jump under the pointer when the worked sum took its place."""
-    return f"<div style='max-width:{NARROW}px'>{text}</div>"
+    return f"{_STYLE}<div style='max-width:{NARROW}px'>{text}</div>"
 
 
 def _group_note(stage: str) -> str:

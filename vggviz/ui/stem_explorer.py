@@ -20,6 +20,7 @@ from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import (
     COLORMAPS,
     colorbar,
+    colour_range,
     encode_png,
     focus_scale,
     grid_indices,
@@ -194,6 +195,7 @@ class StemExplorer:
                    layout=w.Layout(flex_flow="row wrap", align_items="center",
                                    grid_gap="0 10px")),
         ], layout=w.Layout(width=COLUMN["focus"], flex=f"0 0 {COLUMN['focus']}", **top))
+        focus.add_class("vggviz-focus-column")  # the worked sum's card is placed beside it
         below = w.VBox([
             w.HTML("<h3>What each component costs</h3>"), self.costs,
             w.HTML("<h3>The 64 stem kernels</h3><small>each filter's 27 weights as a colour "
@@ -316,8 +318,7 @@ class StemExplorer:
         if self.maps is None:
             return
         t0 = time.perf_counter()
-        first = self.page.value * PAGE
-        channels = range(first, min(first + PAGE, self.maps.shape[-1]))
+        channels = self._page_channels()
         try:
             grid = grid_indices(self.maps, normalize=self.normalize.value, order=self.order.value,
                                 channels=channels, tile=self.tile.value,
@@ -360,14 +361,17 @@ class StemExplorer:
         self._zoomed = True
         self.redraw()
 
+    def _page_channels(self, channel: int | None = None) -> range:
+        """The channels of the page shown, or of the one `channel` is on."""
+        first = self.page.value * PAGE if channel is None else channel // PAGE * PAGE
+        return range(first, min(first + PAGE, self.maps.shape[-1]))
+
     def _scale_bar(self, channels: range) -> bytes:
         """The grid's colour scale: each map's own range, or the one range they share."""
         if self.normalize.value == "per_map":
             return colorbar(0, 1, cmap=self.cmap.value, width=BAR_PX,
                             low_text="each map's min", high_text="its max")
-        shown = self.maps[:, :, channels.start:channels.stop]
-        return colorbar(float(shown.min()), float(shown.max()), cmap=self.cmap.value,
-                        width=BAR_PX)
+        return colorbar(*colour_range(self.maps, channels), cmap=self.cmap.value, width=BAR_PX)
 
     def _on_focus(self) -> None:
         """Another map chosen: its tile outlined in the grid, and it drawn large."""
@@ -383,13 +387,15 @@ class StemExplorer:
         if self.maps is None:
             return
         channel = self.focus.value
+        # shared: its page's range, so that the map is coloured as its tile in the grid is
+        shared = ([channel] if self.normalize.value == "per_map" else
+                  self._page_channels(channel))
         self.focus_image.value = render_focus(self.maps, channel, cmap=self.cmap.value,
-                                              normalize=self.normalize.value)
+                                              normalize="shared", channels=shared)
         stats = map_stats(self.maps[:, :, channel:channel + 1])
         m = self.maps[:, :, channel]
-        whole = m if self.normalize.value == "per_map" else self.maps
-        self.focus_bar.value = colorbar(float(whole.min()), float(whole.max()),
-                                          cmap=self.cmap.value, width=FOCUS_PX)
+        self.focus_bar.value = colorbar(*colour_range(self.maps, shared), cmap=self.cmap.value,
+                                        width=FOCUS_PX)
         variant, _, stem, _ = self.model.key
         self.focus_info.value = (
             f"<div style='line-height:1.35'><b>{self.stage.value} map {channel}</b> "
@@ -402,7 +408,7 @@ class StemExplorer:
             self.kernel_image.value = kernel_for(self.fx.kernels(), channel, tile=56)
         for part in (self.kernel_image, self.kernel_legend):
             part.layout.display = None if stem_stage else "none"
-        self.worked.show(self.fx, self.picker.image, self.stage.value, channel)
+        self._read_out(self.worked.show(self.fx, self.picker.image, self.stage.value, channel))
 
     def _on_grid_click(self, event: dict) -> None:
         if self.grid is None or "dataX" not in event:
@@ -414,11 +420,19 @@ class StemExplorer:
     def _on_hover(self, event: dict) -> None:
         point = self._map_point(event)
         if point is not None:
-            y, x = point
-            value = self.maps[y, x, self.focus.value]
-            self.hover.value = f"at ({x}, {y}): <b>{value:.4g}</b>"
-            self.worked.show(self.fx, self.picker.image, self.stage.value, self.focus.value,
-                             at=(y, x))
+            worked = self.worked.show(self.fx, self.picker.image, self.stage.value,
+                                      self.focus.value, at=point)
+            self._read_out(worked, point)
+
+    def _read_out(self, worked, point: tuple[int, int] | None = None) -> None:
+        """The value under the pointer, read from the maps shown: at `point`, or where the
+        worked sum is (recomputed for new maps), or nothing (it belonged to other maps)."""
+        point = point or (worked.at if worked is not None else None)
+        if point is None:
+            self.hover.value = ""
+            return
+        y, x = point
+        self.hover.value = f"at ({x}, {y}): <b>{self.maps[y, x, self.focus.value]:.4g}</b>"
 
     def _map_point(self, event: dict) -> tuple[int, int] | None:
         """The (row, col) of the map under a pointer event on the large map, if on it."""
