@@ -111,3 +111,18 @@ def test_binder_badge_opens_a_dashboard_that_exists_and_postbuild_fetches_the_we
     post_build = ROOT / "postBuild"
     assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
     assert "vggviz.cli fetch-weights vgg16" in post_build.read_text()
+
+
+def test_the_dockerfiles_pins_match_the_requirements_files():
+    """Every `name==version` the single-user image installs (ARG defaults filled in) is the
+    version requirements.txt or requirements-hub.txt pins."""
+    text = (ROOT / "deploy" / "kubernetes" / "Dockerfile").read_text()
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.M))
+    for name, value in args.items():
+        text = text.replace(f"${{{name}}}", value).replace(f"${name}", value)
+    installed = {name.lower().replace("_", "-"): version for name, version in
+                 re.findall(r"([A-Za-z0-9_.\-]+)==([0-9][^\s\"']*)", text)}
+    pins = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    pins |= _pins((ROOT / "requirements-hub.txt").read_text().splitlines())
+    assert "jupyterhub" in installed, "the image installs JupyterHub's single-user server"
+    assert {name: pins.get(name) for name in installed} == installed
