@@ -126,3 +126,19 @@ def test_the_dockerfiles_pins_match_the_requirements_files():
     pins |= _pins((ROOT / "requirements-hub.txt").read_text().splitlines())
     assert "jupyterhub" in installed, "the image installs JupyterHub's single-user server"
     assert {name: pins.get(name) for name in installed} == installed
+
+
+def test_the_kubernetes_values_serve_the_hub_over_https():
+    """The chart's public proxy speaks HTTPS (Zero to JupyterHub's proxy.https), with a
+    certificate from Let's Encrypt for named hosts, or one of the operator's own."""
+    import yaml
+
+    values = yaml.safe_load((ROOT / "deploy" / "kubernetes" / "values.yaml").read_text())
+    https = values["proxy"]["https"]
+    assert https["enabled"] is True
+    assert https["type"] in ("letsencrypt", "secret", "manual")
+    assert https["hosts"] and all("." in host for host in https["hosts"])
+    if https["type"] == "letsencrypt":
+        assert "@" in https["letsencrypt"]["contactEmail"]
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    assert "proxy.https" in readme and "type: secret" in readme
