@@ -15,7 +15,7 @@ from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import charts
 from vggviz.ui.classifier_head import ClassifierHead
-from vggviz.ui.kernel_watch import kernel_watch
+from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.stack_panel import stack_panel
 from vggviz.ui.widgets import StatusLine, picture
 
@@ -68,9 +68,9 @@ class VGGFamily:
         shown = ("total params", "fc1 params", "stem MB", "activations MB", "GMACs")
         footnote = "<br>".join(f"<b>{name}</b>: {note}"
                                for name, note in fmt.COLUMN_NOTES.items() if name in shown)
-        self.widget = w.VBox([
+        self.widget = Dashboard([
             # No intro of its own: the notebook's markdown above says it.
-            kernel_watch(), w.HBox([controls, self.size_chart]), self.status.widget,
+            w.HBox([controls, self.size_chart]), self.status.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
             self.log, self.params_chart, self.memory_chart, self.macs_chart,
