@@ -41,10 +41,13 @@ _KERNEL_WATCH = """<script>
   const page = config ? JSON.parse(config.textContent) : {};
   if (!page.kernelId) return;
   const url = (page.baseUrl || "/") + "api/kernels/" + encodeURIComponent(page.kernelId);
+  // A hub's server refuses a cookie-authenticated request without the XSRF token, even a GET.
+  const xsrf = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
   const ask = async () => {
     let answer;
     try {
-      answer = await fetch(url, {cache: "no-store", credentials: "same-origin"});
+      answer = await fetch(url, {cache: "no-store", credentials: "same-origin",
+                                 headers: xsrf ? {"X-XSRFToken": xsrf[1]} : {}});
     } catch (error) {  // the server is unreachable for now: ask again
       setTimeout(ask, 3000);
       return;
