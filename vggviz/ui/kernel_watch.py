@@ -13,7 +13,7 @@ import ipywidgets as w
 # remedy: ipywidgets marks the views as cut off (the kernel died or restarted after drawing),
 # or, on a Voilà page (its page config names the kernel), the kernel is gone or dead before
 # the page connected to it: asked every 3 s until a connection to it is counted.
-_KERNEL_WATCH = """<script>
+_KERNEL_WATCH = r"""<script>
 (() => {
   const output = document.currentScript && document.currentScript.closest(".jp-OutputArea-child");
   if (output) output.style.display = "none";
