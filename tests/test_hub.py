@@ -43,6 +43,7 @@ GRID = "img.vggviz-grid"
 USERS = ("ada", "bob")
 ADMIN = "teacher"
 PASSWORD = secrets.token_urlsafe(12)  # everyone's: long and uncommon, as NativeAuthenticator asks
+ADMIN_PASSWORD = secrets.token_urlsafe(12)  # the operator's, given to the hub at setup
 # Waits are for behaviour, generous on purpose: two kernels importing TensorFlow on a busy
 # 2-core machine, or a culler pass that comes round late.
 GRID_WAIT_MS = 2 * LONG
@@ -128,7 +129,8 @@ def running_hub(folder: Path, name: str, **env: str) -> Iterator[Hub]:
         port=port, hub_port=free_port(), api_port=free_port(), token=token))
     log = ARTIFACTS / f"hub-{name}.log"
     log.parent.mkdir(exist_ok=True)
-    environ = os.environ | {"VGGVIZ_HUB_DIR": str(folder / "hub"), "VGGVIZ_HUB_ADMINS": ADMIN,
+    environ = os.environ | {"VGGVIZ_HUB_DIR": str(folder / "hub"), "VGGVIZ_HUB_ADMIN": ADMIN,
+                            "VGGVIZ_HUB_ADMIN_PASSWORD": ADMIN_PASSWORD,
                             "TF_CPP_MIN_LOG_LEVEL": "3"}
     with open(log, "wb") as out:
         started = time.monotonic()
@@ -196,30 +198,35 @@ def sign_up(browser, hub: Hub, user: str) -> str:
         context.close()
 
 
-def log_in(context, hub: Hub, user: str, then: str = ""):
+def log_in(context, hub: Hub, user: str, then: str = "", password: str = PASSWORD):
     """A page of `context` that has sent the login form as `user` (and asked for `then`)."""
     page = context.new_page()
     page.goto(f"{hub.url}hub/login" + (f"?next={quote(then)}" if then else ""))
     page.fill("#username_input", user)
-    page.fill("#password_input", PASSWORD)
+    page.fill("#password_input", password)
     page.click("#login_submit")
     return page
 
 
 @pytest.fixture(scope="module")
 def sign_ups(browser, hub):
-    """The class's first hour: the teacher (an admin) and the students sign up; a student tries
-    to log in before being authorized; the teacher authorizes them. Returns what each step
-    showed."""
+    """The class's first hour: a stranger tries to sign up under the admin's name and log in
+    with that sign-up's password; the students sign up; a student tries to log in before being
+    authorized; the teacher (the admin the hub created at setup) authorizes them. Returns what
+    each step showed."""
     seen = {"answers": {user: sign_up(browser, hub, user) for user in (ADMIN, *USERS)}}
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(LONG)
     try:
+        page = log_in(context, hub, ADMIN, then="/hub/authorize")  # the stranger's password
+        page.wait_for_load_state()
+        seen["stranger as admin"] = (urlparse(page.url).path,
+                                     page.locator("body").inner_text())
         page = log_in(context, hub, USERS[0])
         page.wait_for_load_state()
         seen["unauthorized login"] = urlparse(page.url).path
         seen["servers before authorization"] = user_servers(hub)
-        page = log_in(context, hub, ADMIN, then="/hub/authorize")
+        page = log_in(context, hub, ADMIN, then="/hub/authorize", password=ADMIN_PASSWORD)
         page.wait_for_url(re.compile(r"/hub/authorize$"))
         for user in USERS:
             row = page.locator("tr", has=page.get_by_text(user, exact=True))
@@ -271,9 +278,12 @@ def sessions(browser, hub, sign_ups):
             page.context.close()
 
 
-def test_sign_ups_log_in_once_the_teacher_has_authorized_them(sign_ups, sessions):
+def test_a_stranger_cannot_claim_the_admin_and_sign_ups_log_in_once_authorized(sign_ups, sessions):
     answers = sign_ups["answers"]
-    assert "The signup was successful" in answers[ADMIN]  # an admin needs nobody's approval
+    assert "The signup was successful" not in answers[ADMIN], answers[ADMIN]
+    path, text = sign_ups["stranger as admin"]
+    assert path == "/hub/login" and "authorize" not in path, "a stranger claimed the admin"
+    assert "Invalid username or password" in text or "Sign in" in text, text
     for user in USERS:
         assert "sent to the admin" in answers[user], answers[user]
     assert sign_ups["unauthorized login"] == "/hub/login"

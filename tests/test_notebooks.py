@@ -36,6 +36,7 @@ def test_notebook_executes_without_error(path):
         text = "".join(o.get("text", "") for o in outputs)
         assert "values entering the learner: 3,211,264" in text
         assert any("image/png" in o.get("data", {}) for o in outputs)
-    else:  # the dashboard cell displays one widget
-        assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
-                   for o in outputs)
+    else:  # the dashboard cell displays the kernel watch as plain HTML, then one widget
+        assert [next(iter(set(o.data) - {"text/plain"})) for o in outputs] == \
+            ["text/html", "application/vnd.jupyter.widget-view+json"]
+        assert "vggviz-kernel-lost" in outputs[0].data["text/html"]

@@ -167,3 +167,34 @@ def test_binder_is_launched_from_ones_own_copy_and_postbuild_fetches_the_weights
     post_build = ROOT / "postBuild"
     assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
     assert "vggviz.cli fetch-weights vgg16" in post_build.read_text()
+
+
+def test_the_dockerfiles_pins_match_the_requirements_files():
+    """Every `name==version` the single-user image installs (ARG defaults filled in) is the
+    version requirements.txt or requirements-hub.txt pins."""
+    text = (ROOT / "deploy" / "kubernetes" / "Dockerfile").read_text()
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.M))
+    for name, value in args.items():
+        text = text.replace(f"${{{name}}}", value).replace(f"${name}", value)
+    installed = {name.lower().replace("_", "-"): version for name, version in
+                 re.findall(r"([A-Za-z0-9_.\-]+)==([0-9][^\s\"']*)", text)}
+    pins = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    pins |= _pins((ROOT / "requirements-hub.txt").read_text().splitlines())
+    assert "jupyterhub" in installed, "the image installs JupyterHub's single-user server"
+    assert {name: pins.get(name) for name in installed} == installed
+
+
+def test_the_kubernetes_values_serve_the_hub_over_https():
+    """The chart's public proxy speaks HTTPS (Zero to JupyterHub's proxy.https), with a
+    certificate from Let's Encrypt for named hosts, or one of the operator's own."""
+    import yaml
+
+    values = yaml.safe_load((ROOT / "deploy" / "kubernetes" / "values.yaml").read_text())
+    https = values["proxy"]["https"]
+    assert https["enabled"] is True
+    assert https["type"] in ("letsencrypt", "secret", "manual")
+    assert https["hosts"] and all("." in host for host in https["hosts"])
+    if https["type"] == "letsencrypt":
+        assert "@" in https["letsencrypt"]["contactEmail"]
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    assert "proxy.https" in readme and "type: secret" in readme

@@ -13,6 +13,7 @@ with generous limits (stated where they are set); the speed figures are the benc
 from __future__ import annotations
 
 import ast
+import http.cookiejar
 import ipaddress
 import json
 import os
@@ -414,6 +415,108 @@ def test_killed_kernel_is_explained_in_words(killed_kernel):
     assert "Reload the page" in killed_kernel["banner"]
 
 
+def _fetched_page(url: str) -> tuple[str, str, http.cookiejar.CookieJar]:
+    """A page fetched as a browser would, but not opened: its HTML, kernel id and cookies."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(url, timeout=LONG_MS / 1e3) as response:
+        html = response.read().decode("utf-8", "replace")
+    return html, KERNEL_ID.search(html).group(1), jar
+
+
+def _open_fetched(context, url: str, html: str):
+    """Open a page from HTML fetched earlier: its kernel is the one that fetch was handed, and
+    the page connects to it only now (as a page on a busy machine connects late)."""
+    page = context.new_page()
+    page.route(url, lambda route: route.fulfill(status=200, content_type="text/html",
+                                                body=html), times=1)
+    page.goto(url, timeout=LONG_MS)
+    return page
+
+
+# The culler as voila.json sets it, scaled down so a test sees several passes in seconds; the
+# first-connection grace stays voila.json's.
+CULL = ["--MappingKernelManager.cull_idle_timeout=4", "--MappingKernelManager.cull_interval=1"]
+
+
+@pytest.mark.slow
+def test_a_page_that_connects_late_to_an_aged_pool_kernel_keeps_it(tmp_path):
+    """A pool kernel idle longer than the cull timeout is handed to a page (fetched) whose
+    client connects only after several cull timeouts more: the kernel is still there, and the
+    late connection reaches it (kernel_info answers, as the page's first request does)."""
+    log = tmp_path / "voila.log"
+    with voila(DASHBOARD, *CULL, log=log) as (url, proc):
+        wait_pool_quiet(proc, log, POOL)
+        time.sleep(6)  # the pool kernel is now idle for longer than the cull timeout
+        _, late, _ = _fetched_page(url)
+        assert f"Using pre-heated kernel: {late}" in log.read_text(errors="replace")
+        time.sleep(14)  # more than three cull timeouts after the hand-over, no connection
+        status, _ = http_get(f"{url}api/kernels/{late}", timeout=60)
+        assert status == 200, f"the culler ended kernel {late} before its page connected"
+        port = url.rsplit(":", 1)[1].strip("/")
+        ws = websocket.create_connection(
+            f"ws://127.0.0.1:{port}/api/kernels/{late}/channels?session_id={uuid.uuid4().hex}",
+            timeout=LONG_MS / 1e3)
+        try:
+            msg_id = uuid.uuid4().hex
+            ws.send(json.dumps({
+                "header": {"msg_id": msg_id, "msg_type": "kernel_info_request",
+                           "username": "test", "session": uuid.uuid4().hex,
+                           "date": "2025-01-01T00:00:00Z", "version": "5.3"},
+                "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell",
+                "buffers": []}))
+            while True:  # ends on the reply; the socket's timeout only guards against a hang
+                raw = ws.recv()
+                message = json.loads(raw) if isinstance(raw, str) else {}
+                if message.get("parent_header", {}).get("msg_id") == msg_id and \
+                        message["header"]["msg_type"] == "kernel_info_reply":
+                    break
+        finally:
+            ws.close()
+
+
+@pytest.mark.slow
+def test_a_page_fetched_and_never_opened_still_frees_its_kernel(tmp_path):
+    """The grace ends: a kernel no page ever connects to (a curl of the page) is culled."""
+    log = tmp_path / "voila.log"
+    grace = 5
+    with voila(DASHBOARD, *CULL, f"--FirstConnectionKernelManager.first_connection_grace={grace}",
+               log=log) as (url, proc):
+        _, never, _ = _fetched_page(url)
+        gone_s = wait_kernels_gone(proc.pid, {never}, GONE_WITHIN_S)  # against a hang only
+        text = log.read_text(errors="replace")
+    print(f"\nnever-opened page's kernel culled {_seconds(gone_s)} after the fetch")
+    assert gone_s is not None, "a page fetched and never opened keeps its kernel for ever"
+    assert f"Culling 'idle' kernel 'python3' ({never}) with 0 connections" in text
+
+
+@pytest.mark.browser
+def test_a_page_whose_kernel_ended_before_it_connected_says_so(chromium, server):
+    """The kernel is shut down between the page's fetch and its first connection: no widget can
+    ever draw, and the page says in words that the kernel stopped, with a reload."""
+    url, proc = server
+    html, kernel_id, jar = _fetched_page(url)
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    request = urllib.request.Request(f"{url}voila/api/shutdown/{kernel_id}", data=b"",
+                                     method="POST", headers={"X-XSRFToken": xsrf})
+    with opener.open(request, timeout=60) as response:
+        assert response.status == 204
+    assert wait_kernels_gone(proc.pid, {kernel_id}, GONE_WITHIN_S) is not None
+    assert http_get(f"{url}api/kernels/{kernel_id}", timeout=60)[0] == 404  # the control
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = _open_fetched(context, url, html)
+        page.wait_for_selector("#vggviz-kernel-lost", timeout=LONG_MS)
+        banner = page.locator("#vggviz-kernel-lost").inner_text()
+        drawn = page.evaluate(GRID_SHOWN)
+    finally:
+        context.close()
+    assert not drawn
+    assert WORDS_FOR_A_DEAD_KERNEL.search(banner), banner
+    assert "Reload the page" in banner
+
+
 # --- a class at once: kernels of their own, closed tabs freed, open tabs kept ------------------
 
 # Eight visitors, as a teacher's class arrives. Limits are generous because they bound waits for
@@ -453,6 +556,22 @@ def test_voila_config_frees_a_tab_that_could_not_say_goodbye_within_a_minute():
     assert cull["cull_idle_timeout"] + cull["cull_interval"] <= 60
     assert config["Voila"]["identity_provider_class"] == \
         "vggviz.server.identity.ClosingTabIdentityProvider"
+
+
+def test_servers_give_a_page_time_to_connect_to_its_kernel():
+    """voila.json and the hub's servers keep a kernel no page has connected to yet from the
+    culler for a grace far longer than the idle timeout (a page on a busy machine connects
+    late), and their culler still ends it after that."""
+    hub = json.loads((ROOT / "deploy" / "jupyterhub" / "server" /
+                      "jupyter_server_config.json").read_text())
+    voila_config = json.loads((ROOT / "voila.json").read_text())
+    manager = "vggviz.server.kernels.FirstConnectionKernelManager"
+    assert voila_config["VoilaConfiguration"]["multi_kernel_manager_class"] == manager
+    assert hub["ServerApp"]["kernel_manager_class"] == manager
+    for config in (voila_config, hub):
+        grace = config["FirstConnectionKernelManager"]["first_connection_grace"]
+        assert grace >= 5 * config["MappingKernelManager"]["cull_idle_timeout"]
+        assert config["MappingKernelManager"]["cull_idle_timeout"] > 0
 
 
 @pytest.mark.slow

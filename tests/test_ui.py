@@ -531,7 +531,7 @@ def test_the_landing_page_links_the_three_dashboards_with_a_thumbnail_each():
 
     from vggviz.ui import landing
 
-    page = landing().value
+    page = landing().children[0].value
     links = re.findall(r"href='([^']+)'", page)
     notebooks = Path(__file__).resolve().parents[1] / "notebooks"
     assert links == ["01_stem_explorer.ipynb", "02_vgg_family.ipynb", "03_stem_designs.ipynb"]

@@ -3,8 +3,10 @@
 `make hub` starts it (`jupyterhub -f deploy/jupyterhub/jupyterhub_config.py`, run as root:
 the spawner starts each student's server as a user of its own). What it sets up:
 
-- accounts: jupyterhub-nativeauthenticator. Students sign up at /hub/signup; an admin
-  (VGGVIZ_HUB_ADMINS, who signs up under that name first) authorizes them at /hub/authorize.
+- accounts: jupyterhub-nativeauthenticator. Students sign up at /hub/signup; the admin
+  authorizes them at /hub/authorize. The operator names the admin (VGGVIZ_HUB_ADMIN) and gives
+  its first password (VGGVIZ_HUB_ADMIN_PASSWORD): the hub creates that account when it starts,
+  so nobody can sign up under the name before the admin does.
 - servers: jupyterhub-systemdspawner with systemd's dynamic users: each student's server runs
   as a throw-away user of its own, under a memory limit systemd enforces (VGGVIZ_HUB_MEM_LIMIT).
 - the page: each server opens on /voila/render/01_stem_explorer.ipynb, with the project's own
@@ -20,6 +22,8 @@ changes for a machine without systemd).
 import os
 import sys
 from pathlib import Path
+
+from nativeauthenticator import NativeAuthenticator
 
 c = get_config()  # noqa: F821 (JupyterHub's config loader provides it)
 
@@ -45,15 +49,36 @@ c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
 c.ConfigurableHTTPProxy.command = [str(PROXY) if PROXY.exists() else "configurable-http-proxy"]
 
 # ------------------------------------------------------------------------------------ accounts
-c.JupyterHub.authenticator_class = "native"
+ADMIN = os.environ.get("VGGVIZ_HUB_ADMIN", "").strip()
+ADMIN_PASSWORD = os.environ.get("VGGVIZ_HUB_ADMIN_PASSWORD", "")
+if not ADMIN or not ADMIN_PASSWORD:
+    raise SystemExit("jupyterhub_config.py: set VGGVIZ_HUB_ADMIN (the admin's user name) and "
+                     "VGGVIZ_HUB_ADMIN_PASSWORD (its first password: 8 characters or more, not "
+                     "a common one); the hub creates that account when it starts")
+
+
+class AdminFirstAuthenticator(NativeAuthenticator):
+    """NativeAuthenticator with the admin's account made when the hub starts, from the
+    operator's password: a stranger cannot sign up under the admin's name first (NativeAuthenticator
+    would authorize whoever did). An existing account is left as it is (its password may have
+    been changed since)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.user_exists(ADMIN) and self.create_user(ADMIN, ADMIN_PASSWORD) is None:
+            raise SystemExit(f"jupyterhub_config.py: NativeAuthenticator refused the admin "
+                             f"account {ADMIN!r}: a valid name, and a password of "
+                             f"{self.minimum_password_length} characters or more that is not "
+                             f"a common one (VGGVIZ_HUB_ADMIN_PASSWORD)")
+
+
+c.JupyterHub.authenticator_class = AdminFirstAuthenticator
 c.NativeAuthenticator.open_signup = False  # an admin authorizes each sign-up at /hub/authorize
 c.NativeAuthenticator.minimum_password_length = 8
 c.NativeAuthenticator.check_common_password = True
 c.NativeAuthenticator.allowed_failed_logins = 5
 c.Authenticator.allow_all = True  # everyone NativeAuthenticator lets in (authorized sign-ups)
-c.Authenticator.admin_users = {
-    name.strip() for name in os.environ.get("VGGVIZ_HUB_ADMINS", "teacher").split(",")
-    if name.strip()}
+c.Authenticator.admin_users = {ADMIN}
 
 # ----------------------------------------------------------------------------- users' servers
 c.JupyterHub.spawner_class = "systemd"

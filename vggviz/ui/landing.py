@@ -14,6 +14,7 @@ from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS
 from vggviz.render import charts, encode_png
 from vggviz.sources.images import fit_image, sample_image
+from vggviz.ui.kernel_watch import Dashboard
 
 THUMB = 150  # px, the side of each thumbnail
 
@@ -64,7 +65,7 @@ def _stems_thumb() -> bytes:
     return encode_png(np.asarray(canvas))
 
 
-def landing() -> w.Widget:
+def landing() -> Dashboard:
     """Links to the three dashboards with a line and a thumbnail each; the code tour is for
     JupyterLab, where its code can be read."""
     thumbs = (_photo_thumb(), _family_thumb(), _stems_thumb())
@@ -79,6 +80,6 @@ def landing() -> w.Widget:
     tour = ("<p><small>The code tour (<code>00_tour.ipynb</code>: build, count, extract and "
             "draw from Python) is meant to be read: open it in JupyterLab with "
             "<code>make lab</code>.</small></p>")
-    widget = w.HTML(cards + tour)
-    widget.add_class("vggviz-landing")
-    return widget
+    links = w.HTML(cards + tour)
+    links.add_class("vggviz-landing")
+    return Dashboard([links])

@@ -15,7 +15,7 @@ from vggviz.sources.imagenet import imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import default_weights, foreign_stem_note
 from vggviz.ui.extractors import ExtractorPool
-from vggviz.ui.kernel_watch import kernel_watch
+from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.measure_panel import MeasurePanel
 from vggviz.ui.widgets import ImagePicker, StatusLine, picture
 
@@ -82,8 +82,7 @@ class StemDesigns:
                    for k in STEMS]
         left = w.VBox([self.picker.widget, self.variant, self.status.widget],
                       layout=w.Layout(width="360px", flex="0 0 360px", align_items="flex-start"))
-        self.widget = w.VBox([
-            kernel_watch(),  # no intro of its own: the notebook's markdown above says it
+        self.widget = Dashboard([  # no intro of its own: the notebook's markdown above says it
             w.HBox([left, w.HBox(columns, layout=w.Layout(align_items="flex-start"))],
                    layout=w.Layout(align_items="flex-start")),
             self.chart,

@@ -41,7 +41,7 @@ from vggviz.ui.cost_strip import cost_strip
 from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.field_view import FieldView
 from vggviz.ui.file_link import FileLink
-from vggviz.ui.kernel_watch import kernel_watch
+from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.notices import caution_html, credit_html, notice_html
 from vggviz.ui.weights_download import WeightsDownloads
 from vggviz.ui.widgets import LABEL_WIDTH, ImagePicker, ModelPicker, StatusLine, picture
@@ -203,10 +203,10 @@ class StemExplorer:
                    "what the stem looks for</small>"), self.kernels_image,
         ], layout=w.Layout(**top))
         # No title of its own: the notebook's markdown above it has one.
-        return w.VBox([kernel_watch(), self.notice, self.downloads.widget, self.status.widget,
-                       w.HBox([left, grid, focus], layout=w.Layout(flex_flow="row wrap", **top)),
-                       below, self.compare.widget],
-                      layout=w.Layout(**top))
+        return Dashboard([self.notice, self.downloads.widget, self.status.widget,
+                          w.HBox([left, grid, focus], layout=w.Layout(flex_flow="row wrap", **top)),
+                          below, self.compare.widget],
+                         layout=w.Layout(**top))
 
     # ------------------------------------------------------------------ model work
 

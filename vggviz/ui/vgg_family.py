@@ -15,7 +15,7 @@ from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import charts
 from vggviz.ui.classifier_head import ClassifierHead
-from vggviz.ui.kernel_watch import kernel_watch
+from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.latest import LatestOnly
 from vggviz.ui.stack_panel import stack_panel
 from vggviz.ui.widgets import StatusLine, framed, picture
@@ -78,10 +78,10 @@ class VGGFamily:
         shown = ("total params", "fc1 params", "stem MB", "activations MB", "GMACs")
         footnote = "<br>".join(f"<b>{name}</b>: {note}"
                                for name, note in fmt.COLUMN_NOTES.items() if name in shown)
-        self.widget = w.VBox([
+        self.widget = Dashboard([
             # No intro of its own: the notebook's markdown above says it.
             w.HTML(f"<style>.{STALE} {{opacity: 0.3}}</style>"),
-            kernel_watch(), w.HBox([controls, self.frames["size"]]), self.status.widget,
+            w.HBox([controls, self.frames["size"]]), self.status.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
             self.log, self.frames["params"], self.frames["memory"], self.frames["macs"],
