@@ -302,8 +302,8 @@ def grid_indices(
 
     src, lo, hi = _finite_range(src, normalize)
     gain = _gain(h, th) * _gain(w, tw)  # pooled sums: the range in the same units
-    if max(float(np.max(np.abs(lo))), float(np.max(np.abs(hi)))) * gain >= np.finfo(
-            src.dtype).max:  # the sums would overflow
+    largest = max(float(np.max(np.abs(lo))), float(np.max(np.abs(hi))))
+    if largest * gain >= float(np.finfo(src.dtype).max):  # the sums would overflow
         src, lo, hi = src.astype(np.float64), np.float64(lo), np.float64(hi)
     q = _quantise(_pool(src, th, tw), np.multiply(lo, gain), np.multiply(hi, gain))
     if th > q.shape[0]:
