@@ -10,7 +10,7 @@ this one run on this one machine (the header says which):
 (3) a whole StemExplorer.redraw after a colormap change, as the dashboard does it: grid, focused
     map, its statistics and its kernel tile (the Colormap control set → redraw returns);
 (4) a 12-megapixel phone JPEG (4000×3000, about 4 MB) uploaded into the stem explorer: the
-    FileUpload value set → full decode, fit, forward, redraw, until the handler returns;
+    upload value set → full decode, fit, forward, redraw, until the handler returns;
 (5) the tutorial way: keras.applications.VGG16(weights=None) cut after block1_conv1
     (keras.Model(vgg.input, vgg.get_layer("block1_conv1").output)), keras.utils.load_img,
     preprocess_input, model.predict(x), an 8×8 grid of matplotlib subplots saved as PNG;

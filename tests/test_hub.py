@@ -321,7 +321,7 @@ def test_a_user_asking_for_another_users_server_is_refused(hub, sessions):
 
 def test_the_servers_take_the_projects_settings_a_12_mb_upload_arrives(sessions, tmp_path):
     """Tornado drops websocket messages over 10 MiB unless told otherwise; the project's
-    jupyter_server_config.json says 100 MiB, and a server under the hub must read it (and the
+    jupyter_server_config.json says 21 MiB, and a server under the hub must read it (and the
     proxy pass the message on)."""
     page, _ = sessions["ada"]
     path = tmp_path / "noise-12mb.png"

@@ -198,3 +198,24 @@ def test_the_kubernetes_values_serve_the_hub_over_https():
         assert "@" in https["letsencrypt"]["contactEmail"]
     readme = (ROOT / "deploy" / "README.md").read_text()
     assert "proxy.https" in readme and "type: secret" in readme
+
+
+def test_the_kubernetes_hub_makes_its_admin_as_make_hub_does():
+    """No fixed admin name that a stranger could sign up under first: the chart's hub loads the
+    same admin_account.py as `make hub` (tested in test_hub.py), the name and password from the
+    operator (the password from a secret, never in the values)."""
+    import yaml
+
+    values = yaml.safe_load((ROOT / "deploy" / "kubernetes" / "values.yaml").read_text())
+    hub = values["hub"]
+    assert "admin_users" not in hub.get("config", {}).get("Authenticator", {})
+    mount = hub["extraFiles"]["admin-account"]["mountPath"]
+    assert mount == "/usr/local/etc/jupyterhub/jupyterhub_config.d/admin_account.py"
+    assert (ROOT / "deploy" / "jupyterhub" / "admin_account.py").is_file()
+    assert set(hub["extraEnv"]) >= {"VGGVIZ_HUB_ADMIN", "VGGVIZ_HUB_ADMIN_PASSWORD"}
+    assert "secretKeyRef" in hub["extraEnv"]["VGGVIZ_HUB_ADMIN_PASSWORD"]["valueFrom"]
+    local = (ROOT / "deploy" / "jupyterhub" / "jupyterhub_config.py").read_text()
+    assert 'load_subconfig(str(Path(__file__).resolve().parent / "admin_account.py"))' in local
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    assert "--set-file hub.extraFiles.admin-account.stringData=deploy/jupyterhub/admin_account.py" \
+        in readme

@@ -17,7 +17,7 @@ from vggviz.ui import stem_designs, stem_explorer, vgg_family
 
 
 def upload(app, data: bytes, name: str = "photo.png") -> None:
-    """What the browser's FileUpload sends to the kernel."""
+    """What the upload button hands the kernel once the page has sent the file."""
     app.picker.upload.value = ({"name": name, "type": "image/png", "size": len(data),
                                 "content": memoryview(data),
                                 "last_modified": datetime.datetime.now()},)

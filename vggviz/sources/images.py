@@ -183,7 +183,7 @@ def _read_bytes(source: ImageSource, label: str, max_bytes: int) -> bytes:
     if isinstance(source, str | os.PathLike):
         data = _read_path(source, label, max_bytes)
     elif isinstance(source, bytes | bytearray | memoryview):
-        _check_bytes(memoryview(source).nbytes, label, max_bytes)
+        check_size(memoryview(source).nbytes, label, max_bytes)
         data = bytes(source)
     elif callable(getattr(source, "read", None)):
         data = _read_stream(source, label, max_bytes)
@@ -197,7 +197,7 @@ def _read_bytes(source: ImageSource, label: str, max_bytes: int) -> bytes:
 def _read_path(path: str | os.PathLike, label: str, max_bytes: int) -> bytes:
     """Read a file, refused from its size on disk alone if it is over max_bytes."""
     try:
-        _check_bytes(os.stat(path).st_size, label, max_bytes)
+        check_size(os.stat(path).st_size, label, max_bytes)
         with open(path, "rb") as file:
             return file.read(max_bytes + 1)
     except ImageError:  # over max_bytes (an ImageError is a ValueError, handled below)
@@ -228,7 +228,7 @@ def _read_stream(stream: BinaryIO, label: str, max_bytes: int) -> bytes | bytear
         raise ImageError(f"{label} was opened in text mode; open it in binary mode ('rb')")
     if not isinstance(data, bytes | bytearray):
         raise ImageError(f"cannot read {label}: its read() gave {_describe(data)}, not bytes")
-    _check_bytes(len(data), label, max_bytes, only_over=True)
+    check_size(len(data), label, max_bytes, only_over=True)
     return data
 
 
@@ -243,7 +243,9 @@ def _describe(value: object) -> str:
     return f"{'an' if name[0] in 'aeiouAEIOU' else 'a'} {name}"
 
 
-def _check_bytes(n: int, label: str, max_bytes: int, *, only_over: bool = False) -> None:
+def check_size(n: int, label: str, max_bytes: int, *, only_over: bool = False) -> None:
+    """Refuse `n` bytes over `max_bytes` as ImageError naming `label` ("photo.tif is 25 MB; the
+    limit is 20 MB"); `only_over` when reading stopped at the limit, so the size is unknown."""
     if n > max_bytes:
         size, limit = _human_bytes(n), _human_bytes(max_bytes)
         if only_over or size == limit:  # a stream read no further; "is 20 MB; the limit is 20 MB"

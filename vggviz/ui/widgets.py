@@ -13,10 +13,12 @@ from vggviz.render import encode_png
 from vggviz.sources.images import (
     DEFAULT_MAX_BYTES,
     ImageError,
+    check_size,
     decode_image,
     fit_image,
     sample_images,
 )
+from vggviz.ui.image_upload import ImageUpload
 
 SIZE = 224
 LABEL_WIDTH = "70px"
@@ -66,8 +68,8 @@ class ImagePicker:
         self.samples = sample_images()
         self.sample = w.Dropdown(options=list(self.samples), layout=w.Layout(width="185px"),
                                  tooltip="a bundled sample image")
-        self.upload = w.FileUpload(accept=ACCEPT, multiple=False,
-                                   description="Upload", layout=w.Layout(width="110px"))
+        self.upload = ImageUpload(accept=ACCEPT, description="Upload", max_bytes=max_bytes,
+                                  on_refused=self._refused, layout=w.Layout(width="110px"))
         self.original = picture(NARROW)
         self.network_view = picture(NARROW)
         self.network_view.add_class("vggviz-network-view")
@@ -143,8 +145,15 @@ class ImagePicker:
             self.upload.value = ()  # the same file may be uploaded again
         self.on_change()
 
+    def _refused(self, name: str, size: int) -> None:
+        """A file the page did not send, being over the limit: said as a decoded one would be."""
+        try:
+            check_size(size, name, self.max_bytes)
+        except ImageError as exc:
+            self.status.error(f"{exc}. The last image stays.")
+
     def load_upload(self, item: dict) -> None:
-        """Decode one `FileUpload` entry and show it (an oversized file is refused uncopied)."""
+        """Decode one upload entry and show it (an oversized file is refused uncopied)."""
         name = item.get("name") or "the upload"
         self._use(decode_image(item["content"], name=name, max_bytes=self.max_bytes), name)
         self.sample.value = None  # the upload, not a sample, is shown now
