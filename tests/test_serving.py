@@ -574,6 +574,20 @@ def test_servers_give_a_page_time_to_connect_to_its_kernel():
         assert config["MappingKernelManager"]["cull_idle_timeout"] > 0
 
 
+def test_a_busy_server_waits_for_a_notebook_s_output_before_serving_the_page():
+    """Voilà executes the notebook, then waits `iopub_timeout` seconds (nbclient's default: 4)
+    for the outputs still on their way; on a busy machine (8 pages executing on 2 cores) the
+    dashboard's widget came later, the page was served without it and never drew ("Timeout
+    waiting for IOPub output" in the log). The settings give it a minute, for Voilà alone and
+    as JupyterLab's or the hub's extension; the wait ends as soon as the output is in."""
+    from nbclient import NotebookClient
+
+    assert NotebookClient.iopub_timeout.default_value == 4  # what the settings replace
+    for name in ("voila.json", "jupyter_server_config.json"):
+        config = json.loads((ROOT / name).read_text())
+        assert config["VoilaExecutor"]["iopub_timeout"] >= 60, name
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_a_class_at_once_closed_tabs_free_their_kernels_and_open_ones_keep_theirs(chromium,
