@@ -62,6 +62,11 @@ def imagenet_cached(variant: str, include_top: bool = False) -> bool:
                                                                         include_top).is_file()
 
 
+def imagenet_md5(variant: str, include_top: bool = False) -> str:
+    """The md5 Keras publishes for the ImageNet weights file (KeyError if there is none)."""
+    return _IMAGENET_FILES[(variant, include_top)][1]
+
+
 def imagenet_url(variant: str, include_top: bool = False) -> str:
     """Where the ImageNet weights file comes from: Keras' published URL, or the mirror that
     `VGGVIZ_WEIGHTS_URL` names (a base URL, or a local folder, holding Keras' file names)."""
