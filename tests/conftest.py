@@ -1,11 +1,23 @@
 """Shared fixtures: quiet TensorFlow, Keras reference models and their weight files."""
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# vggviz's disk cache (patterns, the classifier's arrays) for this run only: nothing cached by an
+# earlier run, or by a person's own use in ~/.keras, can answer for a test.
+os.environ["VGGVIZ_CACHE"] = tempfile.mkdtemp(prefix="vggviz-test-cache-")
 
 import pytest  # noqa: E402
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    """An empty vggviz disk cache of this test's own (what a fresh server starts with)."""
+    path = tmp_path / "vggviz-cache"
+    monkeypatch.setenv("VGGVIZ_CACHE", str(path))
+    return path
 
 
 @pytest.fixture(autouse=True)
