@@ -78,6 +78,31 @@ def fake_imagenet_cache(tmp_path, monkeypatch, keras_vgg16_notop):
 
 
 @pytest.fixture(scope="session")
+def imagenet_home_with_classifier(tmp_path_factory):
+    """A Keras home whose cache holds VGG16's two 'ImageNet' files, with and without the
+    classifier, both from one Keras VGG16 of random weights in Keras' HDF5 layout (about
+    600 MB on disk): what a machine that ran `vggviz fetch-weights --top` has."""
+    import keras
+
+    from vggviz.sources.imagenet import _IMAGENET_FILES
+
+    home = tmp_path_factory.mktemp("keras-with-classifier")
+    (home / "models").mkdir()
+    full = keras.applications.VGG16(weights=None)
+    convs = keras.Model(full.input, full.get_layer("block5_pool").output)
+    write_legacy_h5(full, home / "models" / _IMAGENET_FILES[("vgg16", True)][0])
+    write_legacy_h5(convs, home / "models" / _IMAGENET_FILES[("vgg16", False)][0])
+    return home
+
+
+@pytest.fixture
+def imagenet_classifier_cache(imagenet_home_with_classifier, monkeypatch):
+    """Keras' cache with VGG16's 'ImageNet' files, classifier included, for this test."""
+    monkeypatch.setenv("KERAS_HOME", str(imagenet_home_with_classifier))
+    return imagenet_home_with_classifier
+
+
+@pytest.fixture(scope="session")
 def served_weights(tmp_path_factory, keras_vgg16_notop):
     """What the test servers hand out as Keras' VGG16 no-top ImageNet file: its bytes (Keras'
     HDF5 layout, random weights), their md5 and the stem kernel they hold."""

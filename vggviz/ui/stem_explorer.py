@@ -37,12 +37,14 @@ from vggviz.sources.images import ImageError
 from vggviz.sources.weights import foreign_stem_note, weights_credit, weights_notice
 from vggviz.ui.compare_weights import WeightsComparison
 from vggviz.ui.convolution_panel import ConvolutionPanel
+from vggviz.ui.classifier_view import ClassifierView
 from vggviz.ui.cost_strip import cost_strip
 from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.field_view import FieldView
 from vggviz.ui.file_link import FileLink
 from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.notices import caution_html, credit_html, notice_html
+from vggviz.ui.pattern_view import PatternView
 from vggviz.ui.weights_download import WeightsDownloads
 from vggviz.ui.widgets import LABEL_WIDTH, ImagePicker, ModelPicker, StatusLine, picture
 
@@ -152,6 +154,8 @@ class StemExplorer:
         self.export_button = w.Button(description="Export PNG + .npz", icon="download")
         self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.cmap,
                                          normalize=self.normalize)
+        self.classifier = ClassifierView(self.status.error)
+        self.patterns = PatternView(self._choose, self.status.error)
 
         self._switching = False  # a stage switch resets the pager without drawing old maps
         self.stage.observe(self._on_stage, "value")
@@ -178,7 +182,7 @@ class StemExplorer:
         chosen map with its kernel; the cost table and the 64 kernels follow below."""
         top = {"align_items": "flex-start"}
         left = w.VBox([
-            self.picker.widget, self.field.widget,
+            self.picker.widget, self.classifier.summary, self.field.widget,
             w.HTML("<b>What the stem does to the numbers</b>"), self.strip,
             self.model.widget,
         ], layout=w.Layout(width=COLUMN["left"], flex=f"0 0 {COLUMN['left']}",
@@ -196,7 +200,14 @@ class StemExplorer:
                                    grid_gap="0 10px")),
         ], layout=w.Layout(width=COLUMN["focus"], flex=f"0 0 {COLUMN['focus']}", **top))
         focus.add_class("vggviz-focus-column")  # the worked sum's card is placed beside it
+        inside = w.VBox([
+            w.HTML("<h3>Inside the learner and the classifier</h3>"),
+            w.HBox([self.classifier.widget, self.patterns.widget],
+                   layout=w.Layout(flex_flow="row wrap", **top)),
+        ], layout=w.Layout(**top))
+        inside.add_class("vggviz-inside")
         below = w.VBox([
+            inside,
             w.HTML("<h3>What each component costs</h3>"), self.costs,
             w.HTML("<h3>The 64 stem kernels</h3><small>each filter's 27 weights as a colour "
                    "patch (each scaled to its own range; channel order shown as R, G, B): "
@@ -266,6 +277,7 @@ class StemExplorer:
         self._show_costs()
         self.redraw(forward_ms=forward_ms, note=same_stem)
         self.compare.update(self.picker.image, variant, stem, seed)
+        self.classifier.update(fx, self.picker.image)
 
     def _weights_arrived(self, variant: str, error: str | None) -> None:
         """A background download ended (called in its thread): show the trained maps, or
@@ -409,6 +421,14 @@ class StemExplorer:
         for part in (self.kernel_image, self.kernel_legend):
             part.layout.display = None if stem_stage else "none"
         self._read_out(self.worked.show(self.fx, self.picker.image, self.stage.value, channel))
+        if self.grid is not None:
+            self.patterns.show(self.fx, self.stage.value, channel, self.maps, self.grid.layout,
+                               self.grid.channels, cmap=self.cmap.value)
+
+    def _choose(self, channel: int) -> None:
+        """A map chosen elsewhere (a tile of the patterns' page): as a click on the grid."""
+        if self.maps is not None and 0 <= channel < self.maps.shape[-1]:
+            self.focus.value = channel
 
     def _on_grid_click(self, event: dict) -> None:
         if self.grid is None or "dataX" not in event:

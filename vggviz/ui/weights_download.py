@@ -23,7 +23,7 @@ UPDATE_EVERY = 0.2  # s between progress messages to the page (a chunk arrives f
 class _Job:
     """One running download: its cancel switch and its row (title, bar, figures, Cancel)."""
 
-    def __init__(self, variant: str):
+    def __init__(self, variant: str, include_top: bool = False):
         self.variant = variant
         self.cancel = threading.Event()
         self.bar = w.IntProgress(value=0, min=0, max=1,
@@ -32,7 +32,8 @@ class _Job:
         self.stop = w.Button(description="Cancel", icon="times",
                              layout=w.Layout(width="90px", margin="0 0 0 12px"))
         self.stop.on_click(lambda _: self.cancel.set())
-        title = w.HTML(f"<b>Downloading the ImageNet weights of "
+        what = "classifier" if include_top else "weights"
+        title = w.HTML(f"<b>Downloading the ImageNet {what} of "
                        f"{html.escape(VARIANTS[variant].title)}</b>")
         self.row = w.HBox([title, self.bar, self.text, self.stop],
                           layout=w.Layout(align_items="center", padding="2px 8px"))
@@ -56,13 +57,15 @@ class _Job:
 class WeightsDownloads:
     """Background downloads of ImageNet weights, one per variant, each a row with a progress
     bar (bytes, MB/s, time left) and a Cancel button; `widget` holds the rows of those running.
+    With `include_top` the files are those with the classifier (528 MB for VGG16), which only
+    predictions need.
 
     `on_done(variant, error)` is called from the download's thread when it ends: error is None
     when the file is in Keras' cache, else why not, in words.
     """
 
-    def __init__(self, on_done: Callable[[str, str | None], None]):
-        self.on_done = on_done
+    def __init__(self, on_done: Callable[[str, str | None], None], *, include_top: bool = False):
+        self.on_done, self.include_top = on_done, include_top
         self.widget = w.VBox(layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-downloads")
         self._jobs: dict[str, _Job] = {}
@@ -77,7 +80,7 @@ class WeightsDownloads:
             if variant in self._jobs:
                 return
             self._failures.pop(variant, None)
-            job = self._jobs[variant] = _Job(variant)
+            job = self._jobs[variant] = _Job(variant, self.include_top)
             thread = threading.Thread(target=self._run, args=(job,), daemon=True,
                                       name=f"vggviz-download-{variant}")
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
@@ -125,8 +128,8 @@ class WeightsDownloads:
     def _run(self, job: _Job) -> None:
         error = None
         try:
-            fetch_imagenet(job.variant, progress=job.progress, waiting=job.waiting,
-                           cancel=job.cancel)
+            fetch_imagenet(job.variant, self.include_top, progress=job.progress,
+                           waiting=job.waiting, cancel=job.cancel)
         except WeightsUnavailable as exc:
             error = str(exc)
         except Exception as exc:  # noqa: BLE001  (a thread's traceback would reach the page)

@@ -1,0 +1,182 @@
+"""What a map responds to: the input pattern that excites the chosen map most, beside it, and a
+page of them laid out as the maps' grid (a click chooses that map). Patterns come from the
+server's disk cache at once, or are worked out in a background thread with a progress bar and
+Cancel, while every other control keeps answering."""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable, Sequence
+
+import ipywidgets as w
+from ipyevents import Event
+
+from vggviz.network.patterns import (
+    PatternsCancelled,
+    cached_patterns,
+    patterns,
+    patterns_caption,
+)
+from vggviz.render import GridLayout, render_map
+from vggviz.render.patterns import render_pattern, render_pattern_page
+from vggviz.ui.widgets import picture
+
+PATTERN_PX = 160
+
+
+class _Run:
+    """One background computation of patterns: its thread, cancel switch and progress row."""
+
+    def __init__(self, label: str, target: tuple | None = None):
+        self.target = target  # (fx, stage, channel) of a single map's run, None for a page
+        self.cancel = threading.Event()
+        self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="200px"))
+        self.text = w.HTML(html.escape(label))
+        self.stop = w.Button(description="Cancel", icon="times", layout=w.Layout(width="90px"))
+        self.stop.on_click(lambda _: self.cancel.set())
+        self.row = w.HBox([self.bar, self.text, self.stop],
+                          layout=w.Layout(align_items="center", grid_gap="0 8px"))
+        self.row.add_class("vggviz-pattern-progress")
+
+    def progress(self, done: int, total: int) -> None:
+        self.bar.max, self.bar.value = max(total, 1), done
+
+
+class PatternView:
+    """The chosen map's pattern and a page of patterns for the stage and page shown."""
+
+    def __init__(self, on_choose: Callable[[int], None], on_error: Callable[[str], None]):
+        self.on_choose, self.on_error = on_choose, on_error
+        self.title = w.HTML()
+        self.map_image = picture(f"{PATTERN_PX}px")
+        self.pattern_image = picture(f"{PATTERN_PX}px")
+        self.pattern_image.add_class("vggviz-pattern")
+        self.caption = w.HTML(layout=w.Layout(width="360px"))
+        self.find = w.Button(description="Find what it responds to", icon="search",
+                             layout=w.Layout(width="auto"))
+        self.find.on_click(lambda _: self._find_one())
+        self.page_button = w.Button(description="Patterns of this page", icon="th",
+                                    layout=w.Layout(width="auto"))
+        self.page_button.on_click(lambda _: self._find_page())
+        self.runs = w.VBox()
+        self.page_image = picture()
+        self.page_image.add_class("vggviz-pattern-page")
+        self.page_note = w.HTML()
+        self._click = Event(source=self.page_image, watched_events=["click"])
+        self._click.on_dom_event(self._on_page_click)
+        pair = w.HBox([w.VBox([w.HTML("<small>the map</small>"), self.map_image]),
+                       w.VBox([w.HTML("<small>what excites it most</small>"),
+                               self.pattern_image])], layout=w.Layout(grid_gap="0 10px"))
+        self.widget = w.VBox([self.title, pair, self.caption,
+                              w.HBox([self.find, self.page_button],
+                                     layout=w.Layout(grid_gap="0 10px")),
+                              self.runs, self.page_note, self.page_image],
+                             layout=w.Layout(align_items="flex-start"))
+        self.widget.add_class("vggviz-pattern-view")
+        self._lock = threading.Lock()
+        self._state: tuple | None = None  # (fx, stage, channel, maps, layout, order)
+        self._one: _Run | None = None
+        self._page: _Run | None = None
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------ what is shown
+
+    def show(self, fx, stage: str, channel: int, maps, layout: GridLayout,
+             order: Sequence[int], cmap: str = "viridis") -> None:
+        """The chosen map beside its pattern (from the cache, else a button to find it), and
+        the page's patterns that are cached, in the grid's layout."""
+        self._state = (fx, stage, int(channel), maps, layout, list(order))
+        self.title.value = (f"<b>What {html.escape(stage)} map {channel} responds to</b>")
+        self.map_image.value = render_map(maps, channel, cmap=cmap)
+        self.caption.value = f"<small>{html.escape(patterns_caption(fx, stage))}</small>"
+        if self._one is not None and self._one.target != (fx, stage, int(channel)):
+            self._one.cancel.set()  # it belonged to another map
+        self._draw_one()
+        self._draw_page()
+
+    def _draw_one(self) -> None:
+        fx, stage, channel = self._state[:3]
+        found = cached_patterns(fx, stage, [channel]).get(channel)
+        self.pattern_image.layout.visibility = None if found else "hidden"
+        if found is not None:
+            self.pattern_image.value = render_pattern(found.pixels, PATTERN_PX)
+            self.pattern_image.description = ""
+        self.find.layout.display = "none" if found else None
+
+    def _draw_page(self) -> None:
+        fx, stage, _, _, layout, order = self._state
+        found = cached_patterns(fx, stage, order)
+        if not found:
+            self.page_image.layout.display = "none"
+            self.page_note.value = ""
+            return
+        self.page_image.value = render_pattern_page({c: p.pixels for c, p in found.items()},
+                                                    layout, order)
+        self.page_image.layout.display = None
+        self.page_image.layout.width = f"{min(layout.width, 980)}px"
+        missing = len(order) - len(found)
+        self.page_note.value = (f"<small>The patterns of the {len(order)} maps on the page, laid "
+                                f"out as the grid above (click one to choose it)"
+                                + (f"; {missing} not found yet (grey)" if missing else "")
+                                + ".</small>")
+
+    # ------------------------------------------------------------------ background work
+
+    def _start(self, label: str, channels: list[int], which: str) -> None:
+        fx, stage = self._state[:2]
+        run = _Run(label, (fx, stage, channels[0]) if which == "one" else None)
+        setattr(self, f"_{which}", run)
+        self.runs.children = [r.row for r in (self._one, self._page) if r is not None]
+        thread = threading.Thread(target=self._run, args=(run, which, fx, stage, channels),
+                                  daemon=True, name=f"vggviz-patterns-{which}")
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def _run(self, run: _Run, which: str, fx, stage: str, channels: list[int]) -> None:
+        try:
+            patterns(fx, stage, channels, progress=run.progress, cancel=run.cancel)
+        except PatternsCancelled:
+            pass
+        except Exception as exc:  # noqa: BLE001  (in a thread: a traceback would reach the page)
+            self.on_error(f"finding the patterns failed ({type(exc).__name__}: {exc})")
+        with self._lock:
+            if getattr(self, f"_{which}") is run:
+                setattr(self, f"_{which}", None)
+            self.runs.children = [r.row for r in (self._one, self._page) if r is not None]
+        if self._state is not None and self._state[:2] == (fx, stage):
+            self._draw_one()
+            self._draw_page()
+
+    def _find_one(self) -> None:
+        if self._state is None or self._one is not None:
+            return
+        fx, stage, channel = self._state[:3]
+        self.find.layout.display = "none"
+        self._start(f"finding what {stage} map {channel} responds to…", [channel], "one")
+
+    def _find_page(self) -> None:
+        if self._state is None or self._page is not None:
+            return
+        stage, order = self._state[1], self._state[5]
+        self._start(f"finding the patterns of {len(order)} {stage} maps…", order, "page")
+
+    def _on_page_click(self, event: dict) -> None:
+        if self._state is None or "dataX" not in event:
+            return
+        layout, order = self._state[4], self._state[5]
+        channel = layout.channel_at(event["dataX"], event["dataY"], order)  # image pixels
+        if channel is not None:
+            self.on_choose(channel)
+
+    def cancel(self) -> None:
+        """Stop the patterns being found (what is done stays in the cache)."""
+        for run in (self._one, self._page):
+            if run is not None:
+                run.cancel.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the background work to end (for tests); whether it has."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+        return not any(t.is_alive() for t in self._threads)
