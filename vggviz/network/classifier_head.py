@@ -11,10 +11,10 @@ which Grad-CAM takes as the upstream gradient of the conv stack (`vggviz.network
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +127,7 @@ def _stamp(entry: Path) -> tuple:
 _OPEN: dict[str, tuple[tuple, SharedClassifier]] = {}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False)
 class SharedClassifier:
     """The fc head's arrays, mapped read-only from the disk cache (shared by every process)."""
 
@@ -158,30 +158,36 @@ class SharedClassifier:
             raise NoClassifier("the classifier is untrained: random weights give no answer")
         entry = cache_dir("classifier", weights_digest(fx.weights, fx.variant, seed=fx.seed,
                                                        include_top=True))
-        key = str(entry)
-        known = _OPEN.get(key)
-        if known and known[0] == _stamp(entry) and known[0]:
-            return known[1]
+        known = _OPEN.get(str(entry))
+        head = None
+        if known and known[0] and known[0] == _stamp(entry):
+            head = dataclasses.replace(known[1], extracted=False)
+        else:
+            head = cls._open(fx, entry, download, h * w * c)
+            _OPEN[str(entry)] = (_stamp(entry), head)
+        rows = head.arrays["fc1_kernel"].shape[0]
+        if rows != h * w * c:
+            raise NoClassifier(f"this classifier takes {rows:,} values, but {fx.variant} with "
+                               f"the {fx.stem} stem at {fx.size} px gives {h}×{w}×{c} = "
+                               f"{h * w * c:,} from its last pool")
+        return head
+
+    @classmethod
+    def _open(cls, fx, entry: Path, download: bool, values: int) -> SharedClassifier:
+        """Map the entry's arrays, extracting them first unless they are there intact."""
         extracted = False
         if not _intact(entry):
             with FileLock(str(entry) + ".lock"):
                 if not _intact(entry):  # another process may have written it meanwhile
                     (entry / "manifest.json").unlink(missing_ok=True)
                     try:
-                        _extract(_source(fx, download), entry, fx, h * w * c)
+                        _extract(_source(fx, download), entry, fx, values)
                     except WeightsMismatch as exc:
                         raise NoClassifier(str(exc)) from None
                     extracted = True
         arrays = {name.removesuffix(".npy"): np.load(entry / name, mmap_mode="r")
                   for name in _entry_files()}
-        rows = arrays["fc1_kernel"].shape[0]
-        if rows != h * w * c:
-            raise NoClassifier(f"this classifier takes {rows:,} values, but {fx.variant} with "
-                               f"the {fx.stem} stem at {fx.size} px gives {h}×{w}×{c} = "
-                               f"{h * w * c:,} from its last pool")
-        head = cls(entry, arrays, extracted)
-        _OPEN[key] = (_stamp(entry), head)
-        return head
+        return cls(entry, arrays, extracted)
 
     @property
     def classes(self) -> int:
