@@ -184,3 +184,33 @@ def test_cli_predict_without_an_answer_says_why(capsys, photo_file):
     assert main(["predict", photo_file, "--weights", "random"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["vggviz: error: the classifier is untrained: random weights give no answer"]
+
+
+@pytest.mark.slow
+def test_imagenet_files_answer_wherever_the_top_fits(keras_vgg16_top_file, photo, tmp_path,
+                                                     monkeypatch, isolated_cache):
+    """Keras' cache holding VGG16's two ImageNet files (here links to one random-weights file
+    with the top): the 224-px VGG stem answers as that file does; the pooled stem at 448 px
+    fits in shape and answers, with the note that it is not the trained network; sizes whose
+    last pool is not 7×7 are refused in words."""
+    from vggviz.sources.imagenet import imagenet_path
+    from vggviz.sources.weights import foreign_stem_note
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    for top in (False, True):
+        imagenet_path("vgg16", top).parent.mkdir(parents=True, exist_ok=True)
+        imagenet_path("vgg16", top).symlink_to(keras_vgg16_top_file)
+    want = top_classes(FeatureExtractor("vgg16", weights=keras_vgg16_top_file), photo)
+    fx = FeatureExtractor("vgg16", weights="imagenet")
+    assert classifier_problem(fx) is None
+    assert top_classes(fx, photo) == want
+    pooled = FeatureExtractor("vgg16", weights="imagenet", stem="pooled", size=448)
+    assert classifier_problem(pooled) is None
+    got = top_classes(pooled, photo, k=3)
+    assert len(got) == 3 and got[0].probability >= got[1].probability >= got[2].probability > 0
+    assert "not trained with" in foreign_stem_note(pooled.weights, pooled.variant, pooled.stem)
+    for stem, size, fits in [("pooled", 224, "448–511 px"), ("vgg", 320, "224–255 px")]:
+        fx = FeatureExtractor("vgg16", weights="imagenet", stem=stem, size=size)
+        assert fits in classifier_problem(fx)
+        with pytest.raises(NoClassifier, match=f"7×7×512 .* use an input of {fits}"):
+            top_classes(fx, photo)
