@@ -52,6 +52,9 @@ def _file_problem(fx) -> str | None:
     except (OSError, WeightsMismatch) as exc:
         return str(exc)
     name = Path(fx.weights).name
+    if missing == ["fc1", "fc2"]:
+        return (f"{name} holds the GAP classifier (avg_pool, predictions); predictions here run "
+                f"the paper's fc head (fc1, fc2, predictions)")
     if missing:
         return f"{name} has no classifier: it was saved without the top ({', '.join(missing)})"
     h, w, c = summarize(fx.variant, stem=fx.stem, input_shape=(fx.size, fx.size, 3),
