@@ -65,6 +65,31 @@ def keras_vgg16_notop():
     return keras.applications.VGG16(weights=None, include_top=False)
 
 
+def _keras_top_file(tmp_path_factory, app: str):
+    """Keras' own `app` (VGG16, VGG19) with its classifier, random weights, saved with
+    save_weights (Keras 3 layout, 528/549 MB) once per session, and freed."""
+    import keras
+
+    model = getattr(keras.applications, app)(weights=None)
+    path = tmp_path_factory.mktemp("top") / f"{app.lower()}_top.weights.h5"
+    model.save_weights(path)
+    del model
+    keras.backend.clear_session()
+    return path
+
+
+@pytest.fixture(scope="session")
+def keras_vgg16_top_file(tmp_path_factory):
+    """A random-weights VGG16 weights file with the top, saved from keras.applications."""
+    return _keras_top_file(tmp_path_factory, "VGG16")
+
+
+@pytest.fixture(scope="session")
+def keras_vgg19_top_file(tmp_path_factory):
+    """A random-weights VGG19 weights file with the top, saved from keras.applications."""
+    return _keras_top_file(tmp_path_factory, "VGG19")
+
+
 @pytest.fixture
 def fake_imagenet_cache(tmp_path, monkeypatch, keras_vgg16_notop):
     """A Keras cache holding a VGG16 'ImageNet' no-top file (random weights, real layout)."""

@@ -104,45 +104,6 @@ def test_auto_weights_fall_back_to_random_and_say_so(offline):
     assert weights == "random" and "no ImageNet weights for vgg13" in notice
 
 
-def test_predict_needs_imagenet(photo):
-    with pytest.raises(WeightsUnavailable, match="need ImageNet weights"):
-        FeatureExtractor(weights="random").predict(photo)
-
-
-@pytest.mark.slow
-def test_predict_runs_keras_imagenet_classifier_wherever_it_fits(tmp_path, monkeypatch, photo):
-    """Keras' VGG16 with the top, saved in the ImageNet files' layout, predicts through us the
-    same top classes; inputs whose last pool is not 7×7 are refused in words."""
-    from conftest import write_legacy_h5
-    from keras.src.applications import imagenet_utils  # where decode_predictions looks
-
-    from vggviz.sources.imagenet import imagenet_path
-
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    imagenet_path("vgg16").parent.mkdir(parents=True)
-    ref = keras.applications.VGG16(weights=None)  # random weights, with the classifier
-    write_legacy_h5(ref, imagenet_path("vgg16", include_top=True))
-    write_legacy_h5(keras.Model(ref.input, ref.get_layer("block5_pool").output),
-                    imagenet_path("vgg16", include_top=False))
-    names = {str(i): [f"n{i:08d}", f"class {i}"] for i in range(1000)}
-    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", names)  # Keras' class file is offline
-
-    probs = np.asarray(ref(preprocess(load_image(photo)), training=False))[0]
-    want = np.argsort(probs)[::-1][:5]
-    got = FeatureExtractor("vgg16", weights="imagenet").predict(photo, top=5)
-    assert [g[0] for g in got] == [f"n{i:08d}" for i in want]
-    np.testing.assert_allclose([g[2] for g in got], probs[want], rtol=1e-4)
-    del ref
-
-    pooled = FeatureExtractor("vgg16", weights="imagenet", stem="pooled", size=448)
-    top = pooled.predict(photo, top=3)
-    assert len(top) == 3 and top[0][2] >= top[1][2] >= top[2][2] > 0
-    for stem, size, fits in [("pooled", 224, "448–511 px"), ("vgg", 320, "224–255 px")]:
-        fx = FeatureExtractor("vgg16", weights="imagenet", stem=stem, size=size)
-        with pytest.raises(WeightsUnavailable, match=f"7×7×512 .* use an input of {fits}"):
-            fx.predict(photo)
-
-
 def test_unknown_stage_names_the_stages(photo):
     with pytest.raises(ValueError, match="stem, group1"):
         FeatureExtractor(weights="random").activations(photo, "group9")

@@ -178,6 +178,48 @@ def cmd_activations(args: argparse.Namespace) -> None:
         raise CommandError(f"{failed} of {len(names)} images could not be read")
 
 
+def _answerable(fx, download: bool) -> None:
+    """Refuse, in one line, an extractor whose weights give no classifier answer (ImageNet's
+    classifier file not downloaded yet is no refusal when the command may download it)."""
+    from vggviz.network.predictions import classifier_problem
+
+    problem = classifier_problem(fx)
+    if problem and not (download and fx.weights == "imagenet" and "not downloaded" in problem):
+        raise CommandError(problem)
+
+
+@_model_command
+def cmd_predict(args: argparse.Namespace) -> None:
+    from vggviz.network.predictions import top_classes
+    from vggviz.plan.architecture import whole_number
+
+    k = whole_number(args.top, "--top", 1)
+    fx = _extractor(args)
+    _answerable(fx, args.download)
+    scores = top_classes(fx, args.image, k=k, download=args.download)
+    if args.json:
+        print(json.dumps([{"index": c.index, "wnid": c.wnid, "name": c.name,
+                           "probability": c.probability} for c in scores], indent=2))
+        return
+    print(f"{VARIANTS[fx.variant].title}: "
+          + " · ".join(f"{c.words} {c.probability:.2f}" for c in scores))
+
+
+@_model_command
+def cmd_cam(args: argparse.Namespace) -> None:
+    from vggviz.network.class_heat import class_heat
+    from vggviz.render.heat import heat_overlay
+
+    out = _writable_file(args.out)
+    fx = _extractor(args)
+    _answerable(fx, args.download)
+    heat = class_heat(fx, args.image, class_index=args.class_index, stage=args.stage,
+                      download=args.download)
+    pixels, _ = fx.fitted(args.image)
+    out.write_bytes(heat_overlay(pixels, heat.heat))
+    print(f"wrote {out}: Grad-CAM of class {heat.class_index} ({heat.words})")
+
+
 def cmd_fetch_weights(args: argparse.Namespace) -> None:
     """Put Keras' ImageNet weights into its cache, with a progress bar and the md5 checked;
     files already there cost no network call."""
@@ -284,6 +326,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_activations)
 
+    p = sub.add_parser("predict", parents=[model_options],
+                       help="the classifier's top classes for an image")
+    p.add_argument("image")
+    p.add_argument("--top", type=_size, default=5, metavar="K", help="classes shown (5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--download", action="store_true",
+                   help="fetch ImageNet's classifier file (528-549 MB) if it is not cached")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("cam", parents=[model_options],
+                       help="Grad-CAM: where the image shows evidence for a class, as a PNG")
+    p.add_argument("image")
+    p.add_argument("--class", dest="class_index", type=int, default=None, metavar="N",
+                   help="ImageNet class index (default: the top class)")
+    p.add_argument("--stage", choices=["group3", "group4", "group5"], default="group5")
+    p.add_argument("--out", required=True, metavar="PNG")
+    p.add_argument("--download", action="store_true",
+                   help="fetch ImageNet's classifier file (528-549 MB) if it is not cached")
+    p.set_defaults(func=cmd_cam)
+
     p = sub.add_parser("fetch-weights", help="download Keras' ImageNet weights into its cache",
                        description="Download Keras' ImageNet weights (K. Simonyan and A. "
                        "Zisserman, arXiv:1409.1556, CC BY 4.0) into Keras' cache, checking "
@@ -291,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("variant", nargs="?", choices=["vgg16", "vgg19", "all"], default="vgg16",
                    help="vgg16 (default), vgg19 or all")
     p.add_argument("--top", action="store_true",
-                   help="also the file with the classifier (for predictions; 528-549 MB)")
+                   help="also the file with the classifier (for predict and cam; 528-549 MB)")
     p.set_defaults(func=cmd_fetch_weights)
 
     p = sub.add_parser("measure-stems", help="time the whole model with each stem design here",

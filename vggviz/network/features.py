@@ -2,7 +2,7 @@
 
 Only what is looked at is built and run: the stem view runs one conv layer (in numpy where the
 stem is plain conv + ReLU, so the first view never imports TensorFlow), group k runs blocks
-1..k, and the classifier is built only when predictions are asked. Activations are cached per
+1..k, and the classifier runs apart (`vggviz.network.predictions`). Activations are cached per
 (image, stage), keyed first on the source (bytes, file, array) so that a cached request decodes
 nothing, so a display-only change costs no forward pass and no decode.
 """
@@ -27,10 +27,10 @@ from vggviz.plan.architecture import (
     stage_index,
     stem_layers,
 )
-from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet
+from vggviz.sources.imagenet import fetch_imagenet
 from vggviz.sources.images import FITS, ImageSource, load_image, preprocess
 from vggviz.sources.weight_files import read_fitting
-from vggviz.sources.weights import imagenet_top_problem, resolve_weights, weights_label
+from vggviz.sources.weights import resolve_weights, weights_label
 
 SOURCES_KEPT = 16
 """Fitted inputs remembered by source digest (each size×size×3 uint8: 150 KB at 224 px)."""
@@ -89,7 +89,6 @@ class FeatureExtractor:
         self._base = None  # the deepest prefix built so far, one output per stage
         self._base_depth = -1
         self._models: dict[int, object] = {}  # stage depth → a view of _base that stops there
-        self._full = None
         self._stem_params: dict[str, list[np.ndarray]] | None = None  # the numpy stem's
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._sources: OrderedDict[str, tuple[str, np.ndarray]] = OrderedDict()
@@ -280,32 +279,3 @@ class FeatureExtractor:
         gamma, beta, mean, variance = (np.asarray(v, np.float64) for v in bn.get_weights())
         scale = gamma / np.sqrt(variance + bn.epsilon)
         return scale.astype(np.float32), (beta - mean * scale).astype(np.float32)
-
-    # ------------------------------------------------------------------ predictions
-
-    def predict(self, image: ImageSource, top: int = 5) -> list[tuple[str, str, float]]:
-        """ImageNet's top classes for `image`: (class id, name, probability).
-
-        Needs ImageNet weights and an input whose last pool gives the 7×7×512 that Keras'
-        ImageNet classifier was trained on (e.g. 224 px with the VGG stem, 448 with the pooled).
-        With the pooled stem the shapes fit but the network is not the one trained: these are
-        trained weights in a stem they were not trained with (`foreign_stem_note`).
-        """
-        if self._weights != "imagenet":
-            raise WeightsUnavailable(f"predictions need ImageNet weights; these are {self.label}")
-        problem = imagenet_top_problem(self._variant, self._stem, self._size)
-        if problem:
-            raise WeightsUnavailable(problem)
-        from keras.applications.imagenet_utils import decode_predictions
-
-        from vggviz.network.models import build_vgg
-
-        if self._full is None:
-            self._full = build_vgg(self._variant, stem=self._stem, weights="imagenet",
-                                   input_shape=(self._size, self._size, 3))
-        batch, _ = self.prepare(image)
-        probs = np.asarray(self._full.predict_on_batch(batch))
-        try:
-            return [tuple(p) for p in decode_predictions(probs, top=top)[0]]
-        except Exception as exc:  # Keras raises a bare Exception when the class index can't load
-            raise WeightsUnavailable(f"ImageNet class names could not be loaded ({exc})") from None

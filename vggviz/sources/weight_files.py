@@ -12,6 +12,8 @@ import re
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import h5py
@@ -81,19 +83,19 @@ def _names(obj: h5py.Group, attr: str, label: str) -> list[str] | None:
     return names
 
 
-def _array(parent: h5py.Group, key: str, label: str) -> np.ndarray:
-    """The numbers of dataset `key`, refused unless it is a dataset of numbers."""
+def _dataset(parent: h5py.Group, key: str, label: str) -> h5py.Dataset:
+    """Dataset `key`, not yet read, refused unless it is a dataset of numbers."""
     obj = parent.get(key)
     if not isinstance(obj, h5py.Dataset):
         raise _Damage(f"{label} is missing" if obj is None else f"{label} is not a dataset")
     if obj.dtype.kind not in "fiu":
         raise _Damage(f"{label} holds {obj.dtype} values, not numbers")
-    return np.asarray(obj[()])
+    return obj
 
 
-def _vars(layer: h5py.Group, label: str) -> list[np.ndarray]:
-    """A Keras 3 layer's arrays in order: `vars/0`, `vars/1`… ([] if it has no `vars`)."""
-    if "vars" not in layer:
+def _var_datasets(layer: h5py.Group | None, label: str) -> list[h5py.Dataset]:
+    """A Keras 3 layer's datasets in order, not yet read: `vars/0`, `vars/1`… ([] if none)."""
+    if layer is None or "vars" not in layer:
         return []
     group = layer["vars"]
     if not isinstance(group, h5py.Group):
@@ -102,17 +104,17 @@ def _vars(layer: h5py.Group, label: str) -> list[np.ndarray]:
     if keys != sorted(str(i) for i in range(len(keys))):
         raise _Damage(f"{label}/vars holds {', '.join(keys[:4])}{'…' if len(keys) > 4 else ''}, "
                       f"not weights numbered 0, 1…")
-    return [_array(group, str(i), f"{label}/vars/{i}") for i in range(len(keys))]
+    return [_dataset(group, str(i), f"{label}/vars/{i}") for i in range(len(keys))]
 
 
 def _is_legacy(f: h5py.File) -> bool:
     return "layer_names" in f.attrs or "layer_names0" in f.attrs or "model_weights" in f
 
 
-def _read_legacy_h5(f: h5py.File) -> dict[str, list[np.ndarray]]:
+def _legacy_datasets(f: h5py.File) -> dict[str, list[h5py.Dataset]]:
     """Keras 2 layout (ImageNet files): `layer_names` and per-layer `weight_names` attributes.
 
-    Every listed layer is read and checked, also those a prefix model does not take: a file
+    Every listed layer is found and checked, also those a prefix model does not take: a file
     damaged anywhere is refused, not half used. A layer without weights maps to [].
     """
     root = f
@@ -129,7 +131,7 @@ def _read_legacy_h5(f: h5py.File) -> dict[str, list[np.ndarray]]:
         if not isinstance(group, h5py.Group):
             raise _Damage(f"layer_names lists {name}, but the file has no such group")
         weight_names = _names(group, "weight_names", f"weight_names of {name}") or []
-        out[name] = [_array(group, w, f"weight {w} of {name}") for w in weight_names]
+        out[name] = [_dataset(group, w, f"weight {w} of {name}") for w in weight_names]
     return out
 
 
@@ -163,29 +165,34 @@ def _saved_plan(counts: Counter, variant: str, stem: str, fname: str) -> list[La
                           f"{variant} with the {stem} stem has {options}")
 
 
-def _read_keras3_h5(f: h5py.File, variant: str, stem: str,
-                    fname: str) -> dict[str, list[np.ndarray]]:
-    """Keras 3 layout: layers are keyed by class in model order (`conv2d`, `conv2d_1`…); they
-    are matched, kind by kind and in order, to the plan of the variant whole or up to a stage."""
-    found: dict[str, list[tuple[int, list[np.ndarray]]]] = {}
-    layers = _keras3_layers(f)
+def _keras3_keys(layers: h5py.Group, variant: str, stem: str, fname: str) -> dict[str, str]:
+    """Layer name → key of a Keras 3 file's `layers` group: keys are by class in model order
+    (`conv2d`, `conv2d_1`…), matched kind by kind and in order to the plan of the variant whole
+    or up to a stage."""
+    found: dict[str, list[tuple[int, str]]] = {}
     for key in layers:
         layer = layers[key]
         if not isinstance(layer, h5py.Group):
             raise _Damage(f"layers/{key} is not a group")
-        arrays = _vars(layer, f"layers/{key}")
         m = re.fullmatch(r"(.+?)(?:_(\d+))?", key)
         kind = _KERAS3_KINDS.get(m.group(1)) if m else None
-        if kind and arrays:
-            found.setdefault(kind, []).append((int(m.group(2) or 0), arrays))
+        if kind and _var_datasets(layer, f"layers/{key}"):
+            found.setdefault(kind, []).append((int(m.group(2) or 0), key))
     plan = _saved_plan(Counter({kind: len(entries) for kind, entries in found.items()}),
                        variant, stem, fname)
     out = {}
     for kind, entries in found.items():
         names = [spec.name for spec in plan if spec.kind == kind]
-        ordered = [arrays for _, arrays in sorted(entries, key=lambda e: e[0])]
-        out.update(zip(names, ordered, strict=True))
+        out.update(zip(names, [key for _, key in sorted(entries)], strict=True))
     return out
+
+
+def _keras3_datasets(f: h5py.File, variant: str, stem: str,
+                     fname: str) -> dict[str, list[h5py.Dataset]]:
+    """Keras 3 layout: each layer of the plan its datasets, found by `_keras3_keys`."""
+    layers = _keras3_layers(f)
+    return {name: _var_datasets(layers[key], f"layers/{key}")
+            for name, key in _keras3_keys(layers, variant, stem, fname).items()}
 
 
 def _snake_case(class_name: str) -> str:
@@ -216,30 +223,26 @@ def _archive_layers(config: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def _read_keras_archive(path: Path) -> dict[str, list[np.ndarray]]:
+def _archive_datasets(path: Path, stack: ExitStack) -> dict[str, list[h5py.Dataset]]:
     """A `.keras` archive (`model.save`): config.json names the layers in order, and
     model.weights.h5 (Keras 3's layout) keys each one's weights by class and rank, as Keras'
     saver numbers them (conv2d, conv2d_1…; input_layer, max_pooling2d…)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = set(archive.namelist())
-            if "config.json" not in members:
-                raise _Damage("a zip archive without config.json")
-            if "model.weights.h5" not in members:
-                raise _Damage("a zip archive without model.weights.h5")
-            layers = _archive_layers(archive.read("config.json"))
-            with archive.open("model.weights.h5") as fh, h5py.File(fh, "r") as f:
-                return _archive_weights(_keras3_layers(f, "model.weights.h5: "), layers)
-    except _Damage:
-        raise
-    except _READ_ERRORS as exc:
-        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        raise _Damage(f"unreadable archive: {text}") from None
+    archive = stack.enter_context(zipfile.ZipFile(path))
+    members = set(archive.namelist())
+    if "config.json" not in members:
+        raise _Damage("a zip archive without config.json")
+    if "model.weights.h5" not in members:
+        raise _Damage("a zip archive without model.weights.h5")
+    layers = _archive_layers(archive.read("config.json"))
+    fh = stack.enter_context(archive.open("model.weights.h5"))
+    f = stack.enter_context(h5py.File(fh, "r"))
+    return _archive_weights(_keras3_layers(f, "model.weights.h5: "), layers)
 
 
-def _archive_weights(stored: h5py.Group, layers: list[tuple[str, str]]) -> dict[str, list]:
-    """Each named layer's arrays from `layers/<key>/vars`; every stored weight must belong to a
-    listed layer, and every listed conv, dense or batch-norm layer must have its own."""
+def _archive_weights(stored: h5py.Group,
+                     layers: list[tuple[str, str]]) -> dict[str, list[h5py.Dataset]]:
+    """Each named layer's datasets from `layers/<key>/vars`; every stored weight must belong
+    to a listed layer, and every listed conv, dense or batch-norm layer must have its own."""
     used: Counter = Counter()
     out, claimed = {}, set()
     for cls, name in layers:
@@ -253,16 +256,19 @@ def _archive_weights(stored: h5py.Group, layers: list[tuple[str, str]]) -> dict[
             raise _Damage(f"model.weights.h5 has no layers/{key} for {name}")
         if group is not None and not isinstance(group, h5py.Group):
             raise _Damage(f"model.weights.h5 layers/{key} is not a group")
-        out[name] = _vars(group, f"layers/{key}") if group is not None else []
+        out[name] = _var_datasets(group, f"layers/{key}")
         claimed.add(key)
     for key in stored:
-        if key not in claimed and isinstance(stored[key], h5py.Group) and _vars(stored[key], key):
+        if key not in claimed and isinstance(stored[key], h5py.Group) \
+                and _var_datasets(stored[key], key):
             raise _Damage(f"model.weights.h5 holds weights (layers/{key}) of no layer that "
                           f"config.json lists")
     return out
 
 
-def _read_file(path: Path, variant: str, stem: str) -> dict[str, list[np.ndarray]]:
+def _datasets(path: Path, variant: str, stem: str,
+              stack: ExitStack) -> dict[str, list[h5py.Dataset]]:
+    """Every layer's datasets in the file at `path`, open (in `stack`) but not read."""
     if path.is_dir():
         raise _Damage("it is a directory")
     if not path.is_file():
@@ -271,24 +277,26 @@ def _read_file(path: Path, variant: str, stem: str) -> dict[str, list[np.ndarray
         if not fh.read(1):
             raise _Damage("the file is empty")
     if path.suffix == ".keras" and zipfile.is_zipfile(path):
-        return _read_keras_archive(path)
+        return _archive_datasets(path, stack)
     if not h5py.is_hdf5(path):
         if zipfile.is_zipfile(path):
             raise _Damage("a zip archive, which Keras reads only when named .keras",
                           advice="rename it to end in .keras")
         raise _Damage("neither an HDF5 file nor a .keras archive")
-    try:
-        with h5py.File(path, "r") as f:
-            if _is_legacy(f):
-                return _read_legacy_h5(f)
-            if "layers" in f:
-                return _read_keras3_h5(f, variant, stem, path.name)
-    except (WeightsMismatch, _Damage):
-        raise
-    except _READ_ERRORS as exc:
-        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        raise _Damage(f"HDF5: {text}") from None
+    f = stack.enter_context(h5py.File(path, "r"))
+    if _is_legacy(f):
+        return _legacy_datasets(f)
+    if "layers" in f:
+        return _keras3_datasets(f, variant, stem, path.name)
     raise _Damage("an HDF5 file without Keras layers")
+
+
+def _what_failed(path: Path, exc: Exception) -> _Damage:
+    """A read error of h5py, zipfile, json… as the damage it shows, in words."""
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    where = "unreadable archive" if path.suffix == ".keras" and zipfile.is_zipfile(path) \
+        else "HDF5"
+    return _Damage(f"{where}: {text}")
 
 
 def _in_keras_cache(path: Path) -> bool:
@@ -300,6 +308,39 @@ def _in_keras_cache(path: Path) -> bool:
         return False
 
 
+def _damaged(path: Path, exc: _Damage) -> WeightsFileDamaged:
+    """The one-line WeightsFileDamaged for `exc`: the file, what is wrong, what to do."""
+    what = " ".join(str(exc).split())
+    what = what if len(what) <= 200 else what[:199] + "…"
+    if exc.advice:
+        advice = exc.advice
+    elif _in_keras_cache(path):
+        advice = f"delete {path} so Keras downloads it again"
+    else:
+        advice = "save the weights again with model.save_weights"
+    return WeightsFileDamaged(f"{path.name} is damaged or not a Keras weights file ({what}); "
+                              f"{advice}")
+
+
+@contextmanager
+def weight_datasets(path: str | os.PathLike, *, variant: str = "vgg16",
+                    stem: str = "vgg") -> Iterator[dict[str, list[h5py.Dataset]]]:
+    """The HDF5 datasets of every layer in a Keras weights file, by layer name, open inside the
+    block but not read: large weights can be copied in chunks (`read_direct`) without ever
+    being held whole. Errors as `read_weights` (a read inside the block raises h5py's own)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no weights file at {path}")
+    with ExitStack() as stack:
+        try:
+            datasets = _datasets(path, variant, stem, stack)
+        except (WeightsMismatch, _Damage) as exc:
+            raise (_damaged(path, exc) if isinstance(exc, _Damage) else exc) from None
+        except _READ_ERRORS as exc:
+            raise _damaged(path, _what_failed(path, exc)) from None
+        yield datasets
+
+
 def read_weights(path: str | os.PathLike, *, variant: str = "vgg16",
                  stem: str = "vgg") -> dict[str, list[np.ndarray]]:
     """Arrays of every layer in a Keras weights file (`.weights.h5`, legacy `.h5`, `.keras`),
@@ -309,22 +350,12 @@ def read_weights(path: str | os.PathLike, *, variant: str = "vgg16",
     one line: the file, what is wrong, what to do) or WeightsMismatch (a Keras 3 file whose
     layers match the variant's neither whole nor up to any stage).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no weights file at {path}")
-    try:
-        return _read_file(path, variant, stem)
-    except _Damage as exc:
-        what = " ".join(str(exc).split())
-        what = what if len(what) <= 200 else what[:199] + "…"
-        if exc.advice:
-            advice = exc.advice
-        elif _in_keras_cache(path):
-            advice = f"delete {path} so Keras downloads it again"
-        else:
-            advice = "save the weights again with model.save_weights"
-        raise WeightsFileDamaged(f"{path.name} is damaged or not a Keras weights file ({what}); "
-                                 f"{advice}") from None
+    with weight_datasets(path, variant=variant, stem=stem) as datasets:
+        try:
+            return {name: [np.asarray(d[()]) for d in found]
+                    for name, found in datasets.items()}
+        except _READ_ERRORS as exc:
+            raise _damaged(Path(path), _what_failed(Path(path), exc)) from None
 
 
 def load_weights(model, weights: str | os.PathLike, *, variant: str = "vgg16",
