@@ -10,6 +10,7 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from vggviz.network.class_heat import CAM_STAGES, ClassHeat, class_heat
+from vggviz.network.classifier_head import TOP_FILE_MB
 from vggviz.network.predictions import ClassScore, NoClassifier, classifier_problem, top_classes
 from vggviz.plan.architecture import VARIANTS
 from vggviz.render.heat import heat_overlay, heat_scale
@@ -20,7 +21,6 @@ from vggviz.ui.widgets import LABEL_WIDTH, picture
 
 HEAT_PX = 270
 BAR_COLOUR = "#31688e"  # viridis' blue: 5.6:1 on white
-CLASSIFIER_MB = {"vgg16": 553, "vgg19": 575}  # the files with the top, as Keras publishes them
 GRAD_CAM = ("<a href='https://arxiv.org/abs/1610.02391' target='_blank' rel='noopener' "
             "style='text-decoration:underline'>Grad-CAM</a> (Selvaraju et al. 2017)")
 
@@ -118,11 +118,11 @@ class ClassifierView:
                               f"{html.escape(problem)}.</small>")
         self.answer.value = (f"<b>What the classifier concludes</b><br>No answer: "
                              f"{html.escape(problem)}.")
-        can_fetch = fx.weights == "imagenet" and fx.variant in CLASSIFIER_MB \
+        can_fetch = fx.weights == "imagenet" and fx.variant in TOP_FILE_MB \
             and not imagenet_cached(fx.variant, include_top=True) \
             and not self.downloads.running(fx.variant)
         self.fetch.description = (f"Get {VARIANTS[fx.variant].title}'s classifier "
-                                  f"({CLASSIFIER_MB.get(fx.variant, 0)} MB)")
+                                  f"({TOP_FILE_MB.get(fx.variant, 0)} MB)")
         self.fetch.layout.display = None if can_fetch else "none"
         self.heat_box.layout.display = "none"
 

@@ -35,9 +35,9 @@ from vggviz.render import render_map as render_focus
 from vggviz.sources.imagenet import imagenet_cached, imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import foreign_stem_note, weights_credit, weights_notice
+from vggviz.ui.classifier_view import ClassifierView
 from vggviz.ui.compare_weights import WeightsComparison
 from vggviz.ui.convolution_panel import ConvolutionPanel
-from vggviz.ui.classifier_view import ClassifierView
 from vggviz.ui.cost_strip import cost_strip
 from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.field_view import FieldView
