@@ -199,7 +199,12 @@ def cmd_patterns(args: argparse.Namespace) -> None:
     map and a grid, so a teacher can fill the cache before class."""
     from tqdm import tqdm
 
-    from vggviz.network.patterns import PatternSettings, patterns, patterns_caption
+    from vggviz.network.patterns import (
+        PatternSettings,
+        cached_patterns,
+        patterns,
+        patterns_caption,
+    )
     from vggviz.render import encode_png
     from vggviz.render.patterns import render_patterns
 
@@ -208,6 +213,7 @@ def cmd_patterns(args: argparse.Namespace) -> None:
         raise CommandError(f"{out} is a file; --out needs a folder")
     fx = _extractor(args)
     settings = PatternSettings(steps=args.steps)
+    cached_patterns(fx, args.stage, args.channels, settings)  # refuses a map it has not, at once
     with tqdm(total=len(args.channels) * settings.steps, desc=f"{args.stage} patterns",
               unit="map-step", file=sys.stderr) as bar:
         found = patterns(fx, args.stage, args.channels, settings=settings,
