@@ -183,3 +183,31 @@ def test_trained_weights_in_the_pooled_stem_say_they_were_not_trained_there(
     vgg = run("stem", str(photo_file), "--weights", "imagenet", "--npy", str(tmp_path / "v.npy"))
     assert vgg.returncode == 0, vgg.stderr
     assert "not trained with" not in vgg.stderr
+
+
+def test_patterns_writes_a_png_per_map_and_a_grid_and_fills_the_cache(tmp_path, isolated_cache,
+                                                                       capsys):
+    from PIL import Image
+
+    args = ["patterns", "--stage", "group1", "--channels", "0-2,9", "--weights", "random",
+            "--steps", "5", "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "0 from the cache, 4 computed" in first.out and "mean nothing" in first.out
+    assert "group1 patterns" in first.err and "20/20" in first.err  # the progress bar
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["group1_000.png", "group1_001.png", "group1_002.png", "group1_009.png",
+                     "group1_patterns.png"]
+    assert Image.open(tmp_path / "out" / "group1_009.png").size == (6, 6)
+    assert Image.open(tmp_path / "out" / "group1_patterns.png").mode == "RGB"
+    assert main(args) == 0
+    assert "4 from the cache, 0 computed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("channels", "needle"), [("a-b", "numbers and ranges"),
+                                                  ("0-64", "no map 64")])
+def test_patterns_refuses_maps_it_has_not_in_one_line(tmp_path, channels, needle):
+    out = run("patterns", "--stage", "stem", "--weights", "random", "--channels", channels,
+              "--out", str(tmp_path))
+    assert out.returncode == 2 and needle in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr

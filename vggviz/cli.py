@@ -220,6 +220,58 @@ def cmd_cam(args: argparse.Namespace) -> None:
     print(f"wrote {out}: Grad-CAM of class {heat.class_index} ({heat.words})")
 
 
+def channel_list(text: str) -> list[int]:
+    """Maps named as "0-63", "1,5,9" or a mix ("0-3,8"), in the order given."""
+    channels = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            channels += range(int(first), int(last or first) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"maps are numbers and ranges such as 0-63 or 1,5,9, "
+                                         f"got {text!r}") from None
+    if not channels:
+        raise argparse.ArgumentTypeError(f"no maps in {text!r}")
+    return channels
+
+
+@_model_command
+def cmd_patterns(args: argparse.Namespace) -> None:
+    """Compute (or read from the shared cache) the patterns of a stage's maps; write a PNG per
+    map and a grid, so a teacher can fill the cache before class."""
+    from tqdm import tqdm
+
+    from vggviz.network.patterns import (
+        PatternSettings,
+        cached_patterns,
+        patterns,
+        patterns_caption,
+    )
+    from vggviz.render import encode_png
+    from vggviz.render.patterns import render_patterns
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out} is a file; --out needs a folder")
+    fx = _extractor(args)
+    settings = PatternSettings(steps=args.steps)
+    cached_patterns(fx, args.stage, args.channels, settings)  # refuses a map it has not, at once
+    with tqdm(total=len(args.channels) * settings.steps, desc=f"{args.stage} patterns",
+              unit="map-step", file=sys.stderr) as bar:
+        found = patterns(fx, args.stage, args.channels, settings=settings,
+                         progress=lambda done, total: bar.update(done - bar.n))
+    out.mkdir(parents=True, exist_ok=True)
+    for p in found:
+        (out / f"{args.stage}_{p.channel:03d}.png").write_bytes(encode_png(p.pixels))
+    grid = out / f"{args.stage}_patterns.png"
+    grid.write_bytes(render_patterns([p.pixels for p in found]))
+    cached = sum(p.cached for p in found)
+    side = found[0].pixels.shape[0]
+    print(f"wrote {len(found)} patterns of {side}×{side} px and {grid.name} to {out}/ "
+          f"({cached} from the cache, {len(found) - cached} computed and cached)")
+    print(patterns_caption(fx, args.stage))
+
+
 def cmd_fetch_weights(args: argparse.Namespace) -> None:
     """Put Keras' ImageNet weights into its cache, with a progress bar and the md5 checked;
     files already there cost no network call."""
@@ -345,6 +397,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true",
                    help="fetch ImageNet's classifier file (528-549 MB) if it is not cached")
     p.set_defaults(func=cmd_cam)
+
+
+    p = sub.add_parser("patterns", parents=[model_options],
+                       help="what each map of a stage responds to most, as PNGs (fills the "
+                       "shared cache)")
+    p.add_argument("--stage", choices=list(STAGES), default="stem")
+    p.add_argument("--channels", type=channel_list, default=list(range(64)), metavar="0-63|1,5,9",
+                   help="the maps (default 0-63, the first page)")
+    p.add_argument("--steps", type=_size, default=30, metavar="N",
+                   help="gradient-ascent steps (30)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_patterns)
 
     p = sub.add_parser("fetch-weights", help="download Keras' ImageNet weights into its cache",
                        description="Download Keras' ImageNet weights (K. Simonyan and A. "

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from PIL import Image
 
-from vggviz.render.layout import GridLayout
+from vggviz.render.layout import GridLayout, grid_layout
 from vggviz.render.palettes import GAP_RGB, encode_png
 
 MISSING_RGB = (236, 236, 236)
@@ -41,3 +41,17 @@ def render_pattern_page(patterns: Mapping[int, np.ndarray], layout: GridLayout,
         tile = blank if pixels is None else _tile(pixels, layout.tile_w, layout.tile_h)
         canvas.paste(tile, layout.origin(position))
     return encode_png(canvas)
+
+
+def render_patterns(tiles: Sequence[np.ndarray], *, tile: int | None = None,
+                    columns: int | None = None) -> bytes:
+    """PNG of square (s, s, 3) uint8 patterns in a grid of their own, each `tile` px a side (by
+    default as the feature-map grid sizes a map of s px)."""
+    tiles = [np.asarray(t, np.uint8) for t in tiles]
+    shapes = {t.shape for t in tiles}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 3 \
+            or next(iter(shapes))[0] != next(iter(shapes))[1]:
+        raise ValueError(f"patterns must be square (s, s, 3) images of one size, got "
+                         f"{sorted(shapes)}")
+    layout = grid_layout(len(tiles), tile, columns, map_size=tiles[0].shape[:2])
+    return render_pattern_page(dict(enumerate(tiles)), layout, range(len(tiles)))
