@@ -84,7 +84,8 @@ def test_the_chosen_maps_pattern_and_its_page_and_a_page_tile_chooses_its_map(of
     assert view.find.layout.display is None  # not found yet: a button offers it
     view._find_one()
     assert view.join(300)
-    assert view.pattern_image.layout.visibility is None
+    assert view.pattern_image.layout.display is None
+    assert view.placeholder.layout.display == "none"
     assert picture_of(view.pattern_image).shape[:2] == (160, 160)
     assert view.find.layout.display == "none"
 

@@ -25,15 +25,20 @@ GRAD_CAM = ("<a href='https://arxiv.org/abs/1610.02391' target='_blank' rel='noo
             "style='text-decoration:underline'>Grad-CAM</a> (Selvaraju et al. 2017)")
 
 
+def probability(p: float) -> str:
+    """A probability as people read it: two decimals, or two digits where it is below 0.01."""
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.2g}"
+
+
 def bars_html(variant: str, scores: list[ClassScore]) -> str:
     """The top classes as a table of bars a screen reader reads as a table."""
     rows = "".join(
         f"<tr><th scope='row' style='text-align:left;font-weight:normal;padding-right:8px'>"
         f"{html.escape(s.words)}</th><td style='width:150px'><div style='background:"
         f"{BAR_COLOUR};height:12px;width:{max(1, round(s.probability * 150))}px'></div></td>"
-        f"<td style='text-align:right;padding-left:6px'>{s.probability:.2f}</td></tr>"
+        f"<td style='text-align:right;padding-left:6px'>{probability(s.probability)}</td></tr>"
         for s in scores)
-    return (f"<table class='vggviz-top5' style='border-collapse:collapse'><caption "
+    return (f"<table class='vggviz-top5' style='border-collapse:collapse;line-height:1.5'><caption "
             f"style='text-align:left'><b>{html.escape(VARIANTS[variant].title)} thinks it is…"
             f"</b> (probabilities of its top {len(scores)} of 1,000 ImageNet classes)</caption>"
             f"{rows}</table>")
@@ -41,8 +46,9 @@ def bars_html(variant: str, scores: list[ClassScore]) -> str:
 
 def summary_line(variant: str, scores: list[ClassScore]) -> str:
     """The answer in one line: "VGG16: tabby 0.62 · Egyptian cat 0.20 · …"."""
-    top = " · ".join(f"{html.escape(s.words)} {s.probability:.2f}" for s in scores[:3])
-    return f"<b>{html.escape(VARIANTS[variant].title)}:</b> {top} · …"
+    best = scores[0]
+    return (f"<b>{html.escape(VARIANTS[variant].title)}:</b> {html.escape(best.words)} "
+            f"{probability(best.probability)} · and {len(scores) - 1} more below")
 
 
 def heat_caption(heat: ClassHeat, variant: str) -> str:
@@ -78,18 +84,22 @@ class ClassifierView:
                                      layout=w.Layout(width=f"{HEAT_PX}px"))
         self.heat_stage = w.ToggleButtons(
             options=[(f"Group {s[-1]}", s) for s in CAM_STAGES], value="group5",
-            description="At", style=label | {"button_width": "64px"},
+            description="Heat at", style=label | {"button_width": "72px"},
             tooltips=[f"the last convolution of {s}" for s in CAM_STAGES])
         self.heat_image = picture(f"{HEAT_PX}px")
         self.heat_image.add_class("vggviz-heat")
         self.heat_bar = picture(f"{HEAT_PX}px")
-        self.heat_caption = w.HTML(layout=w.Layout(width="330px"))
-        self.heat_box = w.VBox([self.heat_class, self.heat_stage, self.heat_image,
-                                self.heat_bar, self.heat_caption],
-                               layout=w.Layout(display="none", align_items="flex-start"))
-        self.widget = w.VBox([self.answer, self.fetch, self.downloads.widget, self.heat_box],
-                             layout=w.Layout(align_items="flex-start", width="360px",
-                                             margin="0 24px 0 0"))
+        self.heat_caption = w.HTML(layout=w.Layout(width=f"{HEAT_PX}px"))
+        self.heat_box = w.VBox([self.heat_image, self.heat_bar, self.heat_caption],
+                               layout=w.Layout(display="none", align_items="flex-start",
+                                               margin="0 24px 0 0"))
+        self.heat_controls = w.VBox([self.heat_class, self.heat_stage],
+                                    layout=w.Layout(display="none"))
+        answer = w.VBox([self.answer, self.fetch, self.downloads.widget, self.heat_controls],
+                        layout=w.Layout(align_items="flex-start", width="360px",
+                                        margin="0 24px 0 0"))
+        self.widget = w.HBox([answer, self.heat_box],
+                             layout=w.Layout(align_items="flex-start", flex_flow="row wrap"))
         self.widget.add_class("vggviz-classifier-view")
         self._work = LatestOnly("vggviz-classifier",
                                 lambda exc: self.on_error(f"the classifier's answer failed "
@@ -114,17 +124,17 @@ class ClassifierView:
         self._work.submit(lambda: self._answer(fx, image))
 
     def _no_answer(self, fx, problem: str) -> None:
-        self.summary.value = (f"<small>No answer from the classifier: "
-                              f"{html.escape(problem)}.</small>")
-        self.answer.value = (f"<b>What the classifier concludes</b><br>No answer: "
-                             f"{html.escape(problem)}.")
+        self.summary.value = (f"<div style='line-height:1.3'><small>No answer from the "
+                              f"classifier: {html.escape(problem)}.</small></div>")
+        self.answer.value = (f"<div style='line-height:1.35'><b>What the classifier concludes"
+                             f"</b><br>No answer: {html.escape(problem)}.</div>")
         can_fetch = fx.weights == "imagenet" and fx.variant in TOP_FILE_MB \
             and not imagenet_cached(fx.variant, include_top=True) \
             and not self.downloads.running(fx.variant)
         self.fetch.description = (f"Get {VARIANTS[fx.variant].title}'s classifier "
                                   f"({TOP_FILE_MB.get(fx.variant, 0)} MB)")
         self.fetch.layout.display = None if can_fetch else "none"
-        self.heat_box.layout.display = "none"
+        self.heat_box.layout.display = self.heat_controls.layout.display = "none"
 
     def _answer(self, fx, image) -> None:
         try:
@@ -135,10 +145,11 @@ class ClassifierView:
         if self._shown != (fx, image):
             return  # a newer image or model came meanwhile
         self.answer.value = bars_html(fx.variant, scores)
-        self.summary.value = f"<small>{summary_line(fx.variant, scores)} (more below)</small>"
+        self.summary.value = (f"<div style='line-height:1.3'><small>"
+                              f"{summary_line(fx.variant, scores)}</small></div>")
         self._setting = True
         try:
-            self.heat_class.options = [(f"{s.words} ({s.probability:.2f})", s.index)
+            self.heat_class.options = [(f"{s.words} ({probability(s.probability)})", s.index)
                                        for s in scores]
             self.heat_class.value = scores[0].index
         finally:
@@ -153,8 +164,9 @@ class ClassifierView:
         pixels, _ = fx.fitted(image)
         self.heat_image.value = heat_overlay(pixels, heat.heat)
         self.heat_bar.value = heat_scale(width=HEAT_PX)
-        self.heat_caption.value = f"<small>{heat_caption(heat, fx.variant)}</small>"
-        self.heat_box.layout.display = None
+        self.heat_caption.value = (f"<div style='line-height:1.35'><small>"
+                                   f"{heat_caption(heat, fx.variant)}</small></div>")
+        self.heat_box.layout.display = self.heat_controls.layout.display = None
 
     def _redo_heat(self) -> None:
         if self._shown is not None and self.heat_class.options:

@@ -52,6 +52,10 @@ class PatternView:
         self.map_image = picture(f"{PATTERN_PX}px")
         self.pattern_image = picture(f"{PATTERN_PX}px")
         self.pattern_image.add_class("vggviz-pattern")
+        self.placeholder = w.HTML(
+            f"<div style='width:{PATTERN_PX - 12}px;height:{PATTERN_PX - 12}px;padding:6px;"
+            f"border:1px dashed #767676;color:#444;line-height:1.35'><small>not found yet: "
+            f"“Find what it responds to” works it out</small></div>")
         self.caption = w.HTML(layout=w.Layout(width="360px"))
         self.find = w.Button(description="Find what it responds to", icon="search",
                              layout=w.Layout(width="auto"))
@@ -67,7 +71,8 @@ class PatternView:
         self._click.on_dom_event(self._on_page_click)
         pair = w.HBox([w.VBox([w.HTML("<small>the map</small>"), self.map_image]),
                        w.VBox([w.HTML("<small>what excites it most</small>"),
-                               self.pattern_image])], layout=w.Layout(grid_gap="0 10px"))
+                               self.pattern_image, self.placeholder])],
+                      layout=w.Layout(grid_gap="0 10px"))
         self.widget = w.VBox([self.title, pair, self.caption,
                               w.HBox([self.find, self.page_button],
                                      layout=w.Layout(grid_gap="0 10px")),
@@ -89,7 +94,8 @@ class PatternView:
         self._state = (fx, stage, int(channel), maps, layout, list(order))
         self.title.value = (f"<b>What {html.escape(stage)} map {channel} responds to</b>")
         self.map_image.value = render_map(maps, channel, cmap=cmap)
-        self.caption.value = f"<small>{html.escape(patterns_caption(fx, stage))}</small>"
+        self.caption.value = (f"<div style='line-height:1.35'><small>"
+                              f"{html.escape(patterns_caption(fx, stage))}</small></div>")
         if self._one is not None and self._one.target != (fx, stage, int(channel)):
             self._one.cancel.set()  # it belonged to another map
         self._draw_one()
@@ -98,7 +104,8 @@ class PatternView:
     def _draw_one(self) -> None:
         fx, stage, channel = self._state[:3]
         found = cached_patterns(fx, stage, [channel]).get(channel)
-        self.pattern_image.layout.visibility = None if found else "hidden"
+        self.pattern_image.layout.display = None if found else "none"
+        self.placeholder.layout.display = "none" if found else None
         if found is not None:
             self.pattern_image.value = render_pattern(found.pixels, PATTERN_PX)
             self.pattern_image.description = ""
@@ -116,10 +123,11 @@ class PatternView:
         self.page_image.layout.display = None
         self.page_image.layout.width = f"{min(layout.width, 980)}px"
         missing = len(order) - len(found)
-        self.page_note.value = (f"<small>The patterns of the {len(order)} maps on the page, laid "
-                                f"out as the grid above (click one to choose it)"
+        self.page_note.value = (f"<div style='line-height:1.35'><small>The patterns of the "
+                                f"{len(order)} maps on the page, laid out as the grid above "
+                                f"(click one to choose it)"
                                 + (f"; {missing} not found yet (grey)" if missing else "")
-                                + ".</small>")
+                                + ".</small></div>")
 
     # ------------------------------------------------------------------ background work
 
