@@ -53,15 +53,22 @@ def keras_recipe(model, layer: str, filters: list[int]) -> tuple[float, list[flo
     return (time.perf_counter() - t) / len(filters), reached
 
 
-def ours(fx, stage: str, filters: list[int], seed: int) -> tuple[float, list[float], int]:
-    """Seconds for these filters as one call (fresh cache), their end activations, the side."""
-    from vggviz.network.patterns import PatternSettings, patterns
+def ours(fx, stage: str, filters: list[int], seed: int
+         ) -> tuple[float, list[float], int, float]:
+    """Seconds for these filters as one call (fresh cache), their end activations, the side,
+    and the milliseconds a second kernel's `cached_patterns` then takes to read them."""
+    from vggviz.network.patterns import PatternSettings, cached_patterns, patterns
 
     os.environ["VGGVIZ_CACHE"] = tempfile.mkdtemp(prefix="bench-patterns-")
     patterns(fx, stage, [PAGE - 1], settings=PatternSettings(seed=seed + 1000))  # trace, warm
     t = time.perf_counter()
     found = patterns(fx, stage, filters, settings=PatternSettings(steps=30, seed=seed))
-    return time.perf_counter() - t, [p.end for p in found], found[0].pixels.shape[0]
+    seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    read = cached_patterns(fx, stage, filters, PatternSettings(steps=30, seed=seed))
+    read_ms = (time.perf_counter() - t) * 1e3
+    assert len(read) == len(filters)
+    return seconds, [p.end for p in found], found[0].pixels.shape[0], read_ms
 
 
 def main() -> None:
@@ -82,10 +89,11 @@ def main() -> None:
     for stage in args.stages.split(","):
         deep = stage in ("group4", "group5")
         base_n = 1 if deep else args.baseline_filters
-        base_s, ours_s, base_act, ours_act, side = [], [], [], [], 0
+        base_s, ours_s, base_act, ours_act, read_ms, side = [], [], [], [], [], 0
         for run in range(args.runs):
             filters = list(range(OURS_FILTERS[stage]))
-            seconds, ends, side = ours(fx, stage, filters, run)
+            seconds, ends, side, read = ours(fx, stage, filters, run)
+            read_ms.append(read)
             ours_s.append(seconds / len(filters))
             ours_act.append(statistics.median(ends))
             per_filter, reached = keras_recipe(model, LAYERS[stage], filters[:base_n])
@@ -99,6 +107,8 @@ def main() -> None:
               f"{spread([s * PAGE for s in ours_s], 's', 1)}")
         print(f"  keras   s/pattern {spread(base_s, 's', 3)}; s/page (scaled) "
               f"{spread([s * PAGE for s in base_s], 's', 1)}")
+        print(f"  vggviz  cached_patterns of those {len(filters)} from disk: "
+              f"{spread(read_ms, 'ms', 1)}")
         print(f"  speed-up per page (keras / vggviz): {spread(ratio, '×', 1)}")
         print(f"  target activation reached, median over the filters: vggviz (centre unit) "
               f"{spread(ours_act, '', 3)}; keras (largest unit of the map) "

@@ -184,3 +184,11 @@ def test_progress_counts_map_steps_up_to_the_total(fx, isolated_cache):
 
 def test_the_caption_says_random_patterns_mean_nothing_yet(fx):
     assert "mean nothing until the network is trained" in patterns_caption(fx, "group3")
+
+
+@pytest.mark.parametrize("variant", ["vgg11_lrn", "vgg13_bn", "vgg16_c", "vgg19"])
+def test_every_kind_of_variant_climbs_and_measures_as_the_explorer_does(variant):
+    fx = FeatureExtractor(variant, weights="random", seed=1)
+    p = pattern(fx, "group2", 17, settings=PatternSettings(seed=12))
+    assert p.end > 0 and p.end >= 10 * p.start
+    assert _canvas_activation(fx, p) == pytest.approx(p.end, rel=0.05, abs=1e-3)

@@ -517,3 +517,19 @@ def test_a_large_map_shares_the_range_of_the_channels_asked_for_and_refuses_othe
     assert np.array_equal(levels, expected)
     with pytest.raises(ValueError, match="channel 3 is not among the channels"):
         render_map(maps, 3, normalize="shared", channels=[0, 1])
+
+
+def test_render_patterns_places_each_pattern_sharp_in_the_grid():
+    from vggviz.render import grid_layout
+    from vggviz.render.patterns import render_patterns
+
+    rng = np.random.default_rng(0)
+    tiles = [rng.integers(0, 256, (5, 5, 3), dtype=np.uint8) for _ in range(7)]
+    picture = np.asarray(Image.open(io.BytesIO(render_patterns(tiles, tile=20))))
+    layout = grid_layout(7, 20)
+    assert picture.shape == (layout.height, layout.width, 3)
+    row, col = divmod(5, layout.columns)
+    top, left = row * (20 + layout.gap), col * (20 + layout.gap)
+    assert np.array_equal(picture[top:top + 20:4, left:left + 20:4], tiles[5])
+    with pytest.raises(ValueError, match="square"):
+        render_patterns([np.zeros((4, 5, 3), np.uint8)])

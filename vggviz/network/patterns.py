@@ -3,13 +3,14 @@
 Activation maximisation (Erhan et al. 2009; Simonyan et al. 2013; Yosinski et al. 2015): start
 from faint noise around the ImageNet mean colour and climb the gradient of the activation of
 the centre unit of map `channel` of a stage, on an input as large as that unit's receptive field
-(3 px for the VGG stem, 44 for group 3 of VGG16), so nothing is computed that the unit cannot
-see. Each step is the gradient normalised to an RMS of `learning_rate` grey levels, then three
-regularisers that keep the pattern an image a person can read: random jitter (each step sees the
-pattern shifted a few pixels), a little blur (smoothing what the unit cannot resolve) and decay
-towards the mean colour (an L2 penalty: the pattern's contrast settles near learning_rate/decay).
-Pixels stay in the valid 0–255 range throughout; the result is RGB uint8, in the 'caffe'
-preprocessing the extractor uses.
+(3 px for the VGG stem, 50 for group 3 of VGG16: its 44-px field and the few pixels that centre
+it), so nothing is computed that the unit cannot see. Each step is the gradient normalised to an
+RMS of `learning_rate` grey levels, then the regularisers that keep the pattern an image a person
+can read: decay towards the mean colour (an L2 penalty: the contrast settles near
+learning_rate/decay, so the optimum of a linear unit is its kernel), random jitter past the stems
+(each step sees the pattern shifted a pixel or two) and, if asked, blur. A unit silent on the
+noise gets a gradient through redirected ReLUs (as Lucid does). Pixels stay in the valid 0–255
+range throughout; the result is RGB uint8, in the 'caffe' preprocessing the extractor uses.
 
 A page of maps is optimised at once (one batch element per map), and every pattern goes to the
 shared disk cache (`vggviz.network.pattern_cache`) as soon as it is done.
@@ -119,7 +120,7 @@ def _fitted(variant: str, stem: str, stage: str, size: int | None, limit: int
     the input, and the most central such unit; for a given `size` (or where none fits by
     `limit`), the unit whose field is centred best."""
     plan = layer_plan(variant, stem=stem, include_top=False, upto=stage)
-    field = stage_field(variant, stem, stage, max(limit, 224))
+    field = stage_field(variant, stem, stage, limit)
     last = min(field.size + field.jump, limit)
     for s in [size] if size else range(min(field.size, last), last + 1):
         f = plan_fields(plan, (s, s))[-1]
@@ -268,12 +269,10 @@ def _optimise(fx, target: _Target, channels: list[int], settings: PatternSetting
         shifts.append(rng.integers(-j, j + 1, (settings.steps, 2)))
     x = np.stack(starts).astype(np.float32)
     shifts = np.stack(shifts, 1)  # (steps, n, 2)
-    start = None
+    start = measure(tf.constant(x), onehot).numpy()
     for t in range(settings.steps):
         if cancel is not None and cancel.is_set():
             raise PatternsCancelled(f"cancelled after {t} of {settings.steps} steps")
-        if start is None:
-            start = measure(tf.constant(x), onehot).numpy()
         _, grad = climb(tf.constant(_roll(x, shifts[t], 1)), onehot)
         grad = _roll(grad.numpy(), shifts[t], -1)
         rms = np.sqrt(np.mean(grad ** 2, axis=(1, 2, 3), keepdims=True))
