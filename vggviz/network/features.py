@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from collections import OrderedDict
 
@@ -92,6 +93,9 @@ class FeatureExtractor:
         self._stem_params: dict[str, list[np.ndarray]] | None = None  # the numpy stem's
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._sources: OrderedDict[str, tuple[str, np.ndarray]] = OrderedDict()
+        # A dashboard asks from several threads (the view, the classifier's answer, patterns):
+        # building a prefix and filling the caches happen one at a time.
+        self._lock = threading.RLock()
 
     variant = property(lambda self: self._variant, doc="The VGG variant, e.g. 'vgg16'.")
     stem = property(lambda self: self._stem, doc="The stem design: 'vgg', 'pooled', 'strided'.")
@@ -131,19 +135,20 @@ class FeatureExtractor:
         that shares its layers and weights and stops at their stage, so the stem after a
         visit to group 5 still runs one convolution.
         """
-        import keras
+        with self._lock:
+            import keras
 
-        depth = stage_index(stage)
-        if depth > self._base_depth:
-            self._models.clear()
-            self._base = None  # free the shallower prefix before building the deeper one
-            self._base, self._base_depth = self._build(depth), depth
-        if depth not in self._models:
-            outputs = self._base.outputs[:depth + 1]
-            self._models[depth] = (self._base if depth == self._base_depth else
-                                   keras.Model(self._base.input, outputs,
-                                               name=f"{self._base.name}_to_{STAGES[depth]}"))
-        return self._models[depth]
+            depth = stage_index(stage)
+            if depth > self._base_depth:
+                self._models.clear()
+                self._base = None  # free the shallower prefix before building the deeper one
+                self._base, self._base_depth = self._build(depth), depth
+            if depth not in self._models:
+                outputs = self._base.outputs[:depth + 1]
+                self._models[depth] = (self._base if depth == self._base_depth else
+                                       keras.Model(self._base.input, outputs,
+                                                   name=f"{self._base.name}_to_{STAGES[depth]}"))
+            return self._models[depth]
 
     # ------------------------------------------------------------------ inputs
 
@@ -152,19 +157,20 @@ class FeatureExtractor:
 
         A source seen recently (same bytes, same file, same array) is not decoded again.
         """
-        key = source_digest(image)
-        if key is not None and key in self._sources:
-            self._sources.move_to_end(key)
-            digest, pixels = self._sources[key]
+        with self._lock:
+            key = source_digest(image)
+            if key is not None and key in self._sources:
+                self._sources.move_to_end(key)
+                digest, pixels = self._sources[key]
+                return pixels, digest
+            pixels = np.asarray(load_image(image, size=self._size, fit=self._fit))
+            pixels.flags.writeable = False
+            digest = hashlib.blake2b(pixels.tobytes(), digest_size=16).hexdigest()
+            if key is not None:
+                self._sources[key] = (digest, pixels)
+                while len(self._sources) > SOURCES_KEPT:
+                    self._sources.popitem(last=False)
             return pixels, digest
-        pixels = np.asarray(load_image(image, size=self._size, fit=self._fit))
-        pixels.flags.writeable = False
-        digest = hashlib.blake2b(pixels.tobytes(), digest_size=16).hexdigest()
-        if key is not None:
-            self._sources[key] = (digest, pixels)
-            while len(self._sources) > SOURCES_KEPT:
-                self._sources.popitem(last=False)
-        return pixels, digest
 
     def prepare(self, image: ImageSource) -> tuple[np.ndarray, str]:
         """The network's input batch for `image` and a digest of its pixels (the cache key)."""
@@ -186,30 +192,31 @@ class FeatureExtractor:
         return sum(a.nbytes for a in self._cache.values())
 
     def _forward(self, image: ImageSource, stages: tuple[str, ...]) -> dict[str, np.ndarray]:
-        t0 = time.perf_counter()
-        pixels, digest = self.fitted(image)
-        t1 = time.perf_counter()
-        found = {s: self._cache.get((digest, s)) for s in stages}
-        if any(v is None for v in found.values()):
-            deepest = max(stage_index(s) for s in stages)
-            batch = preprocess(pixels, self._weights)
-            if deepest == 0 and self.stem_in_numpy:
-                outputs = [numpy_stem.stem_maps(batch, self._variant, self._stem,
-                                                self._numpy_stem_params())[np.newaxis]]
+        with self._lock:
+            t0 = time.perf_counter()
+            pixels, digest = self.fitted(image)
+            t1 = time.perf_counter()
+            found = {s: self._cache.get((digest, s)) for s in stages}
+            if any(v is None for v in found.values()):
+                deepest = max(stage_index(s) for s in stages)
+                batch = preprocess(pixels, self._weights)
+                if deepest == 0 and self.stem_in_numpy:
+                    outputs = [numpy_stem.stem_maps(batch, self._variant, self._stem,
+                                                    self._numpy_stem_params())[np.newaxis]]
+                else:
+                    outputs = self.model(STAGES[deepest]).predict_on_batch(batch)  # ~3× eager
+                    outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+                self.forward_passes += 1
+                computed = {stage: out[0] for stage, out in zip(STAGES, outputs, strict=False)}
+                for stage, maps in computed.items():
+                    self._remember((digest, stage), maps)
+                found = {s: computed[s] for s in stages}
             else:
-                outputs = self.model(STAGES[deepest]).predict_on_batch(batch)  # ~3× eager
-                outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-            self.forward_passes += 1
-            computed = {stage: out[0] for stage, out in zip(STAGES, outputs, strict=False)}
-            for stage, maps in computed.items():
-                self._remember((digest, stage), maps)
-            found = {s: computed[s] for s in stages}
-        else:
-            for s in stages:
-                self._cache.move_to_end((digest, s))
-        t2 = time.perf_counter()
-        self.last_timing = {"prepare": (t1 - t0) * 1e3, "forward": (t2 - t1) * 1e3}
-        return found
+                for s in stages:
+                    self._cache.move_to_end((digest, s))
+            t2 = time.perf_counter()
+            self.last_timing = {"prepare": (t1 - t0) * 1e3, "forward": (t2 - t1) * 1e3}
+            return found
 
     def activations(self, image: ImageSource, stage: str = "stem") -> np.ndarray:
         """The (H, W, C) feature maps of `stage` ("stem", "group1"…"group5"), read-only."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 import ipywidgets as w
@@ -30,6 +31,7 @@ class _Run:
 
     def __init__(self, label: str, target: tuple | None = None):
         self.target = target  # (fx, stage, channel) of a single map's run, None for a page
+        self.label, self.started, self.shown_at = label, time.monotonic(), 0.0
         self.cancel = threading.Event()
         self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="200px"))
         self.text = w.HTML(html.escape(label))
@@ -40,7 +42,21 @@ class _Run:
         self.row.add_class("vggviz-pattern-progress")
 
     def progress(self, done: int, total: int) -> None:
+        """Show how far it is (steps of every map), and the time left once it can be told."""
+        now = time.monotonic()
+        if now - self.shown_at < 0.25 and done < total:
+            return
+        self.shown_at = now
         self.bar.max, self.bar.value = max(total, 1), done
+        spent = now - self.started
+        left = spent * (total - done) / done if done and spent > 1 else None
+        self.text.value = html.escape(
+            f"{self.label} {done * 100 // max(total, 1)} %"
+            + (f", about {_duration(left)} left" if left is not None and done < total else ""))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 class PatternView:
