@@ -121,8 +121,10 @@ def imagenet_home_with_classifier(tmp_path_factory):
 
 
 @pytest.fixture
-def imagenet_classifier_cache(imagenet_home_with_classifier, monkeypatch):
-    """Keras' cache with VGG16's 'ImageNet' files, classifier included, for this test."""
+def imagenet_classifier_cache(imagenet_home_with_classifier, isolated_cache, monkeypatch):
+    """Keras' cache with VGG16's 'ImageNet' files, classifier included, for this test, and a
+    vggviz cache of its own: what is extracted from these stand-ins, keyed as ImageNet's files
+    are, must not answer for ImageNet in another test."""
     monkeypatch.setenv("KERAS_HOME", str(imagenet_home_with_classifier))
     return imagenet_home_with_classifier
 

@@ -17,9 +17,12 @@ SIZES = [(1280, 800), (1920, 1080)]
 
 
 @pytest.fixture(scope="module")
-def server(imagenet_home_with_classifier):
+def server(imagenet_home_with_classifier, tmp_path_factory):
+    """Voilà whose kernels find the stand-in files in Keras' cache, with a vggviz cache of
+    their own (what they extract is keyed as ImageNet's files are)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KERAS_HOME", str(imagenet_home_with_classifier))
+        mp.setenv("VGGVIZ_CACHE", str(tmp_path_factory.mktemp("inside-cache")))
         ARTIFACTS.mkdir(exist_ok=True)
         with voila("notebooks/01_stem_explorer.ipynb", "--VoilaConfiguration.preheat_kernel=False",
                    log=ARTIFACTS / "voila-inside.log") as (url, _):

@@ -61,8 +61,8 @@ def heat_caption(heat: ClassHeat, variant: str) -> str:
         where = (f"no place in the {heat.layer} maps raises the score of “{name}”: no evidence "
                  f"for this class at {heat.stage}")
     return (f"{GRAD_CAM} of {html.escape(VARIANTS[variant].title)} at {heat.stage}: {where}. "
-            f"Group 5 is coarse and follows the object; groups 3 and 4 are sharper and less "
-            f"sure.")
+            f"Deeper groups have seen more of the picture in coarser maps; group 3's are the "
+            f"finest.")
 
 
 class ClassifierView:
