@@ -192,3 +192,29 @@ def test_every_kind_of_variant_climbs_and_measures_as_the_explorer_does(variant)
     p = pattern(fx, "group2", 17, settings=PatternSettings(seed=12))
     assert p.end > 0 and p.end >= 10 * p.start
     assert _canvas_activation(fx, p) == pytest.approx(p.end, rel=0.05, abs=1e-3)
+
+
+def test_a_read_only_cache_listed_after_the_first_is_read_and_never_written(tmp_path,
+                                                                            monkeypatch):
+    """A teacher's cache, shared read-only with every student's server: what it holds comes
+    from it; what it lacks is computed into the student's own cache."""
+    teacher, student = tmp_path / "teacher", tmp_path / "student"
+    fx = FeatureExtractor("vgg16", weights="random", seed=3)
+    monkeypatch.setenv("VGGVIZ_CACHE", str(teacher))
+    made = {p.channel: p.pixels for p in patterns(fx, "stem", [0, 1])}
+    before = sorted(str(p) for p in teacher.rglob("*"))
+    teacher.chmod(0o555)
+    for path in teacher.rglob("*"):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        monkeypatch.setenv("VGGVIZ_CACHE", os.pathsep.join([str(student), str(teacher)]))
+        found = cached_patterns(fx, "stem", [0, 1, 2])
+        assert sorted(found) == [0, 1] and all(p.cached for p in found.values())
+        assert all(np.array_equal(found[c].pixels, made[c]) for c in found)
+        third = patterns(fx, "stem", [0, 2])
+        assert [p.cached for p in third] == [True, False]
+        assert sorted(str(p) for p in teacher.rglob("*")) == before  # nothing written there
+        assert list(student.rglob("2.pattern")) and not list(student.rglob("0.pattern"))
+    finally:
+        for path in [teacher, *teacher.rglob("*")]:
+            path.chmod(0o755)

@@ -3,6 +3,7 @@ shipped class names equal to Keras', why no answer in words, and the shared disk
 head (re-extracted when damaged, written once when two processes ask at once)."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -225,3 +226,19 @@ def test_a_gap_head_file_is_named_as_such(tmp_path):
     model.save_weights(path)
     problem = classifier_problem(FeatureExtractor("vgg16", weights=path))
     assert "holds the GAP classifier" in problem
+
+
+@pytest.mark.slow
+def test_a_read_only_cache_listed_after_the_first_lends_its_classifier(keras_vgg16_top_file,
+                                                                       tmp_path, monkeypatch):
+    """The classifier a teacher extracted into a cache shared read-only: a student's server maps
+    it from there and copies nothing into its own cache."""
+    teacher, student = tmp_path / "teacher", tmp_path / "student"
+    fx = FeatureExtractor("vgg16", weights=keras_vgg16_top_file)
+    monkeypatch.setenv("VGGVIZ_CACHE", str(teacher))
+    first = SharedClassifier.for_extractor(fx)
+    assert first.extracted
+    monkeypatch.setenv("VGGVIZ_CACHE", os.pathsep.join([str(student), str(teacher)]))
+    lent = SharedClassifier.for_extractor(FeatureExtractor("vgg16", weights=keras_vgg16_top_file))
+    assert not lent.extracted and lent.entry.is_relative_to(teacher)
+    assert not list(student.rglob("*.npy"))

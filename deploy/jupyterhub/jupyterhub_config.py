@@ -69,6 +69,9 @@ c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": os.pathsep.join([str(Path(__file__).resolve().parent / "server"),
                                             str(ROOT)]),
     "KERAS_HOME": str(KERAS_HOME),  # `make hub` fetches VGG16's ImageNet weights here
+    # Patterns and the classifier's arrays: each student writes to a private /tmp (isolate_tmp)
+    # and reads the cache a teacher filled beside the weights, shared read-only.
+    "VGGVIZ_CACHE": os.pathsep.join(["/tmp/vggviz-cache", str(KERAS_HOME / "vggviz")]),
     "TF_CPP_MIN_LOG_LEVEL": "3",
 }
 # What one student may use: a server (≈ 160 MB) and a kernel per open dashboard tab (deploy/

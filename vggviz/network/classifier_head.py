@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from vggviz.sources.disk_cache import cache_dir, weights_digest, write_atomic
+from vggviz.sources.disk_cache import cache_dirs, weights_digest, write_atomic
 from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet, imagenet_cached
 from vggviz.sources.weight_files import WeightsMismatch, weight_datasets
 
@@ -156,8 +156,14 @@ class SharedClassifier:
                 raise NoClassifier(problem)
         if fx.weights == "random":
             raise NoClassifier("the classifier is untrained: random weights give no answer")
-        entry = cache_dir("classifier", weights_digest(fx.weights, fx.variant, seed=fx.seed,
-                                                       include_top=True))
+        entries = cache_dirs("classifier", weights_digest(fx.weights, fx.variant, seed=fx.seed,
+                                                          include_top=True))
+        entry = entries[0]
+        for candidate in entries[1:]:  # a read-only cache's whole entry (a teacher's) first
+            opened = _OPEN.get(str(candidate))
+            if (opened and opened[0] == _stamp(candidate)) or _intact(candidate):
+                entry = candidate
+                break
         known = _OPEN.get(str(entry))
         head = None
         if known and known[0] and known[0] == _stamp(entry):

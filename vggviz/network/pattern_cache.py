@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vggviz.sources.disk_cache import cache_dir, write_atomic
+from vggviz.sources.disk_cache import cache_dirs, write_atomic
 
 FORMAT = 1
 """Version of the entry layout and of the optimisation behind it (in every key)."""
@@ -31,11 +31,12 @@ class Entry:
     end: float
 
 
-def entry_folder(weights_id: str, variant: str, stem: str, stage: str, layer: str, size: int,
-                 settings_key: str) -> Path:
-    """The folder of one stage's patterns: everything that determines a pattern but its map."""
-    return cache_dir("patterns", f"v{FORMAT}", weights_id, variant, stem,
-                     f"{stage}-{layer}-{size}px", settings_key)
+def entry_folders(weights_id: str, variant: str, stem: str, stage: str, layer: str, size: int,
+                  settings_key: str) -> tuple[Path, ...]:
+    """The folders of one stage's patterns (keyed by everything that determines a pattern but
+    its map): the one written to, then those of read-only caches (`cache_dirs`)."""
+    return tuple(cache_dirs("patterns", f"v{FORMAT}", weights_id, variant, stem,
+                            f"{stage}-{layer}-{size}px", settings_key))
 
 
 def entry_path(folder: Path, channel: int) -> Path:

@@ -94,16 +94,26 @@ class Pattern:
 
 @dataclass(frozen=True)
 class _Target:
-    """Where a stage's patterns are computed: input side, centre unit, cache folder."""
+    """Where a stage's patterns are computed: input side, centre unit, cache folders (the
+    first written to, the others read-only)."""
 
     stage: str
     layer: str
     size: int
     unit: tuple[int, int]
-    folder: object
+    folders: tuple
 
     def path(self, channel: int):
-        return pattern_cache.entry_path(self.folder, channel)
+        """Where a pattern computed here is written."""
+        return pattern_cache.entry_path(self.folders[0], channel)
+
+    def cached(self, channel: int) -> pattern_cache.Entry | None:
+        """The map's entry from the first cache that holds it whole, if any."""
+        for folder in self.folders:
+            entry = pattern_cache.read_entry(pattern_cache.entry_path(folder, channel), self.size)
+            if entry is not None:
+                return entry
+        return None
 
 
 def _side(plan, size: int) -> int:
@@ -136,9 +146,10 @@ def _target(fx, stage: str, settings: PatternSettings) -> _Target:
     stage_index(stage)
     size, unit = _fitted(fx.variant, fx.stem, stage, settings.size, fx.size)
     layer = layer_plan(fx.variant, stem=fx.stem, include_top=False, upto=stage)[-1].name
-    folder = pattern_cache.entry_folder(weights_digest(fx.weights, fx.variant, seed=fx.seed),
-                                        fx.variant, fx.stem, stage, layer, size, settings.key())
-    return _Target(stage, layer, size, unit, folder)
+    folders = pattern_cache.entry_folders(weights_digest(fx.weights, fx.variant, seed=fx.seed),
+                                          fx.variant, fx.stem, stage, layer, size,
+                                          settings.key())
+    return _Target(stage, layer, size, unit, folders)
 
 
 def _channels(fx, stage: str, channels: Iterable[int]) -> list[int]:
@@ -160,7 +171,7 @@ def cached_patterns(fx, stage: str, channels: Iterable[int],
     target = _target(fx, stage, settings)
     found = {}
     for channel in _channels(fx, stage, channels):
-        entry = pattern_cache.read_entry(target.path(channel), target.size)
+        entry = target.cached(channel)
         if entry is not None:
             found[channel] = Pattern(entry.pixels, stage, channel, entry.start, entry.end, True)
     return found

@@ -14,17 +14,27 @@ from typing import BinaryIO
 from vggviz.sources.imagenet import imagenet_md5, keras_home
 
 CACHE_SETTING = "VGGVIZ_CACHE"
-"""A folder for vggviz's cache; by default `vggviz/` in Keras' home, beside its weights."""
+"""vggviz's cache folder; by default `vggviz/` in Keras' home, beside its weights. Folders after
+the first (joined by os.pathsep, ':' on Linux) are read, never written: a cache a teacher filled
+before class, say, shared read-only with every student's server."""
+
+
+def cache_dirs(*parts: str) -> list[Path]:
+    """Where an entry may be: the (sub)folder of the cache vggviz writes to, created if needed
+    ($VGGVIZ_CACHE's first folder, else $KERAS_HOME/vggviz), then those of the read-only
+    caches listed after it that exist."""
+    roots = [Path(p.strip()).expanduser()
+             for p in os.environ.get(CACHE_SETTING, "").split(os.pathsep) if p.strip()]
+    roots = roots or [keras_home() / "vggviz"]
+    first = roots[0].joinpath(*parts)
+    first.mkdir(parents=True, exist_ok=True)
+    return [first] + [r.joinpath(*parts) for r in roots[1:] if r.joinpath(*parts).is_dir()]
 
 
 def cache_dir(*parts: str) -> Path:
-    """The cache folder (or a subfolder of it), created if needed: $VGGVIZ_CACHE, else
-    $KERAS_HOME/vggviz (~/.keras/vggviz), so that a server's kernels share it."""
-    base = os.environ.get(CACHE_SETTING, "").strip()
-    root = Path(base).expanduser() if base else keras_home() / "vggviz"
-    path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The (sub)folder of the cache vggviz writes to, created if needed: a server's kernels
+    share it."""
+    return cache_dirs(*parts)[0]
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
