@@ -19,7 +19,7 @@ from vggviz.network.patterns import (
     patterns,
     patterns_caption,
 )
-from vggviz.render import GridLayout, render_map
+from vggviz.render import GridLayout
 from vggviz.render.patterns import render_pattern, render_pattern_page
 from vggviz.ui.widgets import picture
 
@@ -96,20 +96,23 @@ class PatternView:
                              layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-pattern-view")
         self._lock = threading.Lock()
-        self._state: tuple | None = None  # (fx, stage, channel, maps, layout, order)
+        self._state: tuple | None = None  # (fx, stage, channel, layout, order)
+        self._page_key: tuple | None = None  # what the page picture shows
         self._one: _Run | None = None
         self._page: _Run | None = None
         self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ what is shown
 
-    def show(self, fx, stage: str, channel: int, maps, layout: GridLayout,
-             order: Sequence[int], cmap: str = "viridis") -> None:
-        """The chosen map beside its pattern (from the cache, else a button to find it), and
-        the page's patterns that are cached, in the grid's layout."""
-        self._state = (fx, stage, int(channel), maps, layout, list(order))
+    def show(self, fx, stage: str, channel: int, map_png: bytes, layout: GridLayout,
+             order: Sequence[int]) -> None:
+        """The chosen map (`map_png`, as the explorer draws it large) beside its pattern (from
+        the cache, else a button to find it), and the page's patterns that are cached, in the
+        grid's layout."""
+        self._state = (fx, stage, int(channel), layout, list(order))
         self.title.value = (f"<b>What {html.escape(stage)} map {channel} responds to</b>")
-        self.map_image.value = render_map(maps, channel, cmap=cmap)
+        if self.map_image.value != map_png:
+            self.map_image.value = map_png
         self.caption.value = (f"<div style='line-height:1.35'><small>"
                               f"{html.escape(patterns_caption(fx, stage))}</small></div>")
         if self._one is not None and self._one.target != (fx, stage, int(channel)):
@@ -128,14 +131,17 @@ class PatternView:
         self.find.layout.display = "none" if found else None
 
     def _draw_page(self) -> None:
-        fx, stage, _, _, layout, order = self._state
+        fx, stage, _, layout, order = self._state
         found = cached_patterns(fx, stage, order)
         if not found:
             self.page_image.layout.display = "none"
             self.page_note.value = ""
             return
-        self.page_image.value = render_pattern_page({c: p.pixels for c, p in found.items()},
-                                                    layout, order)
+        key = (id(fx), stage, layout, tuple(order), tuple(sorted(found)))
+        if key != self._page_key:  # a display-only change of the maps leaves the page as it is
+            self._page_key = key
+            self.page_image.value = render_pattern_page(
+                {c: p.pixels for c, p in found.items()}, layout, order)
         self.page_image.layout.display = None
         self.page_image.layout.width = f"{min(layout.width, 980)}px"
         missing = len(order) - len(found)
@@ -182,13 +188,13 @@ class PatternView:
     def _find_page(self) -> None:
         if self._state is None or self._page is not None:
             return
-        stage, order = self._state[1], self._state[5]
+        stage, order = self._state[1], self._state[4]
         self._start(f"finding the patterns of {len(order)} {stage} maps…", order, "page")
 
     def _on_page_click(self, event: dict) -> None:
         if self._state is None or "dataX" not in event:
             return
-        layout, order = self._state[4], self._state[5]
+        layout, order = self._state[3], self._state[4]
         channel = layout.channel_at(event["dataX"], event["dataY"], order)  # image pixels
         if channel is not None:
             self.on_choose(channel)

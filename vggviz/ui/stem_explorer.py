@@ -422,8 +422,8 @@ class StemExplorer:
             part.layout.display = None if stem_stage else "none"
         self._read_out(self.worked.show(self.fx, self.picker.image, self.stage.value, channel))
         if self.grid is not None:
-            self.patterns.show(self.fx, self.stage.value, channel, self.maps, self.grid.layout,
-                               self.grid.channels, cmap=self.cmap.value)
+            self.patterns.show(self.fx, self.stage.value, channel, self.focus_image.value,
+                               self.grid.layout, self.grid.channels)
 
     def _choose(self, channel: int) -> None:
         """A map chosen elsewhere (a tile of the patterns' page): as a click on the grid."""
