@@ -26,6 +26,9 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 from timing import parser, print_header, spread, times_ms  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from keras_files import write_legacy_h5  # noqa: E402
+
 RUNS = 3
 KERNELS = 4
 STEPS = ("stem", "group5", "predictions", "class heat")
@@ -36,18 +39,6 @@ def _images(n: int, seed: int) -> list[np.ndarray]:
     return [rng.integers(0, 256, (224, 224, 3), dtype=np.uint8) for _ in range(n)]
 
 
-def _write_keras2(model, path: Path) -> None:
-    """`model`'s weights in Keras 2's HDF5 layout, the layout of Keras' ImageNet files."""
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
-        for layer in model.layers:
-            group = f.create_group(layer.name)
-            names = [f"{layer.name}/{w.name}:0".encode() for w in layer.weights]
-            group.attrs["weight_names"] = names
-            for name, value in zip(names, layer.get_weights(), strict=True):
-                group.create_dataset(name.decode(), data=value)
 
 
 def _stand_ins(home: Path) -> str:
@@ -61,8 +52,8 @@ def _stand_ins(home: Path) -> str:
 
     model = keras.applications.VGG16(weights=None)
     imagenet_path("vgg16").parent.mkdir(parents=True, exist_ok=True)
-    _write_keras2(model, imagenet_path("vgg16", include_top=True))
-    _write_keras2(keras.Model(model.input, model.get_layer("block5_pool").output),
+    write_legacy_h5(model, imagenet_path("vgg16", include_top=True))
+    write_legacy_h5(keras.Model(model.input, model.get_layer("block5_pool").output),
                   imagenet_path("vgg16"))
     del model
     keras.backend.clear_session()

@@ -10,6 +10,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["VGGVIZ_CACHE"] = tempfile.mkdtemp(prefix="vggviz-test-cache-")
 
 import pytest  # noqa: E402
+from keras_files import write_legacy_h5  # noqa: E402  (tests import it from here too)
 
 
 @pytest.fixture
@@ -41,20 +42,6 @@ def keras_vgg16_notop_file(tmp_path_factory):
     return path
 
 
-def write_legacy_h5(model, path):
-    """Save `model`'s weights in Keras 2's HDF5 layout, the layout of Keras' ImageNet files."""
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["keras_version"] = b"2.15.0"
-        for layer in model.layers:
-            group = f.create_group(layer.name)
-            names = [f"{layer.name}/{w.name}:0".encode() for w in layer.weights]
-            group.attrs["weight_names"] = names
-            for name, value in zip(names, layer.get_weights(), strict=True):
-                group.create_dataset(name.decode(), data=value)
 
 
 @pytest.fixture(scope="session")
