@@ -7,13 +7,22 @@ at 1280×800. Screenshots at 1280×800 and 1920×1080 go to test-artifacts/."""
 from __future__ import annotations
 
 import pytest
-from browser import ARTIFACTS, LONG, PageWatch, chromium_session, full_page_screenshot
+from browser import (
+    ARTIFACTS,
+    LONG,
+    RECORD_IMAGE_LOADS,
+    PageWatch,
+    Timings,
+    chromium_session,
+    full_page_screenshot,
+)
 from playwright.sync_api import expect
 from servers import voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SIZES = [(1280, 800), (1920, 1080)]
+TIMINGS = Timings(ARTIFACTS / "inside_timings.txt")  # recorded for the note, not asserted
 
 
 @pytest.fixture(scope="module")
@@ -75,4 +84,20 @@ def test_the_answer_the_heat_and_the_patterns_appear_and_the_first_screen_keeps_
         assert "Traceback" not in page.content()
         assert not page.locator(".vggviz-status .vggviz-error").count()
         assert not watch.problems, watch.problems
+        context.close()
+
+        # A second student (a kernel of its own) finds the page's patterns in the shared cache.
+        context = chromium.new_context(viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(LONG)
+        context.add_init_script(RECORD_IMAGE_LOADS)
+        page = context.new_page()
+        page.goto(server)
+        expect(page.locator("img.vggviz-pattern-page")).to_be_visible()
+        expect(page.locator("img.vggviz-pattern")).to_be_visible()  # map 0's, from the cache
+        loads = page.evaluate("window.__vggviz.loads")
+        grid = min(e["t"] for e in loads if e["grid"])
+        tiles = page.locator("img.vggviz-pattern-page").get_attribute("src")
+        shown = min(e["t"] for e in loads if e["src"] == tiles)
+        TIMINGS.record("second kernel: first grid → its page of patterns, from the cache",
+                       (shown - grid) / 1e3)
         context.close()

@@ -78,7 +78,8 @@ def test_the_top_five_and_the_heat_follow_the_image_the_class_and_the_stage(
     assert app.classifier.answer.value != before  # the answer is the new image's
 
 
-def test_the_chosen_maps_pattern_and_its_page_and_a_page_tile_chooses_its_map(offline):
+def test_the_chosen_maps_pattern_and_its_page_and_a_page_tile_chooses_its_map(offline,
+                                                                            isolated_cache):
     app = opened(stem_explorer().app)
     view = app.patterns
     assert view.find.layout.display is None  # not found yet: a button offers it
