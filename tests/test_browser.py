@@ -284,16 +284,16 @@ class TestDashboards:
         pager.select_option(index=1)
         src, digest = changed(grid, src, digest)
         focus_src, focus_digest = changed(focus, focus_src, focus_digest)
-        page.get_by_text("group3 map 64 (28×28)").wait_for()  # the focus follows the page
+        page.get_by_text("group3 map 64", exact=True).wait_for()  # the focus follows the page
 
         _press_right(page, "Map")
         focus_src, focus_digest = changed(focus, focus_src, focus_digest)
-        page.get_by_text("group3 map 65 (28×28)").wait_for()
+        page.get_by_text("group3 map 65", exact=True).wait_for()
 
         tile = grid.bounding_box()["width"] / 8  # 8 × 8 maps; click the third of row two
         grid.click(position={"x": 2.5 * tile, "y": 1.5 * tile})
         focus_src, focus_digest = changed(focus, focus_src, focus_digest)
-        page.get_by_text("group3 map 74 (28×28)").wait_for()
+        page.get_by_text("group3 map 74", exact=True).wait_for()
 
         page.get_by_label("Colormap").select_option("magma")
         src, digest = changed(grid, src, digest)
