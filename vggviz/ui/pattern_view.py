@@ -89,15 +89,19 @@ class PatternView:
                        w.VBox([w.HTML("<small>what excites it most</small>"),
                                self.pattern_image, self.placeholder])],
                       layout=w.Layout(grid_gap="0 10px"))
-        self.widget = w.VBox([self.title, pair, self.caption,
+        # Two parts, placed by the app: the chosen map's (narrow) and the page's (as wide as
+        # the maps' grid), so the first can stand beside other panels.
+        self.chosen = w.VBox([self.title, pair, self.caption,
                               w.HBox([self.find, self.page_button],
-                                     layout=w.Layout(grid_gap="0 10px")),
-                              self.runs, self.page_note, self.page_image],
-                             layout=w.Layout(align_items="flex-start"))
-        self.widget.add_class("vggviz-pattern-view")
+                                     layout=w.Layout(grid_gap="0 10px")), self.runs],
+                             layout=w.Layout(align_items="flex-start", width="380px"))
+        self.chosen.add_class("vggviz-pattern-view")
+        self.page = w.VBox([self.page_note, self.page_image],
+                           layout=w.Layout(align_items="flex-start"))
         self._lock = threading.Lock()
         self._state: tuple | None = None  # (fx, stage, channel, layout, order)
         self._page_key: tuple | None = None  # what the page picture shows
+        self._pages_asked: set[tuple] = set()  # pages shown while they fill: (fx, stage, maps)
         self._one: _Run | None = None
         self._page: _Run | None = None
         self._threads: list[threading.Thread] = []
@@ -133,7 +137,8 @@ class PatternView:
     def _draw_page(self) -> None:
         fx, stage, _, layout, order = self._state
         found = cached_patterns(fx, stage, order)
-        if not found:
+        asked = (id(fx), stage, tuple(order)) in self._pages_asked
+        if not found or not (asked or len(found) == len(order)):  # a page, not stray maps
             self.page_image.layout.display = "none"
             self.page_note.value = ""
             return
@@ -164,8 +169,16 @@ class PatternView:
         thread.start()
 
     def _run(self, run: _Run, which: str, fx, stage: str, channels: list[int]) -> None:
+        drawn = [time.monotonic()]
+
+        def progress(done: int, total: int) -> None:
+            run.progress(done, total)
+            if which == "page" and time.monotonic() - drawn[0] > 2 and self._showing(fx, stage):
+                drawn[0] = time.monotonic()
+                self._draw_page()  # the batches done so far, while the rest is found
+
         try:
-            patterns(fx, stage, channels, progress=run.progress, cancel=run.cancel)
+            patterns(fx, stage, channels, progress=progress, cancel=run.cancel)
         except PatternsCancelled:
             pass
         except Exception as exc:  # noqa: BLE001  (in a thread: a traceback would reach the page)
@@ -174,9 +187,12 @@ class PatternView:
             if getattr(self, f"_{which}") is run:
                 setattr(self, f"_{which}", None)
             self.runs.children = [r.row for r in (self._one, self._page) if r is not None]
-        if self._state is not None and self._state[:2] == (fx, stage):
+        if self._showing(fx, stage):
             self._draw_one()
             self._draw_page()
+
+    def _showing(self, fx, stage: str) -> bool:
+        return self._state is not None and self._state[:2] == (fx, stage)
 
     def _find_one(self) -> None:
         if self._state is None or self._one is not None:
@@ -189,6 +205,7 @@ class PatternView:
         if self._state is None or self._page is not None:
             return
         stage, order = self._state[1], self._state[4]
+        self._pages_asked.add((id(self._state[0]), stage, tuple(order)))
         self._start(f"finding the patterns of {len(order)} {stage} maps…", order, "page")
 
     def _on_page_click(self, event: dict) -> None:

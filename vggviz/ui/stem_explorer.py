@@ -202,8 +202,9 @@ class StemExplorer:
         focus.add_class("vggviz-focus-column")  # the worked sum's card is placed beside it
         inside = w.VBox([
             w.HTML("<h3>Inside the learner and the classifier</h3>"),
-            w.HBox([self.classifier.widget, self.patterns.widget],
+            w.HBox([self.classifier.widget, self.patterns.chosen],
                    layout=w.Layout(flex_flow="row wrap", **top)),
+            self.patterns.page,
         ], layout=w.Layout(**top))
         inside.add_class("vggviz-inside")
         below = w.VBox([
