@@ -17,7 +17,7 @@ import numpy as np
 
 from vggviz.network.classifier_head import SharedClassifier
 from vggviz.plan.architecture import layer_plan
-from vggviz.sources.imagenet_classes import imagenet_classes
+from vggviz.sources.imagenet_classes import class_of
 
 CAM_STAGES = ("group3", "group4", "group5")
 """Groups whose last convolution Grad-CAM can look at (group 5 by default, as the paper)."""
@@ -99,6 +99,5 @@ def class_heat(fx, image, *, class_index: int | None = None, stage: str = "group
     cam = np.maximum(np.asarray(a)[0] @ weights, 0).astype(np.float32)
     top = float(cam.max())
     heat = cam / top if top > 0 else np.zeros_like(cam)
-    classes = imagenet_classes()
-    name = classes[class_index].name if head.classes == len(classes) else f"class {class_index}"
+    name = class_of(int(class_index), head.classes).name
     return ClassHeat(heat, top, int(class_index), name, stage, layer)

@@ -23,6 +23,7 @@ from filelock import FileLock
 from vggviz.sources.disk_cache import cache_dirs, weights_digest, write_atomic
 from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet, imagenet_cached
 from vggviz.sources.weight_files import WeightsMismatch, weight_datasets
+from vggviz.sources.weights import imagenet_top_problem
 
 HEAD = ("fc1", "fc2", "predictions")
 """The dense layers of the fc head, named as Keras names them."""
@@ -82,18 +83,52 @@ def _source(fx, download: bool) -> Path:
     return Path(fx.weights)
 
 
-def _extract(source: Path, entry: Path, fx, want_rows: int) -> None:
+def pooled_shape(fx) -> tuple[int, int, int]:
+    """The (h, w, c) of fx's last pool, which the classifier flattens (7×7×512 at 224 px)."""
+    from vggviz.plan.accounting import summarize
+
+    return summarize(fx.variant, stem=fx.stem, input_shape=(fx.size, fx.size, 3),
+                     include_top=False).component("group5").output_shape
+
+
+def weights_problem(fx) -> str | None:
+    """Why fx's kind of weights gives no answer whatever the files hold: random weights, or an
+    ImageNet top that cannot take this variant, stem or size; None otherwise."""
+    if fx.weights == "random":
+        return "the classifier is untrained: random weights give no answer"
+    if fx.weights == "imagenet":
+        return imagenet_top_problem(fx.variant, fx.stem, fx.size)
+    return None
+
+
+def fit_problem(what: str, rows: int, fx) -> str | None:
+    """Why `what` (a classifier taking `rows` values) does not fit fx's last pool; None if it
+    does."""
+    h, w, c = pooled_shape(fx)
+    if rows == h * w * c:
+        return None
+    return (f"{what} takes {rows:,} values, but {fx.variant} with the {fx.stem} stem at "
+            f"{fx.size} px gives {h}×{w}×{c} = {h * w * c:,} from its last pool")
+
+
+def head_problem(layers: dict, name: str, fx) -> str | None:
+    """Why the layers of weights file `name` (by layer name, as `weight_datasets` gives them)
+    hold no fc classifier for fx's input; None when they hold one that fits."""
+    missing = [layer for layer in HEAD if len(layers.get(layer, [])) != 2]
+    if missing == ["fc1", "fc2"]:
+        return (f"{name} holds the GAP classifier (avg_pool, predictions); predictions here run "
+                f"the paper's fc head (fc1, fc2, predictions)")
+    if missing:
+        return f"{name} has no classifier: it was saved without the top ({', '.join(missing)})"
+    return fit_problem(f"{name}'s classifier", layers["fc1"][0].shape[0], fx)
+
+
+def _extract(source: Path, entry: Path, fx) -> None:
     """Copy the head's arrays from `source` into `entry`, the manifest last."""
     with weight_datasets(source, variant=fx.variant, stem=fx.stem) as layers:
-        missing = [name for name in HEAD if len(layers.get(name, [])) != 2]
-        if missing:
-            raise NoClassifier(f"{source.name} has no classifier ({', '.join(missing)} missing): "
-                               f"it was saved without the top")
-        rows = layers["fc1"][0].shape[0]
-        if rows != want_rows:
-            raise NoClassifier(f"{source.name}'s classifier takes {rows:,} values, but "
-                               f"{fx.variant} with the {fx.stem} stem at {fx.size} px gives "
-                               f"{want_rows:,} from its last pool")
+        problem = head_problem(layers, source.name, fx)
+        if problem:
+            raise NoClassifier(problem)
         manifest = {}
         for name in HEAD:
             for part, dataset in zip(("kernel", "bias"), layers[name], strict=True):
@@ -144,18 +179,9 @@ class SharedClassifier:
         lacks it. Raises NoClassifier saying why there is no answer (random weights, a file
         without the top, a size whose last pool does not fit, ImageNet's file not here).
         """
-        from vggviz.plan.accounting import summarize
-
-        h, w, c = summarize(fx.variant, stem=fx.stem, input_shape=(fx.size, fx.size, 3),
-                            include_top=False).component("group5").output_shape
-        if fx.weights == "imagenet":
-            from vggviz.sources.weights import imagenet_top_problem
-
-            problem = imagenet_top_problem(fx.variant, fx.stem, fx.size)
-            if problem:
-                raise NoClassifier(problem)
-        if fx.weights == "random":
-            raise NoClassifier("the classifier is untrained: random weights give no answer")
+        problem = weights_problem(fx)
+        if problem:
+            raise NoClassifier(problem)
         entries = cache_dirs("classifier", weights_digest(fx.weights, fx.variant, seed=fx.seed,
                                                           include_top=True))
         entry = entries[0]
@@ -169,17 +195,15 @@ class SharedClassifier:
         if known and known[0] and known[0] == _stamp(entry):
             head = dataclasses.replace(known[1], extracted=False)
         else:
-            head = cls._open(fx, entry, download, h * w * c)
+            head = cls._open(fx, entry, download)
             _OPEN[str(entry)] = (_stamp(entry), head)
-        rows = head.arrays["fc1_kernel"].shape[0]
-        if rows != h * w * c:
-            raise NoClassifier(f"this classifier takes {rows:,} values, but {fx.variant} with "
-                               f"the {fx.stem} stem at {fx.size} px gives {h}×{w}×{c} = "
-                               f"{h * w * c:,} from its last pool")
+        problem = fit_problem("this classifier", head.arrays["fc1_kernel"].shape[0], fx)
+        if problem:
+            raise NoClassifier(problem)
         return head
 
     @classmethod
-    def _open(cls, fx, entry: Path, download: bool, values: int) -> SharedClassifier:
+    def _open(cls, fx, entry: Path, download: bool) -> SharedClassifier:
         """Map the entry's arrays, extracting them first unless they are there intact."""
         extracted = False
         if not _intact(entry):
@@ -187,7 +211,7 @@ class SharedClassifier:
                 if not _intact(entry):  # another process may have written it meanwhile
                     (entry / "manifest.json").unlink(missing_ok=True)
                     try:
-                        _extract(_source(fx, download), entry, fx, values)
+                        _extract(_source(fx, download), entry, fx)
                     except WeightsMismatch as exc:
                         raise NoClassifier(str(exc)) from None
                     extracted = True

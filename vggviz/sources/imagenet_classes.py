@@ -48,6 +48,14 @@ def imagenet_classes() -> tuple[ImageNetClass, ...]:
     return tuple(ImageNetClass(i, *index[str(i)]) for i in range(len(index)))
 
 
+def class_of(index: int, classes: int = 1000) -> ImageNetClass:
+    """Class `index` of a classifier with `classes` outputs: ImageNet's own when it has its
+    1,000, else a numbered stand-in ("class 7") for a head trained on other classes."""
+    if classes == len(imagenet_classes()):
+        return imagenet_classes()[index]
+    return ImageNetClass(index, f"class{index}", f"class {index}")
+
+
 def decode_predictions(preds: np.ndarray, top: int = 5) -> list[list[tuple[str, str, float]]]:
     """Keras' `decode_predictions`, offline: for each row of (n, 1000) probabilities, the
     `top` classes as (WordNet id, name, probability), most probable first."""
