@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from servers import CHROMIUM, chromium_missing, launch_chromium, project_root
 
 ARTIFACTS = project_root() / "test-artifacts"
@@ -20,6 +21,10 @@ VIEWPORT = {"width": 1400, "height": 1000}
 # ms: generous on purpose. A Playwright wait is for behaviour (a grid appears), not a speed
 # target: a kernel importing TensorFlow on a busy 2-core machine can take a minute or more.
 LONG = 180_000
+# Playwright's `expect` has a 5 s default of its own, not the context's: the top-5 of a kernel
+# that first maps VGG16's classifier took longer than that on a fresh CI machine. Every
+# assertion in these tests waits for behaviour, so it gets the same generous bound.
+expect.set_options(timeout=LONG)
 
 # Console errors that are not ours: the FontAwesome stylesheet on a CDN (no network here) and
 # a missing favicon. Matched against the message text plus the URL it is about.
