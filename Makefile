@@ -6,7 +6,6 @@ BIN := $(VENV)/bin
 PORT ?= 8866
 LAB_PORT ?= 8888
 HUB_PROXY := deploy/jupyterhub/node_modules/.bin/configurable-http-proxy
-DASHBOARD ?= notebooks/01_stem_explorer.ipynb
 # Kernels kept ready, each having run the notebook (about 160 MB each for the stem explorer):
 # a class arriving at once, e.g. `make dashboard POOL=8`, finds its kernels waiting.
 POOL ?= 1
@@ -46,22 +45,21 @@ $(VENV)/.dev: requirements-dev.txt requirements-hub.txt $(VENV)/.runtime
 weights: $(VENV)/.runtime
 	@$(BIN)/python -m vggviz.cli fetch-weights vgg16 || true
 
-## make dashboard: serve the stem explorer with Voilà on 127.0.0.1 (config: voila.json)
+## make dashboard: `vggviz dashboard`: the stem explorer with Voilà on 127.0.0.1 (settings:
+## vggviz/server/config/voila.json, shipped with the package)
 dashboard: $(VENV)/.runtime weights
-	@echo "vggviz stem explorer: http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
-	$(BIN)/voila $(DASHBOARD) --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0 \
-	  --VoilaConfiguration.default_pool_size=$(POOL)
+	$(BIN)/vggviz dashboard --port=$(PORT) --pool=$(POOL)
 
-## make dashboards: the three dashboards behind a landing page (the code tour is for `make lab`)
+## make dashboards: `vggviz dashboard --all`: the three dashboards behind a landing page (the
+## code tour is for `make lab`)
 dashboards: $(VENV)/.runtime weights
-	@echo "vggviz dashboards: http://127.0.0.1:$(PORT)/voila/render/index.ipynb  (Ctrl-C stops it)"
-	$(BIN)/voila notebooks --no-browser --port=$(PORT) --Voila.ip=127.0.0.1 --Voila.port_retries=0 \
-	  --VoilaConfiguration.default_pool_size=$(POOL)
+	$(BIN)/vggviz dashboard --all --port=$(PORT) --pool=$(POOL)
 
-## make lab: JupyterLab on the notebooks (config: jupyter_server_config.json)
+## make lab: JupyterLab on the notebooks, with the package's settings (vggviz/server/config)
 lab: $(VENV)/.runtime weights
-	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.port_retries=0 \
-	  --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/vggviz/server/config $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 \
+	  --port=$(LAB_PORT) --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 ## make hub: JupyterHub for a class on this machine (deploy/jupyterhub/jupyterhub_config.py;
 ## deploy/README.md: its settings, run as root with systemd). VGGVIZ_HUB_* variables configure it.

@@ -272,7 +272,6 @@ def main() -> None:
     sessions = args.sessions_positional or args.sessions
     print_header(f"bench_load: {sessions} stem-explorer sessions at once on one Voilà, "
                  f"{args.runs} run(s), preheated pool {args.pool or 'as voila.json'}")
-    extra = ([f"--VoilaConfiguration.default_pool_size={args.pool}"] if args.pool else [])
     reason = chromium_missing()
     if reason:
         sys.exit(reason)
@@ -285,7 +284,7 @@ def main() -> None:
             for number in range(1, args.runs + 1):
                 log = Path(tempfile.gettempdir()) / f"bench_load_voila_{os.getpid()}_{number}.log"
                 print(f"-- run {number} (Voilà log: {log})")
-                with voila(DASHBOARD, *extra, log=log) as (url, proc):
+                with voila(DASHBOARD, pool=args.pool or 1, log=log) as (url, proc):
                     # The class arrives at a server that is up: its preheated kernel idle.
                     waited = wait_pool_quiet(proc, log, Path(DASHBOARD).name,
                                              timeout=GRIDS_TIMEOUT_S)  # the whole pool

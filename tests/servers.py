@@ -1,13 +1,13 @@
 """Start the project's dashboards' servers on loopback with its own configuration.
 
-For tests, benchmarks and scripts: Voilà as `make dashboard` starts it (the project's
-`voila.json`, read from the project root) and JupyterLab as `make lab` starts it (its
-`jupyter_server_config.json`), each on a free port of 127.0.0.1, logged to a file if asked and
-stopped by PID, never by name. Also the Chromium that the browser tests and the benchmarks drive,
-with its launch flags, and a few looks at the server's kernel processes (from /proc: no psutil).
+For tests, benchmarks and scripts: Voilà through `vggviz dashboard`, the command `make dashboard`
+runs (the package's voila.json), and JupyterLab as `make lab` starts it (the package's
+jupyter_server_config.json on JUPYTER_CONFIG_PATH), each on a free port of 127.0.0.1, logged to
+a file if asked and stopped by PID, never by name. Also the Chromium that the browser tests and
+the benchmarks drive, with its launch flags, and a few looks at the server's kernel processes
+(from /proc: no psutil).
 
-Needs a source checkout (the servers' configuration files live in the project root, not in the
-package). Imports no TensorFlow.
+Needs a source checkout (notebooks are named relative to its root). Imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -47,13 +47,11 @@ LAUNCH_ARGS: list[str] = [
 
 @lru_cache(maxsize=1)
 def project_root() -> Path:
-    """The checkout this module belongs to: the directory holding `voila.json`."""
+    """The checkout this module belongs to: the directory holding `pyproject.toml`."""
     root = Path(__file__).resolve().parents[1]
-    if not (root / "voila.json").is_file():
-        raise RuntimeError(
-            f"serving starts the servers with the project's voila.json, and there is none "
-            f"in {root}: use a source checkout with the package installed editable "
-            f"(`pip install -e .`, as `make` does), not an installed wheel")
+    if not (root / "pyproject.toml").is_file():
+        raise RuntimeError(f"the servers are started from a source checkout, and {root} holds "
+                           f"no pyproject.toml")
     return root
 
 
@@ -209,9 +207,11 @@ def _log_file(log: Path | None) -> IO[bytes] | int:
     return open(log, "wb")  # closed by the caller
 
 
-def _start(cmd: list[str], log: Path | None) -> tuple[subprocess.Popen, IO[bytes] | int]:
+def _start(cmd: list[str], log: Path | None,
+           env: dict[str, str] | None = None) -> tuple[subprocess.Popen, IO[bytes] | int]:
     out = _log_file(log)
-    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+                        **(env or {})}
     proc = subprocess.Popen(cmd, cwd=project_root(), stdin=subprocess.DEVNULL, stdout=out,
                             stderr=subprocess.STDOUT, env=env, start_new_session=True)
     return proc, out
@@ -232,17 +232,18 @@ class LabServer(NamedTuple):
 
 
 @contextmanager
-def voila(target: str = DASHBOARD, *extra: str, log: Path | None = None,
+def voila(target: str = DASHBOARD, *extra: str, pool: int = 1, log: Path | None = None,
           start_timeout: float = 120) -> Iterator[VoilaServer]:
-    """Voilà as `make dashboard` runs it (voila.json from the project root), on a free port.
+    """Voilà as `make dashboard` runs it (`vggviz dashboard`, the package's voila.json), on a
+    free port with `pool` kernels kept ready.
 
     `target` is a notebook or a directory (as `make dashboards`), relative to the project root
-    or absolute; `extra` options are appended (they override voila.json). Yields
+    or absolute; `extra` Voilà options are passed on (they override voila.json). Yields
     (base_url, process); stops the server and its kernels on exit.
     """
     port = free_port()
-    cmd = [_tool("voila"), target, "--no-browser", f"--port={port}", f"--Voila.ip={LOOPBACK}",
-           "--Voila.port_retries=0", *extra]
+    cmd = [_tool("vggviz"), "dashboard", target, f"--port={port}", f"--pool={pool}",
+           *(f"--voila={option}" for option in extra)]
     proc, out = _start(cmd, log)
     try:
         wait_port(port, timeout=start_timeout, proc=proc)
@@ -255,15 +256,16 @@ def voila(target: str = DASHBOARD, *extra: str, log: Path | None = None,
 
 @contextmanager
 def jupyterlab(log: Path | None = None, start_timeout: float = 120) -> Iterator[LabServer]:
-    """JupyterLab as `make lab` runs it (jupyter_server_config.json from the project root), on a
-    free port with a random token. Yields (base_url, token, process)."""
+    """JupyterLab as `make lab` runs it (the package's jupyter_server_config.json), on a free
+    port with a random token. Yields (base_url, token, process)."""
     port, token = free_port(), secrets.token_hex(16)
     cmd = [_tool("jupyter"), "lab", "--no-browser", f"--ip={LOOPBACK}", f"--port={port}",
            "--ServerApp.port_retries=0", "--ServerApp.root_dir=notebooks",
            f"--IdentityProvider.token={token}"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
-    proc, out = _start(cmd, log)
+    config = project_root() / "vggviz" / "server" / "config"
+    proc, out = _start(cmd, log, env={"JUPYTER_CONFIG_PATH": str(config)})
     try:
         wait_port(port, timeout=start_timeout, proc=proc)
         yield LabServer(f"http://{LOOPBACK}:{port}/", token, proc)

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s#]+)$")
 
@@ -50,12 +52,15 @@ def test_make_test_treats_no_tests_as_failure():
     assert "-eq 5" in makefile
 
 
-def _imported_modules(folder: Path) -> set[str]:
-    """Top-level names of every module imported anywhere in `folder`'s Python files."""
+def _imported_modules(folder: Path, leaving_out: Path | None = None) -> set[str]:
+    """Top-level names of every module imported anywhere in `folder`'s Python files (but those
+    under `leaving_out`)."""
     import ast
 
     names = set()
     for path in folder.rglob("*.py"):
+        if leaving_out is not None and path.is_relative_to(leaving_out):
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names |= {alias.name.split(".")[0] for alias in node.names}
@@ -64,40 +69,48 @@ def _imported_modules(folder: Path) -> set[str]:
     return names
 
 
-def _declared() -> dict:
-    """pyproject.toml's dependencies: normalised name → version range (what pip installs)."""
+def _declared(*extras: str) -> dict:
+    """pyproject.toml's dependencies, with those of `extras`: normalised name → version range
+    (what pip installs)."""
     import tomllib
 
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {canonicalize_name(r.name): r.specifier
-            for r in map(Requirement, project["dependencies"])}
+    lines = project["dependencies"] + [line for extra in extras
+                                       for line in project["optional-dependencies"][extra]]
+    return {canonicalize_name(r.name): r.specifier for r in map(Requirement, lines)}
 
 
-def test_every_library_the_package_imports_is_declared_and_pinned():
+@pytest.mark.parametrize("part, extras", [("the library and CLI", ()),
+                                          ("vggviz.server", ("dashboard",))])
+def test_every_library_the_package_imports_is_declared_and_pinned(part, extras):
     """Checked against the installed distributions' own metadata: what `pip install vggviz`
-    brings (pyproject.toml) and what the pinned stack holds (requirements.txt)."""
+    brings for the library and CLI (all but vggviz/server), what the `dashboard` extra adds for
+    serving, and what the pinned stack holds (requirements.txt)."""
     import importlib.metadata
     import sys
 
-    third_party = _imported_modules(ROOT / "vggviz") - set(sys.stdlib_module_names) - {"vggviz"}
+    server = ROOT / "vggviz" / "server"
+    imported = (_imported_modules(server) if extras else
+                _imported_modules(ROOT / "vggviz", leaving_out=server))
+    third_party = imported - set(sys.stdlib_module_names) - {"vggviz"}
     providers = importlib.metadata.packages_distributions()
     lists = {"requirements.txt": set(_pins((ROOT / "requirements.txt").read_text().splitlines())),
-             "pyproject.toml": set(_declared())}
+             "pyproject.toml": set(_declared(*extras))}
     missing = {}
     for module in sorted(third_party):
         dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
         for name, listed in lists.items():
             if not dists & listed:
                 missing.setdefault(name, {})[module] = sorted(dists)
-    assert not missing, f"imported by vggviz but not listed: {missing}"
+    assert not missing, f"imported by {part} but not listed: {missing}"
 
 
 def test_every_declared_dependency_is_pinned_within_its_range():
     pins = _pins((ROOT / "requirements.txt").read_text().splitlines())
-    declared = _declared()
+    declared = _declared("dashboard")
     assert set(declared) <= set(pins), sorted(set(declared) - set(pins))
     outside = {name: (pins[name], str(spec)) for name, spec in declared.items()
                if not spec.contains(pins[name])}

@@ -39,7 +39,10 @@ from servers import (
     wait_pool_quiet,
 )
 
+from vggviz.server.dashboards import config_dir
+
 ROOT = project_root()
+CONFIG = config_dir()
 DASHBOARD = "notebooks/01_stem_explorer.ipynb"
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 GRID_SHOWN = """() => Array.from(document.querySelectorAll(".vggviz-stem-explorer img.vggviz-grid"))
@@ -95,15 +98,16 @@ def chromium():
 
 
 def test_dashboard_commands_and_config_bind_loopback():
-    """`make dashboard(s)` and voila.json both ask for 127.0.0.1 and no port hopping."""
-    config = json.loads((ROOT / "voila.json").read_text())
+    """`make dashboard(s)` serve through `vggviz dashboard`, whose voila.json asks for 127.0.0.1
+    and no port hopping; nothing in the Makefile starts Voilà another way."""
+    config = json.loads((CONFIG / "voila.json").read_text())
     assert config["Voila"]["ip"] == "127.0.0.1"
     assert config["Voila"]["port_retries"] == 0
-    recipes = [line for line in (ROOT / "Makefile").read_text().splitlines()
-               if "$(BIN)/voila " in line]
-    assert len(recipes) >= 2, "the dashboard and dashboards targets start Voilà"
-    for line in recipes:
-        assert "--Voila.ip=127.0.0.1" in line and "0.0.0.0" not in line, line
+    recipes = (ROOT / "Makefile").read_text().splitlines()
+    served = [line.strip() for line in recipes if "$(BIN)/vggviz dashboard" in line]
+    assert served == ["$(BIN)/vggviz dashboard --port=$(PORT) --pool=$(POOL)",
+                      "$(BIN)/vggviz dashboard --all --port=$(PORT) --pool=$(POOL)"]
+    assert not [line for line in recipes if "/voila " in line or "0.0.0.0" in line]
 
 
 def _other_local_addresses() -> set[str]:
@@ -164,7 +168,7 @@ def test_page_shows_no_notebook_source_and_no_traceback(page_html):
 
 
 def test_config_hides_sources_and_tracebacks():
-    config = json.loads((ROOT / "voila.json").read_text())["VoilaConfiguration"]
+    config = json.loads((CONFIG / "voila.json").read_text())["VoilaConfiguration"]
     assert config.get("strip_sources", True) is True
     assert config.get("show_tracebacks", False) is False
 
@@ -550,7 +554,7 @@ def test_voila_config_frees_a_tab_that_could_not_say_goodbye_within_a_minute():
     """A tab whose shutdown request never came (a crash, a lost network) has no connection:
     the culler checks every cull_interval and ends kernels idle for cull_idle_timeout, so it is
     gone within their sum. Connected kernels are never culled, however long they idle."""
-    config = json.loads((ROOT / "voila.json").read_text())
+    config = json.loads((CONFIG / "voila.json").read_text())
     cull = config["MappingKernelManager"]
     assert cull["cull_connected"] is False
     assert cull["cull_idle_timeout"] + cull["cull_interval"] <= 60
@@ -564,7 +568,7 @@ def test_servers_give_a_page_time_to_connect_to_its_kernel():
     late), and their culler still ends it after that."""
     hub = json.loads((ROOT / "deploy" / "jupyterhub" / "server" /
                       "jupyter_server_config.json").read_text())
-    voila_config = json.loads((ROOT / "voila.json").read_text())
+    voila_config = json.loads((CONFIG / "voila.json").read_text())
     manager = "vggviz.server.kernels.FirstConnectionKernelManager"
     assert voila_config["VoilaConfiguration"]["multi_kernel_manager_class"] == manager
     assert hub["ServerApp"]["kernel_manager_class"] == manager
@@ -584,7 +588,7 @@ def test_a_busy_server_waits_for_a_notebook_s_output_before_serving_the_page():
 
     assert NotebookClient.iopub_timeout.default_value == 4  # what the settings replace
     for name in ("voila.json", "jupyter_server_config.json"):
-        config = json.loads((ROOT / name).read_text())
+        config = json.loads((CONFIG / name).read_text())
         assert config["VoilaExecutor"]["iopub_timeout"] >= 60, name
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from vggviz import summarize
 from vggviz.render import focus_scale
+from vggviz.server.dashboards import config_dir
 from vggviz.ui import stem_designs, stem_explorer, vgg_family
 
 
@@ -541,7 +542,7 @@ def test_the_landing_page_links_the_three_dashboards_with_a_thumbnail_each():
     for data in thumbs:
         assert Image.open(io.BytesIO(base64.b64decode(data))).size[0] <= 150
     assert "make lab" in page and "00_tour.ipynb" in page
-    config = json.loads((notebooks.parent / "voila.json").read_text())
+    config = json.loads((config_dir() / "voila.json").read_text())
     assert "00_tour.ipynb" in config["ContentsManager"]["hide_globs"]  # not in Voilà's tree
 
 

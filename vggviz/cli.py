@@ -334,6 +334,31 @@ def cmd_measure_stems(args: argparse.Namespace) -> None:
     print(ACCURACY_NOTE)
 
 
+def cmd_dashboard(args: argparse.Namespace) -> None:
+    """Serve the stem explorer (or, with --all, every dashboard) with Voilà until Ctrl-C."""
+    from vggviz.server.dashboards import DashboardError, serve
+
+    try:
+        serve(args.path, everything=args.all, port=args.port, pool=args.pool,
+              extra=args.voila or ())
+    except DashboardError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_notebooks(args: argparse.Namespace) -> None:
+    """Copy the packaged notebooks into a folder, to open in JupyterLab and edit."""
+    from vggviz.server.dashboards import STEM_EXPLORER, DashboardError, copy_notebooks
+
+    try:
+        copied = copy_notebooks(args.folder, overwrite=args.force)
+    except DashboardError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"copied {len(copied)} notebooks to {Path(args.folder).resolve()}/: "
+          f"{', '.join(p.name for p in copied)}")
+    print(f"serve your copy: vggviz dashboard {Path(args.folder) / STEM_EXPLORER}  "
+          f"(or open the folder in JupyterLab)")
+
+
 def _size(text: str) -> int:
     try:
         return int(text)
@@ -436,6 +461,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classifier", **classifier_option)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_measure_stems)
+
+    p = sub.add_parser("dashboard", help="serve the stem explorer (--all: every dashboard) "
+                       "with Voilà on 127.0.0.1", description="Serve a dashboard with Voilà "
+                       "and vggviz's settings (127.0.0.1, sources stripped, no tracebacks, a "
+                       "closed tab's kernel freed, idle kernels culled); needs "
+                       'pip install "vggviz[dashboard]".')
+    p.add_argument("path", nargs="?", default=None, metavar="NOTEBOOK|FOLDER",
+                   help="a notebook or folder of your own (default: the packaged stem explorer)")
+    p.add_argument("--all", action="store_true",
+                   help="the packaged dashboards behind their landing page")
+    p.add_argument("--port", type=_size, default=8866, metavar="N", help="port (8866)")
+    p.add_argument("--pool", type=_size, default=1, metavar="K",
+                   help="kernels kept ready, each having run the notebook (1; about 160 MB each)")
+    p.add_argument("--voila", action="append", metavar="OPTION",
+                   help="a Voilà option passed on, e.g. --voila=--VoilaConfiguration."
+                   "preheat_kernel=False (repeatable)")
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("notebooks", help="copy the notebooks into a folder, to edit")
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--force", action="store_true", help="replace notebooks already there")
+    p.set_defaults(func=cmd_notebooks)
 
     p = sub.add_parser("variants", help="every variant side by side")
     p.add_argument("--stem", choices=list(STEMS), default="vgg")

@@ -1,1 +1,2 @@
-"""Settings that Voilà and Jupyter Server load from the project's configuration files."""
+"""Serving the dashboards: the settings Voilà and Jupyter Server load (config/, shipped with the
+package), the kernel manager and identity provider they name, and `vggviz dashboard`."""
