@@ -95,12 +95,15 @@ def chromium_session() -> Iterator:
 
 
 class PageWatch:
-    """Collects a page's uncaught exceptions and console errors, less the known harmless ones."""
+    """Collects a page's uncaught exceptions and console errors, less the known harmless ones,
+    and the size of every websocket message it sends (`sent`, in order)."""
 
     def __init__(self, page, name: str):
-        self.name, self.problems = name, []
+        self.name, self.problems, self.sent = name, [], []
         page.on("pageerror", lambda exc: self.problems.append(f"{name}: page error: {exc}"))
         page.on("console", self._console)
+        page.on("websocket", lambda socket: socket.on(
+            "framesent", lambda payload: self.sent.append(len(payload))))
 
     def _console(self, message) -> None:
         if message.type != "error":

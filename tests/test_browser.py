@@ -1,8 +1,9 @@
 """The dashboards served for real and driven in headless Chromium, as a person would use them.
 
 One Voilà serves every notebook (as `make dashboards` does, with the project's voila.json:
-preheated kernels, 21 MiB websocket messages); a second, without preheating, measures a cold
-start; JupyterLab runs the tour and serves the stem explorer through Voilà's extension.
+preheated kernels, Tornado's default 10 MiB websocket limit); a second, without preheating,
+measures a cold start; JupyterLab runs the tour and serves the stem explorer through Voilà's
+extension.
 Timings are recorded, never asserted: printed (run with -s) and kept in
 test-artifacts/browser_timings.txt (the figures to quote come from benchmarks/bench_first_grid.py);
 every wait is for behaviour, with generous timeouts. Screenshots and server logs are in
@@ -35,6 +36,8 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from servers import jupyterlab, project_root, voila, wait_pool_quiet
+
+from vggviz.server.dashboards import config_dir
 
 ROOT = project_root()
 
@@ -152,6 +155,20 @@ def _press_right(page, label: str) -> None:
     handle = _slider(page, label).locator(".noUi-handle")
     handle.focus()
     handle.press("ArrowRight")
+
+
+# Records, in the page, every text the upload button and the status line show from now on
+# (the button's text, accessible name and whether it is disabled), in window.__vggviz.texts.
+RECORD_UPLOAD_TEXTS = """() => {
+  const button = document.querySelector("button.vggviz-upload");
+  const status = document.querySelector(".vggviz-status");
+  const texts = window.__vggviz.texts = {button: [], status: []};
+  new MutationObserver(() => texts.button.push(
+    [button.textContent, button.getAttribute("aria-label"), button.disabled],
+  )).observe(button, {childList: true, characterData: true, subtree: true, attributes: true});
+  new MutationObserver(() => texts.status.push(status.innerText)).observe(
+    status, {childList: true, characterData: true, subtree: true});
+}"""
 
 
 def _upload(page, path) -> float:
@@ -319,34 +336,68 @@ class TestDashboards:
         assert "Traceback" not in text
         assert grid.get_attribute("src") == src and image_digest(grid) == digest
 
-    def test_upload_over_the_limit_gets_a_message_and_is_never_sent(self, explorer, tmp_path):
-        """The page weighs the file first: a 25 MB file is refused in words. Sent, it would
-        have closed the websocket (the server's limit is 21 MiB) and no words would come."""
+    def test_a_12_mb_upload_arrives_in_pieces_and_a_25_mb_one_is_never_sent(
+            self, explorer, watches, tmp_path):
+        """voila.json sets no websocket limit, so Voilà drops messages over Tornado's 10 MiB:
+        a 12 MB picture arrives all the same, in 1 MiB pieces (no message the page sends is
+        larger), the button counting them. Then a 25 MB file is refused in words without a
+        byte sent, and the 12 MB picture stays."""
         page = explorer
-        grid = page.locator(GRID)
-        src = grid.get_attribute("src")
+        voila_config = json.loads((config_dir() / "voila.json").read_text())
+        assert "tornado_settings" not in voila_config["Voila"]
+        sent = next(watch.sent for watch in watches if watch.name == "stem explorer")
+        grid, network_view = page.locator(GRID), page.locator(NETWORK_VIEW)
+        path = tmp_path / "noise-12mb.png"
+        noise = np.random.default_rng(2).integers(0, 256, (2000, 2000, 3), dtype=np.uint8)
+        Image.fromarray(noise).save(path, compress_level=0)
+        size = path.stat().st_size
+        assert 10.5 * 2**20 < size < 20 * 10**6
+        page.evaluate(RECORD_UPLOAD_TEXTS)
+        src, before = grid.get_attribute("src"), len(sent)
+        _upload(page, path)
+        src = wait_new_picture(grid, src)
+        expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(  # at any stage
+            re.compile(r"noise-12mb\.png · \w+ \d+×\d+×\d+"))
+        pieces = [n for n in sent[before:] if n > 2**16]
+        assert len(pieces) == 12 and sum(pieces) >= size, sent[before:]
+        assert max(sent[before:]) <= 2**20 + 2**16, "one message carried more than a piece"
+        texts = page.evaluate("() => window.__vggviz.texts")
+        sending = [(text, label) for text, label, disabled in texts["button"] if disabled]
+        percents = [int(re.fullmatch(r"Sending (\d+) %", text)[1]) for text, _ in sending]
+        assert percents[0] == 0 and percents == sorted(percents), texts["button"]
+        assert len(set(percents)) >= 12, texts["button"]  # 0 %, then after each piece but the last
+        assert all(label == f"Upload: sending {percent} %"
+                   for (_, label), percent in zip(sending, percents, strict=True))
+        assert texts["button"][-1] == ["⬆ Upload", None, False]
+        assert "Receiving noise-12mb.png: 11 MB of 11.4 MB" in texts["status"], texts["status"]
+
+        view = network_view.get_attribute("src")
         path = tmp_path / "big.png"
         path.write_bytes(np.random.default_rng(0).bytes(25 * 2**20))
+        before = len(sent)
         _upload(page, path)
         error = page.locator(".vggviz-status .vggviz-error", has_text="big.png")
         error.wait_for(timeout=LONG)
         assert re.search(r"big\.png is 25 MB; the limit is 20 MB\. The last image stays",
                          error.inner_text())
-        assert grid.get_attribute("src") == src
+        assert max(sent[before:], default=0) < 2**16, "the refused file's bytes were sent"
+        assert grid.get_attribute("src") == src and network_view.get_attribute("src") == view
         assert page.locator("#vggviz-kernel-lost").count() == 0
 
-    def test_an_upload_just_under_the_limit_arrives(self, explorer, tmp_path):
-        """The websocket's limit sits just above the app's: a 20 MB file still gets through."""
+    def test_an_upload_just_under_the_limit_arrives(self, explorer, watches, tmp_path):
+        """At the app's own limit the pieces add up too: 20 of them, none over 1 MiB."""
         page = explorer
+        sent = next(watch.sent for watch in watches if watch.name == "stem explorer")
         path = tmp_path / "noise-20mb.png"
         noise = np.random.default_rng(1).integers(0, 256, (2600, 2600, 3), dtype=np.uint8)
         Image.fromarray(noise).save(path, compress_level=0)
-        limit = json.loads((project_root() / "voila.json").read_text())[
-            "Voila"]["tornado_settings"]["websocket_max_message_size"]
-        assert 20 * 10**6 < path.stat().st_size <= 20 * 2**20 < limit
+        assert 20 * 10**6 < path.stat().st_size <= 20 * 2**20
+        before = len(sent)
         _upload(page, path)
         expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(  # at any stage
             re.compile(r"noise-20mb\.png · \w+ \d+×\d+×\d+"), timeout=LONG)
+        assert len([n for n in sent[before:] if n > 2**16]) == 20
+        assert max(sent[before:]) <= 2**20 + 2**16
 
     def test_family_and_stem_designs_render_their_charts(self, dashboards, open_page):
         page = open_page("VGG family")

@@ -1,7 +1,8 @@
 """Property-based fuzzing of what a person can upload: random bytes and damaged real images.
 
 `load_image` may only return a 224×224 RGB picture or raise ImageError; the stem explorer's upload
-handler may only show an error (keeping the last grid) or a new grid, and never raise.
+handler may only show an error (keeping the last grid) or a new grid, and never raise; the pieces
+an upload arrives in make the exact file or nothing, whatever their order.
 Decompression bombs are refused before any pixel is decoded (a spy on PIL's ImageFile.load
 proves it) and over-limit files before their bytes are read or copied (tracemalloc proves it).
 How fast any of this is belongs to the benchmarks, not here.
@@ -15,12 +16,14 @@ import struct
 import tracemalloc
 import zlib
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 from vggviz.sources.images import DEFAULT_MAX_BYTES, ImageError, load_image
+from vggviz.ui.image_upload import CHUNK_BYTES, ImageUpload
 
 # PIL warns about damaged metadata (e.g. "Corrupt EXIF data") before refusing or decoding: noise.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL")
@@ -368,3 +371,44 @@ def test_upload_handler_refuses_an_over_limit_file_unread(app, decodes, declared
     assert app.grid_png == grid
     assert decodes == []
     assert peak < 2**20, f"{peak / 2**20:.1f} MB allocated while refusing: the upload was copied"
+
+
+# --- (c) the pieces an upload arrives in ----------------------------------------------------------
+
+THREE_PIECES = np.random.default_rng(3).bytes(2 * CHUNK_BYTES + 12345)
+
+
+def chunk(index: int, data: bytes = THREE_PIECES) -> tuple[dict, list]:
+    """Piece `index` of `data` as the page sends it (an index past the end carries no bytes)."""
+    count = -(-len(data) // CHUNK_BYTES)
+    return ({"event": "chunk", "upload": "u", "index": index, "count": count, "name": "x.png",
+             "type": "image/png", "size": len(data), "last_modified": 1},
+            [memoryview(data)[index * CHUNK_BYTES:(index + 1) * CHUNK_BYTES]])
+
+
+# Any order of pieces (lost, repeated, reordered, numbered past the end), and the whole file
+# followed by repeats.
+ORDERS = (st.lists(st.integers(0, 3), max_size=7)
+          | st.lists(st.integers(0, 3), max_size=3).map(lambda tail: [0, 1, 2, *tail]))
+
+
+@settings(FUZZ, max_examples=300)
+@given(order=ORDERS)
+def test_pieces_in_any_order_make_the_exact_file_or_nothing(order):
+    """Pieces lost, repeated, reordered or numbered past the end: an upload is whole only if its
+    pieces come in turn, and one given up on stays given up."""
+    files, said = [], []
+    upload = ImageUpload(on_refused=lambda *_: said.append("refused"), on_broken=said.append,
+                         on_progress=lambda *_: None, max_bytes=DEFAULT_MAX_BYTES)
+    answers = []
+    upload.send = lambda content, buffers=None: answers.append(content["ok"])
+    upload.observe(lambda change: files.extend(bytes(f["content"]) for f in change["new"]),
+                   "value")
+    for index in order:
+        upload._received(upload, *chunk(index))  # any exception would propagate here
+    whole = order[:3] == [0, 1, 2]
+    event("whole" if whole else "not whole")
+    assert files == ([THREE_PIECES] if whole else []), "the exact file, once, or nothing"
+    assert len(answers) == len(order) and answers.count(True) <= 3
+    in_turn = order in ([], [0], [0, 1], [0, 1, 2])
+    assert bool(said) != in_turn, "what does not fit is said; what does is not"

@@ -10,8 +10,8 @@ the spawner starts each student's server as a user of its own). What it sets up:
 - servers: jupyterhub-systemdspawner with systemd's dynamic users: each student's server runs
   as a throw-away user of its own, under a memory limit systemd enforces (VGGVIZ_HUB_MEM_LIMIT).
 - the page: each server opens on /voila/render/01_stem_explorer.ipynb, with the package's own
-  jupyter_server_config.json and voila.json (vggviz/server/config: Voilà's settings), and a
-  closed tab's kernel culled within a minute (server/jupyter_server_config.json).
+  jupyter_server_config.json and voila.json (vggviz/server/config: Voilà's and the kernels'
+  settings), and a closed tab's kernel culled within a minute (server/jupyter_server_config.json).
 - culling: jupyterhub-idle-culler stops a server idle for VGGVIZ_HUB_CULL_TIMEOUT seconds.
 - network: 127.0.0.1 only, unless VGGVIZ_HUB_IP says otherwise (put TLS in front then).
 
@@ -63,10 +63,10 @@ c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]  # vggviz's own environment
 c.Spawner.notebook_dir = str(ROOT / "notebooks")
 c.Spawner.default_url = DASHBOARD
 c.Spawner.environment = {
-    # The servers read the package's jupyter_server_config.json and voila.json (Voilà's
-    # settings), as `make lab` and `make dashboard` do; server/ (first, so it wins) frees a
-    # closed tab's kernel within a minute, as voila.json does for `make dashboard`: a kernel
-    # with no page connected is culled after 40 idle seconds, while open pages keep theirs.
+    # The servers read the package's jupyter_server_config.json and voila.json (Voilà's and
+    # the kernels' settings), as `make lab` and `make dashboard` do; server/ (first, so it wins)
+    # frees a closed tab's kernel within a minute, as voila.json does for `make dashboard`: a
+    # kernel with no page connected is culled after 40 idle seconds, while open pages keep theirs.
     "JUPYTER_CONFIG_PATH": os.pathsep.join([str(Path(__file__).resolve().parent / "server"),
                                             str(config_dir())]),
     "KERAS_HOME": str(KERAS_HOME),  # `make hub` fetches VGG16's ImageNet weights here

@@ -247,7 +247,7 @@ def check_size(n: int, label: str, max_bytes: int, *, only_over: bool = False) -
     """Refuse `n` bytes over `max_bytes` as ImageError naming `label` ("photo.tif is 25 MB; the
     limit is 20 MB"); `only_over` when reading stopped at the limit, so the size is unknown."""
     if n > max_bytes:
-        size, limit = _human_bytes(n), _human_bytes(max_bytes)
+        size, limit = human_bytes(n), human_bytes(max_bytes)
         if only_over or size == limit:  # a stream read no further; "is 20 MB; the limit is 20 MB"
             size = f"over {limit}"
         raise ImageError(f"{label} is {size}; the limit is {limit}")
@@ -388,7 +388,8 @@ def _to_rgb(image: Image.Image, copy: bool = True) -> Image.Image:
     return image.convert("RGB")
 
 
-def _human_bytes(n: int) -> str:
+def human_bytes(n: int) -> str:
+    """`n` bytes as a person reads them: "11.4 MB", "300 KB", "12 bytes"."""
     for unit, scale in (("MB", 2**20), ("KB", 2**10)):
         if n >= scale:
             return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"

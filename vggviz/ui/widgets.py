@@ -16,6 +16,7 @@ from vggviz.sources.images import (
     check_size,
     decode_image,
     fit_image,
+    human_bytes,
     sample_images,
 )
 from vggviz.ui.image_upload import ImageUpload
@@ -69,7 +70,8 @@ class ImagePicker:
         self.sample = w.Dropdown(options=list(self.samples), layout=w.Layout(width="185px"),
                                  tooltip="a bundled sample image")
         self.upload = ImageUpload(accept=ACCEPT, description="Upload", max_bytes=max_bytes,
-                                  on_refused=self._refused, layout=w.Layout(width="110px"))
+                                  on_refused=self._refused, on_broken=self._broken,
+                                  on_progress=self._receiving, layout=w.Layout(width="110px"))
         self.original = picture(NARROW)
         self.network_view = picture(NARROW)
         self.network_view.add_class("vggviz-network-view")
@@ -151,6 +153,13 @@ class ImagePicker:
             check_size(size, name, self.max_bytes)
         except ImageError as exc:
             self.status.error(f"{exc}. The last image stays.")
+
+    def _broken(self, message: str) -> None:
+        """Pieces of an upload that do not make the file (a lost or repeated one)."""
+        self.status.error(f"{message}. The last image stays.")
+
+    def _receiving(self, name: str, received: int, size: int) -> None:
+        self.status.show(f"Receiving {name}: {human_bytes(received)} of {human_bytes(size)}")
 
     def load_upload(self, item: dict) -> None:
         """Decode one upload entry and show it (an oversized file is refused uncopied)."""
