@@ -1,6 +1,10 @@
 """The package as pip users get it: the wheel built from this checkout, its metadata, and the
-wheel installed into a fresh virtualenv outside the checkout with only its declared
-dependencies, where every module imports and the stem explorer opens on its first grid.
+wheel installed into a fresh virtualenv outside the checkout, first alone (`pip install vggviz`:
+every module of the library and CLI imports, the stem explorer opens on its first grid, and
+`vggviz dashboard` names the extra it needs), then with `[dashboard]` and JupyterLab, as the
+README's "Install with pip" says: `vggviz dashboard` serves the explorer to Chromium from the
+installed package, and `stem_explorer()` in a new notebook of a plain JupyterLab (Jupyter's own
+10 MiB websocket limit) takes a 12 MB upload and refuses a 25 MB one in words.
 
 The fresh environment takes the versions requirements.txt pins (as constraints: they choose
 versions, they add no package), so it installs what the tests run on, from pip's cache; this
@@ -11,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -18,8 +24,15 @@ import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
+from typing import NamedTuple
 
+import nbformat
+import numpy as np
 import pytest
+from browser import PageWatch, chromium_session
+from PIL import Image
+from playwright.sync_api import expect
+from servers import free_port, stop, wait_port
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -56,7 +69,7 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
-def test_the_wheel_says_python_3_11_mit_and_carries_the_licence(wheel):
+def test_the_wheel_says_python_3_11_mit_and_carries_the_licence_notebooks_and_settings(wheel):
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
@@ -64,16 +77,27 @@ def test_the_wheel_says_python_3_11_mit_and_carries_the_licence(wheel):
         meta = Parser().parsestr(zf.read(f"{info}/METADATA").decode())
         assert f"{info}/licenses/LICENSE" in names, [n for n in names if "dist-info" in n]
         licence = zf.read(f"{info}/licenses/LICENSE").decode()
+        notebooks = {n.removeprefix("vggviz/notebooks/"): zf.read(n) for n in names
+                     if n.startswith("vggviz/notebooks/")}
     assert meta["Requires-Python"] == ">=3.11"
     assert meta["License-Expression"] == "MIT" and meta.get_all("License-File") == ["LICENSE"]
     assert licence.startswith("MIT License") and "Copyright (c) 2026 vggviz contributors" in licence
     assert licence == (ROOT / "LICENSE").read_text()
-    assert sorted(meta.get_all("Requires-Dist")) == sorted(project["dependencies"])
+    extra = [f'{line}; extra == "dashboard"'
+             for line in project["optional-dependencies"]["dashboard"]]
+    assert meta.get_all("Provides-Extra") == ["dashboard"]
+    assert sorted(meta.get_all("Requires-Dist")) == sorted(project["dependencies"] + extra)
     assert "vggviz/sources/downloads.py" in names and not any(n.startswith("tests/") for n in names)
+    assert notebooks == {p.name: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert {"vggviz/server/config/voila.json",
+            "vggviz/server/config/jupyter_server_config.json"} <= set(names)
 
 
-# Run by the fresh environment's python: import every module of the installed package, then open
-# the stem explorer as a notebook would, without a browser.
+
+
+# Run by the fresh environment's python: import every module of the installed package but the
+# server's (they need the `dashboard` extra), then open the stem explorer as a notebook would,
+# without a browser.
 PROBE = """
 import importlib, json, pkgutil, sys
 from pathlib import Path
@@ -85,7 +109,8 @@ def fail(name):
 
 modules = [m.name for m in pkgutil.walk_packages(vggviz.__path__, "vggviz.", onerror=fail)]
 for name in modules:
-    importlib.import_module(name)
+    if not name.startswith("vggviz.server."):
+        importlib.import_module(name)
 
 from vggviz.ui import stem_explorer
 
@@ -100,25 +125,162 @@ print(json.dumps({
 """
 
 
-def test_the_installed_wheel_imports_every_module_and_opens_the_stem_explorer(wheel,
-                                                                             tmp_path):
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", venv], env=_outside_env(), cwd=tmp_path)
+class Installed(NamedTuple):
+    venv: Path
+    env: dict[str, str]
+    alone: dict  # what PROBE saw with `pip install vggviz` alone
+    no_voila: subprocess.CompletedProcess  # `vggviz dashboard` before the extra
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Installed:
+    """A fresh venv outside the checkout: the wheel alone, looked at, then with `[dashboard]`
+    and JupyterLab added, as the README's "Install with pip" does it."""
+    where = tmp_path_factory.mktemp("installed")
+    venv = where / "venv"
+    _run([sys.executable, "-m", "venv", "--without-pip", venv], env=_outside_env(), cwd=where)
     python = venv / "bin" / "python"
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet",  # this pip,
-          "--constraint", ROOT / "requirements.txt", wheel],  # installing into the new venv
-         env=_outside_env(), cwd=tmp_path)
+
+    def pip_install(*what) -> None:
+        _run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet",  # this pip,
+              "--constraint", ROOT / "requirements.txt", *what],  # installing into the new venv
+             env=_outside_env(), cwd=where)
+
     env = _outside_env() | {
-        "KERAS_HOME": str(tmp_path / "keras"),  # no ImageNet weights here, and none fetched:
-        "VGGVIZ_WEIGHTS_URL": str(tmp_path / "no weights here"),  # the mirror is missing
+        "KERAS_HOME": str(where / "keras"),  # no ImageNet weights here, and none fetched:
+        "VGGVIZ_WEIGHTS_URL": str(where / "no weights here"),  # the mirror is missing
+        "VGGVIZ_CACHE": str(where / "vggviz-cache"),
+        # A plain Jupyter: none of this machine's own settings, kernels or lab workspaces.
+        "JUPYTER_CONFIG_DIR": str(where / "jupyter-config"),
+        "JUPYTER_DATA_DIR": str(where / "jupyter-data"),
+        "JUPYTERLAB_SETTINGS_DIR": str(where / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(where / "lab-workspaces"),
+        "HOME": str(where / "home"),
     }
-    out = _run([python, "-c", PROBE], env=env, cwd=tmp_path)
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    (where / "home").mkdir()
+    pip_install(wheel)
+    alone = json.loads(_run([python, "-c", PROBE], env=env, cwd=where).stdout
+                       .strip().splitlines()[-1])
+    no_voila = subprocess.run([venv / "bin" / "vggviz", "dashboard"], capture_output=True,
+                              text=True, env=env, cwd=where, timeout=120)
+    pip_install(f"{wheel}[dashboard]", "jupyterlab")
+    return Installed(venv, env, alone, no_voila)
+
+
+def test_the_wheel_alone_imports_the_library_and_opens_the_stem_explorer(installed):
+    seen, venv = installed.alone, installed.venv
     assert Path(seen["file"]).is_relative_to(venv) and Path(seen["prefix"]) == venv
     packaged = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
                 for p in (ROOT / "vggviz").rglob("*.py")} - {"vggviz"}
-    assert set(seen["modules"]) == packaged  # every module of the checkout shipped, and imported
+    assert set(seen["modules"]) == packaged  # every module of the checkout shipped
     assert seen["children"] > 0 and seen["shape"] == [224, 224, 64]
     assert seen["grid_png"] == b"\x89PNG\r\n\x1a\n".hex()
     assert seen["label"] == "random (seed 0)" and "stem 224×224×64" in seen["status"]
-    _run([venv / "bin" / "vggviz", "--help"], env=env, cwd=tmp_path)  # the console script
+
+
+def test_without_the_extra_vggviz_dashboard_says_how_to_get_it(installed):
+    out = installed.no_voila
+    assert out.returncode == 1
+    assert out.stderr.strip() == \
+        'vggviz: error: serving needs Voilà: pip install "vggviz[dashboard]"'
+
+
+def _serve(command: list, env: dict, cwd: Path, log: Path):
+    """Start a server of the fresh venv on loopback, outside the checkout; stopped by PID."""
+    out = open(log, "wb")
+    proc = subprocess.Popen([str(c) for c in command], cwd=cwd, env=env, stdout=out,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    return proc, out
+
+
+def _noise_png(path: Path, side: int) -> Path:
+    pixels = np.random.default_rng(side).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, compress_level=0)
+    return path
+
+
+def _upload(page, path: Path) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name=re.compile("Upload")).click()
+    chooser.value.set_files(path)
+
+
+def _twelve_and_twenty_five_mb(page, tmp_path: Path) -> None:
+    """A 12 MB photo (over Jupyter's own 10 MiB message limit) arrives and is drawn; a 25 MB
+    file (over the app's 20 MB) is refused in words, and the 12 MB one stays."""
+    grid = page.locator("img.vggviz-grid")
+    before = grid.get_attribute("src")
+    twelve = _noise_png(tmp_path / "noise-12mb.png", 2000)
+    assert 10 * 2**20 < twelve.stat().st_size < 20 * 10**6
+    _upload(page, twelve)
+    ok = page.locator(".vggviz-status .vggviz-ok")
+    expect(ok).to_contain_text(re.compile(r"noise-12mb\.png · stem 224×224×64"))
+    expect(grid).not_to_have_attribute("src", before)
+    drawn = grid.get_attribute("src")
+    big = tmp_path / "big.png"
+    big.write_bytes(np.random.default_rng(0).bytes(25 * 2**20))
+    _upload(page, big)
+    error = page.locator(".vggviz-status .vggviz-error", has_text="big.png")
+    expect(error).to_contain_text(
+        re.compile(r"big\.png is 25 MB; the limit is 20 MB\. The last image stays"))
+    assert grid.get_attribute("src") == drawn  # the 12 MB photo's maps stay
+
+
+@pytest.mark.browser
+def test_vggviz_dashboard_from_the_installed_package_serves_the_explorer(installed, tmp_path):
+    port = free_port()
+    proc, out = _serve([installed.venv / "bin" / "vggviz", "dashboard", f"--port={port}"],
+                       installed.env, tmp_path, tmp_path / "voila.log")
+    try:
+        wait_port(port, timeout=120, proc=proc)
+        with chromium_session() as chromium:
+            page = chromium.new_page(viewport={"width": 1280, "height": 800})
+            watch = PageWatch(page, "installed dashboard")
+            page.goto(f"http://127.0.0.1:{port}/")
+            expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(
+                re.compile(r"Grace Hopper \(photo\) · stem 224×224×64"))
+            assert "from vggviz" not in page.content()  # sources stripped
+            _twelve_and_twenty_five_mb(page, tmp_path)
+            assert not watch.problems, watch.problems
+    finally:
+        stop(proc)
+        out.close()
+    printed = (tmp_path / "voila.log").read_text(errors="replace")
+    assert f"vggviz: http://127.0.0.1:{port}/  (Ctrl-C stops it)" in printed
+
+
+EXPLORER_CELL = "from vggviz import stem_explorer\nstem_explorer()"
+
+
+@pytest.mark.browser
+def test_stem_explorer_in_a_plain_jupyterlab_takes_a_12_mb_upload(installed, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(EXPLORER_CELL)]
+    nbformat.write(notebook, work / "mine.ipynb")
+    port, token = free_port(), secrets.token_hex(16)
+    command = [installed.venv / "bin" / "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+               f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               *(["--allow-root"] if os.geteuid() == 0 else [])]
+    proc, out = _serve(command, installed.env, work, tmp_path / "lab.log")
+    try:
+        wait_port(port, timeout=120, proc=proc)
+        with chromium_session() as chromium:
+            page = chromium.new_page(viewport={"width": 1280, "height": 800})
+            watch = PageWatch(page, "installed JupyterLab")
+            page.goto(f"http://127.0.0.1:{port}/lab/tree/mine.ipynb?token={token}")
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+            page.locator(".jp-CodeCell .cm-content").click()
+            page.keyboard.press("Shift+Enter")
+            expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(
+                re.compile(r"Grace Hopper \(photo\) · stem 224×224×64"))
+            _twelve_and_twenty_five_mb(page, tmp_path)
+            stderr = page.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert "Traceback" not in " ".join(stderr.all_inner_texts())
+            assert not watch.problems, watch.problems
+    finally:
+        stop(proc)
+        out.close()

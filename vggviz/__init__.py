@@ -4,6 +4,7 @@ Importing the package is light (no TensorFlow, numpy or PIL): the names below th
 are imported on first use, and TensorFlow only when a model is built.
 
     from vggviz import FeatureExtractor, load_image, render_grid
+    from vggviz import stem_explorer; stem_explorer()   # the main dashboard, in a notebook
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _LAZY = {  # name → module that defines it, imported when the name is first as
     "render_grid": "vggviz.render",
     "render_map": "vggviz.render",
     "render_kernels": "vggviz.render",
+    "stem_explorer": "vggviz.ui.stem_explorer",
 }
 
 __all__ = ["STAGES", "STEMS", "VARIANTS", "summarize", *_LAZY]
