@@ -16,6 +16,8 @@ from vggviz.plan.architecture import STAGES, STEMS, VARIANTS
 
 _LAZY = {  # name → module that defines it, imported when the name is first asked for
     "build_vgg": "vggviz.network.models",
+    "preprocess_input": "keras.applications.vgg16",  # Keras' own, beside build_vgg
+    "decode_predictions": "vggviz.sources.imagenet_classes",  # Keras', with offline names
     "FeatureExtractor": "vggviz.network.features",
     "ImageError": "vggviz.sources.images",
     "load_image": "vggviz.sources.images",

@@ -6,7 +6,10 @@ Each builder turns entries of the plan in `vggviz.plan.architecture` into Keras 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
 
 import keras
 
@@ -138,31 +141,106 @@ def classifier(x, classes: int = 1000, *, head: str = "fc", seed: int | None = N
     return _apply(x, classifier_layers(classes, head), seed)
 
 
-def build_vgg(variant: str = "vgg16", *, stem: str = "vgg",
-              input_shape: tuple[int, int, int] = (224, 224, 3), include_top: bool = True,
-              classes: int = 1000, weights: str | None = None, upto: str | None = None,
-              seed: int | None = None, classifier: str = "fc") -> keras.Model:
-    """A VGG variant as a `keras.Model`; `upto="stem"`, "group1"… builds only that prefix;
-    `classifier` is the head on top: "fc" (the paper's) or "gap" (global average pooling).
+_POOLINGS = {"avg": keras.layers.GlobalAveragePooling2D, "max": keras.layers.GlobalMaxPooling2D}
+"""`pooling=` of a model without a top, as keras.applications applies it."""
 
-    `weights`: None or "random" (Keras' initialisers, reproducible with `seed`),
-    "imagenet" (Keras' download and cache), or a path to a weights file in Keras' layout.
-    `seed` makes random initial weights reproducible, layer by layer.
+
+def _check_weights(weights: object, top: bool, classes: int, activation: object) -> None:
+    """Refuse, before anything is built, the `weights` keras.applications refuses: not None,
+    "imagenet" or a file; ImageNet's classifier for other than its 1,000 classes; a head whose
+    activation is neither the softmax the weights were trained with nor None (logits)."""
+    if weights in (None, "random"):
+        return
+    if weights != "imagenet":
+        if not isinstance(weights, str | os.PathLike):
+            raise ValueError(f"weights must be None or 'random' (random initialisation), "
+                             f"'imagenet' (pre-training on ImageNet) or the path to a weights "
+                             f"file, got {weights!r}")
+        if not Path(weights).exists():
+            from vggviz.sources.weight_files import NoWeightsFile
+
+            raise NoWeightsFile(f"no weights file at {weights}: weights must be None or "
+                                f"'random' (random initialisation), 'imagenet' (pre-training "
+                                f"on ImageNet) or the path to a weights file")
+    if weights == "imagenet" and top and classes != 1000:
+        raise ValueError(f"weights='imagenet' with include_top=True needs classes=1000, the "
+                         f"classes ImageNet's classifier was trained on; got classes={classes}")
+    if top and keras.activations.get(activation) not in (keras.activations.get("softmax"),
+                                                         keras.activations.get(None)):
+        raise ValueError(f"with trained weights and include_top=True, classifier_activation "
+                         f"must be 'softmax' (what they were trained with) or None (logits); "
+                         f"got {activation!r}")
+
+
+def _input_shape(input_shape: Sequence[int | None] | None, input_tensor, *, include_top: bool,
+                 flattens: bool, weights: object, stem: str) -> tuple[int | None, int | None, int]:
+    """The (H, W, C) the model takes, checked where keras.applications checks it: None is
+    224×224×3 with the top and any size without it (or `input_tensor`'s shape); a classifier
+    that flattens needs a fixed size, ImageNet's weights 3 channels and, with their classifier,
+    the 224×224 it was trained on."""
+    if input_shape is None:
+        if input_tensor is not None:
+            input_shape = tuple(input_tensor.shape[1:])
+        else:
+            input_shape = (224, 224, 3) if include_top else (None, None, 3)
+    shape = check_input_shape(input_shape, stem, free_size=True)
+    if flattens and None in shape:
+        raise ValueError(f"include_top=True flattens the maps into fc1, so the input needs a "
+                         f"fixed size; got input_shape={tuple(input_shape)}: give one, or "
+                         f"build with include_top=False or classifier='gap'")
+    if weights == "imagenet" and shape[-1] != 3:
+        raise ValueError(f"ImageNet weights need an input of 3 channels (RGB); got "
+                         f"input_shape={tuple(input_shape)}")
+    if weights == "imagenet" and flattens and stem == "vgg" and shape != (224, 224, 3):
+        raise ValueError(f"weights='imagenet' with include_top=True needs input_shape=(224, 224, "
+                         f"3), the size ImageNet's classifier was trained on; got "
+                         f"input_shape={tuple(input_shape)}")
+    return shape
+
+
+def build_vgg(variant: str = "vgg16", *, include_top: bool = True,
+              weights: str | os.PathLike | None = None, input_tensor=None,
+              input_shape: Sequence[int | None] | None = None, pooling: str | None = None,
+              classes: int = 1000, classifier_activation: str | Callable | None = "softmax",
+              stem: str = "vgg", upto: str | None = None, seed: int | None = None,
+              classifier: str = "fc") -> keras.Model:
+    """A VGG variant as a `keras.Model`, taking `keras.applications.VGG16`'s arguments with their
+    meaning, and refusing in words (a ValueError) what Keras refuses; plus vggviz's own.
+
+    Keras': `weights` None or "random" (Keras' initialisers), "imagenet" (Keras' download and
+    cache) or a weights file in Keras' layout; `input_shape` None is 224×224×3 with the top and
+    any size without it; `input_tensor` a Keras tensor to build on; `pooling` "avg" or "max" ends
+    a model without the top; `classifier_activation=None` gives logits.
+    vggviz's: `stem` ("vgg", "pooled", "strided"); `upto="stem"`, "group1"… builds only that
+    prefix (no top); `seed` makes random initial weights reproducible, layer by layer;
+    `classifier` is the head on top: "fc" (the paper's) or "gap" (global average pooling).
     """
-    shape = check_input_shape(input_shape, stem)
+    top = include_top and upto is None
+    _check_weights(weights, top, classes, classifier_activation)
+    if pooling is not None and pooling not in _POOLINGS:
+        raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}")
+    if input_tensor is not None and not keras.utils.is_keras_tensor(input_tensor):
+        raise ValueError(f"input_tensor must be a Keras tensor (keras.Input(...) or a layer's "
+                         f"output on one), got a {type(input_tensor).__name__}")
     head = classifier_layers(classes, classifier)  # refuses an unknown head before building
+    head[-1] = replace(head[-1], activation=classifier_activation)
+    shape = _input_shape(input_shape, input_tensor, include_top=include_top,
+                         flattens=top and classifier == "fc", weights=weights, stem=stem)
     groups = stage_index(upto) if upto is not None else len(GROUPS)
-    inputs = keras.Input(shape=shape, name="input")
+    inputs = keras.Input(shape=shape, name="input") if input_tensor is None else input_tensor
     x = _apply(inputs, stem_layers(variant, stem), seed)
     x = learner(x, variant, groups, seed=seed)
-    if include_top and upto is None:
+    if top:
         x = _apply(x, head, seed)
+    elif pooling is not None:
+        x = _POOLINGS[pooling](name=f"{pooling}_pool")(x)
     name = f"{variant}" if stem == "vgg" else f"{variant}_{stem}_stem"
     name += "_gap" if classifier == "gap" and include_top else ""
+    if input_tensor is not None:  # the model starts where the tensor's own inputs are
+        inputs = keras.utils.get_source_inputs(input_tensor)
     model = keras.Model(inputs, x, name=name if upto is None else f"{name}_upto_{upto}")
     if weights not in (None, "random"):
         from vggviz.sources.weight_files import load_weights
 
         load_weights(model, weights, variant=variant, stem=stem)
     return model
-

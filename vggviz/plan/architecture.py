@@ -128,18 +128,24 @@ def get_stem(name: str) -> StemDesign:
         raise ValueError(f"unknown stem {name!r}; choose from {', '.join(STEMS)}") from None
 
 
-def check_input_shape(input_shape: tuple[int, ...], stem: str = "vgg") -> tuple[int, int, int]:
-    """Validate (H, W, C): C is 1 or 3 and both sides fit the five group pools after `stem`."""
+def check_input_shape(input_shape: tuple[int | None, ...], stem: str = "vgg", *,
+                      free_size: bool = False) -> tuple[int | None, int | None, int]:
+    """Validate (H, W, C): C is 1 or 3 and both sides fit the five group pools after `stem`.
+
+    With `free_size` a side may be None, any size (as a model without a flattening top takes);
+    it stays None in the shape returned."""
     design = get_stem(stem)
     try:
-        h, w, c = (int(v) for v in input_shape)
+        h, w, c = (None if v is None and free_size and i < 2 else int(v)
+                   for i, v in enumerate(input_shape))
     except (TypeError, ValueError):
         raise ValueError(
             f"input shape must be (height, width, channels), got {input_shape!r}"
         ) from None
     if c not in (1, 3):
         raise ValueError(f"input must have 1 or 3 channels, got {c}")
-    if min(h, w) < design.min_input:
+    if min((side for side in (h, w) if side is not None), default=design.min_input) \
+            < design.min_input:
         raise ValueError(
             f"the {design.name} stem needs an input of at least {design.min_input}×"
             f"{design.min_input} px (every 2×2 pool halves the maps), got {h}×{w}"

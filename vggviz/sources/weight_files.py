@@ -19,7 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from vggviz.plan.architecture import CLASSIFIERS, STAGES, LayerSpec, layer_plan
+from vggviz.plan.architecture import CLASSIFIERS, STAGES, LayerSpec, layer_plan, stem_layers
 from vggviz.sources.imagenet import (
     WeightsUnavailable,
     fetch_imagenet,
@@ -32,6 +32,11 @@ _KERAS3_KINDS = {"conv2d": "conv", "dense": "dense", "batch_normalization": "bn"
 
 class WeightsMismatch(ValueError):
     """A weights file does not fit the model; the message names the layers."""
+
+
+class NoWeightsFile(FileNotFoundError, ValueError):
+    """No weights file where one was named: a FileNotFoundError, and a ValueError as
+    `keras.applications` raises for a `weights` that is neither None, "imagenet" nor a file."""
 
 
 class WeightsFileDamaged(WeightsMismatch):
@@ -330,7 +335,7 @@ def weight_datasets(path: str | os.PathLike, *, variant: str = "vgg16",
     being held whole. Errors as `read_weights` (a read inside the block raises h5py's own)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no weights file at {path}")
+        raise NoWeightsFile(f"no weights file at {path}")
     with ExitStack() as stack:
         try:
             datasets = _datasets(path, variant, stem, stack)
@@ -346,9 +351,9 @@ def read_weights(path: str | os.PathLike, *, variant: str = "vgg16",
     """Arrays of every layer in a Keras weights file (`.weights.h5`, legacy `.h5`, `.keras`),
     by layer name; a layer without weights maps to [].
 
-    Raises FileNotFoundError (no such file), WeightsFileDamaged (not readable as Keras weights;
-    one line: the file, what is wrong, what to do) or WeightsMismatch (a Keras 3 file whose
-    layers match the variant's neither whole nor up to any stage).
+    Raises NoWeightsFile (a FileNotFoundError: no such file), WeightsFileDamaged (not readable
+    as Keras weights; one line: the file, what is wrong, what to do) or WeightsMismatch (a Keras
+    3 file whose layers match the variant's neither whole nor up to any stage).
     """
     with weight_datasets(path, variant=variant, stem=stem) as datasets:
         try:
@@ -363,11 +368,12 @@ def load_weights(model, weights: str | os.PathLike, *, variant: str = "vgg16",
     """Set `model`'s weights by layer name from "imagenet" or a file (extra layers are skipped).
 
     Nothing is set unless every layer of the model with weights finds arrays of its shapes.
-    Raises FileNotFoundError, WeightsMismatch or WeightsFileDamaged (see `read_weights`), or
+    Raises NoWeightsFile, WeightsMismatch or WeightsFileDamaged (see `read_weights`), or
     WeightsUnavailable for ImageNet weights that cannot be had.
     """
     if weights == "imagenet":
-        channels = model.input.shape[-1]
+        first_conv = model.get_layer(stem_layers(variant, stem)[0].name)
+        channels = first_conv.weights[0].shape[-2]  # its kernel's input channels
         if not imagenet_supported(variant, stem, channels):
             raise WeightsUnavailable(
                 f"no ImageNet weights for {variant} with the {stem} stem and {channels} input "
