@@ -29,7 +29,7 @@ from typing import NamedTuple
 import nbformat
 import numpy as np
 import pytest
-from browser import PageWatch, chromium_session
+from browser import ARTIFACTS, PageWatch, chromium_session
 from PIL import Image
 from playwright.sync_api import expect
 from servers import free_port, stop, wait_port
@@ -202,8 +202,18 @@ def _noise_png(path: Path, side: int) -> Path:
 
 def _upload(page, path: Path) -> None:
     with page.expect_file_chooser() as chooser:
-        page.get_by_role("button", name=re.compile("Upload")).click()
+        page.locator("button.vggviz-upload").click()  # JupyterLab has an "Upload Files" too
     chooser.value.set_files(path)
+
+
+def _screenshots(page, name: str) -> None:
+    """What a person sees, at 1280×800 and 1920×1080, in test-artifacts/ (looked at, not
+    asserted)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, height in ((1280, 800), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(500)
+        page.screenshot(path=ARTIFACTS / f"{name}_{width}x{height}.png")
 
 
 def _twelve_and_twenty_five_mb(page, tmp_path: Path) -> None:
@@ -242,6 +252,7 @@ def test_vggviz_dashboard_from_the_installed_package_serves_the_explorer(install
                 re.compile(r"Grace Hopper \(photo\) · stem 224×224×64"))
             assert "from vggviz" not in page.content()  # sources stripped
             _twelve_and_twenty_five_mb(page, tmp_path)
+            _screenshots(page, "installed_dashboard")
             assert not watch.problems, watch.problems
     finally:
         stop(proc)
@@ -257,7 +268,8 @@ EXPLORER_CELL = "from vggviz import stem_explorer\nstem_explorer()"
 def test_stem_explorer_in_a_plain_jupyterlab_takes_a_12_mb_upload(installed, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    notebook = nbformat.v4.new_notebook()
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {  # as JupyterLab's launcher
+        "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}})
     notebook.cells = [nbformat.v4.new_code_cell(EXPLORER_CELL)]
     nbformat.write(notebook, work / "mine.ipynb")
     port, token = free_port(), secrets.token_hex(16)
@@ -277,6 +289,7 @@ def test_stem_explorer_in_a_plain_jupyterlab_takes_a_12_mb_upload(installed, tmp
             expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(
                 re.compile(r"Grace Hopper \(photo\) · stem 224×224×64"))
             _twelve_and_twenty_five_mb(page, tmp_path)
+            _screenshots(page, "installed_jupyterlab")
             stderr = page.locator(
                 ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
             assert "Traceback" not in " ".join(stderr.all_inner_texts())
