@@ -63,13 +63,26 @@ def test_upload_replaces_the_grid(explorer):
     assert explorer.grid_png != before
     assert "red.png" in explorer.status.text and "vggviz-error" not in explorer.status.text
     assert explorer.picker.upload.value == ()  # ready for the next upload
-    assert explorer.picker.sample.value is None  # the picker no longer claims a sample
+    assert explorer.picker.sample.value == "red.png (your upload)"  # the list says what is shown
 
 
-def test_picking_a_sample_after_an_upload_shows_it(explorer):
+def test_picking_a_sample_after_an_upload_shows_it_and_the_upload_comes_back(explorer):
     upload(explorer, png((20, 200, 20)), "green.png")
+    uploaded = explorer.grid_png
     explorer.picker.sample.value = "Checkerboard"
     assert explorer.picker.name == "Checkerboard" and "Checkerboard" in explorer.status.text
+    assert explorer.picker.sample.options[-1] == "green.png (your upload)"
+    explorer.picker.sample.value = "green.png (your upload)"
+    assert explorer.picker.name == "green.png" and "green.png" in explorer.status.text
+    assert explorer.grid_png == uploaded
+
+
+def test_a_new_upload_replaces_the_last_in_the_list(explorer):
+    upload(explorer, png((20, 200, 20)), "green.png")
+    upload(explorer, png((20, 20, 200)), "blue.png")
+    options = explorer.picker.sample.options
+    assert options[-1] == "blue.png (your upload)" and "green.png (your upload)" not in options
+    assert len(options) == len(explorer.picker.samples) + 1
 
 
 @pytest.mark.parametrize(("data", "name", "needle"), [

@@ -25,6 +25,8 @@ SIZE = 224
 LABEL_WIDTH = "70px"
 """Width of every control's description, so labels line up down a column."""
 ACCEPT = "image/*,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff"
+UPLOADED = " (your upload)"
+"""How the image list names the latest upload, after the file's name."""
 NARROW, WIDE = "145px", "296px"
 """Widths of the picker's pictures side by side, and of the network's view alone."""
 
@@ -61,7 +63,9 @@ class StatusLine:
 
 
 class ImagePicker:
-    """Bundled samples or an upload; shows the original beside the 224×224 network's-eye view."""
+    """Bundled samples or an upload; shows the original beside the 224×224 network's-eye view.
+    The latest upload joins the samples' list under its own name, so the list says what is
+    shown and the person can go back to their picture after looking at a sample."""
 
     def __init__(self, status: StatusLine, on_change: Callable[[], None],
                  max_bytes: int = DEFAULT_MAX_BYTES):
@@ -77,6 +81,8 @@ class ImagePicker:
         self.network_view.add_class("vggviz-network-view")
         self.name = ""
         self.image: Image.Image | None = None  # the network's-eye view, 224×224 RGB
+        self._uploaded: tuple[str, Image.Image] | None = None  # (file name, decoded upload)
+        self._listing = False  # the list's options are being replaced: not a person's choice
         self._use(self.samples[self.sample.value], self.sample.value)
         self.sample.observe(self._on_sample, "value")
         self.upload.observe(self._on_upload, "value")
@@ -129,9 +135,12 @@ class ImagePicker:
         self.network_view.layout.width = WIDE if wide else NARROW
 
     def _on_sample(self, change) -> None:
-        if change["new"] is None:  # cleared because an upload is shown
+        if change["new"] is None or self._listing:
             return
-        self._use(self.samples[change["new"]], change["new"])
+        if change["new"] in self.samples:
+            self._use(self.samples[change["new"]], change["new"])
+        else:  # back to the upload
+            self._use(self._uploaded[1], self._uploaded[0])
         self.on_change()
 
     def _on_upload(self, change) -> None:
@@ -164,8 +173,15 @@ class ImagePicker:
     def load_upload(self, item: dict) -> None:
         """Decode one upload entry and show it (an oversized file is refused uncopied)."""
         name = item.get("name") or "the upload"
-        self._use(decode_image(item["content"], name=name, max_bytes=self.max_bytes), name)
-        self.sample.value = None  # the upload, not a sample, is shown now
+        original = decode_image(item["content"], name=name, max_bytes=self.max_bytes)
+        self._use(original, name)
+        self._uploaded = (name, original)
+        self._listing = True
+        try:
+            self.sample.options = [*self.samples, name + UPLOADED]
+            self.sample.value = name + UPLOADED
+        finally:
+            self._listing = False
 
 
 class ModelPicker:
