@@ -36,14 +36,14 @@ HINT = ("<i>point at (or click) the large map: beside it, its value is worked ou
         "input patch the filter saw, its weights and the ReLU</i>")
 _HATCH = "repeating-linear-gradient(45deg,#e4e4e4 0 2px,#fff 2px 5px)"
 _STYLE = """<style>
-.vggviz-conv{border-collapse:separate;border-spacing:1px 0;font:11px/1.25 sans-serif}
+.vggviz-conv{border-collapse:separate;border-spacing:1px 0;font:12px/1.25 sans-serif}
 .vggviz-conv td{padding:0 2px;text-align:right;font-family:monospace;white-space:nowrap;
   min-width:5ch}
 .vggviz-conv td.op,.vggviz-conv th{text-align:center;font-family:sans-serif;font-weight:normal;
   color:#555;padding:0 3px;min-width:0}
-.vggviz-conv td.ch{font:bold 11px sans-serif;text-align:center;min-width:0}
+.vggviz-conv td.ch{font:bold 12px sans-serif;text-align:center;min-width:0}
 .vggviz-conv tr.gap td{height:4px}
-.vggviz-conv.small td{font-size:9px;padding:0 1px}
+.vggviz-conv.small td{padding:0 1px}
 .vggviz-conv-sum{border-collapse:collapse;font:12px/1.35 sans-serif}
 .vggviz-conv-sum td{padding:0 6px 0 0}
 .vggviz-conv-sum td.n{text-align:right;font-family:monospace}
@@ -207,7 +207,7 @@ def _pool(worked: WorkedConvolution) -> str:
                          "</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     window = ("<table style='border-collapse:collapse;display:inline-table;vertical-align:"
-              f"middle;font-size:11px'>{''.join(rows)}</table>")
+              f"middle;font-size:12px'>{''.join(rows)}</table>")
     notes = []
     if np.isnan(worked.pool).any():
         notes.append("– lies past the edge of the convolution's output")
@@ -227,7 +227,7 @@ def _key() -> str:
     swatches = [f"<span style='background:rgb{tuple(int(v) for v in rgb)}'></span>{name}"
                 for rgb, name in zip(lut, ("negative", "0", "positive"), strict=True)]
     swatches.append(f"<span style='background:{_HATCH}'></span>padding (zeros)")
-    return f"<div class=vggviz-conv-key style='font-size:11px;color:#555'>{''.join(swatches)}</div>"
+    return f"<div class=vggviz-conv-key style='font-size:12px;color:#555'>{''.join(swatches)}</div>"
 
 
 def worked_html(worked: WorkedConvolution) -> str:

@@ -20,6 +20,7 @@ from vggviz.sources.images import (
     sample_images,
 )
 from vggviz.ui.image_upload import ImageUpload
+from vggviz.ui.legibility import live
 
 SIZE = 224
 LABEL_WIDTH = "70px"
@@ -45,7 +46,7 @@ class StatusLine:
     """One line of timings, notices and errors; errors in words, never a traceback."""
 
     def __init__(self):
-        self.widget = w.HTML(layout=w.Layout(min_height="1.6em"))
+        self.widget = live(w.HTML(layout=w.Layout(min_height="1.6em")))
         self.widget.add_class("vggviz-status")
 
     def show(self, text: str) -> None:
