@@ -16,13 +16,11 @@ import numpy as np
 from PIL import Image
 
 from vggviz.by_hand.convolution import INPUT_CHANNELS, WorkedConvolution, worked_output
-from vggviz.render import LEVELS, palette
+from vggviz.render import LEVELS, SIGN_CMAP, palette
 
 if TYPE_CHECKING:
     from vggviz.network.features import FeatureExtractor
 
-SIGN_CMAP = "RdBu_r"
-"""The kernel view's diverging colormap (`vggviz.render.kernel_for`): blue below 0, red above."""
 NARROW = 430
 """px: the widest the panel's prose may be (its tables may be wider: a 7×7 kernel's are)."""
 LENS = "vggviz-lens"
@@ -84,15 +82,23 @@ def _sign_colours(values: np.ndarray, bound: float) -> np.ndarray:
     return lut[index]
 
 
+def _luminance(rgb: np.ndarray) -> float:
+    """WCAG 2.1 relative luminance of an sRGB uint8 colour."""
+    c = np.asarray(rgb, float) / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
 def _ink(rgb: np.ndarray) -> str:
-    """Black or white text, whichever reads on the `rgb` background."""
-    return "#000" if rgb @ np.array([0.299, 0.587, 0.114]) > 140 else "#fff"
+    """Black or white text, whichever has the higher WCAG contrast on the `rgb` background."""
+    y = _luminance(rgb)
+    return "#000" if (y + 0.05) / 0.05 >= 1.05 / (y + 0.05) else "#fff"
 
 
 def _cell(text: str, rgb: np.ndarray | None, title: str) -> str:
     """One table cell; `rgb` None means the "same" padding (hatched)."""
     if rgb is None:
-        return f"<td title='{title}' style='background:{_HATCH};color:#999'>{text}</td>"
+        return f"<td title='{title}' style='background:{_HATCH};color:#595959'>{text}</td>"
     r, g, b = (int(v) for v in rgb)
     return (f"<td title='{title}' style='background:rgb({r},{g},{b});color:{_ink(rgb)}'>"
             f"{text}</td>")
