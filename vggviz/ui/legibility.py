@@ -17,7 +17,9 @@ LIVE = "vggviz-live"
 
 MIN_TEXT_PX = 12
 
-_STYLE = f"<style>.vggviz-dashboard small {{font-size:{MIN_TEXT_PX}px}}</style>"
+# Captions over the picker's 145-px pictures: one line at 12 px (in bold they would wrap).
+_STYLE = (f"<style>.vggviz-dashboard small {{font-size:{MIN_TEXT_PX}px}}"
+          ".vggviz-caption {white-space:nowrap}</style>")
 
 _SCRIPT = r"""<script>
 (() => {

@@ -218,10 +218,11 @@ class StemExplorer:
                    "patch (each scaled to its own range; channel order shown as R, G, B): "
                    "what the stem looks for</small>"), self.kernels_image,
         ], layout=w.Layout(**top))
+        columns = w.HBox([left, grid, focus], layout=w.Layout(flex_flow="row wrap", **top))
+        columns.add_class("vggviz-columns")
         # No title of its own: the notebook's markdown above it has one.
         return Dashboard([self.notice, self.downloads.widget, self.status.widget,
-                          w.HBox([left, grid, focus], layout=w.Layout(flex_flow="row wrap", **top)),
-                          below, self.compare.widget],
+                          columns, below, self.compare.widget],
                          layout=w.Layout(**top))
 
     # ------------------------------------------------------------------ model work

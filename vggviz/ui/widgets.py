@@ -68,7 +68,9 @@ class ImagePicker:
                  max_bytes: int = DEFAULT_MAX_BYTES):
         self.status, self.on_change, self.max_bytes = status, on_change, max_bytes
         self.samples = sample_images()
+        # its label is there for assistive technology only: the row has no room for it
         self.sample = w.Dropdown(options=list(self.samples), layout=w.Layout(width="185px"),
+                                 description="Sample image", style={"description_width": "0px"},
                                  tooltip="a bundled sample image")
         self.upload = ImageUpload(accept=ACCEPT, description="Upload", max_bytes=max_bytes,
                                   on_refused=self._refused, on_broken=self._broken,
@@ -82,13 +84,13 @@ class ImagePicker:
         self.sample.observe(self._on_sample, "value")
         self.upload.observe(self._on_upload, "value")
         caption = w.Layout(margin="0 0 0 4px")
-        self._original_column = w.VBox([w.HTML("<small><b>Original</b></small>",
+        self._original_column = w.VBox([w.HTML("<small class='vggviz-caption'>Original</small>",
                                                layout=caption), self.original])
         self.widget = w.VBox([
             w.HBox([self.sample, self.upload]),
             w.HBox([
                 self._original_column,
-                w.VBox([w.HTML("<small><b>What the network sees</b></small>",
+                w.VBox([w.HTML("<small class='vggviz-caption'>What the network sees</small>",
                                layout=caption, tooltip=f"{SIZE}×{SIZE} after resize and crop"),
                         self.network_view]),
             ]),
