@@ -198,6 +198,21 @@ def test_labels_only_touch_a_corner_and_show_the_true_channel():
     assert (np.where(zero >= GAP_INDEX, zero, 0) != first).any()  # "64" is not drawn as "0"
 
 
+def test_scaled_labels_stay_legible_on_a_grid_shown_smaller():
+    """`label_px` draws the numbers in the scalable font: a 910-px grid shown 460 px wide (the
+    explorer's narrowest) with label_px=24 keeps them as high as 12 px text's digits (about
+    two thirds of the font size) on the screen, where the bitmap font's shrink to 3.5 px."""
+    maps = random_maps(224, 224, 64)
+    layout = grid_layout(64, 112, map_size=(224, 224))
+    heights = {}
+    for size in (None, 24):
+        grid = render_grid(maps, tile=112, label_px=size, fmt="raw")
+        corner = tile_at(grid, layout, 7) == LABEL_INDEX  # "7": a digit's full height
+        rows = np.nonzero(corner.any(axis=1))[0]
+        heights[size] = (rows.max() - rows.min() + 1) * 460 / layout.width
+    assert heights[24] >= 0.65 * 12 and heights[None] < 0.65 * 12, heights
+
+
 def test_labels_are_skipped_on_tiny_tiles():
     maps = random_maps(8, 8, 4)
     assert (render_grid(maps, tile=8, fmt="raw") == render_grid(
@@ -370,8 +385,8 @@ def test_bgr_kernel_channel_zero_is_blue():
     assert (tiles[0] == [0, 0, 255]).all()  # the RGB tile
     red, green, blue = (t[24, 24].astype(int) for t in tiles[1:])
     assert (red == green).all()  # zero weights: the diverging colormap's middle
-    assert red.min() > 200  # RdBu_r's middle is near white
-    assert (blue == render.palettes._colors("RdBu_r", 256)[255]).all()  # positive: RdBu_r's red end
+    assert red.min() > 200  # the sign colours' middle is a light grey
+    assert (blue == render.palettes._colors(render.SIGN_CMAP, 256)[255]).all()  # positive: red end
     assert blue[0] > blue[2] + 50
     assert (a[48:] != render.GAP_RGB).any(axis=2).sum() > 20  # the R, G, B labels
 
@@ -381,7 +396,7 @@ def test_kernel_for_symmetric_around_zero():
     w[0, 0, 2, 0], w[2, 2, 2, 0] = 1.0, -1.0  # input 2 is R in BGR
     a = kernel_for(w, 0, tile=3, fmt="raw")
     r_tile = a[:3, 3 + GAP : 6 + GAP].astype(int)
-    lut = render.palettes._colors("RdBu_r", 256)
+    lut = render.palettes._colors(render.SIGN_CMAP, 256)
     assert (r_tile[0, 0] == lut[255]).all() and (r_tile[2, 2] == lut[0]).all()
     assert (r_tile[1, 1] == lut[128]).all()
     deep = kernel_for(np.random.default_rng(3).normal(size=(3, 3, 8, 2)), 1, tile=30)

@@ -28,6 +28,7 @@ from vggviz.render.palettes import (
     LABEL_INDEX,
     LABEL_RGB,
     LEVELS,
+    SIGN_CMAP,
     encode_png,
     palette,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "MAX_GRID_WIDTH",
     "NORMALIZATIONS",
     "ORDERS",
+    "SIGN_CMAP",
     "Grid",
     "GridLayout",
     "colorbar",

@@ -11,7 +11,14 @@ from PIL import Image, ImageDraw
 from vggviz.render._checks import _channel, _choice, _positive_int
 from vggviz.render._tiles import _montage, _nearest
 from vggviz.render.layout import GridLayout, grid_layout
-from vggviz.render.palettes import FORMATS, GAP_RGB, LABEL_RGB, _colors, encode_png
+from vggviz.render.palettes import (
+    FORMATS,
+    GAP_RGB,
+    LABEL_RGB,
+    SIGN_CMAP,
+    _colors,
+    encode_png,
+)
 from vggviz.render.scales import _text_font
 
 CHANNEL_ORDERS = ("BGR", "RGB")
@@ -87,7 +94,7 @@ def kernel_for(
     *,
     tile: int = 48,
     channel_order: str = "BGR",
-    cmap: str = "RdBu_r",
+    cmap: str = SIGN_CMAP,
     fmt: str = "png",
 ) -> bytes | np.ndarray:
     """One kernel large: its RGB tile, then its R, G and B input-channel tiles in a diverging
@@ -121,7 +128,7 @@ def kernel_for(
     canvas[:tile] = _montage(tiles, layout, np.array(GAP_RGB, np.uint8))
     im = Image.fromarray(canvas)
     draw = ImageDraw.Draw(im)
-    font = _text_font(11)  # scalable: legible, unlike the bitmap font
+    font = _text_font(12)  # scalable: legible, unlike the bitmap font
     for position, name in enumerate(names):
         x = layout.origin(position)[0] + tile // 2
         draw.text((x, tile + 1), name, fill=LABEL_RGB, font=font, anchor="ma")

@@ -30,6 +30,7 @@ from vggviz.render.palettes import (
     _palette_bytes,
     encode_png,
 )
+from vggviz.render.scales import _text_font
 
 NORMALIZATIONS = ("per_map", "shared")
 ORDERS = ("index", "mean", "sparsity")
@@ -188,10 +189,11 @@ def _finite(x: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4096)
-def _label_stamp(text: str) -> np.ndarray:
-    """`text` drawn once with ImageDraw in the bitmap font, as palette indices: LABEL_INDEX
-    ink on a GAP_INDEX box with a 1-px margin. Cached, so a grid only copies small arrays."""
-    font = _font()
+def _label_stamp(text: str, size: int | None = None) -> np.ndarray:
+    """`text` drawn once with ImageDraw in the bitmap font (or the scalable one at `size` px),
+    as palette indices: LABEL_INDEX ink on a GAP_INDEX box with a 1-px margin. Cached, so a
+    grid only copies small arrays."""
+    font = _font() if size is None else _text_font(size)
     left, top, right, bottom = font.getbbox(text)
     im = Image.new("L", (right - left + 4, bottom - top + 4), 0)
     ImageDraw.Draw(im).text((2 - left, 2 - top), text, fill=255, font=font)
@@ -207,11 +209,12 @@ def _label_stamp(text: str) -> np.ndarray:
     return stamp
 
 
-def _label(canvas: np.ndarray, layout: GridLayout, order: Sequence[int]) -> None:
+def _label(canvas: np.ndarray, layout: GridLayout, order: Sequence[int],
+           size: int | None = None) -> None:
     """Stamp each tile's channel number in its top-left corner (skipped where the label would
     cover more than the tile's width or half its height)."""
     for position, channel in enumerate(order):
-        stamp = _label_stamp(str(channel))
+        stamp = _label_stamp(str(channel), size)
         sh, sw = stamp.shape
         if sw > layout.tile_w or 2 * sh > layout.tile_h:
             continue
@@ -286,6 +289,7 @@ def grid_indices(
     channels: Any = None,
     tile: int | tuple[int, int] | None = None,
     labels: bool = True,
+    label_px: int | None = None,
 ) -> Grid:
     """The palette-index picture `render_grid` encodes (see there for the arguments)."""
     x = _as_maps(maps)
@@ -316,7 +320,7 @@ def grid_indices(
         tiles = tiles[perm]
     canvas = _montage(tiles, layout, GAP_INDEX)
     if labels:
-        _label(canvas, layout, shown)
+        _label(canvas, layout, shown, label_px)
     return Grid(np.ascontiguousarray(canvas), layout, shown)
 
 
@@ -330,6 +334,7 @@ def render_grid(
     channels: Any = None,
     tile: int | tuple[int, int] | None = None,
     labels: bool = True,
+    label_px: int | None = None,
     fmt: str = "png",
 ) -> bytes | np.ndarray:
     """All requested maps of an (H, W, C) array as one picture: a grid of tiles, GAP px apart.
@@ -345,14 +350,16 @@ def render_grid(
     * `tile`: tile px (longer side); None → 112 px for 224-px maps (2×2 mean-pool), smaller
       maps repeated up to ~112 px, the grid at most ~MAX_GRID_WIDTH wide. Down-sampling is
       an area mean, up-sampling nearest-neighbour.
-    * `columns`: default ceil(sqrt(n)). `labels`: channel number in each tile's corner.
+    * `columns`: default ceil(sqrt(n)). `labels`: channel number in each tile's corner, in
+      the small bitmap font, or with `label_px` in the scalable font that many px high: a grid
+      shown smaller than drawn needs it to keep its numbers legible.
     * `fmt`: "png" → PNG bytes; "raw" → the (H, W) uint8 palette indices (see `palette`).
     """
     _choice("fmt", fmt, FORMATS)
     pal = _palette_bytes(cmap)  # validates cmap before any work
     grid = grid_indices(
         maps, normalize=normalize, columns=columns, order=order, channels=channels,
-        tile=tile, labels=labels,
+        tile=tile, labels=labels, label_px=label_px,
     )
     return grid.indices if fmt == "raw" else encode_png(grid.indices, palette=pal)
 

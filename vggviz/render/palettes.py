@@ -26,6 +26,12 @@ from PIL import Image
 COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray", "RdBu_r", "coolwarm")
 """A short curated list for the UI; any matplotlib colormap name is accepted."""
 
+SIGN_CMAP = "coolwarm"
+"""The colours of a weight's sign (kernels, their legend, the worked convolution): blue below 0,
+red above. Moreland's diverging map (2009) keeps its two sides apart under protanopia,
+deuteranopia and tritanopia: simulated (Machado 2009, full severity), equal weights of opposite
+sign stay at least 28 CIEDE2000 apart, where RdBu_r's fall to 20 (protanopia)."""
+
 FORMATS = ("png", "raw")
 
 LEVELS = 254

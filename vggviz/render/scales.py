@@ -9,14 +9,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from vggviz.render.layout import GridLayout
-from vggviz.render.palettes import LABEL_INDEX, _colors, encode_png
+from vggviz.render.palettes import LABEL_INDEX, SIGN_CMAP, _colors, encode_png
 
 BAR_HEIGHT = 14
 """Height of the colour ramp in a colour bar, px."""
 TEXT_RGB = (34, 34, 34)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=16)
 def _text_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """Pillow's scalable default font at `size` px (legible, unlike the tiny bitmap one)."""
     return ImageFont.load_default(size=size)
@@ -48,7 +48,7 @@ def colorbar(lo: float, hi: float, *, cmap: str = "viridis", width: int = 300,
     return encode_png(np.asarray(canvas))
 
 
-def sign_legend(*, cmap: str = "RdBu_r", width: int = 300) -> bytes:
+def sign_legend(*, cmap: str = SIGN_CMAP, width: int = 300) -> bytes:
     """PNG of a diverging ramp labelled "negative", "0", "positive": how kernel weights read."""
     font = _text_font(12)
     canvas = Image.new("RGB", (width, BAR_HEIGHT + 18), "white")

@@ -16,13 +16,11 @@ import numpy as np
 from PIL import Image
 
 from vggviz.by_hand.convolution import INPUT_CHANNELS, WorkedConvolution, worked_output
-from vggviz.render import LEVELS, palette
+from vggviz.render import LEVELS, SIGN_CMAP, palette
 
 if TYPE_CHECKING:
     from vggviz.network.features import FeatureExtractor
 
-SIGN_CMAP = "RdBu_r"
-"""The kernel view's diverging colormap (`vggviz.render.kernel_for`): blue below 0, red above."""
 NARROW = 430
 """px: the widest the panel's prose may be (its tables may be wider: a 7×7 kernel's are)."""
 LENS = "vggviz-lens"
@@ -36,14 +34,14 @@ HINT = ("<i>point at (or click) the large map: beside it, its value is worked ou
         "input patch the filter saw, its weights and the ReLU</i>")
 _HATCH = "repeating-linear-gradient(45deg,#e4e4e4 0 2px,#fff 2px 5px)"
 _STYLE = """<style>
-.vggviz-conv{border-collapse:separate;border-spacing:1px 0;font:11px/1.25 sans-serif}
+.vggviz-conv{border-collapse:separate;border-spacing:1px 0;font:12px/1.25 sans-serif}
 .vggviz-conv td{padding:0 2px;text-align:right;font-family:monospace;white-space:nowrap;
   min-width:5ch}
 .vggviz-conv td.op,.vggviz-conv th{text-align:center;font-family:sans-serif;font-weight:normal;
   color:#555;padding:0 3px;min-width:0}
-.vggviz-conv td.ch{font:bold 11px sans-serif;text-align:center;min-width:0}
+.vggviz-conv td.ch{font:bold 12px sans-serif;text-align:center;min-width:0}
 .vggviz-conv tr.gap td{height:4px}
-.vggviz-conv.small td{font-size:9px;padding:0 1px}
+.vggviz-conv.small td{padding:0 1px}
 .vggviz-conv-sum{border-collapse:collapse;font:12px/1.35 sans-serif}
 .vggviz-conv-sum td{padding:0 6px 0 0}
 .vggviz-conv-sum td.n{text-align:right;font-family:monospace}
@@ -84,15 +82,23 @@ def _sign_colours(values: np.ndarray, bound: float) -> np.ndarray:
     return lut[index]
 
 
+def _luminance(rgb: np.ndarray) -> float:
+    """WCAG 2.1 relative luminance of an sRGB uint8 colour."""
+    c = np.asarray(rgb, float) / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
 def _ink(rgb: np.ndarray) -> str:
-    """Black or white text, whichever reads on the `rgb` background."""
-    return "#000" if rgb @ np.array([0.299, 0.587, 0.114]) > 140 else "#fff"
+    """Black or white text, whichever has the higher WCAG contrast on the `rgb` background."""
+    y = _luminance(rgb)
+    return "#000" if (y + 0.05) / 0.05 >= 1.05 / (y + 0.05) else "#fff"
 
 
 def _cell(text: str, rgb: np.ndarray | None, title: str) -> str:
     """One table cell; `rgb` None means the "same" padding (hatched)."""
     if rgb is None:
-        return f"<td title='{title}' style='background:{_HATCH};color:#999'>{text}</td>"
+        return f"<td title='{title}' style='background:{_HATCH};color:#595959'>{text}</td>"
     r, g, b = (int(v) for v in rgb)
     return (f"<td title='{title}' style='background:rgb({r},{g},{b});color:{_ink(rgb)}'>"
             f"{text}</td>")
@@ -207,7 +213,7 @@ def _pool(worked: WorkedConvolution) -> str:
                          "</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     window = ("<table style='border-collapse:collapse;display:inline-table;vertical-align:"
-              f"middle;font-size:11px'>{''.join(rows)}</table>")
+              f"middle;font-size:12px'>{''.join(rows)}</table>")
     notes = []
     if np.isnan(worked.pool).any():
         notes.append("– lies past the edge of the convolution's output")
@@ -227,7 +233,7 @@ def _key() -> str:
     swatches = [f"<span style='background:rgb{tuple(int(v) for v in rgb)}'></span>{name}"
                 for rgb, name in zip(lut, ("negative", "0", "positive"), strict=True)]
     swatches.append(f"<span style='background:{_HATCH}'></span>padding (zeros)")
-    return f"<div class=vggviz-conv-key style='font-size:11px;color:#555'>{''.join(swatches)}</div>"
+    return f"<div class=vggviz-conv-key style='font-size:12px;color:#555'>{''.join(swatches)}</div>"
 
 
 def worked_html(worked: WorkedConvolution) -> str:

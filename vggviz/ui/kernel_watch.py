@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipywidgets as w
 
+from vggviz.ui.legibility import PAGE_HTML
+
 # Runs in the page. Two ways a page loses its kernel, both told above the dashboard with the
 # remedy: ipywidgets marks the views as cut off (the kernel died or restarted after drawing),
 # or, on a Voilà page (its page config names the kernel), the kernel is gone or dead before
@@ -66,11 +68,16 @@ _KERNEL_WATCH = r"""<script>
 
 
 class Dashboard(w.VBox):
-    """The box a dashboard function returns; displayed, it brings the page's kernel watch."""
+    """The box a dashboard function returns; displayed, it brings the page's kernel watch and
+    its legibility rules (`vggviz.ui.legibility`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_class("vggviz-dashboard")
 
     def _ipython_display_(self, **kwargs) -> None:
-        """Show the kernel watch as plain HTML, then the box itself."""
+        """Show the kernel watch and the page rules as plain HTML, then the box itself."""
         from IPython.display import HTML, display
 
-        display(HTML(_KERNEL_WATCH))
+        display(HTML(PAGE_HTML + _KERNEL_WATCH))
         display(self._repr_mimebundle_(**kwargs), raw=True)

@@ -14,6 +14,7 @@ from vggviz.network.measure import ACCURACY_NOTE, MeasureError, Measurement, Set
 from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize
 from vggviz.plan.architecture import STEMS
+from vggviz.ui.legibility import live
 
 
 def _table(headers: list[str], rows: list[list[str]], title: str, css: str) -> str:
@@ -44,9 +45,9 @@ class MeasurePanel:
                                button_style="primary", layout=w.Layout(width="220px"))
         self.cancel_button = w.Button(description="Cancel", layout=w.Layout(width="80px",
                                                                            display="none"))
-        self.progress = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="300px",
-                                                                            visibility="hidden"))
-        self.progress_text = w.HTML()
+        self.progress = w.IntProgress(value=0, min=0, max=1, tooltip="measuring the stems",
+                                      layout=w.Layout(width="300px", visibility="hidden"))
+        self.progress_text = live(w.HTML())
         self.counted = w.HTML()
         self.measured = w.HTML()
         self.result: Measurement | None = None

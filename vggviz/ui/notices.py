@@ -70,7 +70,7 @@ def credit_html(text: str) -> str:
     for pattern, url in _CREDIT_LINKS.items():
         out = re.sub(pattern, lambda m, url=url: f"<a href='{m.expand(url)}' target='_blank' "
                      f"rel='noopener' style='text-decoration:underline'>{m.group(0)}</a>", out)
-    return (f"<div class='vggviz-credit' style='color:#555;font-size:85%;line-height:1.4'>"
+    return (f"<div class='vggviz-credit' style='color:#555;font-size:12px;line-height:1.4'>"
             f"{out}</div>")
 
 

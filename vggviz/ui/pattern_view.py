@@ -21,6 +21,7 @@ from vggviz.network.patterns import (
 )
 from vggviz.render import GridLayout
 from vggviz.render.patterns import render_pattern, render_pattern_page
+from vggviz.ui.legibility import live
 from vggviz.ui.widgets import picture
 
 PATTERN_PX = 160
@@ -33,8 +34,9 @@ class _Run:
         self.target = target  # (fx, stage, channel) of a single map's run, None for a page
         self.label, self.started, self.shown_at = label, time.monotonic(), 0.0
         self.cancel = threading.Event()
-        self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="200px"))
-        self.text = w.HTML(html.escape(label))
+        self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="200px"),
+                                 tooltip=label)
+        self.text = live(w.HTML(html.escape(label)))
         self.stop = w.Button(description="Cancel", icon="times", layout=w.Layout(width="90px"))
         self.stop.on_click(lambda _: self.cancel.set())
         self.row = w.HBox([self.bar, self.text, self.stop],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import io
+import math
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from vggviz.render import (
     encode_png,
     focus_scale,
     grid_indices,
+    grid_layout,
     kernel_for,
     map_stats,
     outline_tile,
@@ -43,6 +45,7 @@ from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.field_view import FieldView
 from vggviz.ui.file_link import FileLink
 from vggviz.ui.kernel_watch import Dashboard
+from vggviz.ui.legibility import MIN_TEXT_PX
 from vggviz.ui.notices import caution_html, credit_html, notice_html
 from vggviz.ui.pattern_view import PatternView
 from vggviz.ui.weights_download import WeightsDownloads
@@ -52,8 +55,9 @@ PAGE = 64
 STAGE_LABELS = [("Stem", "stem")] + [(f"Group {i}", f"group{i}") for i in range(1, 6)]
 LABELLED_TILE = 48  # px: smaller tiles show no channel numbers (they would cover the map)
 GRID_TILE = 112  # px: the grid is drawn this sharp, and shown as wide as the window allows
+FIT_MIN_PX = 460  # the narrowest the fitted grid is shown (its tile numbers are sized for it)
 # As wide as the window allows beside the left and the map column, and no taller than it is.
-FIT_WIDTH = "max(460px, min(calc(100vw - 760px), calc(100vh - 250px), 980px))"
+FIT_WIDTH = f"max({FIT_MIN_PX}px, min(calc(100vw - 760px), calc(100vh - 250px), 980px))"
 COLUMN = {"left": "300px", "focus": "330px"}
 FOCUS_PX = 270  # the chosen map's displayed side: with its kernel, above the fold
 BAR_PX = 300
@@ -214,10 +218,11 @@ class StemExplorer:
                    "patch (each scaled to its own range; channel order shown as R, G, B): "
                    "what the stem looks for</small>"), self.kernels_image,
         ], layout=w.Layout(**top))
+        columns = w.HBox([left, grid, focus], layout=w.Layout(flex_flow="row wrap", **top))
+        columns.add_class("vggviz-columns")
         # No title of its own: the notebook's markdown above it has one.
         return Dashboard([self.notice, self.downloads.widget, self.status.widget,
-                          w.HBox([left, grid, focus], layout=w.Layout(flex_flow="row wrap", **top)),
-                          below, self.compare.widget],
+                          columns, below, self.compare.widget],
                          layout=w.Layout(**top))
 
     # ------------------------------------------------------------------ model work
@@ -335,7 +340,8 @@ class StemExplorer:
         try:
             grid = grid_indices(self.maps, normalize=self.normalize.value, order=self.order.value,
                                 channels=channels, tile=self.tile.value,
-                                labels=self.tile.value >= LABELLED_TILE)
+                                labels=self.tile.value >= LABELLED_TILE,
+                                label_px=self._label_px(channels))
         except ValueError as exc:
             self.status.error(f"{exc}. The last view stays.")
             return
@@ -368,6 +374,14 @@ class StemExplorer:
         self.grid_image.value = self.grid_png
         self.grid_image.layout.width = (f"{self.grid.layout.width}px" if self._zoomed else
                                         FIT_WIDTH)
+
+    def _label_px(self, channels: range) -> int:
+        """The tile numbers' height in the grid's own pixels: MIN_TEXT_PX on the screen when
+        the grid is shown at its pixel size, or fitted as narrow as FIT_MIN_PX."""
+        if self._zoomed:
+            return MIN_TEXT_PX
+        width = grid_layout(len(channels), self.tile.value, map_size=self.maps.shape[:2]).width
+        return math.ceil(MIN_TEXT_PX * max(width / FIT_MIN_PX, 1))
 
     def _on_tile(self, _change) -> None:
         """The tile slider zooms: from now on the grid shows at its own pixel size."""

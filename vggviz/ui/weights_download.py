@@ -16,6 +16,7 @@ import ipywidgets as w
 from vggviz.plan.architecture import VARIANTS
 from vggviz.sources.downloads import Progress
 from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet
+from vggviz.ui.legibility import live
 
 UPDATE_EVERY = 0.2  # s between progress messages to the page (a chunk arrives far more often)
 
@@ -26,13 +27,14 @@ class _Job:
     def __init__(self, variant: str, include_top: bool = False):
         self.variant = variant
         self.cancel = threading.Event()
+        what = "classifier" if include_top else "weights"
         self.bar = w.IntProgress(value=0, min=0, max=1,
-                                 layout=w.Layout(width="260px", margin="0 12px"))
-        self.text = w.HTML("connecting…")
+                                 layout=w.Layout(width="260px", margin="0 12px"),
+                                 tooltip=f"download of {VARIANTS[variant].title}'s {what}")
+        self.text = live(w.HTML("connecting…"))
         self.stop = w.Button(description="Cancel", icon="times",
                              layout=w.Layout(width="90px", margin="0 0 0 12px"))
         self.stop.on_click(lambda _: self.cancel.set())
-        what = "classifier" if include_top else "weights"
         title = w.HTML(f"<b>Downloading the ImageNet {what} of "
                        f"{html.escape(VARIANTS[variant].title)}</b>")
         self.row = w.HBox([title, self.bar, self.text, self.stop],

@@ -20,6 +20,7 @@ from vggviz.sources.images import (
     sample_images,
 )
 from vggviz.ui.image_upload import ImageUpload
+from vggviz.ui.legibility import live
 
 SIZE = 224
 LABEL_WIDTH = "70px"
@@ -47,7 +48,7 @@ class StatusLine:
     """One line of timings, notices and errors; errors in words, never a traceback."""
 
     def __init__(self):
-        self.widget = w.HTML(layout=w.Layout(min_height="1.6em"))
+        self.widget = live(w.HTML(layout=w.Layout(min_height="1.6em")))
         self.widget.add_class("vggviz-status")
 
     def show(self, text: str) -> None:
@@ -71,7 +72,9 @@ class ImagePicker:
                  max_bytes: int = DEFAULT_MAX_BYTES):
         self.status, self.on_change, self.max_bytes = status, on_change, max_bytes
         self.samples = sample_images()
+        # its label is there for assistive technology only: the row has no room for it
         self.sample = w.Dropdown(options=list(self.samples), layout=w.Layout(width="185px"),
+                                 description="Sample image", style={"description_width": "0px"},
                                  tooltip="a bundled sample image")
         self.upload = ImageUpload(accept=ACCEPT, description="Upload", max_bytes=max_bytes,
                                   on_refused=self._refused, on_broken=self._broken,
@@ -87,13 +90,13 @@ class ImagePicker:
         self.sample.observe(self._on_sample, "value")
         self.upload.observe(self._on_upload, "value")
         caption = w.Layout(margin="0 0 0 4px")
-        self._original_column = w.VBox([w.HTML("<small><b>Original</b></small>",
+        self._original_column = w.VBox([w.HTML("<small class='vggviz-caption'>Original</small>",
                                                layout=caption), self.original])
         self.widget = w.VBox([
             w.HBox([self.sample, self.upload]),
             w.HBox([
                 self._original_column,
-                w.VBox([w.HTML("<small><b>What the network sees</b></small>",
+                w.VBox([w.HTML("<small class='vggviz-caption'>What the network sees</small>",
                                layout=caption, tooltip=f"{SIZE}×{SIZE} after resize and crop"),
                         self.network_view]),
             ]),
