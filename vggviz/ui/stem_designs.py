@@ -14,6 +14,7 @@ from vggviz.render import charts, render_grid
 from vggviz.sources.imagenet import imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import default_weights, foreign_stem_note
+from vggviz.ui import glossary
 from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.measure_panel import MeasurePanel
@@ -118,7 +119,8 @@ class StemDesigns:
             self.details[key].value = (
                 f"<div style='line-height:1.3'><small>{html.escape(STEMS[key].description)}; "
                 f"it {html.escape(gives_up(key, variant))}. Stem "
-                f"{fmt.count(round(s.component('stem').macs / 1e6))} M MACs, whole model "
+                f"{fmt.count(round(s.component('stem').macs / 1e6))} M {glossary.term('MACs')}, "
+                f"whole model "
                 f"{fmt.gmacs(s.total_macs)} G. {html.escape(weights_line(fx))}.</small></div>")
         self.chart.value = charts.figure_png(charts.stem_comparison(summaries))
         ms = (time.perf_counter() - t0) * 1e3

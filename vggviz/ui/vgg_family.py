@@ -14,6 +14,7 @@ from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import charts
+from vggviz.ui import glossary
 from vggviz.ui.classifier_head import ClassifierHead
 from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.latest import LatestOnly
@@ -76,11 +77,13 @@ class VGGFamily:
             self.size, self.stem, self.variant,
         ], layout=w.Layout(width="420px", align_items="flex-start"))
         shown = ("total params", "fc1 params", "stem MB", "activations MB", "GMACs")
-        footnote = "<br>".join(f"<b>{name}</b>: {note}"
+        seen: set[str] = set()  # each term explained at its first use only
+        footnote = "<br>".join(f"<b>{glossary.explain(name, seen)}</b>: "
+                               f"{glossary.explain(note, seen)}"
                                for name, note in fmt.COLUMN_NOTES.items() if name in shown)
         self.widget = Dashboard([
             # No intro of its own: the notebook's markdown above says it.
-            w.HTML(f"<style>.{STALE} {{opacity: 0.3}}</style>"),
+            w.HTML(f"<style>.{STALE} {{opacity: 0.3}}</style>{glossary.STYLE}"),
             w.HBox([controls, self.frames["size"]]), self.status.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
