@@ -156,6 +156,30 @@ def test_vgg_family(open_page):
     assert_bar(reports)
 
 
+def test_tab_reaches_a_glossary_term_and_its_definition_shows(open_page):
+    page = open_page("02_vgg_family.ipynb")
+    pictures_loaded(page, ".vggviz-vgg-family", 5)
+    definition = page.locator(".vggviz-term .vggviz-definition").first
+    expect(definition).to_be_hidden()
+    page.locator("body").focus()
+    for _ in range(60):  # the controls and the table first, then the footnote's words
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('.vggviz-term')"):
+            break
+    term = page.locator(".vggviz-term:focus")
+    expect(term).to_have_count(1)
+    shown = term.locator(".vggviz-definition")
+    expect(shown).to_be_visible()
+    described = page.evaluate(
+        "document.getElementById(document.activeElement.getAttribute('aria-describedby'))"
+        ".textContent")
+    assert described == shown.text_content() and len(described) > 40
+    page.keyboard.press("Tab")
+    expect(shown).to_be_hidden()  # gone with the focus
+    page.locator(".vggviz-term").first.hover()  # and a pointer shows it too
+    expect(definition).to_be_visible()
+
+
 def test_stem_designs(open_page):
     page = open_page("03_stem_designs.ipynb")
     page.locator(".vggviz-stem-designs").wait_for()
