@@ -342,11 +342,15 @@ def test_vgg_family_redraws_with_the_input_size():
     assert "<th title=" in app.table.value and "total params</th>" in app.table.value
     beside = next(box for box in app.widget.children if isinstance(box, ipywidgets.HBox))
     assert app.frames["size"] in beside.children  # the chart answering the slider is beside it
-    assert app.frames["size"].children == (app.size_chart,)
+    # the chart, and its numbers as a table a screen reader reads (visually hidden)
+    assert app.frames["size"].children == (app.size_chart, app.tables["size"])
+    assert "<th scope='row'>224 px (shown)</th><td>102,764,544</td>" in app.tables["size"].value
     charts = [app.size_chart.value, app.params_chart.value, app.memory_chart.value]
     app.size.value = 64
     app.wait()
     assert "64×64×3" in app.status.text
+    assert "<th scope='row'>64 px (shown)</th>" in app.tables["size"].value
+    assert "<th scope='row'>VGG16</th>" in app.tables["params"].value
     assert all(a != b for a, b in zip(charts, [app.size_chart.value, app.params_chart.value,
                                                app.memory_chart.value], strict=True))
     app.size.value = 224  # back: drawn from the cache, the very same pictures

@@ -9,6 +9,7 @@ from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import Summary, summarize
 from vggviz.plan.architecture import STEMS
 from vggviz.render.charts import STEM_COLORS
+from vggviz.ui import glossary
 
 BAR_COLORS = {"input": "#9e9e9e", **STEM_COLORS}  # the stems in the charts' colours
 
@@ -29,12 +30,12 @@ def _row(label: str, values: int, widest: int, colour: str, detail: str = "") ->
             f"width:{width:.1f}%;height:10px;margin-top:2px'></div></div>")
 
 
-def _stem_row(s: Summary, inputs: int, widest: int) -> str:
+def _stem_row(s: Summary, inputs: int, widest: int, macs_word: str = "MACs") -> str:
     out = s.values_entering_learner
     h, w, c = s.component("stem").output_shape
     label = (f"<b>{html.escape(STEMS[s.stem].title)}</b> → {h}×{w}×{c}: "
              f"<b>{fmt.count(out)}</b> values enter group 1 ({_ratio(out / inputs)})")
-    detail = (f"stem {_macs(s.component('stem').macs)} MACs, then group 1 runs at {h}×{w}: "
+    detail = (f"stem {_macs(s.component('stem').macs)} {macs_word}, then group 1 runs at {h}×{w}: "
               f"<b>{_macs(s.component('group1').macs)}</b> MACs")
     return _row(label, out, widest, BAR_COLORS[s.stem], detail)
 
@@ -49,7 +50,8 @@ def cost_strip(variant: str = "vgg16", stem: str = "vgg", size: int = 224) -> st
     widest = max(inputs, current.values_entering_learner, other.values_entering_learner)
     rows = [_row(f"Input {size}×{size}×3: <b>{fmt.count(inputs)}</b> values", inputs, widest,
                  BAR_COLORS["input"]),
-            _stem_row(current, inputs, widest), _stem_row(other, inputs, widest)]
-    return ("<div class='vggviz-cost-strip' style='font-size:13px;line-height:1.3' "
-            "title='Bars to scale. One image, batch 1; MACs: multiply-accumulates.'>"
+            _stem_row(current, inputs, widest, glossary.term("MACs")),
+            _stem_row(other, inputs, widest)]
+    return (f"{glossary.STYLE}<div class='vggviz-cost-strip' style='font-size:13px;"
+            f"line-height:1.3' title='Bars to scale. One image, batch 1.'>"
             + "".join(rows) + "</div>")

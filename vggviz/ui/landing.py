@@ -65,6 +65,17 @@ def _stems_thumb() -> bytes:
     return encode_png(np.asarray(canvas))
 
 
+def _thumb_alts() -> tuple[str, str, str]:
+    """What each thumbnail shows, in words from what it was drawn from."""
+    summaries = summarize_all()
+    share = max(s.component("classifier").params / s.total_params for s in summaries)
+    sides = ", ".join(f"{224 // d.reduction}" for d in STEMS.values())
+    return ("the sample photo the stem explorer opens on, Grace Hopper",
+            f"bars of every variant's parameters by component; the classifier holds up to "
+            f"{round(100 * share)} % of them",
+            f"three squares at the relative sizes of the stems' outputs: {sides} px a side")
+
+
 def landing() -> Dashboard:
     """Links to the three dashboards with a line and a thumbnail each; the code tour is for
     JupyterLab, where its code can be read."""
@@ -73,10 +84,11 @@ def landing() -> Dashboard:
         f"<a class='vggviz-card' href='{html.escape(path)}' style='display:flex;gap:16px;"
         f"align-items:center;padding:12px;margin:8px 0;border:1px solid #ddd;border-radius:6px;"
         f"text-decoration:none;color:inherit;max-width:760px'>"
-        f"<img src='{_data_uri(png)}' width='{THUMB}' height='{THUMB}' alt=''>"
+        f"<img src='{_data_uri(png)}' width='{THUMB}' height='{THUMB}' "
+        f"alt='{html.escape(alt)}'>"
         f"<span><b style='font-size:1.2em'>{html.escape(title)}</b><br>{html.escape(line)}"
         f"</span></a>"
-        for (path, title, line), png in zip(APPS, thumbs, strict=True))
+        for (path, title, line), png, alt in zip(APPS, thumbs, _thumb_alts(), strict=True))
     tour = ("<p><small>The code tour (<code>00_tour.ipynb</code>: build, count, extract and "
             "draw from Python) is meant to be read: open it in JupyterLab with "
             "<code>make lab</code>.</small></p>")

@@ -6,6 +6,7 @@ import html
 import time
 
 import ipywidgets as w
+import numpy as np
 
 from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize
@@ -14,6 +15,7 @@ from vggviz.render import charts, render_grid
 from vggviz.sources.imagenet import imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import default_weights, foreign_stem_note
+from vggviz.ui import chart_tables, glossary
 from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.measure_panel import MeasurePanel
@@ -39,6 +41,16 @@ def gives_up(stem: str, variant: str) -> str:
                 f"the strongest response was (max-pool keeps 1 value of 4)")
     return (f"hands on {ratio} ({fmt.count(entering)} values); gives up fine detail (7×7 "
             f"filters every 2nd pixel, then a 3×3 max-pool) and the last group ends at {last}")
+
+
+def pictured(maps: np.ndarray, title: str) -> str:
+    """What a stem's grid shows, in words for a screen reader (visually hidden: the picture
+    and the caption above it say the same): which maps, their size and the brightest."""
+    h, wd, c = maps.shape
+    brightest = np.argsort(-maps[..., :SHOWN].mean(axis=(0, 1)), kind="stable")[:3]
+    return (f"<span style='{chart_tables.SR_ONLY}'>Pictured: maps 0 to {SHOWN - 1} of the "
+            f"{html.escape(title)}'s {c}, {h}×{wd} each, four to a row; brightest maps "
+            f"{', '.join(map(str, brightest))}.</span>")
 
 
 def _column_px(stem: str) -> int:
@@ -73,19 +85,22 @@ class StemDesigns:
         self.captions = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
         self.details = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
         self.chart = picture()
+        self.chart_table = w.HTML()  # the chart's numbers, for a screen reader
         self.variant.observe(lambda _: self.refresh(), "value")
         self.measure = MeasurePanel(lambda: self.variant.value)
         self.variant.observe(lambda _: self.measure.show_counted(), "value")
+        # overflow visible: a column is no scrolling box (one a keyboard could not reach)
         columns = [w.VBox([self.captions[k], self.grids[k], self.details[k]],
                           layout=w.Layout(align_items="flex-start", margin="0 14px 0 0",
-                                          width=f"{_column_px(k)}px"))
+                                          width=f"{_column_px(k)}px", overflow="visible"))
                    for k in STEMS]
         left = w.VBox([self.picker.widget, self.variant, self.status.widget],
                       layout=w.Layout(width="360px", flex="0 0 360px", align_items="flex-start"))
         self.widget = Dashboard([  # no intro of its own: the notebook's markdown above says it
+            w.HTML(glossary.STYLE),
             w.HBox([left, w.HBox(columns, layout=w.Layout(align_items="flex-start"))],
                    layout=w.Layout(align_items="flex-start")),
-            self.chart,
+            w.Box([self.chart, self.chart_table]),
             self.measure.widget,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-stem-designs")
@@ -116,11 +131,14 @@ class StemDesigns:
                 f"<b>{fmt.count(s.values_entering_learner)}</b> values "
                 f"({fmt.megabytes(s.values_entering_learner)}) enter the learner</div>")
             self.details[key].value = (
-                f"<div style='line-height:1.3'><small>{html.escape(STEMS[key].description)}; "
+                f"<div style='line-height:1.3'>{pictured(maps, STEMS[key].title)}"
+                f"<small>{html.escape(STEMS[key].description)}; "
                 f"it {html.escape(gives_up(key, variant))}. Stem "
-                f"{fmt.count(round(s.component('stem').macs / 1e6))} M MACs, whole model "
+                f"{fmt.count(round(s.component('stem').macs / 1e6))} M {glossary.term('MACs')}, "
+                f"whole model "
                 f"{fmt.gmacs(s.total_macs)} G. {html.escape(weights_line(fx))}.</small></div>")
         self.chart.value = charts.figure_png(charts.stem_comparison(summaries))
+        self.chart_table.value = chart_tables.hidden_table(chart_tables.stems(summaries))
         ms = (time.perf_counter() - t0) * 1e3
         self.status.show(f"{self.picker.name} through {len(STEMS)} stems in {ms:.0f} ms")
 

@@ -14,6 +14,7 @@ from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import charts
+from vggviz.ui import chart_tables, glossary
 from vggviz.ui.classifier_head import ClassifierHead
 from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.latest import LatestOnly
@@ -51,9 +52,9 @@ class VGGFamily:
                                   layout=w.Layout(width="260px"))
         self.log = w.Checkbox(value=False, description="parameters on a log scale")
         self.status = StatusLine()
-        # Twelve columns are wider than a 1280 px screen: the table scrolls sideways in its
-        # own box instead of running off the page's edge.
-        self.table = w.HTML(layout=w.Layout(max_width="100%", overflow="auto hidden"))
+        # Twelve columns are wider than a 1280 px screen: the table scrolls sideways in a box
+        # of its own (a Tab stop, so a keyboard scrolls it too) instead of running off the page.
+        self.table = w.HTML(layout=w.Layout(max_width="100%", overflow="hidden"))
         self.stacks = w.HTML()  # stacked 3×3 convolutions against one large kernel
         self.params_chart, self.memory_chart = picture(), picture()
         self.macs_chart, self.size_chart = picture(), picture("560px")
@@ -62,7 +63,12 @@ class VGGFamily:
                        "memory": framed(self.memory_chart), "macs": framed(self.macs_chart)}
         self.head = ClassifierHead()
         self.frames["head"] = self.head.frame  # a chart's frame is dimmed while it is stale
-        self._charts: OrderedDict[tuple, bytes] = OrderedDict()
+        # Each chart's numbers, visually hidden beside it, for a screen reader (once the
+        # pictures take an alt, `chart_tables`' caption goes there and the table stays).
+        self.tables = {name: w.HTML() for name in self.frames}
+        for name, frame in self.frames.items():
+            frame.children = (*frame.children, self.tables[name])
+        self._charts: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()  # PNG, its table
         self._shown = threading.Lock()  # a setting's pictures go up only while it is current
         self._worker = LatestOnly("vggviz-family", self._failed)
         self._generation = 0
@@ -76,11 +82,13 @@ class VGGFamily:
             self.size, self.stem, self.variant,
         ], layout=w.Layout(width="420px", align_items="flex-start"))
         shown = ("total params", "fc1 params", "stem MB", "activations MB", "GMACs")
-        footnote = "<br>".join(f"<b>{name}</b>: {note}"
+        seen: set[str] = set()  # each term explained at its first use only
+        footnote = "<br>".join(f"<b>{glossary.explain(name, seen)}</b>: "
+                               f"{glossary.explain(note, seen)}"
                                for name, note in fmt.COLUMN_NOTES.items() if name in shown)
         self.widget = Dashboard([
             # No intro of its own: the notebook's markdown above says it.
-            w.HTML(f"<style>.{STALE} {{opacity: 0.3}}</style>"),
+            w.HTML(f"<style>.{STALE} {{opacity: 0.3}}</style>{glossary.STYLE}"),
             w.HBox([controls, self.frames["size"]]), self.status.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
@@ -90,27 +98,28 @@ class VGGFamily:
         self.widget.add_class("vggviz-vgg-family")
         self.refresh()
 
-    def _cached(self, key: tuple) -> bytes | None:
-        """The PNG drawn for `key`, if it is still kept (with `_shown` held)."""
-        png = self._charts.get(key)
-        if png is not None:
+    def _cached(self, key: tuple) -> tuple[bytes, str] | None:
+        """The PNG drawn for `key` and its table, if still kept (with `_shown` held)."""
+        drawn = self._charts.get(key)
+        if drawn is not None:
             self._charts.move_to_end(key)
-        return png
+        return drawn
 
-    def _draw(self, key: tuple, draw: Callable[[], Figure], generation: int) -> bytes | None:
-        """The PNG of a chart, drawn once per setting; None if the setting was superseded
-        while this waited to draw."""
+    def _draw(self, key: tuple, draw: Callable[[], Figure], table: Callable[[], str],
+              generation: int) -> tuple[bytes, str] | None:
+        """The PNG of a chart and its numbers' table, drawn once per setting; None if the
+        setting was superseded while this waited to draw."""
         with _DRAWING:
             with self._shown:
-                png, current = self._cached(key), generation == self._generation
-            if png is not None or not current:
-                return png
-            png = charts.figure_png(draw())
+                drawn, current = self._cached(key), generation == self._generation
+            if drawn is not None or not current:
+                return drawn
+            drawn = charts.figure_png(draw()), table()
             with self._shown:
-                self._charts[key] = png
+                self._charts[key] = drawn
                 while len(self._charts) > CHARTS_KEPT:
                     self._charts.popitem(last=False)
-        return png
+        return drawn
 
     def refresh(self) -> None:
         """Recount every variant for the chosen stem and input size: the table and texts at
@@ -130,37 +139,44 @@ class VGGFamily:
                 self._adjusting = False
         n = self.size.value
         summaries = summarize_all(stem=stem, input_shape=(n, n, 3))
-        self.table.value = fmt.html_table(*fmt.variants_table(summaries),
-                                          css_class="vggviz-family")
+        self.table.value = (
+            "<div role='region' tabindex='0' aria-label='Every variant, counted' "
+            "style='overflow-x:auto;max-width:100%'>"
+            f"{fmt.html_table(*fmt.variants_table(summaries), css_class='vggviz-family')}</div>")
         self.stacks.value = stack_panel(variant, stem)
         self.head.show(variant, stem, n)
         setting = f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1"
         drawings = [
             ("size", "size", ("size", variant, stem, n),
-             lambda: charts.input_size_effect(variant, sizes, stem=stem, current=n)),
+             lambda: charts.input_size_effect(variant, sizes, stem=stem, current=n),
+             lambda: chart_tables.input_sizes(variant, sizes, stem=stem, current=n)),
             ("parameters", "params", ("params", stem, n, log),
              lambda: charts.params_by_variant(summaries, log=log, limit=charts.axis_ceiling(
-                 max(s.total_params for s in summaries)))),
+                 max(s.total_params for s in summaries))),
+             lambda: chart_tables.by_variant(summaries, "params")),
             ("activation memory", "memory", ("memory", stem, n),
              lambda: charts.activation_memory_by_variant(summaries, limit=charts.axis_ceiling(
-                 max(s.activation_bytes for s in summaries) / fmt.MB))),
+                 max(s.activation_bytes for s in summaries) / fmt.MB)),
+             lambda: chart_tables.by_variant(summaries, "memory")),
             ("MACs", "macs", ("macs", stem, n),
              lambda: charts.macs_by_variant(summaries, limit=charts.axis_ceiling(
-                 max(s.total_macs for s in summaries) / 1e9))),
+                 max(s.total_macs for s in summaries) / 1e9)),
+             lambda: chart_tables.by_variant(summaries, "macs")),
             ("classifier head", "head", ("head", variant, stem, n),
-             lambda: charts.head_vs_input_size(variant, sizes, stem=stem, current=n)),
+             lambda: charts.head_vs_input_size(variant, sizes, stem=stem, current=n),
+             lambda: chart_tables.head_sizes(variant, sizes, stem=stem, current=n)),
         ]
         with self._shown:
             self._generation += 1
             generation = self._generation
             waiting = []
             for item in drawings:
-                png = self._cached(item[2])
-                if png is None:
+                drawn = self._cached(item[2])
+                if drawn is None:
                     self.frames[item[1]].add_class(STALE)
                     waiting.append(item)
                 else:
-                    self._show(item[1], png)
+                    self._show(item[1], drawn)
 
         def settled() -> None:
             if note:
@@ -179,17 +195,18 @@ class VGGFamily:
 
         def draw_waiting() -> None:
             failed = []
-            for what, chart, key, draw in waiting:
+            for what, chart, key, draw, table in waiting:
                 try:
-                    png = self._draw(key, draw, generation)
+                    drawn = self._draw(key, draw, lambda t=table: chart_tables.hidden_table(t()),
+                                     generation)
                 except Exception as exc:  # said below; the other charts still draw
                     failed.append(f"the {what} chart could not be drawn "
                                   f"({type(exc).__name__}: {exc})")
                     continue
                 with self._shown:
-                    if png is None or generation != self._generation:
+                    if drawn is None or generation != self._generation:
                         return  # a newer setting is on its way: draw that one instead
-                    self._show(chart, png)
+                    self._show(chart, drawn)
             with self._shown:
                 if generation != self._generation:
                     return
@@ -201,8 +218,8 @@ class VGGFamily:
 
         self._worker.submit(draw_waiting)
 
-    def _show(self, chart: str, png: bytes) -> None:
-        self.frames[chart].children[0].value = png
+    def _show(self, chart: str, drawn: tuple[bytes, str]) -> None:
+        self.frames[chart].children[0].value, self.tables[chart].value = drawn
         self.frames[chart].remove_class(STALE)
 
     def _failed(self, exc: Exception) -> None:
