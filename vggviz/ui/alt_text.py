@@ -93,21 +93,15 @@ def kernel_alt(weights: np.ndarray, channel: int, cmap: str = "RdBu_r", top: int
 def worked_words(worked: WorkedConvolution) -> str:
     """The worked convolution's sum in words, from patch to the map's value."""
     y, x = worked.at
-    steps = [f"Map {worked.channel} at x {x}, y {y}: the {worked.terms} products of the patch "
-             f"and the weights add up to {number(worked.total)}; plus the bias "
-             f"{number(worked.bias)}"]
-    if worked.normalization is not None:
-        steps.append(f"then batch norm gives {number(worked.pre_activation)}")
-    else:
-        steps.append(f"gives {number(worked.pre_activation)}")
-    relu = ("the ReLU keeps it" if worked.pre_activation > 0 else "the ReLU makes it 0")
-    steps.append(relu)
+    text = (f"Map {worked.channel} at x {x}, y {y}: the {worked.terms} products of the patch and "
+            f"the weights add up to {number(worked.total)}; plus the bias {number(worked.bias)}")
+    text += (f" gives {number(worked.pre_activation)}" if worked.normalization is None else
+             f", then batch norm, gives {number(worked.pre_activation)}")
+    text += ", the ReLU keeps it" if worked.pre_activation > 0 else ", the ReLU makes it 0"
     if worked.pool is not None:
-        steps.append(f"the {len(worked.pool)}×{len(worked.pool)} max-pool gives "
-                     f"{number(worked.value)}")
-    else:
-        steps.append(f"so the map's value is {number(worked.value)}")
-    return ", ".join(steps) + "."
+        return text + (f", and the {len(worked.pool)}×{len(worked.pool)} max-pool gives "
+                       f"{number(worked.value)}.")
+    return text + f", so the map's value is {number(worked.value)}."
 
 
 def network_view_alt(image_name: str, patch: tuple[int, int, int, int] | None = None,
