@@ -7,7 +7,9 @@ from ipywidgets.widgets.widget import _remove_buffers
 
 from vggviz.by_hand.convolution import worked_output
 from vggviz.network.class_heat import ClassHeat
+from vggviz.render import LEVELS, focus_scale, palette
 from vggviz.ui import alt_text, stem_explorer
+from vggviz.ui.convolution_panel import SIGN_CMAP, _ink
 from vggviz.ui.picture import KEYS, Picture, grid_move
 
 
@@ -157,6 +159,8 @@ def test_grid_keys_choose_maps_and_the_alt_texts_follow(explorer):
 def test_map_keys_move_the_worked_sum_and_enter_shows_the_field(explorer):
     explorer._on_map_key("ArrowRight")  # from the centre
     assert explorer.worked.worked.at == (112, 113)
+    scale = focus_scale((224, 224))
+    assert explorer.focus_image.mark == [113 * scale + scale // 2, 112 * scale + scale // 2]
     assert "at (113, 112)" in explorer.hover.value
     assert "Map 0 at x 113, y 112: the 27 products" in explorer.focus_image.announce
     for key in ("ArrowUp", "PageUp", "End"):
@@ -180,3 +184,20 @@ def test_page_down_on_a_group_keeps_the_place_on_the_page(explorer):
     assert explorer.focus_image.alt.startswith("group3 map 66, 28×28")
     explorer.patterns.on_key("PageUp")  # the patterns' page takes the grid's keys
     assert explorer.focus.value == 2
+
+
+def _contrast(a, b) -> float:
+    """WCAG 2.1's contrast ratio of two sRGB colours (0–255)."""
+    def luminance(rgb):
+        c = np.asarray(rgb, float) / 255
+        c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return c @ [0.2126, 0.7152, 0.0722]
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_the_worked_sums_numbers_read_on_every_colour_of_their_cells():
+    assert _ink((0x3F, 0x8E, 0xC0)) == "#000"  # axe-core: white on it is 3.59:1
+    for rgb in palette(SIGN_CMAP)[:LEVELS]:
+        ink = (0, 0, 0) if _ink(rgb) == "#000" else (255, 255, 255)
+        assert _contrast(ink, rgb) >= 4.5, rgb

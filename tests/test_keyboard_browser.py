@@ -126,6 +126,13 @@ def test_on_the_large_map_arrows_move_the_worked_sum_and_enter_shows_the_field(p
         sums.append(page.locator(".vggviz-conv-sum").inner_text())
     assert len(set(sums)) == len(sums), "the worked sum's numbers did not change with the keys"
     assert value.is_visible() and in_view(page, ".vggviz-worked-panel")
+    mark = page.locator(".vggviz-picture:has(> img.vggviz-focus) .vggviz-picture-mark")
+    expect(mark).to_be_visible()  # where the keys point, on the large map: x 0, y 105
+    focus_box, mark_box = page.locator(FOCUS).bounding_box(), mark.bounding_box()
+    centre = (mark_box["x"] + mark_box["width"] / 2 - focus_box["x"],
+              mark_box["y"] + mark_box["height"] / 2 - focus_box["y"])
+    assert abs(centre[0] - 0.5 / 224 * focus_box["width"]) < 2
+    assert abs(centre[1] - 105.5 / 224 * focus_box["height"]) < 2
     shot(page, "3_worked_sum_by_keys")
     expect(page.locator(OVERLAY)).to_have_count(0)
     page.keyboard.press("Enter")

@@ -91,8 +91,12 @@ def _sign_colours(values: np.ndarray, bound: float) -> np.ndarray:
 
 
 def _ink(rgb: np.ndarray) -> str:
-    """Black or white text, whichever reads on the `rgb` background."""
-    return "#000" if rgb @ np.array([0.299, 0.587, 0.114]) > 140 else "#fff"
+    """Black or white text, whichever contrasts more with the `rgb` background (WCAG's ratio:
+    on any colour one of them reaches 4.5:1)."""
+    channel = np.asarray(rgb, np.float64) / 255
+    linear = np.where(channel <= 0.04045, channel / 12.92, ((channel + 0.055) / 1.055) ** 2.4)
+    luminance = float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+    return "#000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#fff"
 
 
 def _cell(text: str, rgb: np.ndarray | None, title: str) -> str:
@@ -136,8 +140,8 @@ def _tables(worked: WorkedConvolution) -> str:
     products_rgb = _sign_colours(worked.products, float(np.abs(worked.products).max()))
     patch_rgb = _sign_colours(worked.patch, PATCH_BOUND)
     top, left = worked.origin
-    head = (f"<tr><th></th><th colspan={kw}>input numbers</th><th></th>"
-            f"<th colspan={kw}>weights</th><th></th><th colspan={kw}>products</th>"
+    head = (f"<tr><td class=op></td><th colspan={kw}>input numbers</th><td class=op></td>"
+            f"<th colspan={kw}>weights</th><td class=op></td><th colspan={kw}>products</th>"
             "<th>sum</th></tr>")
     rows = [head]
     for k, name in enumerate(INPUT_CHANNELS):

@@ -33,6 +33,8 @@ export default {
     const hint = document.createElement("span");  // how the keys work, read after the alt
     hint.className = "vggviz-sr-only";
     hint.id = `vggviz-hint-${Math.random().toString(36).slice(2)}`;
+    const mark = document.createElement("div");  // the point the keys moved to
+    mark.className = "vggviz-picture-mark";
     let url = null;
     const show = () => {
       const data = model.get("value");
@@ -54,6 +56,14 @@ export default {
       else img.removeAttribute("aria-describedby");
       said.textContent = model.get("announce");
     };
+    const place = () => {
+      const [x, y] = model.get("mark");
+      mark.hidden = x === undefined || !img.naturalWidth;
+      if (mark.hidden) return;
+      mark.style.left = `${100 * x / img.naturalWidth}%`;
+      mark.style.top = `${100 * y / img.naturalHeight}%`;
+    };
+    img.addEventListener("load", place);
     const at = (event) => {
       const box = img.getBoundingClientRect();
       if (!box.width || !box.height) return null;
@@ -84,13 +94,15 @@ export default {
     });
     model.on("change:value", show);
     model.on("change:_dom_classes", classes);
+    model.on("change:mark", place);
     for (const name of ["alt", "hint", "focusable", "announce"]) {
       model.on(`change:${name}`, describe);
     }
     show();
     classes();
     describe();
-    el.replaceChildren(img, said, hint);
+    place();
+    el.replaceChildren(img, mark, said, hint);
     return () => { if (url) URL.revokeObjectURL(url); };  // the view is gone: free its picture
   },
 };
@@ -105,6 +117,8 @@ _CSS = """
   content: ""; position: absolute; inset: 0; pointer-events: none;
   border: 3px solid #0b57d0; box-shadow: inset 0 0 0 2px #fff; }
 .vggviz-picture-img { scroll-margin: 64px 16px; }  /* focused: its ring and title in view */
+.vggviz-picture-mark { position: absolute; width: 9px; height: 9px; pointer-events: none;
+  transform: translate(-50%, -50%); border: 2px solid #ffe600; outline: 1px solid #000; }
 .vggviz-sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden;
                   clip: rect(0 0 0 0); white-space: nowrap; }
 """
@@ -116,7 +130,8 @@ class Picture(anywidget.AnyWidget):
     With `focusable`, the <img> is a Tab stop described by `hint` (how its keys work); its keys
     (`KEYS`) and the pointer events in `watched` ("click", "mousemove", in image pixels `dataX`,
     `dataY`) come to the callbacks of `on_event` as dicts with `type`. `announce` is said
-    politely by screen readers when it changes (the part chosen with the keys)."""
+    politely by screen readers when it changes (the part chosen with the keys); `mark` ([x, y]
+    in image pixels, or empty) shows where the keys point, outlined in yellow and black."""
 
     _esm = _ESM
     _css = _CSS
@@ -126,6 +141,7 @@ class Picture(anywidget.AnyWidget):
     focusable = traitlets.Bool(False).tag(sync=True)
     announce = traitlets.Unicode("").tag(sync=True)
     watched = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    mark = traitlets.List(traitlets.Int(), maxlen=2).tag(sync=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -243,6 +243,7 @@ class StemExplorer:
         variant, weights, stem, seed = self.model.key
         self.field.clear()  # it belonged to the last image, model or stage
         self._point = None
+        self.focus_image.mark = []
         stage = self.stage.value
         loading = "keras" not in sys.modules and not (stage == "stem"
                                                        and numpy_stem.supported(variant, stem))
@@ -516,6 +517,8 @@ class StemExplorer:
                        "Home": (0, -wd), "End": (0, wd)}[key]
         point = (min(max(row + down, 0), h - 1), min(max(col + right, 0), wd - 1))
         self._point = point
+        scale = focus_scale((h, wd))
+        self.focus_image.mark = [point[1] * scale + scale // 2, point[0] * scale + scale // 2]
         worked = self.worked.show(self.fx, self.picker.image, self.stage.value,
                                   self.focus.value, at=point)
         self._read_out(worked, point)
@@ -528,6 +531,7 @@ class StemExplorer:
         point = self._map_point(event)
         if point is not None:
             self._point = point
+            self.focus_image.mark = []  # the pointer shows where it is
             worked = self.worked.show(self.fx, self.picker.image, self.stage.value,
                                       self.focus.value, at=point)
             self._read_out(worked, point)
