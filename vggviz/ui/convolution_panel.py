@@ -51,7 +51,6 @@ _STYLE = """<style>
 .vggviz-conv-key span{display:inline-block;width:11px;height:11px;vertical-align:-1px;
   border:1px solid #bbb;margin:0 2px 0 6px}
 .widget-box.vggviz-focus-column{position:relative;overflow:visible}
-.vggviz-focus-column .widget-slider :focus{scroll-margin-top:360px}
 .vggviz-worked.vggviz-lens{position:absolute;top:74px;right:calc(100% + 8px);z-index:5;
   width:max-content;padding:6px 8px;background:#fff;border:1px solid #999;
   box-shadow:0 2px 10px rgba(0,0,0,.3);pointer-events:none;visibility:hidden}

@@ -49,7 +49,9 @@ export default {
       img.className = ["vggviz-picture-img", ...own].join(" ");
     };
     const describe = () => {
-      img.alt = model.get("alt");
+      // no alt until one is given: an empty one would call the picture decorative, and hide
+      // a missing text from axe-core's image-alt rule
+      if (model.get("alt")) img.alt = model.get("alt"); else img.removeAttribute("alt");
       hint.textContent = model.get("hint");
       if (model.get("focusable")) img.tabIndex = 0; else img.removeAttribute("tabindex");
       if (model.get("hint")) img.setAttribute("aria-describedby", hint.id);
