@@ -72,16 +72,23 @@ export default {
       return { dataX: Math.floor((event.clientX - box.left) * img.naturalWidth / box.width),
                dataY: Math.floor((event.clientY - box.top) * img.naturalHeight / box.height) };
     };
-    let last = 0;
+    const send = (type, where) => { if (where) model.send({ type, ...where }); };
+    let last = 0, later = null, pending = null;
     const pointer = (event) => {
       if (!model.get("watched").includes(event.type)) return;
-      if (event.type === "mousemove") {
-        const now = performance.now();
-        if (now - last < MOVE_MS) return;
-        last = now;
+      if (event.type !== "mousemove") return send(event.type, at(event));
+      pending = at(event);  // the latest move is sent, at most every MOVE_MS
+      const wait = last + MOVE_MS - performance.now();
+      if (wait > 0) {
+        later ??= setTimeout(() => {
+          later = null;
+          last = performance.now();
+          send("mousemove", pending);
+        }, wait);
+        return;
       }
-      const where = at(event);
-      if (where) model.send({ type: event.type, ...where });
+      last = performance.now();
+      send("mousemove", pending);
     };
     img.addEventListener("click", pointer);
     img.addEventListener("mousemove", pointer);
