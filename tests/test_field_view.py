@@ -23,7 +23,7 @@ def explorer(offline):
 
 
 def click(app, row: int, col: int) -> None:
-    """What ipyevents sends for a click on the large map at unit (row, col)."""
+    """What the large map's picture sends for a click on it at unit (row, col)."""
     scale = focus_scale(app.maps.shape[:2])
     event = {"type": "click", "dataX": col * scale + scale // 2,
              "dataY": row * scale + scale // 2}

@@ -66,6 +66,9 @@ def test_the_top_five_and_the_heat_follow_the_image_the_class_and_the_stage(
     assert "block3_conv3" in app.classifier.heat_caption.value
     assert not np.array_equal(picture_of(app.classifier.heat_image), first_heat)
 
+    name = imagenet_classes()[app.classifier.heat_class.value].name.replace("_", " ")
+    assert app.classifier.heat_image.alt.startswith(  # from the heat: class, stage and peak
+        f"Class heat for “{name}” at group3 over what the network sees: highest in the ")
     second = app.classifier.heat_class.options[1][1]
     app.classifier.heat_class.value = second
     answered(app)
@@ -89,14 +92,20 @@ def test_the_chosen_maps_pattern_and_its_page_and_a_page_tile_chooses_its_map(of
     assert view.placeholder.layout.display == "none"
     assert picture_of(view.pattern_image).shape[:2] == (160, 160)
     assert view.find.layout.display == "none"
+    assert view.pattern_image.alt == ("The input pattern that excites stem map 0 most, found by "
+                                      "gradient ascent.")
 
     view._find_page()
     assert view.join(300)
     assert view.page_image.layout.display is None
     layout, order = app.grid.layout, app.grid.channels
     page = picture_of(view.page_image)
+    assert view.page_image.alt == "Patterns of stem maps 0–63, laid out as the grid, map 0 chosen."
     assert page.shape[:2] == (layout.height, layout.width)  # laid out as the maps' grid
     x, y = layout.origin(5)
     view._on_page_click({"dataX": x + 3, "dataY": y + 3})
     assert app.focus.value == order[5]
     assert f"map {order[5]}" in view.title.value
+    assert view.page_image.alt.endswith(f"map {order[5]} chosen.")
+    view.on_key("ArrowRight")  # the page takes the grid's keys
+    assert app.focus.value == order[6] and view.page_image.alt.endswith(f"map {order[6]} chosen.")

@@ -15,6 +15,7 @@ from vggviz.network.predictions import ClassScore, NoClassifier, classifier_prob
 from vggviz.plan.architecture import VARIANTS
 from vggviz.render.heat import heat_overlay, heat_scale
 from vggviz.sources.imagenet import imagenet_cached
+from vggviz.ui.alt_text import heat_alt
 from vggviz.ui.latest import LatestOnly
 from vggviz.ui.weights_download import WeightsDownloads
 from vggviz.ui.widgets import LABEL_WIDTH, picture
@@ -163,7 +164,10 @@ class ClassifierView:
             return
         pixels, _ = fx.fitted(image)
         self.heat_image.value = heat_overlay(pixels, heat.heat)
+        self.heat_image.alt = heat_alt(heat)
         self.heat_bar.value = heat_scale(width=HEAT_PX)
+        self.heat_bar.alt = ("Colour scale of the class heat: 0 at the left to the peak, 1, at "
+                             "the right.")
         self.heat_caption.value = (f"<div style='line-height:1.35'><small>"
                                    f"{heat_caption(heat, fx.variant)}</small></div>")
         self.heat_box.layout.display = self.heat_controls.layout.display = None

@@ -15,6 +15,7 @@ from PIL import Image
 
 from vggviz.render import render_grid, render_kernels
 from vggviz.sources.imagenet import IMAGENET_CREDIT, imagenet_cached, imagenet_supported
+from vggviz.ui.alt_text import grid_alt
 from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.notices import credit_html
 from vggviz.ui.weights_download import WeightsDownloads
@@ -47,6 +48,10 @@ class _Side:
         self.grid.value = render_grid(maps, cmap=cmap, normalize=normalize, tile=TILE,
                                       labels=False)
         self.kernels.value = render_kernels(kernel, tile=KERNEL_TILE)
+        self.grid.alt = f"{title}: " + grid_alt(maps, range(maps.shape[-1]), None, "stem",
+                                                "the picture")
+        self.kernels.alt = (f"{title}: the {kernel.shape[-1]} stem kernels as colour patches, "
+                            f"weights {kernel.min():.2f} to {kernel.max():.2f}.")
 
 
 class WeightsComparison:

@@ -17,6 +17,7 @@ from PIL import Image
 
 from vggviz.by_hand.convolution import INPUT_CHANNELS, WorkedConvolution, worked_output
 from vggviz.render import LEVELS, SIGN_CMAP, palette
+from vggviz.ui.alt_text import worked_words
 
 if TYPE_CHECKING:
     from vggviz.network.features import FeatureExtractor
@@ -52,7 +53,11 @@ _STYLE = """<style>
   width:max-content;padding:6px 8px;background:#fff;border:1px solid #999;
   box-shadow:0 2px 10px rgba(0,0,0,.3);pointer-events:none;visibility:hidden}
 .vggviz-worked.vggviz-lens:has(.vggviz-conv.small){top:0}
-.vggviz-focus-column:has(img.vggviz-focus:hover) .vggviz-worked.vggviz-lens{visibility:visible}
+.vggviz-focus-column:has(img.vggviz-focus:hover) .vggviz-worked.vggviz-lens,
+.vggviz-focus-column:has(img.vggviz-focus:focus-visible) .vggviz-worked.vggviz-lens{
+  visibility:visible}
+.vggviz-worked-words{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
+  white-space:nowrap}
 @media (max-width:1199px){.vggviz-worked.vggviz-lens{position:static;visibility:visible;
   box-shadow:none;border:0;padding:0}}
 </style>"""
@@ -122,8 +127,11 @@ def _patch_picture(worked: WorkedConvolution) -> str:
                 cells.append(f"<td title='{where}: outside the image (padding)' style='width:"
                              f"{px}px;height:{px}px;padding:0;background:{_HATCH}'></td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return ("<table style='border-collapse:collapse;border:1px solid #444;display:inline-table;"
-            f"vertical-align:middle'>{''.join(rows)}</table>")
+    where = (f"The patch of {kh}×{kw} pixels, x {left}–{left + kw - 1}, y {top}–{top + kh - 1}, "
+             "as a person sees it" + ("" if worked.inside.all() else "; part of it padding"))
+    return (f"<table role=img aria-label='{html.escape(where, quote=True)}' style='border-"
+            "collapse:collapse;border:1px solid #444;display:inline-table;vertical-align:middle'>"
+            f"{''.join(rows)}</table>")
 
 
 def _tables(worked: WorkedConvolution) -> str:
@@ -133,8 +141,8 @@ def _tables(worked: WorkedConvolution) -> str:
     products_rgb = _sign_colours(worked.products, float(np.abs(worked.products).max()))
     patch_rgb = _sign_colours(worked.patch, PATCH_BOUND)
     top, left = worked.origin
-    head = (f"<tr><th></th><th colspan={kw}>input numbers</th><th></th>"
-            f"<th colspan={kw}>weights</th><th></th><th colspan={kw}>products</th>"
+    head = (f"<tr><td class=op></td><th colspan={kw}>input numbers</th><td class=op></td>"
+            f"<th colspan={kw}>weights</th><td class=op></td><th colspan={kw}>products</th>"
             "<th>sum</th></tr>")
     rows = [head]
     for k, name in enumerate(INPUT_CHANNELS):
@@ -252,7 +260,8 @@ def worked_html(worked: WorkedConvolution) -> str:
     return (
         f"{_STYLE}<div class=vggviz-worked-panel style='font:12px sans-serif'>"
         f"<div style='max-width:{NARROW}px'><b>How map {worked.channel}'s value at ({x}, {y}) "
-        f"is made</b><br><small>{html.escape(kind)}</small>"
+        f"is made</b><p class=vggviz-worked-words>{html.escape(worked_words(worked))}</p><br>"
+        f"<small>{html.escape(kind)}</small>"
         f"<div style='margin:4px 0;display:flex;gap:6px;align-items:center'>"
         f"{_patch_picture(worked)}<small>The patch: pixels ({left}, {top})–({right}, {bottom}) "
         "of what the network sees (outlined there). Its numbers are what the network received: "

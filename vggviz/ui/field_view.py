@@ -12,6 +12,7 @@ import ipywidgets as w
 
 from vggviz.network.effective_field import UnitField, unit_field
 from vggviz.render.fields import field_picture, heat_legend
+from vggviz.ui.alt_text import field_words, network_view_alt
 from vggviz.ui.widgets import ImagePicker, StatusLine, picture
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ class FieldView:
         self._pixels = None
         self._patch: tuple[int, int, int, int] | None = None
         self.caption = w.HTML(HINT)
-        self.legend = picture("296px")
+        self.legend = picture("296px", alt="Colour scale of the field's heat: from no effect "
+                              "on the unit at the left to the largest at the right.")
         self.legend.value = heat_legend(296)
         self.legend.layout.display = "none"
         self.widget = w.VBox([self.legend, self.caption],
@@ -107,5 +109,8 @@ class FieldView:
     def _draw(self) -> None:
         self.picker.network_view.value = field_picture(self._pixels, self.unit.gradient,
                                                        self.unit.box, self._patch)
+        gradient = None if self.unit.moving is None else self.unit.gradient
+        self.picker.network_view.alt = network_view_alt(
+            self.picker.name, self._patch, field_words(self.unit.box, gradient))
         self.picker.network_view.add_class(CSS_CLASS)
         self.picker.widen(True)

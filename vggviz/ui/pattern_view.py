@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Sequence
 
 import ipywidgets as w
-from ipyevents import Event
 
 from vggviz.network.patterns import (
     PatternsCancelled,
@@ -21,6 +20,7 @@ from vggviz.network.patterns import (
 )
 from vggviz.render import GridLayout
 from vggviz.render.patterns import render_pattern, render_pattern_page
+from vggviz.ui.alt_text import pattern_alt, pattern_page_alt
 from vggviz.ui.legibility import live
 from vggviz.ui.widgets import picture
 
@@ -64,8 +64,11 @@ def _duration(seconds: float) -> str:
 class PatternView:
     """The chosen map's pattern and a page of patterns for the stage and page shown."""
 
-    def __init__(self, on_choose: Callable[[int], None], on_error: Callable[[str], None]):
-        self.on_choose, self.on_error = on_choose, on_error
+    def __init__(self, on_choose: Callable[[int], None], on_error: Callable[[str], None],
+                 on_key: Callable[[str], str] | None = None):
+        """`on_choose(channel)` is called for a click on a tile of the page; `on_key(key)` for
+        a key on it (the grid's keys: the page is laid out as the grid), and says the result."""
+        self.on_choose, self.on_error, self.on_key = on_choose, on_error, on_key
         self.title = w.HTML()
         self.map_image = picture(f"{PATTERN_PX}px")
         self.pattern_image = picture(f"{PATTERN_PX}px")
@@ -82,11 +85,12 @@ class PatternView:
                                     layout=w.Layout(width="auto"))
         self.page_button.on_click(lambda _: self._find_page())
         self.runs = w.VBox()
-        self.page_image = picture()
+        self.page_image = picture(focusable=on_key is not None, watched=["click"],
+                                  hint="The grid's keys choose a map here too: arrows, Home, "
+                                       "End, Page Up and Page Down.")
         self.page_image.add_class("vggviz-pattern-page")
         self.page_note = w.HTML()
-        self._click = Event(source=self.page_image, watched_events=["click"])
-        self._click.on_dom_event(self._on_page_click)
+        self.page_image.on_event(self._on_page_event)
         pair = w.HBox([w.VBox([w.HTML("<small>the map</small>"), self.map_image]),
                        w.VBox([w.HTML("<small>what excites it most</small>"),
                                self.pattern_image, self.placeholder])],
@@ -119,6 +123,7 @@ class PatternView:
         self.title.value = (f"<b>What {html.escape(stage)} map {channel} responds to</b>")
         if self.map_image.value != map_png:
             self.map_image.value = map_png
+        self.map_image.alt = f"{stage} map {channel}, as drawn large above."
         self.caption.value = (f"<div style='line-height:1.35'><small>"
                               f"{html.escape(patterns_caption(fx, stage))}</small></div>")
         if self._one is not None and self._one.target != (fx, stage, int(channel)):
@@ -133,11 +138,11 @@ class PatternView:
         self.placeholder.layout.display = "none" if found else None
         if found is not None:
             self.pattern_image.value = render_pattern(found.pixels, PATTERN_PX)
-            self.pattern_image.description = ""
+            self.pattern_image.alt = pattern_alt(stage, channel)
         self.find.layout.display = "none" if found else None
 
     def _draw_page(self) -> None:
-        fx, stage, _, layout, order = self._state
+        fx, stage, channel, layout, order = self._state
         found = cached_patterns(fx, stage, order)
         asked = (id(fx), stage, tuple(order)) in self._pages_asked
         if not found or not (asked or len(found) == len(order)):  # a page, not stray maps
@@ -149,6 +154,7 @@ class PatternView:
             self._page_key = key
             self.page_image.value = render_pattern_page(
                 {c: p.pixels for c, p in found.items()}, layout, order)
+        self.page_image.alt = pattern_page_alt(stage, order, len(found), channel)
         self.page_image.layout.display = None
         self.page_image.layout.width = f"{min(layout.width, 980)}px"
         missing = len(order) - len(found)
@@ -209,6 +215,12 @@ class PatternView:
         stage, order = self._state[1], self._state[4]
         self._pages_asked.add((id(self._state[0]), stage, tuple(order)))
         self._start(f"finding the patterns of {len(order)} {stage} maps…", order, "page")
+
+    def _on_page_event(self, event: dict) -> None:
+        if event.get("type") == "click":
+            self._on_page_click(event)
+        elif event.get("type") == "keydown" and self.on_key is not None:
+            self.page_image.announce = self.on_key(event["key"])
 
     def _on_page_click(self, event: dict) -> None:
         if self._state is None or "dataX" not in event:

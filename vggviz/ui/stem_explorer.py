@@ -12,7 +12,6 @@ import time
 
 import ipywidgets as w
 import numpy as np
-from ipyevents import Event
 
 from vggviz.by_hand import stem as numpy_stem
 from vggviz.plan import formatting as fmt
@@ -37,6 +36,7 @@ from vggviz.render import render_map as render_focus
 from vggviz.sources.imagenet import imagenet_cached, imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import foreign_stem_note, weights_credit, weights_notice
+from vggviz.ui import alt_text
 from vggviz.ui.classifier_view import ClassifierView
 from vggviz.ui.compare_weights import WeightsComparison
 from vggviz.ui.convolution_panel import ConvolutionPanel
@@ -48,6 +48,7 @@ from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.legibility import MIN_TEXT_PX
 from vggviz.ui.notices import caution_html, credit_html, notice_html
 from vggviz.ui.pattern_view import PatternView
+from vggviz.ui.picture import grid_move
 from vggviz.ui.weights_download import WeightsDownloads
 from vggviz.ui.widgets import LABEL_WIDTH, ImagePicker, ModelPicker, StatusLine, picture
 
@@ -61,6 +62,11 @@ FIT_WIDTH = f"max({FIT_MIN_PX}px, min(calc(100vw - 760px), calc(100vh - 250px), 
 COLUMN = {"left": "300px", "focus": "330px"}
 FOCUS_PX = 270  # the chosen map's displayed side: with its kernel, above the fold
 BAR_PX = 300
+GRID_HINT = ("Arrow keys choose a map, Home and End the first and last of the page, Page Up and "
+             "Page Down the page of channels before and after; Enter or Space opens it large.")
+MAP_HINT = ("Arrow keys move the pointed pixel and its value is worked out beside the map; Enter "
+            "or Space shows the part of the picture that pixel depends on.")
+MAP_STEP = 8  # pixels Page Up and Page Down move the pointed pixel on the large map
 
 
 def pages(channels: int) -> list[tuple[str, int]]:
@@ -136,18 +142,21 @@ class StemExplorer:
         self.focus = w.IntSlider(value=0, min=0, max=63, description="Map", style=label,
                                  layout=w.Layout(width=COLUMN["focus"]))
 
-        self.grid_image = picture()
+        self.grid_image = picture(focusable=True, watched=["click"], hint=GRID_HINT)
         self.grid_image.add_class("vggviz-grid")
         self.grid_bar = picture(f"{BAR_PX}px")
         self.grid_bar.add_class("vggviz-grid-scale")
-        self.focus_image = picture(f"{FOCUS_PX}px")
+        self.focus_image = picture(f"{FOCUS_PX}px", focusable=True,
+                                   watched=["click", "mousemove"], hint=MAP_HINT)
         self.focus_image.add_class("vggviz-focus")
         self.focus_bar = picture(f"{FOCUS_PX}px")
         self.focus_bar.add_class("vggviz-focus-scale")
         self.kernel_image = picture()
-        self.kernel_legend = picture("230px")
+        self.kernel_legend = picture("230px", alt="Key of the kernel's colours: weights below "
+                                     "0, 0, and above 0.")
         self.kernel_legend.value = sign_legend(width=230)
         self.kernels_image = picture()
+        self._point: tuple[int, int] | None = None  # the large map's pixel the keys point at
         self.focus_info = w.HTML(layout=w.Layout(width=COLUMN["focus"]))
         self.strip = w.HTML(layout=w.Layout(width="100%"))
         self.hover = w.HTML()
@@ -159,7 +168,7 @@ class StemExplorer:
         self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.cmap,
                                          normalize=self.normalize)
         self.classifier = ClassifierView(self.status.error)
-        self.patterns = PatternView(self._choose, self.status.error)
+        self.patterns = PatternView(self._choose, self.status.error, on_key=self._grid_key)
 
         self._switching = False  # a stage switch resets the pager without drawing old maps
         self.stage.observe(self._on_stage, "value")
@@ -169,13 +178,8 @@ class StemExplorer:
         self.tile.observe(self._on_tile, "value")
         self.focus.observe(lambda _: None if self._switching else self._on_focus(), "value")
         self.export_button.on_click(lambda _: self.export())
-        self._click = Event(source=self.grid_image, watched_events=["click"])
-        self._click.on_dom_event(self._on_grid_click)
-        self._pointer = Event(source=self.focus_image, watched_events=["mousemove", "click"],
-                              wait=40, throttle_or_debounce="throttle")
-        self._pointer.on_dom_event(self._on_hover)
-        self._field_click = Event(source=self.focus_image, watched_events=["click"])
-        self._field_click.on_dom_event(self._on_field_click)
+        self.grid_image.on_event(self._on_grid_event)
+        self.focus_image.on_event(self._on_map_event)
 
         self.widget = self._layout()
         self.widget.add_class("vggviz-stem-explorer")
@@ -243,6 +247,8 @@ class StemExplorer:
     def _refresh(self) -> None:
         variant, weights, stem, seed = self.model.key
         self.field.clear()  # it belonged to the last image, model or stage
+        self._point = None
+        self.focus_image.mark = []
         stage = self.stage.value
         loading = "keras" not in sys.modules and not (stage == "stem"
                                                        and numpy_stem.supported(variant, stem))
@@ -268,6 +274,8 @@ class StemExplorer:
         self.fx, self.maps = fx, maps
         self._clear_exports()
         self.kernels_image.value = render_kernels(fx.kernels(), tile=36)
+        self.kernels_image.alt = (f"The {fx.kernels().shape[-1]} stem kernels of {fx.label}, "
+                                  f"each filter's weights as a colour patch.")
         channels = maps.shape[-1]
         choices = pages(channels)
         if self.page.options != tuple(choices):
@@ -356,6 +364,11 @@ class StemExplorer:
                 self._switching = False
         self._draw_grid()
         self.grid_bar.value = self._scale_bar(channels)
+        self.grid_bar.alt = (f"Colour scale of the grid, {self.cmap.value}: each map from its "
+                             "own minimum at the left to its maximum at the right." if
+                             self.normalize.value == "per_map" else alt_text.scale_alt(
+                                 *colour_range(self.maps, channels), self.cmap.value,
+                                 "colour scale of the grid"))
         self.draw_focus()
         render_ms = (time.perf_counter() - t0) * 1e3
         forward = "cached" if forward_ms is None else f"forward {forward_ms:.0f} ms"
@@ -372,6 +385,8 @@ class StemExplorer:
                                    self.grid.channels.index(self.focus.value))
         self.grid_png = encode_png(indices, palette=palette(self.cmap.value))
         self.grid_image.value = self.grid_png
+        self.grid_image.alt = alt_text.grid_alt(self.maps, self.grid.channels, self.focus.value,
+                                                self.stage.value, self.picker.name)
         self.grid_image.layout.width = (f"{self.grid.layout.width}px" if self._zoomed else
                                         FIT_WIDTH)
 
@@ -423,6 +438,9 @@ class StemExplorer:
         m = self.maps[:, :, channel]
         self.focus_bar.value = colorbar(*colour_range(self.maps, shared), cmap=self.cmap.value,
                                         width=FOCUS_PX)
+        self.focus_image.alt = alt_text.map_alt(m, channel, self.stage.value)
+        self.focus_bar.alt = alt_text.scale_alt(*colour_range(self.maps, shared),
+                                                self.cmap.value, "colour scale of the map")
         variant, _, stem, _ = self.model.key
         self.focus_info.value = (
             f"<div style='line-height:1.35'><b>{self.stage.value} map {channel}</b> "
@@ -433,6 +451,8 @@ class StemExplorer:
         stem_stage = self.stage.value == "stem"
         if stem_stage:
             self.kernel_image.value = kernel_for(self.fx.kernels(), channel, tile=56)
+            self.kernel_image.alt = alt_text.kernel_alt(self.fx.kernels()[..., channel],
+                                                        channel)
         for part in (self.kernel_image, self.kernel_legend):
             part.layout.display = None if stem_stage else "none"
         self._read_out(self.worked.show(self.fx, self.picker.image, self.stage.value, channel))
@@ -445,6 +465,35 @@ class StemExplorer:
         if self.maps is not None and 0 <= channel < self.maps.shape[-1]:
             self.focus.value = channel
 
+    def _on_grid_event(self, event: dict) -> None:
+        if event.get("type") == "click":
+            self._on_grid_click(event)
+        elif event.get("type") == "keydown":
+            self.grid_image.announce = self._grid_key(event["key"])
+
+    def _grid_key(self, key: str) -> str:
+        """The grid's keys: arrows, Home and End choose a map of the page, Page Up and Page
+        Down show the page before or after (the same place on it), Enter and Space bring the
+        chosen map's large picture into view. Returns what happened, to be said."""
+        if self.grid is None:
+            return ""
+        if key in ("Enter", " "):
+            self.focus_image.reveal()
+            return f"Map {self.focus.value}, large: {self.focus_image.alt}"
+        position = self.grid.channels.index(self.focus.value)
+        if key in ("PageUp", "PageDown"):
+            page = self.page.value + (1 if key == "PageDown" else -1)
+            if not 0 <= page < len(self.page.options):
+                return (f"No page of maps {'after' if key == 'PageDown' else 'before'} this "
+                        f"one: {self.page.label}.")
+            self.page.value = page  # draws the page, its first map chosen
+            channels = self.grid.channels
+            self.focus.value = channels[min(position, len(channels) - 1)]
+            return f"{self.page.label}: map {self.focus.value} chosen."
+        moved = grid_move(key, position, len(self.grid.channels), self.grid.layout.columns)
+        self.focus.value = self.grid.channels[moved]
+        return f"Map {self.focus.value} chosen, {moved + 1} of {len(self.grid.channels)}."
+
     def _on_grid_click(self, event: dict) -> None:
         if self.grid is None or "dataX" not in event:
             return
@@ -452,9 +501,51 @@ class StemExplorer:
         if channel is not None:
             self.focus.value = channel  # its observer outlines the tile and draws the map
 
+    def _on_map_event(self, event: dict) -> None:
+        if event.get("type") in ("click", "mousemove"):
+            self._on_hover(event)
+        if event.get("type") == "click":
+            self._on_field_click(event)
+        elif event.get("type") == "keydown":
+            self._on_map_key(event["key"])
+
+    def _on_map_key(self, key: str) -> None:
+        """The large map's keys: arrows move the pointed pixel (by MAP_STEP with Page Up and
+        Down, to the row's ends with Home and End) and work its value out, as the pointer
+        does; Enter and Space show its receptive field, as a click does."""
+        if self.maps is None:
+            return
+        h, wd = self.maps.shape[:2]
+        row, col = self._point or (h // 2, wd // 2)
+        if key in ("Enter", " "):
+            self._point = (row, col)
+            unit = (self.field.show(self.fx, self.picker.image, self.stage.value,
+                                    self.focus.value, row, col) if self.fx is not None else None)
+            if unit is not None:
+                self.focus_image.announce = (f"Receptive field of x {col}, y {row}: a "
+                                             f"{unit.field.size}×{unit.field.size} px box, "
+                                             "shown on What the network sees.")
+            return
+        down, right = {"ArrowLeft": (0, -1), "ArrowRight": (0, 1), "ArrowUp": (-1, 0),
+                       "ArrowDown": (1, 0), "PageUp": (-MAP_STEP, 0), "PageDown": (MAP_STEP, 0),
+                       "Home": (0, -wd), "End": (0, wd)}[key]
+        point = (min(max(row + down, 0), h - 1), min(max(col + right, 0), wd - 1))
+        self._point = point
+        scale = focus_scale((h, wd))
+        self.focus_image.mark = [point[1] * scale + scale // 2, point[0] * scale + scale // 2]
+        worked = self.worked.show(self.fx, self.picker.image, self.stage.value,
+                                  self.focus.value, at=point)
+        self._read_out(worked, point)
+        said = alt_text.point_words(float(self.maps[point[0], point[1], self.focus.value]),
+                                    *point)
+        self.focus_image.announce = said + (f". {alt_text.worked_words(worked)}"
+                                            if worked is not None else "")
+
     def _on_hover(self, event: dict) -> None:
         point = self._map_point(event)
         if point is not None:
+            self._point = point
+            self.focus_image.mark = []  # the pointer shows where it is
             worked = self.worked.show(self.fx, self.picker.image, self.stage.value,
                                       self.focus.value, at=point)
             self._read_out(worked, point)

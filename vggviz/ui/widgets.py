@@ -19,8 +19,10 @@ from vggviz.sources.images import (
     human_bytes,
     sample_images,
 )
+from vggviz.ui.alt_text import network_view_alt
 from vggviz.ui.image_upload import ImageUpload
 from vggviz.ui.legibility import live
+from vggviz.ui.picture import Picture
 
 SIZE = 224
 LABEL_WIDTH = "70px"
@@ -32,13 +34,14 @@ NARROW, WIDE = "145px", "296px"
 """Widths of the picker's pictures side by side, and of the network's view alone."""
 
 
-def picture(width: str | None = None, **kwargs) -> w.Image:
-    """An Image widget that keeps its pixel size (does not stretch to the box)."""
-    layout = w.Layout(width=width or "auto", height="auto", object_fit="contain")
-    return w.Image(format="png", layout=layout, **kwargs)
+def picture(width: str | None = None, **kwargs) -> Picture:
+    """A PNG picture with a text alternative (`alt`) that keeps its pixel size (does not
+    stretch to the box)."""
+    layout = w.Layout(width=width or "auto", height="auto")
+    return Picture(layout=layout, **kwargs)
 
 
-def framed(image: w.Image) -> w.Box:
+def framed(image: Picture) -> w.Box:
     """`image` in a box of its own: a class on the box (dimming, say) leaves the <img> as it
     is, where a change to the image widget makes the browser show it again from a new URL."""
     return w.Box([image])
@@ -107,9 +110,12 @@ class ImagePicker:
         thumb = original.copy()
         thumb.thumbnail((320, 320))
         self.original.value = encode_png(thumb)
+        self.original.alt = (f"The original picture, {name}, {original.width}×{original.height} "
+                             "pixels.")
         self._network_png = encode_png(self.image)
         self._outlined = None
         self.network_view.value = self._network_png
+        self.network_view.alt = network_view_alt(name)
 
     def outline(self, box: tuple[int, int, int, int] | None, *, redraw: bool = False) -> None:
         """Mark `box` (top, left, bottom, right, inclusive pixels) on the network's-eye view,
@@ -118,6 +124,7 @@ class ImagePicker:
         if box == self._outlined and not redraw:
             return
         self._outlined = box
+        self.network_view.alt = network_view_alt(self.name, box)
         if box is None:
             self.network_view.value = self._network_png
             return
