@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from contextlib import contextmanager
 from email.parser import Parser
 from pathlib import Path
 from typing import NamedTuple
@@ -185,13 +186,24 @@ def test_without_the_extra_vggviz_dashboard_says_how_to_get_it(installed):
         'vggviz: error: serving needs Voilà: pip install "vggviz[dashboard]"'
 
 
-def _serve(command: list, env: dict, cwd: Path, log: Path):
-    """Start a server of the fresh venv on loopback, outside the checkout; stopped by PID."""
-    out = open(log, "wb")
-    proc = subprocess.Popen([str(c) for c in command], cwd=cwd, env=env, stdout=out,
+@contextmanager
+def _served_page(command: list, installed: Installed, cwd: Path, port: int, name: str):
+    """A server of the fresh venv started outside the checkout (logged to cwd/NAME.log, stopped
+    by PID), and a Chromium page at 1280×800 watched for errors, which must stay none."""
+    log = open(cwd / f"{name}.log", "wb")
+    proc = subprocess.Popen([str(c) for c in command], cwd=cwd, env=installed.env, stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)
-    return proc, out
+    try:
+        wait_port(port, timeout=120, proc=proc)
+        with chromium_session() as chromium:
+            page = chromium.new_page(viewport={"width": 1280, "height": 800})
+            watch = PageWatch(page, name)
+            yield page
+            assert not watch.problems, watch.problems
+    finally:
+        stop(proc)
+        log.close()
 
 
 def _noise_png(path: Path, side: int) -> Path:
@@ -240,24 +252,15 @@ def _twelve_and_twenty_five_mb(page, tmp_path: Path) -> None:
 @pytest.mark.browser
 def test_vggviz_dashboard_from_the_installed_package_serves_the_explorer(installed, tmp_path):
     port = free_port()
-    proc, out = _serve([installed.venv / "bin" / "vggviz", "dashboard", f"--port={port}"],
-                       installed.env, tmp_path, tmp_path / "voila.log")
-    try:
-        wait_port(port, timeout=120, proc=proc)
-        with chromium_session() as chromium:
-            page = chromium.new_page(viewport={"width": 1280, "height": 800})
-            watch = PageWatch(page, "installed dashboard")
-            page.goto(f"http://127.0.0.1:{port}/")
-            expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(
-                re.compile(r"Grace Hopper \(photo\) · stem 224×224×64"))
-            assert "from vggviz" not in page.content()  # sources stripped
-            _twelve_and_twenty_five_mb(page, tmp_path)
-            _screenshots(page, "installed_dashboard")
-            assert not watch.problems, watch.problems
-    finally:
-        stop(proc)
-        out.close()
-    printed = (tmp_path / "voila.log").read_text(errors="replace")
+    command = [installed.venv / "bin" / "vggviz", "dashboard", f"--port={port}"]
+    with _served_page(command, installed, tmp_path, port, "installed_dashboard") as page:
+        page.goto(f"http://127.0.0.1:{port}/")
+        expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(
+            re.compile(r"Grace Hopper \(photo\) · stem 224×224×64"))
+        assert "from vggviz" not in page.content()  # sources stripped
+        _twelve_and_twenty_five_mb(page, tmp_path)
+        _screenshots(page, "installed_dashboard")
+    printed = (tmp_path / "installed_dashboard.log").read_text(errors="replace")
     assert f"vggviz: http://127.0.0.1:{port}/  (Ctrl-C stops it)" in printed
 
 
@@ -266,34 +269,23 @@ EXPLORER_CELL = "from vggviz import stem_explorer\nstem_explorer()"
 
 @pytest.mark.browser
 def test_stem_explorer_in_a_plain_jupyterlab_takes_a_12_mb_upload(installed, tmp_path):
-    work = tmp_path / "work"
-    work.mkdir()
     notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {  # as JupyterLab's launcher
         "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}})
     notebook.cells = [nbformat.v4.new_code_cell(EXPLORER_CELL)]
-    nbformat.write(notebook, work / "mine.ipynb")
+    nbformat.write(notebook, tmp_path / "mine.ipynb")  # JupyterLab's root: tmp_path
     port, token = free_port(), secrets.token_hex(16)
     command = [installed.venv / "bin" / "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
                f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
                *(["--allow-root"] if os.geteuid() == 0 else [])]
-    proc, out = _serve(command, installed.env, work, tmp_path / "lab.log")
-    try:
-        wait_port(port, timeout=120, proc=proc)
-        with chromium_session() as chromium:
-            page = chromium.new_page(viewport={"width": 1280, "height": 800})
-            watch = PageWatch(page, "installed JupyterLab")
-            page.goto(f"http://127.0.0.1:{port}/lab/tree/mine.ipynb?token={token}")
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
-            page.locator(".jp-CodeCell .cm-content").click()
-            page.keyboard.press("Shift+Enter")
-            expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(
-                re.compile(r"Grace Hopper \(photo\) · stem 224×224×64"))
-            _twelve_and_twenty_five_mb(page, tmp_path)
-            _screenshots(page, "installed_jupyterlab")
-            stderr = page.locator(
-                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-            assert "Traceback" not in " ".join(stderr.all_inner_texts())
-            assert not watch.problems, watch.problems
-    finally:
-        stop(proc)
-        out.close()
+    with _served_page(command, installed, tmp_path, port, "installed_jupyterlab") as page:
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/mine.ipynb?token={token}")
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+        page.locator(".jp-CodeCell .cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(
+            re.compile(r"Grace Hopper \(photo\) · stem 224×224×64"))
+        _twelve_and_twenty_five_mb(page, tmp_path)
+        _screenshots(page, "installed_jupyterlab")
+        stderr = page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        assert "Traceback" not in " ".join(stderr.all_inner_texts())
