@@ -4,13 +4,10 @@ and header cells, visually hidden; the landing page's thumbnails say what they s
 
 from __future__ import annotations
 
-import numpy as np
-
 from vggviz.plan.accounting import summarize, summarize_all
 from vggviz.plan.architecture import STEMS
 from vggviz.ui import chart_tables
 from vggviz.ui.landing import landing
-from vggviz.ui.stem_designs import pictured
 
 
 def test_by_variant_gives_every_variants_parameters_per_component_and_keras_total():
@@ -44,12 +41,10 @@ def test_hidden_table_is_a_captioned_table_with_header_cells_kept_off_screen():
     assert "clip:rect(0,0,0,0)" in text and "width:1px" in text
 
 
-def test_a_stem_grid_is_said_in_words_with_its_brightest_maps():
-    maps = np.zeros((112, 112, 64), np.float32)
-    maps[..., 9], maps[..., 3], maps[..., 40] = 3.0, 2.0, 1.0  # 40 is not among the 16 shown
-    text = pictured(maps, "Pooled stem")
-    assert "maps 0 to 15 of the Pooled stem's 64, 112×112 each" in text
-    assert "brightest maps 9, 3, 0." in text
+def test_a_chart_s_alt_is_its_table_s_caption_and_says_where_its_numbers_are():
+    table = ("Parameters per component", ["variant", "total"], [["VGG16", "138,357,544"]])
+    assert chart_tables.alt(table) == ("Chart: Parameters per component. Its numbers are in "
+                                       "the table that follows.")
 
 
 def test_the_landing_thumbnails_say_what_they_show():

@@ -1,6 +1,6 @@
 """The numbers the family and stem-design charts draw, as small tables a screen reader reads:
-put visually hidden beside each chart (ipywidgets' Image has no alt), the picture showing the
-same numbers. Counted from the same summaries as the charts; no matplotlib."""
+put visually hidden beside each chart, whose alt is the table's caption (`alt`), the picture
+showing the same numbers. Counted from the same summaries as the charts; no matplotlib."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ _METRICS = {  # what a by-variant chart stacks: unit, and a component's value in
 _TOTALS = {"params": lambda s: fmt.count(s.total_params),
            "memory": lambda s: fmt.measure(s.activation_bytes / fmt.MB),
            "macs": lambda s: fmt.gmacs(s.total_macs)}
+
+
+def alt(table: Table) -> str:
+    """The alt text of the chart `table` goes with: its caption, and where its numbers are."""
+    return f"Chart: {table[0]}. Its numbers are in the table that follows."
 
 
 def hidden_table(table: Table) -> str:

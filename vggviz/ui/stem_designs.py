@@ -6,7 +6,6 @@ import html
 import time
 
 import ipywidgets as w
-import numpy as np
 
 from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize
@@ -15,7 +14,7 @@ from vggviz.render import charts, render_grid
 from vggviz.sources.imagenet import imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import default_weights, foreign_stem_note
-from vggviz.ui import chart_tables, glossary
+from vggviz.ui import alt_text, chart_tables, glossary
 from vggviz.ui.extractors import ExtractorPool
 from vggviz.ui.kernel_watch import Dashboard
 from vggviz.ui.measure_panel import MeasurePanel
@@ -41,16 +40,6 @@ def gives_up(stem: str, variant: str) -> str:
                 f"the strongest response was (max-pool keeps 1 value of 4)")
     return (f"hands on {ratio} ({fmt.count(entering)} values); gives up fine detail (7×7 "
             f"filters every 2nd pixel, then a 3×3 max-pool) and the last group ends at {last}")
-
-
-def pictured(maps: np.ndarray, title: str) -> str:
-    """What a stem's grid shows, in words for a screen reader (visually hidden: the picture
-    and the caption above it say the same): which maps, their size and the brightest."""
-    h, wd, c = maps.shape
-    brightest = np.argsort(-maps[..., :SHOWN].mean(axis=(0, 1)), kind="stable")[:3]
-    return (f"<span style='{chart_tables.SR_ONLY}'>Pictured: maps 0 to {SHOWN - 1} of the "
-            f"{html.escape(title)}'s {c}, {h}×{wd} each, four to a row; brightest maps "
-            f"{', '.join(map(str, brightest))}.</span>")
 
 
 def _column_px(stem: str) -> int:
@@ -125,20 +114,23 @@ class StemDesigns:
             tile = max(8, round(h * TILE_PER_PX))
             self.grids[key].value = render_grid(maps, channels=range(SHOWN), columns=4,
                                                 tile=tile, labels=False)
+            self.grids[key].alt = alt_text.grid_alt(maps, range(SHOWN), None, STEMS[key].title,
+                                                    self.picker.name)
             s = summaries[key]
             self.captions[key].value = (
                 f"<div style='line-height:1.3'><b>{STEMS[key].title}</b> → {h}×{wd}×{c}<br>"
                 f"<b>{fmt.count(s.values_entering_learner)}</b> values "
                 f"({fmt.megabytes(s.values_entering_learner)}) enter the learner</div>")
             self.details[key].value = (
-                f"<div style='line-height:1.3'>{pictured(maps, STEMS[key].title)}"
-                f"<small>{html.escape(STEMS[key].description)}; "
+                f"<div style='line-height:1.3'><small>{html.escape(STEMS[key].description)}; "
                 f"it {html.escape(gives_up(key, variant))}. Stem "
                 f"{fmt.count(round(s.component('stem').macs / 1e6))} M {glossary.term('MACs')}, "
                 f"whole model "
                 f"{fmt.gmacs(s.total_macs)} G. {html.escape(weights_line(fx))}.</small></div>")
         self.chart.value = charts.figure_png(charts.stem_comparison(summaries))
-        self.chart_table.value = chart_tables.hidden_table(chart_tables.stems(summaries))
+        table = chart_tables.stems(summaries)
+        self.chart.alt = chart_tables.alt(table)
+        self.chart_table.value = chart_tables.hidden_table(table)
         ms = (time.perf_counter() - t0) * 1e3
         self.status.show(f"{self.picker.name} through {len(STEMS)} stems in {ms:.0f} ms")
 

@@ -63,8 +63,8 @@ class VGGFamily:
                        "memory": framed(self.memory_chart), "macs": framed(self.macs_chart)}
         self.head = ClassifierHead()
         self.frames["head"] = self.head.frame  # a chart's frame is dimmed while it is stale
-        # Each chart's numbers, visually hidden beside it, for a screen reader (once the
-        # pictures take an alt, `chart_tables`' caption goes there and the table stays).
+        # Each chart's numbers, visually hidden beside it, for a screen reader; its alt is
+        # the table's caption.
         self.tables = {name: w.HTML() for name in self.frames}
         for name, frame in self.frames.items():
             frame.children = (*frame.children, self.tables[name])
@@ -98,15 +98,16 @@ class VGGFamily:
         self.widget.add_class("vggviz-vgg-family")
         self.refresh()
 
-    def _cached(self, key: tuple) -> tuple[bytes, str] | None:
+    def _cached(self, key: tuple) -> tuple[bytes, chart_tables.Table] | None:
         """The PNG drawn for `key` and its table, if still kept (with `_shown` held)."""
         drawn = self._charts.get(key)
         if drawn is not None:
             self._charts.move_to_end(key)
         return drawn
 
-    def _draw(self, key: tuple, draw: Callable[[], Figure], table: Callable[[], str],
-              generation: int) -> tuple[bytes, str] | None:
+    def _draw(self, key: tuple, draw: Callable[[], Figure],
+              table: Callable[[], chart_tables.Table],
+              generation: int) -> tuple[bytes, chart_tables.Table] | None:
         """The PNG of a chart and its numbers' table, drawn once per setting; None if the
         setting was superseded while this waited to draw."""
         with _DRAWING:
@@ -197,8 +198,7 @@ class VGGFamily:
             failed = []
             for what, chart, key, draw, table in waiting:
                 try:
-                    drawn = self._draw(key, draw, lambda t=table: chart_tables.hidden_table(t()),
-                                     generation)
+                    drawn = self._draw(key, draw, table, generation)
                 except Exception as exc:  # said below; the other charts still draw
                     failed.append(f"the {what} chart could not be drawn "
                                   f"({type(exc).__name__}: {exc})")
@@ -218,8 +218,12 @@ class VGGFamily:
 
         self._worker.submit(draw_waiting)
 
-    def _show(self, chart: str, drawn: tuple[bytes, str]) -> None:
-        self.frames[chart].children[0].value, self.tables[chart].value = drawn
+    def _show(self, chart: str, drawn: tuple[bytes, chart_tables.Table]) -> None:
+        """A chart's picture, its alt (the table's caption) and its numbers as a table."""
+        png, table = drawn
+        picture = self.frames[chart].children[0]
+        picture.value, picture.alt = png, chart_tables.alt(table)
+        self.tables[chart].value = chart_tables.hidden_table(table)
         self.frames[chart].remove_class(STALE)
 
     def _failed(self, exc: Exception) -> None:
