@@ -83,8 +83,10 @@ def stage_button(page, label: str):
 
 
 def pictures_loaded(page, root: str, at_least: int = 1) -> None:
+    """Wait until `at_least` pictures under `root` have loaded and none with a source is still
+    loading (a picture not drawn yet has no source: it does not count)."""
     page.wait_for_function(
-        "([root, n]) => { const imgs = [...document.querySelectorAll(root + ' img')];"
+        "([root, n]) => { const imgs = [...document.querySelectorAll(root + ' img[src]')];"
         " return imgs.length >= n && imgs.every((i) => i.complete && i.naturalWidth > 0); }",
         arg=[root, at_least])
 
