@@ -194,3 +194,13 @@ def test_bad_inputs_are_refused_in_words(stem_kernel):
         worked_output(np.zeros((8, 8, 3), np.uint8), np.zeros((3, 3, 1, 4)), np.zeros(4), 0, 0, 0)
     with pytest.raises(ValueError, match="unknown stem"):
         worked_output(np.zeros((8, 8, 3), np.uint8), *stem_kernel, 0, 0, 0, stem="tiny")
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (-20.94, "−21"), (87.3, "87"), (9.34, "9.3"), (-1.25, "−1.2"), (0.051, ".05"),
+    (-0.049, "−.05"), (0.004, "0"), (-0.001, "0"), (9.96, "10"),
+])
+def test_the_7x7_card_s_numbers_keep_four_characters_at_most(value, shown):
+    from vggviz.ui.convolution_panel import compact
+
+    assert compact(value) == shown and len(shown) <= 4

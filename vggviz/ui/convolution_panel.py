@@ -42,7 +42,8 @@ _STYLE = """<style>
   color:#555;padding:0 3px;min-width:0}
 .vggviz-conv td.ch{font:bold 12px sans-serif;text-align:center;min-width:0}
 .vggviz-conv tr.gap td{height:4px}
-.vggviz-conv.small td{padding:0 1px}
+.vggviz-conv.small{border-spacing:0;line-height:1.05}
+.vggviz-conv.small td{padding:0 1px;min-width:4ch}
 .vggviz-conv-sum{border-collapse:collapse;font:12px/1.35 sans-serif}
 .vggviz-conv-sum td{padding:0 6px 0 0}
 .vggviz-conv-sum td.n{text-align:right;font-family:monospace}
@@ -68,6 +69,19 @@ def number(value: float) -> str:
     size = abs(value)
     text = f"{value:.0f}" if size >= 99.5 else f"{value:.1f}" if size >= 9.95 else f"{value:.2f}"
     return _minus(text)
+
+
+def compact(value: float) -> str:
+    """At most four characters with the sign, for the 7×7 card's 441 cells at a legible 12 px
+    (each cell's title keeps the exact value): −21, 9.3, −.05."""
+    size = abs(value)
+    if size >= 9.5:
+        return _minus(f"{value:.0f}")
+    if size >= 0.995:
+        return _minus(f"{value:.1f}")
+    if size < 0.005:
+        return "0"
+    return _minus(f"{value:.2f}".replace("0.", ".", 1))
 
 
 def exact(value: float) -> str:
@@ -141,6 +155,7 @@ def _tables(worked: WorkedConvolution) -> str:
     products_rgb = _sign_colours(worked.products, float(np.abs(worked.products).max()))
     patch_rgb = _sign_colours(worked.patch, PATCH_BOUND)
     top, left = worked.origin
+    short = compact if kw > 3 else number  # the 7×7 card: 147 products wide
     head = (f"<tr><td class=op></td><th colspan={kw}>input numbers</th><td class=op></td>"
             f"<th colspan={kw}>weights</th><td class=op></td><th colspan={kw}>products</th>"
             "<th>sum</th></tr>")
@@ -152,24 +167,24 @@ def _tables(worked: WorkedConvolution) -> str:
             for j in range(kw):
                 where = f"({left + j}, {top + i})"
                 if worked.inside[i, j]:
-                    cells.append(_cell(number(worked.patch[i, j, k]), patch_rgb[i, j, k],
+                    cells.append(_cell(short(worked.patch[i, j, k]), patch_rgb[i, j, k],
                                        f"{name} at {where}: {worked.patch[i, j, k]:.3f}"))
                 else:
                     cells.append(_cell("0", None, f"{name} at {where}: padding, 0"))
             if i == 0:
                 cells.append(f"<td class=op rowspan={kh}>×</td>")
-            cells += [_cell(number(worked.weights[i, j, k]), weights_rgb[i, j, k],
+            cells += [_cell(short(worked.weights[i, j, k]), weights_rgb[i, j, k],
                             f"weight {name}[{i}, {j}]: {worked.weights[i, j, k]:.4f}")
                       for j in range(kw)]
             if i == 0:
                 cells.append(f"<td class=op rowspan={kh}>=</td>")
-            cells += [_cell(number(worked.products[i, j, k]), products_rgb[i, j, k],
+            cells += [_cell(short(worked.products[i, j, k]), products_rgb[i, j, k],
                             f"product {name}[{i}, {j}]: {worked.products[i, j, k]:.4f}")
                       if worked.inside[i, j] else _cell("0", None, "padding × weight: 0")
                       for j in range(kw)]
             if i == 0:
                 cells.append(f"<td rowspan={kh} style='vertical-align:middle'>"
-                             f"{number(subtotal)}</td>")
+                             f"{short(subtotal)}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         if k < 2:
             rows.append(f"<tr class=gap><td colspan={3 * kw + 4}></td></tr>")
