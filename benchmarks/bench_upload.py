@@ -14,6 +14,7 @@ nothing decodes them: the figures are the transfer alone.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -78,8 +79,11 @@ def main() -> None:
             files[mb] = tmp / f"random-{mb}mb.bin"
             files[mb].write_bytes(open("/dev/urandom", "rb").read(mb * 10**6))
         limit = json.dumps({"websocket_max_message_size": LIMIT})
+        log = Path(tempfile.gettempdir()) / "bench_upload_voila.log"
+        print(f"# Voilà log: {log}", flush=True)
         with sync_playwright() as pw, voila(str(tmp / "uploads.ipynb"),
-                                            f"--Voila.tornado_settings={limit}") as (url, _):
+                                            f"--Voila.tornado_settings={limit}",
+                                            log=log) as (url, _):
             browser = launch_chromium(pw)
             page = browser.new_page()
             page.goto(url)
@@ -89,12 +93,15 @@ def main() -> None:
                 size = files[mb].stat().st_size
                 for who in ("theirs", "ours"):
                     seconds = []
-                    for _ in range(args.runs):
+                    for run in range(args.runs):
                         arrivals += 1
+                        # a file of its own each time: FileUpload ignores the same file again
+                        chosen = files[mb].with_name(f"{who}-{run}-{files[mb].name}")
+                        os.link(files[mb], chosen)
                         with page.expect_file_chooser() as chooser:  # as a person chooses
                             page.locator(f"button.{who}, .{who} button").first.click()
                         start = page.evaluate("performance.now()")
-                        chooser.value.set_files(files[mb])
+                        chooser.value.set_files(chosen)
                         done = page.wait_for_function(ARRIVED, arg=[who, size, arrivals],
                                                       timeout=600_000).json_value()
                         seconds.append((done - start) / 1e3)
