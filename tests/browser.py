@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from servers import CHROMIUM, chromium_missing, launch_chromium, project_root
 
@@ -160,3 +161,39 @@ def full_page_screenshot(page, name: str) -> Path:
     finally:
         page.set_viewport_size(size)
     return path
+
+
+# ------------------------------------------------------------------------------- JupyterLab
+
+
+def dismiss_dialog(page, attempt: int) -> str:
+    """Close a JupyterLab dialog in the way (Escape, its Cancel), keeping a screenshot and its
+    words in test-artifacts/ so a failure says what it was; '' if there was none."""
+    dialog = page.locator(".jp-Dialog")
+    if not dialog.count():
+        return ""
+    words = " ".join(dialog.first.inner_text().split())
+    page.screenshot(path=ARTIFACTS / f"jupyterlab_dialog_{attempt}.png")
+    with open(ARTIFACTS / "jupyterlab_dialogs.txt", "a") as seen:
+        seen.write(f"attempt {attempt}: {words}\n")
+    page.keyboard.press("Escape")
+    dialog.first.wait_for(state="detached", timeout=10_000)
+    return words
+
+
+def run_all_cells(page) -> None:
+    """Run → Run All Cells, as a person would; again if the kernel was not ready to take it,
+    after closing any dialog that came in the way (its words are kept, see dismiss_dialog)."""
+    started = ("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+               ".some((e) => /\\[(\\*|\\d+)\\]/.test(e.textContent))")
+    dialogs = []
+    for attempt in range(3):
+        dialogs.append(dismiss_dialog(page, attempt))
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
+        try:
+            page.wait_for_function(started, timeout=30_000)
+            return
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    pytest.fail(f"Run → Run All Cells did not start the notebook's cells; dialogs: {dialogs}")

@@ -30,10 +30,10 @@ from browser import (
     chromium_session,
     full_page_screenshot,
     image_digest,
+    run_all_cells,
     wait_new_picture,
 )
 from PIL import Image
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from servers import jupyterlab, project_root, voila, wait_pool_quiet
 
@@ -473,37 +473,6 @@ def quiet_lab(tmp_path, monkeypatch):
     assert not changed, f"JupyterLab wrote to {changed} (restored)"
 
 
-def _dismiss_dialog(page, attempt: int) -> str:
-    """Close a JupyterLab dialog in the way (Escape, its Cancel), keeping a screenshot and its
-    words in test-artifacts/ so a failure says what it was; '' if there was none."""
-    dialog = page.locator(".jp-Dialog")
-    if not dialog.count():
-        return ""
-    words = " ".join(dialog.first.inner_text().split())
-    page.screenshot(path=ARTIFACTS / f"jupyterlab_dialog_{attempt}.png")
-    with open(ARTIFACTS / "jupyterlab_dialogs.txt", "a") as seen:
-        seen.write(f"attempt {attempt}: {words}\n")
-    page.keyboard.press("Escape")
-    dialog.first.wait_for(state="detached", timeout=10_000)
-    return words
-
-
-def _run_all_cells(page) -> None:
-    """Run → Run All Cells, as a person would; again if the kernel was not ready to take it,
-    after closing any dialog that came in the way (its words are kept, see _dismiss_dialog)."""
-    started = ("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-               ".some((e) => /\\[(\\*|\\d+)\\]/.test(e.textContent))")
-    dialogs = []
-    for attempt in range(3):
-        dialogs.append(_dismiss_dialog(page, attempt))
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
-        try:
-            page.wait_for_function(started, timeout=30_000)
-            return
-        except PlaywrightTimeoutError:
-            page.keyboard.press("Escape")
-    pytest.fail(f"Run → Run All Cells did not start the tour's cells; dialogs: {dialogs}")
 
 
 def test_jupyterlab_runs_the_tour_and_serves_the_explorer(open_page, quiet_lab, timings,
@@ -515,7 +484,7 @@ def test_jupyterlab_runs_the_tour_and_serves_the_explorer(open_page, quiet_lab, 
         page.locator(".jp-Notebook").wait_for(timeout=LONG)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
             timeout=LONG)
-        _run_all_cells(page)
+        run_all_cells(page)
         cells = page.locator(".jp-CodeCell")
         page.wait_for_function(
             "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"

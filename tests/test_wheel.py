@@ -30,7 +30,7 @@ from typing import NamedTuple
 import nbformat
 import numpy as np
 import pytest
-from browser import ARTIFACTS, PageWatch, chromium_session
+from browser import ARTIFACTS, PageWatch, chromium_session, run_all_cells
 from PIL import Image
 from playwright.sync_api import expect
 from servers import free_port, stop, wait_port
@@ -280,8 +280,7 @@ def test_stem_explorer_in_a_plain_jupyterlab_takes_a_12_mb_upload(installed, tmp
     with _served_page(command, installed, tmp_path, port, "installed_jupyterlab") as page:
         page.goto(f"http://127.0.0.1:{port}/lab/tree/mine.ipynb?token={token}")
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
-        page.locator(".jp-CodeCell .cm-content").click()
-        page.keyboard.press("Shift+Enter")
+        run_all_cells(page)  # Run → Run All Cells, as a person would
         expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(
             re.compile(r"Grace Hopper \(photo\) · stem 224×224×64"))
         _twelve_and_twenty_five_mb(page, tmp_path)
