@@ -69,16 +69,24 @@ hub: $(VENV)/.hub $(HUB_PROXY)
 	@echo "vggviz hub: http://$${VGGVIZ_HUB_IP:-127.0.0.1}:$${VGGVIZ_HUB_PORT:-8000}/  (Ctrl-C stops it)"
 	$(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
 
+# Both cores (pytest-xdist: each test file stays on one worker, so its servers and models are
+# made once), the 30 slowest tests named, a JUnit report for whoever looks next; no retries.
+WORKERS ?= 2
+PYTEST_RUN = $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --durations=30 \
+	--junitxml=test-artifacts/junit.xml
+
 ## make test: the whole suite, then ruff (pytest's "no tests ran", exit code 5, is a failure too)
 test: $(VENV)/.dev $(HUB_PROXY)
-	@rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(PYTEST_RUN) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing"; rc=1; fi; \
 	$(BIN)/ruff check . || rc=1; \
 	exit $$rc
 
-## make test-quick: the quick loop while editing: tests not marked slow or browser, then ruff
+## make test-quick: the quick loop while editing: tests not marked slow or browser, with a tenth
+## of the property tests' examples (tests/fuzz_profile.py), then ruff
 test-quick: $(VENV)/.dev
-	@rc=0; $(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; HYPOTHESIS_PROFILE=quick $(PYTEST_RUN) -m "not slow and not browser" $(PYTEST_ARGS) \
+	  || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-quick: pytest collected no tests: failing"; rc=1; fi; \
 	$(BIN)/ruff check . || rc=1; \
 	exit $$rc

@@ -157,6 +157,17 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Where each test runs under pytest-xdist (`--dist loadgroup`): a file's tests stay together
+    (its module fixtures, servers and models, are made once), and every file that drives
+    Chromium shares one worker, so two browsers and their kernels never starve each other while
+    the other worker takes the rest."""
+    browser_files = {item.path for item in items if item.get_closest_marker("browser")}
+    for item in items:
+        group = "browser" if item.path in browser_files else item.path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def _skip_reason(report) -> str:
     """The message of a skip report ("Skipped: " dropped)."""
     longrepr = report.longrepr

@@ -373,6 +373,7 @@ def test_an_anonymous_request_gets_the_login_page(browser, hub):
         context.close()
 
 
+@pytest.mark.timeout(CULL_WAIT_S + 240)  # waits up to CULL_WAIT_S for the culler itself
 def test_the_idle_culler_stops_an_idle_users_server(tmp_path):
     """A hub of its own, with the real config's culler on a short timeout (its knobs)."""
     with running_hub(tmp_path, "culling", VGGVIZ_HUB_CULL_TIMEOUT="30",

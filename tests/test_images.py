@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz_profile import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -476,7 +477,8 @@ def test_a_pil_image_without_pixels_is_refused(mode, size):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's, about NaN in random floats
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_arrays(data):
     """Any dtype, byte order, shape or mask gives an RGB image of the array's size or an
@@ -748,7 +750,8 @@ def assert_image_or_image_error(data: bytes) -> None:
         assert (image.size, image.mode) == ((224, 224), "RGB")
 
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(200), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

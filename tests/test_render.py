@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz_profile import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -129,7 +130,7 @@ def test_maps_use_only_colormap_levels():
     assert tiles.max() == LEVELS - 1 and tiles.min() == 0
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     n=st.integers(1, 40),
     tile=st.integers(1, 20),
@@ -453,7 +454,7 @@ def test_palette_is_cached_and_reserves_gap_and_label():
         assert palette(name).shape == (256, 3)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     h=st.integers(1, 40),
     w=st.integers(1, 40),

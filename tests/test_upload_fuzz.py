@@ -18,6 +18,7 @@ import zlib
 
 import numpy as np
 import pytest
+from fuzz_profile import examples
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
@@ -243,7 +244,7 @@ def test_the_decode_spy_sees_real_decodes(decodes):
     assert set(decodes) == {(48, 36)}  # PIL may call load() again once the pixels are in
 
 
-@settings(FUZZ, max_examples=1500)
+@settings(FUZZ, max_examples=examples(1500))
 @given(data=UPLOADS)
 def test_load_image_returns_a_picture_or_image_error(data):
     try:
@@ -294,7 +295,7 @@ def picture_bytes(app) -> bytes:
 
 # `app` is set up once for the whole test, not per example: each example compares what its own
 # upload did with the state it found, whatever an earlier example left.
-@settings(FUZZ, max_examples=300,
+@settings(FUZZ, max_examples=examples(300),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=UPLOADS)
 def test_upload_handler_shows_an_error_or_a_new_grid(app, data):
@@ -392,7 +393,7 @@ ORDERS = (st.lists(st.integers(0, 3), max_size=7)
           | st.lists(st.integers(0, 3), max_size=3).map(lambda tail: [0, 1, 2, *tail]))
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=examples(300))
 @given(order=ORDERS)
 def test_pieces_in_any_order_make_the_exact_file_or_nothing(order):
     """Pieces lost, repeated, reordered or numbered past the end: an upload is whole only if its

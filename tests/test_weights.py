@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import write_legacy_h5
+from fuzz_profile import examples
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -601,13 +602,13 @@ def _fuzz_h5(data, model, seed: Path, path: Path, mutate) -> None:
     _check(model, path)
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=examples(100))
 @given(data=st.data())
 def test_fuzzed_legacy_files_load_or_are_refused_in_one_line(data, model, sources, scratch):
     _fuzz_h5(data, model, sources["legacy"], scratch / "fuzzed.h5", mutate_legacy)
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=examples(100))
 @given(data=st.data())
 def test_fuzzed_keras3_files_load_or_are_refused_in_one_line(data, model, sources, scratch):
     _fuzz_h5(data, model, sources["keras3"], scratch / "fuzzed.weights.h5", mutate_keras3)
@@ -616,7 +617,7 @@ def test_fuzzed_keras3_files_load_or_are_refused_in_one_line(data, model, source
 SIGNATURES = [b"", b"\x89HDF\r\n\x1a\n", b"PK\x03\x04", b"PK\x05\x06"]
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=examples(80))
 @given(head=st.sampled_from(SIGNATURES), body=st.binary(max_size=2048),
        name=st.sampled_from(["bytes.h5", "bytes.weights.h5", "bytes.keras", "bytes.bin"]))
 def test_random_bytes_are_refused_in_one_line(head, body, name, model, scratch):
@@ -625,7 +626,7 @@ def test_random_bytes_are_refused_in_one_line(head, body, name, model, scratch):
     _check(model, path)
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=examples(80))
 @given(kind=st.sampled_from(["legacy", "keras3", "archive"]), data=st.data())
 def test_truncated_files_are_refused_in_one_line(kind, data, model, sources, scratch):
     whole = sources[kind].read_bytes()
@@ -650,7 +651,7 @@ def _config_variants(config: bytes) -> st.SearchStrategy[bytes]:
                      st.binary(max_size=64))
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=examples(80))
 @given(data=st.data())
 def test_zip_archives_with_random_members_are_refused_in_one_line(data, model, sources, scratch):
     with zipfile.ZipFile(sources["archive"]) as z:
