@@ -1,7 +1,9 @@
 """Shared fixtures: quiet TensorFlow, Keras reference models and their weight files."""
 
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -52,17 +54,39 @@ def keras_vgg16_notop():
     return keras.applications.VGG16(weights=None, include_top=False)
 
 
+def made_once(tmp_path_factory, name: str, make) -> Path:
+    """A folder `make(folder)` fills once per run, shared by every pytest-xdist worker (the
+    first to ask makes it under a lock; the others wait and read it): the weight files of
+    hundreds of MB are written once, not once per worker. Tests only read what is in it."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's own folder, above each worker's
+    folder = root / f"shared-{name}"
+    with FileLock(f"{folder}.lock"):
+        if not (folder / ".complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".complete").touch()
+    return folder
+
+
 def _keras_top_file(tmp_path_factory, app: str):
     """Keras' own `app` (VGG16, VGG19) with its classifier, random weights, saved with
-    save_weights (Keras 3 layout, 528/549 MB) once per session, and freed."""
-    import keras
+    save_weights (Keras 3 layout, 528/549 MB) once per run, and freed."""
+    name = f"{app.lower()}_top.weights.h5"
 
-    model = getattr(keras.applications, app)(weights=None)
-    path = tmp_path_factory.mktemp("top") / f"{app.lower()}_top.weights.h5"
-    model.save_weights(path)
-    del model
-    keras.backend.clear_session()
-    return path
+    def make(folder: Path) -> None:
+        import keras
+
+        model = getattr(keras.applications, app)(weights=None)
+        model.save_weights(folder / name)
+        del model
+        keras.backend.clear_session()
+
+    return made_once(tmp_path_factory, f"top-{app.lower()}", make) / name
 
 
 @pytest.fixture(scope="session")
@@ -94,17 +118,20 @@ def imagenet_home_with_classifier(tmp_path_factory):
     """A Keras home whose cache holds VGG16's two 'ImageNet' files, with and without the
     classifier, both from one Keras VGG16 of random weights in Keras' HDF5 layout (about
     600 MB on disk): what a machine that ran `vggviz fetch-weights --top` has."""
-    import keras
+    def make(home: Path) -> None:
+        import keras
 
-    from vggviz.sources.imagenet import _IMAGENET_FILES
+        from vggviz.sources.imagenet import _IMAGENET_FILES
 
-    home = tmp_path_factory.mktemp("keras-with-classifier")
-    (home / "models").mkdir()
-    full = keras.applications.VGG16(weights=None)
-    convs = keras.Model(full.input, full.get_layer("block5_pool").output)
-    write_legacy_h5(full, home / "models" / _IMAGENET_FILES[("vgg16", True)][0])
-    write_legacy_h5(convs, home / "models" / _IMAGENET_FILES[("vgg16", False)][0])
-    return home
+        (home / "models").mkdir()
+        full = keras.applications.VGG16(weights=None)
+        convs = keras.Model(full.input, full.get_layer("block5_pool").output)
+        write_legacy_h5(full, home / "models" / _IMAGENET_FILES[("vgg16", True)][0])
+        write_legacy_h5(convs, home / "models" / _IMAGENET_FILES[("vgg16", False)][0])
+        del full, convs
+        keras.backend.clear_session()
+
+    return made_once(tmp_path_factory, "keras-with-classifier", make)
 
 
 @pytest.fixture

@@ -211,3 +211,16 @@ def test_patterns_refuses_maps_it_has_not_in_one_line(tmp_path, channels, needle
               "--out", str(tmp_path))
     assert out.returncode == 2 and needle in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_a_value_error_from_the_work_itself_is_a_bug_not_a_usage_error(monkeypatch):
+    """Only option values checked before the work are usage errors (exit 2): a ValueError the
+    work raises is a bug, and surfaces as one instead of reading as a mistyped option."""
+    import vggviz.cli
+
+    def broken(args):
+        raise ValueError("a bug deep in the work")
+
+    monkeypatch.setattr(vggviz.cli, "cmd_summary", broken)
+    with pytest.raises(ValueError, match="a bug deep in the work"):
+        main(["summary", "vgg16"])

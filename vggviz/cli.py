@@ -125,13 +125,12 @@ def output_names(images: Sequence[str], stage: str) -> dict[str, Path]:
 def cmd_stem(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from vggviz.render import palette, render_grid
+    from vggviz.render import render_grid
 
     if not (args.out or args.npy):
         args.out = f"{Path(args.image).stem}_stem.png"
     out = _writable_file(args.out) if args.out else None
     npy = _writable_file(args.npy) if args.npy else None
-    palette(args.cmap)  # an unknown colormap is refused before the model runs
     maps = _extractor(args).activations(args.image, "stem")
     if out:
         out.write_bytes(render_grid(maps, cmap=args.cmap))
@@ -245,7 +244,6 @@ def cmd_patterns(args: argparse.Namespace) -> None:
 
     from vggviz.network.patterns import (
         PatternSettings,
-        cached_patterns,
         patterns,
         patterns_caption,
     )
@@ -257,7 +255,6 @@ def cmd_patterns(args: argparse.Namespace) -> None:
         raise CommandError(f"{out} is a file; --out needs a folder")
     fx = _extractor(args)
     settings = PatternSettings(steps=args.steps)
-    cached_patterns(fx, args.stage, args.channels, settings)  # refuses a map it has not, at once
     with tqdm(total=len(args.channels) * settings.steps, desc=f"{args.stage} patterns",
               unit="map-step", file=sys.stderr) as bar:
         found = patterns(fx, args.stage, args.channels, settings=settings,
@@ -492,19 +489,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse, before any work, option values that argparse cannot judge one by one (an input
+    size too small for the stem, an unknown colormap, a map the stage has not): these are usage
+    errors (exit 2). A ValueError raised later, by the work itself, is a bug and says so."""
+    from vggviz.plan.architecture import WIDTHS, check_input_shape, stage_index
+
+    size = getattr(args, "input_size", None)
+    if size is not None:
+        check_input_shape((size, size, 3), getattr(args, "stem", None) or "vgg")
+    if getattr(args, "cmap", None) is not None:
+        from vggviz.render import palette
+
+        palette(args.cmap)
+    if getattr(args, "channels", None) is not None and getattr(args, "stage", None):
+        count = WIDTHS[max(stage_index(args.stage) - 1, 0)]
+        if bad := [c for c in args.channels if not 0 <= c < count]:
+            raise ValueError(f"{args.stage} has maps 0–{count - 1}; no map {bad[0]}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; exit code 0, 1 (bad input) or 2 (usage error)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logs are not for users
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_options(args)
+    except ValueError as exc:  # values argparse cannot judge alone, e.g. an input size per stem
+        print(f"vggviz: error: {exc}", file=sys.stderr)
+        return 2
+    try:
         args.func(args)
     except CommandError as exc:
         print(f"vggviz: error: {exc}", file=sys.stderr)
         return 1
-    except ValueError as exc:  # bad option values found by the model code, e.g. input size
-        print(f"vggviz: error: {exc}", file=sys.stderr)
-        return 2
     return 0
 
 

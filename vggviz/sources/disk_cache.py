@@ -31,12 +31,6 @@ def cache_dirs(*parts: str) -> list[Path]:
     return [first] + [r.joinpath(*parts) for r in roots[1:] if r.joinpath(*parts).is_dir()]
 
 
-def cache_dir(*parts: str) -> Path:
-    """The (sub)folder of the cache vggviz writes to, created if needed: a server's kernels
-    share it."""
-    return cache_dirs(*parts)[0]
-
-
 def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Write `path` through `write(file)` into a temporary file beside it, then rename: another
     process sees the whole entry or none, and a failed write leaves nothing behind."""

@@ -18,9 +18,6 @@ import numpy as np
 
 CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
 """The md5 Keras pins for `imagenet_class_index.json`; the shipped file has it."""
-CLASS_INDEX_SOURCE = ("Keras' imagenet_class_index.json (https://storage.googleapis.com/"
-                      "download.tensorflow.org/data/imagenet_class_index.json), Apache License "
-                      "2.0; WordNet synsets of the ILSVRC 2012 classes")
 
 
 class ImageNetClass(NamedTuple):
