@@ -159,6 +159,20 @@ def served_weights(tmp_path_factory, keras_vgg16_notop):
     return SimpleNamespace(data=data, md5=hashlib.md5(data).hexdigest(), kernel=kernel)
 
 
+@pytest.fixture(scope="session")
+def dashboards_server():
+    """`make dashboards` without preheating (each page starts its own kernel), one server for
+    every browser file that needs nothing more: a fresh page and kernel per test, one start per
+    run. The files that need other settings (weights, caches, culling) start their own."""
+    from browser import ARTIFACTS
+    from servers import voila
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with voila("notebooks", "--VoilaConfiguration.preheat_kernel=False",
+               log=ARTIFACTS / "voila-dashboards.log") as (url, _):
+        yield url
+
+
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No network and an empty Keras cache, as on this machine for ImageNet weights: names

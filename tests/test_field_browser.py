@@ -17,7 +17,6 @@ from browser import (
     wait_new_picture,
 )
 from playwright.sync_api import expect
-from servers import voila
 
 pytestmark = pytest.mark.browser
 
@@ -32,11 +31,9 @@ RECORD_CLICKS = ("document.addEventListener('click', () => { window.__clickAt = 
 
 
 @pytest.fixture(scope="module")
-def page():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with chromium_session() as chromium, voila(
-            "notebooks", "--VoilaConfiguration.preheat_kernel=False",
-            log=ARTIFACTS / "voila-receptive-field.log") as (url, _):
+def page(dashboards_server):
+    url = dashboards_server
+    with chromium_session() as chromium:
         context = chromium.new_context(viewport={"width": 1280, "height": 800})
         context.set_default_timeout(LONG)
         context.add_init_script(RECORD_IMAGE_LOADS + RECORD_CLICKS)

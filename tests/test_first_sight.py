@@ -18,7 +18,6 @@ import pytest
 from browser import ARTIFACTS, LONG, Timings, chromium_session, image_digest, wait_new_picture
 from PIL import Image
 from playwright.sync_api import expect
-from servers import voila
 
 pytestmark = pytest.mark.browser
 
@@ -42,12 +41,8 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(browser):
-    """`make dashboards`, without preheating (each page here starts its own kernel)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    with voila("notebooks", "--VoilaConfiguration.preheat_kernel=False",
-               log=ARTIFACTS / "voila-first-sight.log") as (url, _):
-        yield url
+def server(dashboards_server):
+    return dashboards_server
 
 
 def open_dashboard(browser, url: str, name: str, size: tuple[int, int]):

@@ -11,7 +11,6 @@ import re
 import pytest
 from browser import ARTIFACTS, LONG, chromium_session
 from playwright.sync_api import expect
-from servers import voila
 
 pytestmark = pytest.mark.browser
 
@@ -21,11 +20,9 @@ TAB_LIMIT = 80  # Tab stops tried before giving up: the page has about 30
 
 
 @pytest.fixture(scope="module")
-def page():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with chromium_session() as chromium, voila(
-            "notebooks", "--VoilaConfiguration.preheat_kernel=False",
-            log=ARTIFACTS / "voila-keyboard.log") as (url, _):
+def page(dashboards_server):
+    url = dashboards_server
+    with chromium_session() as chromium:
         context = chromium.new_context(viewport={"width": 1280, "height": 800})
         context.set_default_timeout(LONG)
         page = context.new_page()

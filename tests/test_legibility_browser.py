@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 from browser import ARTIFACTS, LONG, chromium_session
 from playwright.sync_api import expect
-from servers import voila
 
 pytestmark = pytest.mark.browser
 
@@ -49,11 +48,8 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with voila("notebooks", "--VoilaConfiguration.preheat_kernel=False",
-               log=ARTIFACTS / "voila-legibility.log") as (url, _):
-        yield url
+def server(dashboards_server):
+    return dashboards_server
 
 
 def open_explorer(browser, url: str, **context):

@@ -502,6 +502,11 @@ def check_options(args: argparse.Namespace) -> None:
         from vggviz.render import palette
 
         palette(args.cmap)
+    if getattr(args, "func", None) is cmd_measure_stems:
+        from vggviz.network.measure import Settings
+
+        Settings(args.variant, args.batch, args.train, args.size, args.repeats,
+                 args.classifier).check()
     if getattr(args, "channels", None) is not None and getattr(args, "stage", None):
         count = WIDTHS[max(stage_index(args.stage) - 1, 0)]
         if bad := [c for c in args.channels if not 0 <= c < count]:
