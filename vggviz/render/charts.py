@@ -3,7 +3,9 @@
 Every chart is drawn on a `matplotlib.figure.Figure` built directly (never through pyplot),
 so nothing is registered in pyplot's global figure list: charts are thread-safe and are freed
 with their last reference in a long-lived kernel. `figure_png` turns a figure into PNG bytes
-for an `ipywidgets.Image`. Pure matplotlib on `vggviz.plan.accounting` (no TensorFlow).
+for an `ipywidgets.Image`. Pure matplotlib (no TensorFlow): a single variant's charts draw a
+`Summary`; the charts that compare draw a series from `vggviz.plan.series`, the very data the
+table beside them (`vggviz.ui.chart_tables`) reads.
 
 One colour per component across every chart (`COMPONENT_COLORS`): the stem and the five
 groups in a sequential palette (deeper is darker), the classifier in a contrasting orange.
