@@ -197,17 +197,19 @@ def stems(summaries_by_stem: Mapping[str, Summary]) -> StemPanels:
     """One variant's stem designs: output size, values entering the learner, the learner's
     activation memory and the stem and learner's multiply-accumulates."""
     items = _check_stems(summaries_by_stem)
-    learner = [[c for c in s.components if c.name != "classifier"] for _, s in items]
-    return StemPanels(
-        variant=items[0][1].variant,
-        input_shape=items[0][1].input_shape,
-        stems=tuple(k for k, _ in items),
-        output_sizes=tuple(s.component("stem").output_shape[:2] for _, s in items),
-        entering=tuple(s.values_entering_learner for _, s in items),
-        learner_bytes=tuple(sum(c.activation_bytes for c in comps if c.name.startswith("group"))
-                            for comps in learner),
-        learner_macs=tuple(sum(c.macs for c in comps) for comps in learner),
-    )
+    sizes, entering, memory, macs = zip(*(_stem_counts(s) for _, s in items), strict=True)
+    first = items[0][1]
+    return StemPanels(first.variant, first.input_shape, tuple(k for k, _ in items), sizes,
+                      entering, memory, macs)
+
+
+def _stem_counts(s: Summary) -> tuple[tuple[int, int], int, int, int]:
+    """A stem's output H, W; the values it hands on; groups 1–5's activation bytes; and the
+    multiply-accumulates of everything but the classifier."""
+    learner = [c for c in s.components if c.name != "classifier"]
+    return (s.component("stem").output_shape[:2], s.values_entering_learner,
+            sum(c.activation_bytes for c in learner if c.name.startswith("group")),
+            sum(c.macs for c in learner))
 
 
 def _count_over_sizes(variant: str, stem: str, sizes: Iterable[int], current: int | None,
