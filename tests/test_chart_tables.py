@@ -4,6 +4,7 @@ and header cells, visually hidden; the landing page's thumbnails say what they s
 
 from __future__ import annotations
 
+from vggviz.plan import series
 from vggviz.plan.accounting import summarize, summarize_all
 from vggviz.plan.architecture import STEMS
 from vggviz.ui import chart_tables
@@ -11,7 +12,7 @@ from vggviz.ui.landing import landing
 
 
 def test_by_variant_gives_every_variants_parameters_per_component_and_keras_total():
-    caption, headers, rows = chart_tables.by_variant(summarize_all(), "params")
+    caption, headers, rows = chart_tables.by_variant(series.by_variant(summarize_all(), "params"))
     assert headers == ["variant", "stem", *(f"group {i}" for i in range(1, 6)), "classifier",
                        "total"]
     vgg16 = next(row for row in rows if row[0] == "VGG16")
@@ -21,13 +22,13 @@ def test_by_variant_gives_every_variants_parameters_per_component_and_keras_tota
 
 
 def test_input_sizes_marks_the_size_shown_and_fc1_grows_with_the_area():
-    _, headers, rows = chart_tables.input_sizes("vgg16", [224, 448], current=448)
+    _, headers, rows = chart_tables.by_size(series.input_sizes("vgg16", [224, 448], current=448))
     assert headers == ["input size", "fc1 parameters", "stem MB"]
     assert rows == [["224 px", "102,764,544", "12.8"], ["448 px (shown)", "411,045,888", "51.4"]]
 
 
 def test_stems_gives_the_values_each_stem_hands_the_learner():
-    _, _, rows = chart_tables.stems({k: summarize("vgg16", stem=k) for k in STEMS})
+    _, _, rows = chart_tables.stems(series.stems({k: summarize("vgg16", stem=k) for k in STEMS}))
     assert [row[:3] for row in rows] == [["VGG stem", "224×224", "3,211,264"],
                                          ["Pooled stem", "112×112", "802,816"],
                                          ["Strided stem", "56×56", "200,704"]]

@@ -110,10 +110,11 @@ def test_cli_summary_and_variants_take_the_head(capsys):
 
 
 def test_head_chart_draws_fc1_and_the_gap_head_from_the_plan():
+    from vggviz.plan import series
     from vggviz.render import charts
 
     sizes = list(range(32, 513, 32))
-    fig = charts.head_vs_input_size("vgg16", sizes, current=224)
+    fig = charts.head_vs_input_size(series.head_sizes("vgg16", sizes, current=224))
     fc1, gap = fig.axes[0].get_lines()[:2]
     assert list(fc1.get_xdata()) == sizes
     assert list(fc1.get_ydata()) == [(s // 32) ** 2 * 512 * 4096 + 4096 for s in sizes]
@@ -121,7 +122,7 @@ def test_head_chart_draws_fc1_and_the_gap_head_from_the_plan():
     assert fig.axes[0].get_yscale() == "log"
     assert "parameters as Keras counts them" in fig._supxlabel.get_text()
     with pytest.raises(ValueError, match="sizes is empty"):
-        charts.head_vs_input_size("vgg16", [])
+        series.head_sizes("vgg16", [])
 
 
 def test_family_dashboard_shows_what_the_head_does_to_the_total():

@@ -12,6 +12,7 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from PIL import Image
 
+from vggviz.plan import series
 from vggviz.plan.accounting import BYTES_PER_VALUE, summarize, summarize_all
 from vggviz.plan.architecture import COMPONENTS, STEMS, VARIANTS
 from vggviz.render import charts
@@ -42,13 +43,16 @@ def _all_charts():
     everyone = summarize_all()
     return {
         "params_per_component": charts.params_per_component(_summary()),
-        "params_by_variant": charts.params_by_variant(everyone),
-        "params_by_variant_log": charts.params_by_variant(everyone, log=True),
+        "params_by_variant": charts.params_by_variant(series.by_variant(everyone, "params")),
+        "params_by_variant_log": charts.params_by_variant(series.by_variant(everyone, "params"),
+                                                          log=True),
         "activation_memory": charts.activation_memory(_summary()),
-        "activation_memory_by_variant": charts.activation_memory_by_variant(everyone),
-        "macs_by_variant": charts.macs_by_variant(everyone),
-        "stem_comparison": charts.stem_comparison(_stems()),
-        "input_size_effect": charts.input_size_effect("vgg16", range(32, 513, 16), current=224),
+        "activation_memory_by_variant": charts.activation_memory_by_variant(
+            series.by_variant(everyone, "memory")),
+        "macs_by_variant": charts.macs_by_variant(series.by_variant(everyone, "macs")),
+        "stem_comparison": charts.stem_comparison(series.stems(_stems())),
+        "input_size_effect": charts.input_size_effect(
+            series.input_sizes("vgg16", range(32, 513, 16), current=224)),
     }
 
 
@@ -99,10 +103,11 @@ def test_single_variant_charts_draw_for_every_variant_and_stem(variant, stem):
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_stem_comparison_and_input_size_draw_for_every_variant(variant):
     title = VARIANTS[variant].title
-    fig = charts.stem_comparison(_stems(variant))
+    fig = charts.stem_comparison(series.stems(_stems(variant)))
     fig.draw_without_rendering()
     assert title in fig.get_suptitle()
-    fig = charts.input_size_effect(variant, [32, 64, 128, 224, 512], current=100)
+    fig = charts.input_size_effect(series.input_sizes(variant, [32, 64, 128, 224, 512],
+                                                      current=100))
     fig.draw_without_rendering()
     assert title in fig.get_suptitle()
 
@@ -110,7 +115,8 @@ def test_stem_comparison_and_input_size_draw_for_every_variant(variant):
 @pytest.mark.parametrize("stem", list(STEMS))
 def test_input_size_effect_draws_for_every_stem(stem):
     low = STEMS[stem].min_input
-    fig = charts.input_size_effect("vgg16", range(low, 513, 8), stem=stem, current=low)
+    fig = charts.input_size_effect(series.input_sizes("vgg16", range(low, 513, 8), stem=stem,
+                                                      current=low))
     fig.draw_without_rendering()
 
 
@@ -120,10 +126,10 @@ def test_variant_comparisons_draw_for_every_stem(stem, top):
     everyone = summarize_all(stem=stem, input_shape=(SIDE, SIDE, 3), include_top=top)
     titles = [v.title for v in VARIANTS.values()]
     for fig in (
-        charts.params_by_variant(everyone),
-        charts.params_by_variant(everyone, log=True),
-        charts.activation_memory_by_variant(everyone),
-        charts.macs_by_variant(everyone),
+        charts.params_by_variant(series.by_variant(everyone, "params")),
+        charts.params_by_variant(series.by_variant(everyone, "params"), log=True),
+        charts.activation_memory_by_variant(series.by_variant(everyone, "memory")),
+        charts.macs_by_variant(series.by_variant(everyone, "macs")),
     ):
         fig.draw_without_rendering()
         (ax,) = fig.axes
@@ -208,9 +214,11 @@ def test_activation_memory_bars_are_megabytes_and_the_stem_shows_its_shape():
 def test_stacked_variant_charts_sum_to_each_variants_total():
     everyone = summarize_all()
     cases = [
-        (charts.params_by_variant(everyone), lambda s: s.total_params / 1e6),
-        (charts.activation_memory_by_variant(everyone), lambda s: s.activation_bytes / 1e6),
-        (charts.macs_by_variant(everyone), lambda s: s.total_macs / 1e9),
+        (charts.params_by_variant(series.by_variant(everyone, "params")),
+         lambda s: s.total_params / 1e6),
+        (charts.activation_memory_by_variant(series.by_variant(everyone, "memory")),
+         lambda s: s.activation_bytes / 1e6),
+        (charts.macs_by_variant(series.by_variant(everyone, "macs")), lambda s: s.total_macs / 1e9),
     ]
     for fig, total in cases:
         (ax,) = fig.axes
@@ -225,7 +233,7 @@ def test_stacked_variant_charts_sum_to_each_variants_total():
 
 def test_params_by_variant_log_is_a_log_scale_dot_plot_of_each_component():
     everyone = summarize_all()
-    fig = charts.params_by_variant(everyone, log=True)
+    fig = charts.params_by_variant(series.by_variant(everyone, "params"), log=True)
     (ax,) = fig.axes
     assert ax.get_xscale() == "log"
     assert not ax.patches  # no bars stacked on a log axis
@@ -242,7 +250,7 @@ def test_params_by_variant_log_is_a_log_scale_dot_plot_of_each_component():
 
 def test_stem_comparison_panels_show_each_stems_numbers():
     by_stem = _stems("vgg16")
-    fig = charts.stem_comparison(by_stem)
+    fig = charts.stem_comparison(series.stems(by_stem))
     size, entering, memory, macs = fig.axes
     stems = [by_stem[name] for name in STEMS]
     shapes = [s.component("stem").output_shape for s in stems]
@@ -271,14 +279,15 @@ def test_stem_comparison_panels_show_each_stems_numbers():
 
 
 def test_stem_comparison_keeps_the_stems_order_whatever_the_dict_order():
-    fig = charts.stem_comparison({"strided": _summary(stem="strided"), "vgg": _summary()})
+    fig = charts.stem_comparison(series.stems({"strided": _summary(stem="strided"),
+                                                "vgg": _summary()}))
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == ["VGG\nstem", "Strided\nstem"]
 
 
 def test_input_size_effect_follows_fc1_and_the_stem_memory():
     sizes = [64, 128, 224, 320, 512]
-    fig = charts.input_size_effect("vgg19", sizes, stem="pooled", current=224)
+    fig = charts.input_size_effect(series.input_sizes("vgg19", sizes, stem="pooled", current=224))
     fc1_ax, memory_ax = fig.axes
     expected_fc1, expected_mb = [], []
     for side in sizes:
@@ -297,7 +306,7 @@ def test_input_size_effect_follows_fc1_and_the_stem_memory():
 
 
 def test_input_size_effect_without_current_marks_nothing():
-    fig = charts.input_size_effect("vgg16", [224, 32, 224, 100])  # unsorted, duplicated
+    fig = charts.input_size_effect(series.input_sizes("vgg16", [224, 32, 224, 100]))  # unsorted
     for ax in fig.axes:
         (line,) = ax.get_lines()
         assert list(line.get_xdata()) == [32, 100, 224]
@@ -311,29 +320,31 @@ def test_input_size_effect_without_current_marks_nothing():
     [
         (lambda: charts.params_per_component("vgg16"), "expected a vggviz.plan.accounting.Summary"),
         (lambda: charts.activation_memory(None), "expected a vggviz.plan.accounting.Summary"),
-        (lambda: charts.params_by_variant([]), "no summaries to plot"),
-        (lambda: charts.params_by_variant(_summary()), "expected an iterable of Summary"),
-        (lambda: charts.params_by_variant([_summary(), _summary()]),
+        (lambda: series.by_variant([], "params"), "no summaries to plot"),
+        (lambda: series.by_variant(_summary(), "params"), "expected an iterable of Summary"),
+        (lambda: series.by_variant([_summary(), _summary()], "params"),
          "each variant may appear once"),
         (
-            lambda: charts.params_by_variant([_summary("vgg16"), _summary("vgg19", "pooled")]),
+            lambda: series.by_variant([_summary("vgg16"), _summary("vgg19", "pooled")],
+                                      "params"),
             "must share stem, input shape",
         ),
-        (lambda: charts.params_by_variant(summarize_all(), log="yes"), "log must be True or False"),
-        (lambda: charts.macs_by_variant(["vgg16"]), "expected a vggviz.plan.accounting.Summary"),
-        (lambda: charts.activation_memory_by_variant(42), "expected an iterable of Summary"),
-        (lambda: charts.stem_comparison({}), "non-empty dict of stem name"),
-        (lambda: charts.stem_comparison([_summary()]), "non-empty dict of stem name"),
-        (lambda: charts.stem_comparison({"fancy": _summary()}), "unknown stem 'fancy'"),
-        (lambda: charts.stem_comparison({"pooled": _summary()}), "is for the 'vgg' stem"),
+        (lambda: charts.params_by_variant(series.by_variant(summarize_all(), "params"),
+                                         log="yes"), "log must be True or False"),
+        (lambda: series.by_variant(["vgg16"], "macs"), "expected a vggviz.plan.accounting.Summary"),
+        (lambda: series.by_variant(42, "memory"), "expected an iterable of Summary"),
+        (lambda: series.stems({}), "non-empty dict of stem name"),
+        (lambda: series.stems([_summary()]), "non-empty dict of stem name"),
+        (lambda: series.stems({"fancy": _summary()}), "unknown stem 'fancy'"),
+        (lambda: series.stems({"pooled": _summary()}), "is for the 'vgg' stem"),
         (
-            lambda: charts.stem_comparison(
+            lambda: series.stems(
                 {"vgg": _summary("vgg16"), "pooled": _summary("vgg19", "pooled")}
             ),
             "compare stems of one variant",
         ),
         (
-            lambda: charts.stem_comparison(
+            lambda: series.stems(
                 {
                     "vgg": summarize("vgg16"),
                     "pooled": summarize("vgg16", stem="pooled", input_shape=(256, 256, 3)),
@@ -341,27 +352,27 @@ def test_input_size_effect_without_current_marks_nothing():
             ),
             "compare stems at one input shape",
         ),
-        (lambda: charts.input_size_effect("vgg17", [224]), "unknown variant 'vgg17'"),
-        (lambda: charts.input_size_effect("vgg16", [224], stem="fancy"), "unknown stem 'fancy'"),
-        (lambda: charts.input_size_effect("vgg16", []), "sizes is empty"),
-        (lambda: charts.input_size_effect("vgg16", 224), "sizes must be an iterable"),
-        (lambda: charts.input_size_effect("vgg16", "224"), "sizes must be an iterable"),
+        (lambda: series.input_sizes("vgg17", [224]), "unknown variant 'vgg17'"),
+        (lambda: series.input_sizes("vgg16", [224], stem="fancy"), "unknown stem 'fancy'"),
+        (lambda: series.input_sizes("vgg16", []), "sizes is empty"),
+        (lambda: series.input_sizes("vgg16", 224), "sizes must be an iterable"),
+        (lambda: series.input_sizes("vgg16", "224"), "sizes must be an iterable"),
         (
-            lambda: charts.input_size_effect("vgg16", [224.0]),
+            lambda: series.input_sizes("vgg16", [224.0]),
             "positive whole number of pixels, got 224.0",
         ),
-        (lambda: charts.input_size_effect("vgg16", [16, 224]), "at least 32×32"),
-        (lambda: charts.input_size_effect("vgg16", [64, 224], stem="strided"), "at least 128×128"),
+        (lambda: series.input_sizes("vgg16", [16, 224]), "at least 32×32"),
+        (lambda: series.input_sizes("vgg16", [64, 224], stem="strided"), "at least 128×128"),
         (
-            lambda: charts.input_size_effect("vgg16", [224], current=True),
+            lambda: series.input_sizes("vgg16", [224], current=True),
             "current must be a positive whole number",
         ),
         (
-            lambda: charts.input_size_effect("vgg16", [224], current=0),
+            lambda: series.input_sizes("vgg16", [224], current=0),
             "current must be a positive whole number",
         ),
         (
-            lambda: charts.input_size_effect("vgg16", [224], stem="strided", current=100),
+            lambda: series.input_sizes("vgg16", [224], stem="strided", current=100),
             "at least 128×128",
         ),
     ],
@@ -379,9 +390,10 @@ def test_charts_of_every_input_size_share_their_axis_when_given_a_limit():
     small = summarize_all(input_shape=(32, 32, 3))
     large = summarize_all(input_shape=(224, 224, 3))
     limit = max(s.total_params for s in large)
-    for chart in (lambda s: charts.params_by_variant(s, limit=limit),
-                  lambda s: charts.macs_by_variant(s, limit=20.0),
-                  lambda s: charts.activation_memory_by_variant(s, limit=100.0)):
+    for chart in (lambda s: charts.params_by_variant(series.by_variant(s, "params"), limit=limit),
+                  lambda s: charts.macs_by_variant(series.by_variant(s, "macs"), limit=20.0),
+                  lambda s: charts.activation_memory_by_variant(series.by_variant(s, "memory"),
+                                                                limit=100.0)):
         assert chart(small).axes[0].get_xlim() == chart(large).axes[0].get_xlim()
 
 

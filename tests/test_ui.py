@@ -383,6 +383,7 @@ def figure_text(fig) -> str:
 def test_a_burst_of_moves_answers_the_last_one_and_nothing_shows_an_earlier_one(monkeypatch):
     """Five quick moves: what is on screen is for the last one, and only it is drawn."""
     from vggviz.plan import formatting as fmt
+    from vggviz.plan import series
     from vggviz.plan.accounting import summarize_all
     from vggviz.render import charts
 
@@ -404,10 +405,10 @@ def test_a_burst_of_moves_answers_the_last_one_and_nothing_shows_an_earlier_one(
         css_class="vggviz-family") in app.table.value
     assert "VGG16 at 352×352 (Pooled stem)" in app.head.sentence.value
     sizes = [s for s in family.SIZES if s >= 64]
-    assert app.size_chart.value == charts.figure_png(
-        charts.input_size_effect("vgg16", sizes, stem="pooled", current=352))
-    assert app.head.chart.value == charts.figure_png(
-        charts.head_vs_input_size("vgg16", sizes, stem="pooled", current=352))
+    assert app.size_chart.value == charts.figure_png(charts.input_size_effect(
+        series.input_sizes("vgg16", sizes, stem="pooled", current=352)))
+    assert app.head.chart.value == charts.figure_png(charts.head_vs_input_size(
+        series.head_sizes("vgg16", sizes, stem="pooled", current=352)))
     assert not any(family.STALE in frame._dom_classes for frame in app.frames.values())
 
 

@@ -3,7 +3,9 @@
 Every chart is drawn on a `matplotlib.figure.Figure` built directly (never through pyplot),
 so nothing is registered in pyplot's global figure list: charts are thread-safe and are freed
 with their last reference in a long-lived kernel. `figure_png` turns a figure into PNG bytes
-for an `ipywidgets.Image`. Pure matplotlib on `vggviz.plan.accounting` (no TensorFlow).
+for an `ipywidgets.Image`. Pure matplotlib (no TensorFlow): a single variant's charts draw a
+`Summary`; the charts that compare draw a series from `vggviz.plan.series`, the very data the
+table beside them (`vggviz.ui.chart_tables`) reads.
 
 One colour per component across every chart (`COMPONENT_COLORS`): the stem and the five
 groups in a sequential palette (deeper is darker), the classifier in a contrasting orange.
@@ -12,18 +14,20 @@ groups in a sequential palette (deeper is darker), the classifier in a contrasti
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from io import BytesIO
-from numbers import Integral, Real
+from numbers import Real
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
-from vggviz.plan.accounting import Summary, summarize
-from vggviz.plan.architecture import COMPONENTS, STEMS, get_stem, get_variant
+from vggviz.plan.accounting import Summary
+from vggviz.plan.architecture import get_stem, get_variant
 from vggviz.plan.formatting import MB, fraction_words, measure, percent, shape
+from vggviz.plan.series import Curve, Curves, Stack, StemPanels
 
 __all__ = [
     "COMPONENT_COLORS",
@@ -100,30 +104,14 @@ def _check_summary(summary: object) -> Summary:
     return summary
 
 
-def _check_summaries(summaries: object) -> list[Summary]:
-    """A non-empty list of summaries of distinct variants, under the same conditions."""
-    if isinstance(summaries, Summary) or not isinstance(summaries, Iterable):
-        raise ValueError("expected an iterable of Summary objects, e.g. summarize_all()")
-    items = [_check_summary(s) for s in summaries]
-    if not items:
-        raise ValueError("no summaries to plot")
-    names = [s.variant for s in items]
-    if len(set(names)) != len(names):
-        raise ValueError(f"each variant may appear once, got {names}")
-    conditions = {(s.stem, s.input_shape, s.include_top) for s in items}
-    if len(conditions) > 1:
-        raise ValueError(
-            "summaries to compare must share stem, input shape and include_top, got "
-            + ", ".join(f"{s.variant}: {s.stem} stem, {s.input_shape}, top={s.include_top}"
-                        for s in items)
-        )
-    return items
-
-
-def _check_size(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{what} must be a positive whole number of pixels, got {value!r}")
-    return int(value)
+def _check_series(data: object, kind: type, metric: str | None = None) -> Any:
+    """`data` if it is a `kind` from `vggviz.plan.series` (a Stack of `metric`, if given)."""
+    if not isinstance(data, kind):
+        raise ValueError(f"expected a vggviz.plan.series.{kind.__name__}, "
+                         f"got {type(data).__name__}")
+    if metric is not None and data.metric.name != metric:
+        raise ValueError(f"expected a Stack of {metric}, got one of {data.metric.name}")
+    return data
 
 
 # --------------------------------------------------------------------------- drawing helpers
@@ -147,11 +135,11 @@ def _title(summary: Summary) -> str:
     return get_variant(summary.variant).title
 
 
-def _context(summary: Summary) -> str:
+def _context(counted: Summary | Stack) -> str:
     """The conditions a chart holds for: 'VGG stem · 224×224×3 input · with classifier'."""
-    h, w, c = summary.input_shape
-    top = "with classifier" if summary.include_top else "without classifier"
-    return f"{get_stem(summary.stem).title} · {h}×{w}×{c} input · {top}"
+    h, w, c = counted.input_shape
+    top = "with classifier" if counted.include_top else "without classifier"
+    return f"{get_stem(counted.stem).title} · {h}×{w}×{c} input · {top}"
 
 
 def _suptitle(fig: Figure, text: str) -> None:
@@ -188,26 +176,21 @@ def axis_ceiling(value: float) -> float:
     return next(step * power for step in AXIS_STEPS if step * power >= value * (1 - 1e-12))
 
 
-def _stacked_by_variant(summaries: object, *, metric: str, scale: float, unit: str,
-                        title: str, xlabel: str, total_format=measure,
+def _stacked_by_variant(stack: Stack, *, title: str, xlabel: str,
+                        total_format: Callable[[float], str] = measure,
                         limit: float | None = None) -> Figure:
     """Horizontal bars, one per variant, stacked by component; the total at each bar's end.
 
-    Bars are `getattr(component, metric) / scale` (e.g. activation_bytes / 1e6 → MB).
+    Bars are the stack's counts in its metric's unit (e.g. activation bytes / 1e6 → MB).
     `title` may use {lo}, {lo_name}, {hi}, {hi_name} (the smallest and largest totals).
     `limit` fixes the axis (in the bars' unit), so charts of several input sizes compare.
     """
-    items = _check_summaries(summaries)
-    present = [n for n in COMPONENTS if any(c.name == n for s in items for c in s.components)]
-    labels = [_title(s) for s in items]
-    fig = _figure(0.9 + 0.36 * len(items))
+    labels, unit = list(stack.labels), stack.metric.unit
+    fig = _figure(0.9 + 0.36 * len(labels))
     ax = fig.add_subplot()
-    left = [0.0] * len(items)
-    for name in present:
-        widths = []
-        for s in items:
-            comp = next((c for c in s.components if c.name == name), None)
-            widths.append(getattr(comp, metric) / scale if comp is not None else 0.0)
+    left = [0.0] * len(labels)
+    for name in stack.components:
+        widths = [value / stack.metric.scale for value in stack.column(name)]
         ax.barh(labels, widths, left=left, color=COMPONENT_COLORS[name], height=0.68,
                 label=COMPONENT_LABELS[name], edgecolor="white", linewidth=0.4)
         left = [a + b for a, b in zip(left, widths, strict=True)]
@@ -220,12 +203,12 @@ def _stacked_by_variant(summaries: object, *, metric: str, scale: float, unit: s
     ax.set_xlabel(xlabel)
     ax.tick_params(axis="y", length=0)
     _style(ax, "x")
-    lo = min(range(len(items)), key=totals.__getitem__)
-    hi = max(range(len(items)), key=totals.__getitem__)
+    lo = min(range(len(labels)), key=totals.__getitem__)
+    hi = max(range(len(labels)), key=totals.__getitem__)
     _suptitle(fig, title.format(lo=measure(totals[lo]), lo_name=labels[lo], hi=measure(totals[hi]),
                                 hi_name=labels[hi], unit=unit))
-    _subtitle(ax, _context(items[0]))
-    _legend(fig, present)
+    _subtitle(ax, _context(stack))
+    _legend(fig, stack.components)
     return fig
 
 
@@ -260,9 +243,10 @@ def params_per_component(summary: Summary) -> Figure:
     return fig
 
 
-def params_by_variant(summaries: Iterable[Summary], *, log: bool = False,
+def params_by_variant(stack: Stack, *, log: bool = False,
                       limit: float | None = None) -> Figure:
-    """Parameters of every variant: stacked by component (linear), or a log-scale dot plot.
+    """Parameters of every variant (`series.by_variant(summaries, "params")`): stacked by
+    component (linear), or a log-scale dot plot.
 
     Stacked bars on a log axis would make the bottom segment look huge, so `log=True`
     draws one dot per component on each variant's row (x on a log scale) and writes the
@@ -270,59 +254,67 @@ def params_by_variant(summaries: Iterable[Summary], *, log: bool = False,
     """
     if not isinstance(log, bool):
         raise ValueError(f"log must be True or False, got {log!r}")
-    items = _check_summaries(summaries)
-    with_top = [s for s in items if s.include_top]
-    if with_top:
-        shares = [s.component("classifier").params / s.total_params for s in with_top]
+    stack = _check_series(stack, Stack, "params")
+    if log:
+        return _params_dots(stack, _params_headline(stack), limit)
+    return _stacked_by_variant(stack, title=_params_headline(stack),
+                               xlabel="parameters (millions)",
+                               total_format=lambda v: f"{v:.1f}",
+                               limit=limit / 1e6 if limit else None)
+
+
+def _params_headline(stack: Stack) -> str:
+    """The parameters chart's point: the classifier's share of every variant or, without
+    it, that of groups 4 and 5."""
+    totals = stack.totals
+    if stack.include_top:
+        shares = [c / t for c, t in zip(stack.column("classifier"), totals, strict=True)]
         lo, hi = round(100 * min(shares)), round(100 * max(shares))
         span = f"{lo} %" if lo == hi else f"{lo}–{hi} %"
-        title = f"The classifier holds {span} of the parameters of every variant"
-    else:
-        shares = [(s.component("group4").params + s.component("group5").params) / s.total_params
-                  for s in items]
-        title = (f"Without the classifier, groups 4–5 hold {round(100 * min(shares))}–"
-                 f"{round(100 * max(shares))} % of the parameters")
-    if not log:
-        return _stacked_by_variant(items, metric="params", scale=1e6, unit="M", title=title,
-                                   xlabel="parameters (millions)",
-                                   total_format=lambda v: f"{v:.1f}",
-                                   limit=limit / 1e6 if limit else None)
+        return f"The classifier holds {span} of the parameters of every variant"
+    shares = [(g4 + g5) / t for g4, g5, t in zip(stack.column("group4"), stack.column("group5"),
+                                                  totals, strict=True)]
+    return (f"Without the classifier, groups 4–5 hold {round(100 * min(shares))}–"
+            f"{round(100 * max(shares))} % of the parameters")
 
-    present = [n for n in COMPONENTS if any(c.name == n for s in items for c in s.components)]
-    labels = [_title(s) for s in items]
-    fig = _figure(0.9 + 0.36 * len(items))
+
+def _params_dots(stack: Stack, title: str, limit: float | None) -> Figure:
+    """One dot per component on each variant's row, x on a log scale; totals at the right."""
+    labels = list(stack.labels)
+    fig = _figure(0.9 + 0.36 * len(labels))
     ax = fig.add_subplot()
-    for name in present:
-        ys, xs = [], []
-        for y, s in enumerate(items):
-            comp = next((c for c in s.components if c.name == name), None)
-            if comp is not None and comp.params > 0:
-                ys.append(y)
-                xs.append(comp.params)
-        ax.scatter(xs, ys, s=58, color=COMPONENT_COLORS[name], edgecolor="white",
-                   linewidth=0.8, zorder=3, label=COMPONENT_LABELS[name])
-    for y, s in enumerate(items):
-        ax.text(1.01, y, f"{_si(s.total_params)}", transform=ax.get_yaxis_transform(),
-                va="center", ha="left", fontsize=9)
-    ax.text(1.01, -0.75, "total", transform=ax.get_yaxis_transform(), va="center", ha="left",
-            fontsize=9, color=_MUTED)
+    _dots(ax, stack)
     ax.set_xscale("log")
-    drawn = [c.params for s in items for c in s.components if c.params > 0]
+    drawn = [value for row in stack.values for value in row if value > 0]
     ax.set_xlim(min(drawn) / 2, max(limit or 0, max(drawn)) * 2)
     ax.xaxis.set_major_locator(LogLocator(base=10))
     ax.xaxis.set_major_formatter(_eng_ticks())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_yticks(range(len(items)), labels)
-    ax.set_ylim(len(items) - 0.5, -0.5)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlabel("parameters per component (log scale)")
     ax.tick_params(axis="y", length=0)
     _style(ax, "x")
     ax.grid(axis="y", color=_GRID, linewidth=0.6)
     _suptitle(fig, title)
-    missing = any(c.params == 0 for s in items for c in s.components)
-    _subtitle(ax, _context(items[0]) + (" · no dot: 0 parameters" if missing else ""))
-    _legend(fig, present)
+    missing = any(value == 0 for row in stack.values for value in row)
+    _subtitle(ax, _context(stack) + (" · no dot: 0 parameters" if missing else ""))
+    _legend(fig, stack.components)
     return fig
+
+
+def _dots(ax: Axes, stack: Stack) -> None:
+    """A dot per component with parameters on each variant's row, each row's total after it."""
+    for name in stack.components:
+        dots = [(y, value) for y, value in enumerate(stack.column(name)) if value > 0]
+        ax.scatter([x for _, x in dots], [y for y, _ in dots], s=58,
+                   color=COMPONENT_COLORS[name], edgecolor="white", linewidth=0.8, zorder=3,
+                   label=COMPONENT_LABELS[name])
+    for y, total in enumerate(stack.totals):
+        ax.text(1.01, y, f"{_si(total)}", transform=ax.get_yaxis_transform(),
+                va="center", ha="left", fontsize=9)
+    ax.text(1.01, -0.75, "total", transform=ax.get_yaxis_transform(), va="center", ha="left",
+            fontsize=9, color=_MUTED)
 
 
 def activation_memory(summary: Summary) -> Figure:
@@ -363,171 +355,151 @@ def activation_memory(summary: Summary) -> Figure:
     return fig
 
 
-def activation_memory_by_variant(summaries: Iterable[Summary], *,
-                                 limit: float | None = None) -> Figure:
-    """Activation memory per image of every variant (MB, float32), stacked by component;
-    `limit` (MB) fixes the axis."""
+def activation_memory_by_variant(stack: Stack, *, limit: float | None = None) -> Figure:
+    """Activation memory per image of every variant (`series.by_variant(summaries, "memory")`,
+    MB, float32), stacked by component; `limit` (MB) fixes the axis."""
     return _stacked_by_variant(
-        summaries, metric="activation_bytes", scale=MB, unit="MB", limit=limit,
+        _check_series(stack, Stack, "memory"), limit=limit,
         title="Activation memory per image: {lo} MB ({lo_name}) to {hi} MB ({hi_name})",
         xlabel="activation memory, MB (conv with BN and ReLU fused, pool and dense outputs; "
                "float32, batch 1)",
     )
 
 
-def macs_by_variant(summaries: Iterable[Summary], *, limit: float | None = None) -> Figure:
-    """Multiply-accumulates per image of every variant (G), stacked by component; `limit`
-    (GMACs) fixes the axis."""
+def macs_by_variant(stack: Stack, *, limit: float | None = None) -> Figure:
+    """Multiply-accumulates per image of every variant (`series.by_variant(summaries,
+    "macs")`, G), stacked by component; `limit` (GMACs) fixes the axis."""
     return _stacked_by_variant(
-        summaries, metric="macs", scale=1e9, unit="G", limit=limit,
+        _check_series(stack, Stack, "macs"), limit=limit,
         title="Compute per image: {lo} GMACs ({lo_name}) to {hi} GMACs ({hi_name})",
         xlabel="multiply-accumulates per image (GMACs)",
     )
 
 
-def stem_comparison(summaries_by_stem: Mapping[str, Summary]) -> Figure:
-    """Stem designs side by side for one variant: output size, values entering the learner,
-    stem activation memory and stem + learner MACs (2×2 small multiples, a bar per stem)."""
-    if not isinstance(summaries_by_stem, Mapping) or not summaries_by_stem:
-        raise ValueError("expected a non-empty dict of stem name → Summary, e.g. "
-                         "{name: summarize('vgg16', stem=name) for name in STEMS}")
-    for key, s in summaries_by_stem.items():
-        get_stem(key)
-        _check_summary(s)
-        if s.stem != key:
-            raise ValueError(f"the summary under {key!r} is for the {s.stem!r} stem")
-    items = [(k, summaries_by_stem[k]) for k in STEMS if k in summaries_by_stem]
-    variants = {s.variant for _, s in items}
-    if len(variants) > 1:
-        raise ValueError(f"compare stems of one variant, got {sorted(variants)}")
-    if len({s.input_shape for _, s in items}) > 1:
-        raise ValueError("compare stems at one input shape, got "
-                         + ", ".join(f"{k}: {s.input_shape}" for k, s in items))
-    first = items[0][1]
-    names = [k for k, _ in items]
-    labels = [get_stem(k).title.replace(" stem", "\nstem") for k in names]
-    colors = [STEM_COLORS[k] for k in names]
-
-    def learner_macs(s: Summary) -> int:
-        return sum(c.macs for c in s.components if c.name != "classifier")
-
-    stems = [s.component("stem") for _, s in items]
-    entering = [s.values_entering_learner for _, s in items]
-    base = summaries_by_stem["vgg"].values_entering_learner if "vgg" in names else None
-
-    def entering_text(name: str, value: int) -> str:
-        if base is None or name == "vgg" or not value or base / value < 1.5:
-            return _si(value)
-        return f"{_si(value)}  (÷{base / value:.0f})"
-
-    memory = [sum(c.activation_bytes for c in s.components if c.name.startswith("group")) / MB
-              for _, s in items]
-    macs = [learner_macs(s) / 1e9 for _, s in items]
-    panels = [  # heading, bar heights, the text on each bar, y tick formatter
-        ("Output size (H×W per map)", [c.output_shape[0] * c.output_shape[1] for c in stems],
-         [f"{c.output_shape[0]}×{c.output_shape[1]}" for c in stems], _eng_ticks),
-        ("Values entering the learner (H×W×C)", entering,
-         [entering_text(k, v) for k, v in zip(names, entering, strict=True)], _eng_ticks),
-        ("Learner activation memory (MB, groups 1–5)", memory,
-         [f"{measure(v)} MB" for v in memory], None),
-        ("Stem + learner MACs (G)", macs, [f"{measure(v)} G" for v in macs], None),
-    ]
+def stem_comparison(panels: StemPanels) -> Figure:
+    """Stem designs side by side for one variant (`series.stems`): output size, values
+    entering the learner, learner activation memory and stem + learner MACs (2×2 small
+    multiples, a bar per stem)."""
+    panels = _check_series(panels, StemPanels)
+    labels = [get_stem(k).title.replace(" stem", "\nstem") for k in panels.stems]
+    colors = [STEM_COLORS[k] for k in panels.stems]
     fig = _figure(5.6)
-    axes = fig.subplots(2, 2)
-    for ax, (heading, values, texts, formatter) in zip(axes.flat, panels, strict=True):
-        ax.bar(range(len(values)), values, color=colors, width=0.62)
-        ax.set_xticks(range(len(values)), labels, fontsize=9)
-        for x, (value, text) in enumerate(zip(values, texts, strict=True)):
-            ax.annotate(text, (x, value), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=9)
-        ax.set_ylim(0, max(values) * 1.2 or 1)
-        if formatter is not None:
-            ax.yaxis.set_major_formatter(formatter())
-        ax.set_title(heading, loc="left", fontsize=10.5)
-        ax.tick_params(axis="x", length=0)
-        _style(ax, "y")
-    title = _title(first)
-    if "vgg" in summaries_by_stem and len(names) > 1:
-        cuts = [(k, fraction_words(base / s.values_entering_learner))
-                for k, s in items if k != "vgg"]
-        text = f"{title}: a {cuts[0][0]} stem cuts the values entering the learner to {cuts[0][1]}"
-        text += "".join(f",\na {k} stem to {words}" for k, words in cuts[1:])
-        _suptitle(fig, text)
-    else:
-        _suptitle(fig, f"{title}: stem designs compared")
-    h, w, c = first.input_shape
+    for ax, bars in zip(fig.subplots(2, 2).flat, _stem_bars(panels), strict=True):
+        _bar_panel(ax, *bars, labels=labels, colors=colors)
+    title = get_variant(panels.variant).title
+    _suptitle(fig, _stem_headline(title, panels))
+    h, w, c = panels.input_shape
     fig.supxlabel(f"{title} · {h}×{w}×{c} input · float32, batch 1", fontsize=8.5,
                   color=_MUTED)
     return fig
 
 
-def input_size_effect(variant: str, sizes: Iterable[int], *, stem: str = "vgg",
-                      current: int | None = None) -> Figure:
-    """How fc1's parameters (flatten → 4096) and the stem's activation memory grow with the
-    (square) input size; `current` marks the slider's position."""
-    v = get_variant(variant)
-    design = get_stem(stem)
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
-        raise ValueError(f"sizes must be an iterable of input sizes in px, got {sizes!r}")
-    points = sorted({_check_size(size, "every input size") for size in sizes})
-    if not points:
-        raise ValueError("sizes is empty: give at least one input size")
-    if current is not None:
-        current = _check_size(current, "current")
-    # Uncached: a slider's few hundred sizes must not evict the app's cached summaries.
-    compute = getattr(summarize, "__wrapped__", summarize)
-
-    def costs(size: int) -> tuple[int, float]:
-        s = compute(v.name, stem=design.name, input_shape=(size, size, 3), include_top=True)
-        fc1 = next(layer.params for layer in s.layers if layer.name == "fc1")
-        return fc1, s.component("stem").activation_bytes / MB
-
-    fc1, memory = zip(*(costs(size) for size in points), strict=True)
-    fig = _figure(3.7)
-    axes = fig.subplots(1, 2)
-    panels = [
-        (axes[0], fc1, "fc1 parameters (flatten → 4096)", COMPONENT_COLORS["classifier"],
-         _si),
-        (axes[1], memory, "Stem activation memory (MB)", COMPONENT_COLORS["stem"],
-         lambda mb: f"{measure(mb)} MB"),
+def _stem_bars(panels: StemPanels) -> list[tuple[str, list[float], list[str], Callable | None]]:
+    """The four panels of `stem_comparison`: heading, bar heights, the text on each bar and
+    the y ticks' formatter (None: matplotlib's own)."""
+    memory = [value / MB for value in panels.learner_bytes]
+    macs = [value / 1e9 for value in panels.learner_macs]
+    return [
+        ("Output size (H×W per map)", [h * w for h, w in panels.output_sizes],
+         [f"{h}×{w}" for h, w in panels.output_sizes], _eng_ticks),
+        ("Values entering the learner (H×W×C)", list(panels.entering),
+         [_entering_text(value, cut)
+          for value, cut in zip(panels.entering, panels.cuts, strict=True)], _eng_ticks),
+        ("Learner activation memory (MB, groups 1–5)", memory,
+         [f"{measure(v)} MB" for v in memory], None),
+        ("Stem + learner MACs (G)", macs, [f"{measure(v)} G" for v in macs], None),
     ]
-    marked = costs(current) if current is not None else None
-    lo, hi = min(points[0], current or points[0]), max(points[-1], current or points[-1])
-    for i, (ax, values, heading, color, fmt) in enumerate(panels):
-        style = {"marker": "o", "markersize": 3.5} if len(points) <= 40 else {}
-        ax.plot(points, values, color=color, linewidth=2, **style)
-        ax.set_title(heading, loc="left", fontsize=10.5)
-        ax.set_xlabel("input size (px, square)")
-        ax.set_xlim(lo - 0.03 * (hi - lo or 1), hi + 0.03 * (hi - lo or 1))
-        top = max(max(values), marked[i] if marked else 0)
-        ax.set_ylim(0, top * 1.15 or 1)
-        if i == 0:
-            ax.yaxis.set_major_formatter(_eng_ticks())
-        _style(ax, "y")
-        ax.grid(axis="x", color=_GRID, linewidth=0.8)
-        if marked is not None:
-            value = marked[i]
-            ax.axvline(current, color=_MUTED, linestyle="--", linewidth=1)
-            ax.plot([current], [value], "o", color=color, markersize=7, markeredgecolor="black",
-                    zorder=4)
-            # Both curves rise to the right: the label goes up-left of the point, where the
-            # curve is not, unless the point is too near the left edge for the text.
-            left = current > lo + 0.3 * (hi - lo)
-            ax.annotate(f"{current} px: {fmt(value)}", (current, value),
-                        xytext=(-8 if left else 8, 8), textcoords="offset points",
-                        ha="right" if left else "left", va="bottom", fontsize=9,
-                        fontweight="bold",
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
-                              "alpha": 0.85})
-    if marked is not None:
-        _suptitle(fig, f"{v.title} at {current}×{current}: fc1 holds {_si(marked[0])} "
-                       f"parameters, the stem needs {measure(marked[1])} MB")
+
+
+def _entering_text(value: int, cut: float | None) -> str:
+    """'802.8 k  (÷4)': the values a stem hands on, and how many times fewer than the VGG
+    stem's where that is a cut worth saying (1.5× or more)."""
+    if cut is None or cut < 1.5:
+        return _si(value)
+    return f"{_si(value)}  (÷{cut:.0f})"
+
+
+def _bar_panel(ax: Axes, heading: str, values: list[float], texts: list[str],
+               formatter: Callable | None, *, labels: list[str], colors: list[str]) -> None:
+    """One small multiple: a bar per stem, its text above it, the heading on top."""
+    ax.bar(range(len(values)), values, color=colors, width=0.62)
+    ax.set_xticks(range(len(values)), labels, fontsize=9)
+    for x, (value, text) in enumerate(zip(values, texts, strict=True)):
+        ax.annotate(text, (x, value), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=9)
+    ax.set_ylim(0, max(values) * 1.2 or 1)
+    if formatter is not None:
+        ax.yaxis.set_major_formatter(formatter())
+    ax.set_title(heading, loc="left", fontsize=10.5)
+    ax.tick_params(axis="x", length=0)
+    _style(ax, "y")
+
+
+def _stem_headline(title: str, panels: StemPanels) -> str:
+    """The stem chart's point: what each stem cuts the values entering the learner to."""
+    if "vgg" not in panels.stems or len(panels.stems) < 2:
+        return f"{title}: stem designs compared"
+    cuts = [(key, fraction_words(cut))
+            for key, cut in zip(panels.stems, panels.cuts, strict=True) if key != "vgg"]
+    text = f"{title}: a {cuts[0][0]} stem cuts the values entering the learner to {cuts[0][1]}"
+    return text + "".join(f",\na {key} stem to {words}" for key, words in cuts[1:])
+
+
+def _in_unit(curve: Curve, value: int) -> float:
+    """A curve's count as drawn: parameters as they are, bytes in MB."""
+    return value / MB if curve.unit == "bytes" else value
+
+
+def _label(curve: Curve, value: float) -> str:
+    """A drawn value in words: '102.8 M' parameters, '12.8 MB'."""
+    return f"{measure(value)} MB" if curve.unit == "bytes" else _si(value)
+
+
+def input_size_effect(curves: Curves) -> Figure:
+    """How fc1's parameters (flatten → 4096) and the stem's activation memory grow with the
+    (square) input size (`series.input_sizes`); the size shown, if any, is marked."""
+    curves = _check_series(curves, Curves)
+    v, design = get_variant(curves.variant), get_stem(curves.stem)
+    points, current = list(curves.sizes), curves.current
+    fig = _figure(3.7)
+    span = (min(points[0], current or points[0]), max(points[-1], current or points[-1]))
+    for ax, curve in zip(fig.subplots(1, 2), curves.curves, strict=True):
+        _size_panel(ax, curve, points, current, span)
+    if current is not None:
+        fc1, memory = (_in_unit(c, c.marked) for c in curves.curves)
+        _suptitle(fig, f"{v.title} at {current}×{current}: fc1 holds {_si(fc1)} "
+                       f"parameters, the stem needs {measure(memory)} MB")
     else:
         _suptitle(fig, f"{v.title}: fc1 and the stem's memory grow with the square of the "
                        "input size")
     fig.supxlabel(f"{v.title} · {design.title} · 3 channels · float32, batch 1",
                   fontsize=8.5, color=_MUTED)
     return fig
+
+
+def _size_panel(ax: Axes, curve: Curve, points: list[int], current: int | None,
+                span: tuple[int, int]) -> None:
+    """One curve of `input_size_effect` over the sizes, the size shown marked on it."""
+    values = [_in_unit(curve, value) for value in curve.values]
+    color = COMPONENT_COLORS[curve.component]
+    style = {"marker": "o", "markersize": 3.5} if len(points) <= 40 else {}
+    ax.plot(points, values, color=color, linewidth=2, **style)
+    ax.set_title(curve.heading, loc="left", fontsize=10.5)
+    ax.set_xlabel("input size (px, square)")
+    lo, hi = span
+    ax.set_xlim(lo - 0.03 * (hi - lo or 1), hi + 0.03 * (hi - lo or 1))
+    marked = _in_unit(curve, curve.marked) if current is not None else None
+    ax.set_ylim(0, max(max(values), marked or 0) * 1.15 or 1)
+    if curve.unit == "parameters":
+        ax.yaxis.set_major_formatter(_eng_ticks())
+    _style(ax, "y")
+    ax.grid(axis="x", color=_GRID, linewidth=0.8)
+    if current is not None:
+        # Both curves rise to the right: the label goes up-left of the point, where the curve
+        # is not, unless the point is too near the left edge for the text.
+        ax.axvline(current, color=_MUTED, linestyle="--", linewidth=1)
+        _mark(ax, current, marked, color, f"{current} px: {_label(curve, marked)}",
+              left=current > lo + 0.3 * (hi - lo), offset=(8, 8), va="bottom")
 
 
 # --------------------------------------------------------------------------- encoding
@@ -547,56 +519,48 @@ def figure_png(fig: Figure, dpi: float = 100) -> bytes:
 # --------------------------------------------------------------------------- the classifier head
 
 
-def head_vs_input_size(variant: str, sizes: Iterable[int], *, stem: str = "vgg",
-                       current: int | None = None) -> Figure:
+def head_vs_input_size(curves: Curves) -> Figure:
     """Parameters of fc1 alone (flatten → 4096) and of the whole GAP head (global average
-    pooling, then the 1000-way dense layer) at each (square) input size, on a log scale:
-    fc1 grows with the area of the last pool, the GAP head does not. `current` is marked."""
-    v, design = get_variant(variant), get_stem(stem)
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
-        raise ValueError(f"sizes must be an iterable of input sizes in px, got {sizes!r}")
-    points = sorted({_check_size(size, "every input size") for size in sizes})
-    if not points:
-        raise ValueError("sizes is empty: give at least one input size")
-    compute = getattr(summarize, "__wrapped__", summarize)  # uncached, as input_size_effect
-
-    def heads(size: int) -> tuple[int, int]:
-        fc = compute(v.name, stem=design.name, input_shape=(size, size, 3))
-        gap = compute(v.name, stem=design.name, input_shape=(size, size, 3), classifier="gap")
-        return (next(r.params for r in fc.layers if r.name == "fc1"),
-                gap.component("classifier").params)
-
-    fc1, gap = zip(*(heads(size) for size in points), strict=True)
+    pooling, then the 1000-way dense layer) at each (square) input size
+    (`series.head_sizes`), on a log scale: fc1 grows with the area of the last pool, the GAP
+    head does not. The size shown, if any, is marked."""
+    curves = _check_series(curves, Curves)
+    v, design = get_variant(curves.variant), get_stem(curves.stem)
+    points, current = list(curves.sizes), curves.current
+    fc1, gap = curves.curves
     fig = _figure(3.0, 5.6)
     ax = fig.add_subplot()
-    ax.plot(points, fc1, color=COMPONENT_COLORS["classifier"], linewidth=2, marker="o",
-            markersize=3.5, label="fc1 alone (flatten → 4096)")
-    ax.plot(points, gap, color=COMPONENT_COLORS["group5"], linewidth=2, marker="o",
-            markersize=3.5, label="whole GAP head (avg pool → 1000)")
+    for curve in curves.curves:
+        ax.plot(points, curve.values, color=COMPONENT_COLORS[curve.component], linewidth=2,
+                marker="o", markersize=3.5, label=curve.heading)
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10))
     ax.yaxis.set_major_formatter(_eng_ticks())
     ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylim(min(gap) / 3, max(fc1) * 4)
+    ax.set_ylim(min(gap.values) / 3, max(fc1.values) * 4)
     ax.set_xlabel("input size (px, square)")
     ax.set_ylabel("parameters (log scale)")
     _style(ax, "y")
     if current is not None:
-        current = _check_size(current, "current")
-        now_fc1, now_gap = heads(current)
         ax.axvline(current, color=_MUTED, linestyle="--", linewidth=1)
-        for value, color in ((now_fc1, COMPONENT_COLORS["classifier"]),
-                             (now_gap, COMPONENT_COLORS["group5"])):
-            ax.plot([current], [value], "o", color=color, markersize=7,
-                    markeredgecolor="black", zorder=4)
-            right = current > points[0] + 0.75 * (points[-1] - points[0])  # label goes left
-            ax.annotate(_si(value), (current, value), xytext=(-6 if right else 6, 5),
-                        textcoords="offset points", ha="right" if right else "left",
-                        fontsize=9, fontweight="bold",
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
-                              "alpha": 0.85})
+        right = current > points[0] + 0.75 * (points[-1] - points[0])  # label goes left
+        for curve in curves.curves:
+            _mark(ax, current, curve.marked, COMPONENT_COLORS[curve.component],
+                  _si(curve.marked), left=right, offset=(6, 5))
     ax.legend(loc="center right", frameon=False, fontsize=9)  # between the two lines
     _suptitle(fig, "fc1 grows with the input's area; GAP does not")
     fig.supxlabel(f"{v.title} · {design.title} · 1000 classes · parameters as Keras counts "
                   "them", fontsize=8.5, color=_MUTED)
     return fig
+
+
+def _mark(ax: Axes, current: int, value: float, color: str, text: str, *, left: bool,
+          offset: tuple[int, int], **align: str) -> None:
+    """The point at the size shown and `text` beside it, bold on white, offset by `offset`
+    points up and to the left (if `left`) or right."""
+    ax.plot([current], [value], "o", color=color, markersize=7, markeredgecolor="black",
+            zorder=4)
+    ax.annotate(text, (current, value), xytext=(-offset[0] if left else offset[0], offset[1]),
+                textcoords="offset points", ha="right" if left else "left", **align,
+                fontsize=9, fontweight="bold",
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image, ImageDraw
 
+from vggviz.plan import series
 from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS
 from vggviz.render import charts, encode_png
@@ -42,7 +43,7 @@ def _photo_thumb() -> bytes:
 
 def _family_thumb() -> bytes:
     """Every variant's parameters, stacked by component: the family chart in small."""
-    fig = charts.params_by_variant(summarize_all())
+    fig = charts.params_by_variant(series.by_variant(summarize_all(), "params"))
     fig.set_dpi(40)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()

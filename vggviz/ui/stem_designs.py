@@ -8,6 +8,7 @@ import time
 import ipywidgets as w
 
 from vggviz.plan import formatting as fmt
+from vggviz.plan import series
 from vggviz.plan.accounting import summarize
 from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import charts, render_grid
@@ -127,8 +128,9 @@ class StemDesigns:
                 f"{fmt.count(round(s.component('stem').macs / 1e6))} M {glossary.term('MACs')}, "
                 f"whole model "
                 f"{fmt.gmacs(s.total_macs)} G. {html.escape(weights_line(fx))}.</small></div>")
-        self.chart.value = charts.figure_png(charts.stem_comparison(summaries))
-        table = chart_tables.stems(summaries)
+        panels = series.stems(summaries)  # one count for the chart and its table
+        self.chart.value = charts.figure_png(charts.stem_comparison(panels))
+        table = chart_tables.stems(panels)
         self.chart.alt = chart_tables.alt(table)
         self.chart_table.value = chart_tables.hidden_table(table)
         ms = (time.perf_counter() - t0) * 1e3

@@ -11,6 +11,7 @@ import ipywidgets as w
 from matplotlib.figure import Figure
 
 from vggviz.plan import formatting as fmt
+from vggviz.plan import series
 from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import charts
@@ -147,25 +148,27 @@ class VGGFamily:
         self.stacks.value = stack_panel(variant, stem)
         self.head.show(variant, stem, n)
         setting = f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1"
+        # Each chart and its table read one series, counted here once.
+        by_size = series.input_sizes(variant, sizes, stem=stem, current=n)
+        params, memory, macs = (series.by_variant(summaries, m) for m in series.METRICS)
+        heads = series.head_sizes(variant, sizes, stem=stem, current=n)
         drawings = [
             ("size", "size", ("size", variant, stem, n),
-             lambda: charts.input_size_effect(variant, sizes, stem=stem, current=n),
-             lambda: chart_tables.input_sizes(variant, sizes, stem=stem, current=n)),
+             lambda: charts.input_size_effect(by_size), lambda: chart_tables.by_size(by_size)),
             ("parameters", "params", ("params", stem, n, log),
-             lambda: charts.params_by_variant(summaries, log=log, limit=charts.axis_ceiling(
-                 max(s.total_params for s in summaries))),
-             lambda: chart_tables.by_variant(summaries, "params")),
+             lambda: charts.params_by_variant(params, log=log, limit=charts.axis_ceiling(
+                 max(params.totals))),
+             lambda: chart_tables.by_variant(params)),
             ("activation memory", "memory", ("memory", stem, n),
-             lambda: charts.activation_memory_by_variant(summaries, limit=charts.axis_ceiling(
-                 max(s.activation_bytes for s in summaries) / fmt.MB)),
-             lambda: chart_tables.by_variant(summaries, "memory")),
+             lambda: charts.activation_memory_by_variant(memory, limit=charts.axis_ceiling(
+                 max(memory.totals) / fmt.MB)),
+             lambda: chart_tables.by_variant(memory)),
             ("MACs", "macs", ("macs", stem, n),
-             lambda: charts.macs_by_variant(summaries, limit=charts.axis_ceiling(
-                 max(s.total_macs for s in summaries) / 1e9)),
-             lambda: chart_tables.by_variant(summaries, "macs")),
+             lambda: charts.macs_by_variant(macs, limit=charts.axis_ceiling(
+                 max(macs.totals) / 1e9)),
+             lambda: chart_tables.by_variant(macs)),
             ("classifier head", "head", ("head", variant, stem, n),
-             lambda: charts.head_vs_input_size(variant, sizes, stem=stem, current=n),
-             lambda: chart_tables.head_sizes(variant, sizes, stem=stem, current=n)),
+             lambda: charts.head_vs_input_size(heads), lambda: chart_tables.by_size(heads)),
         ]
         with self._shown:
             self._generation += 1
