@@ -7,8 +7,9 @@ machine as it was: a POSIX access ACL granting the new user search (x, not read)
 on the way that others cannot search (usually /root alone; not a folder some other program may
 chmod meanwhile, as pytest does its own temporary root), written as the kernel's own
 `system.posix_acl_access` attribute (the `acl` package's setfacl is not on a fresh machine), and
-taken away afterwards: the folder's ACL attribute and mode are put back byte for byte, and the
-user goes with `userdel -r`. The other ideas fall short: a bind mount needs a mount namespace and
+taken away afterwards (only this user's entry, so two runs at once do not take each other's
+away; a folder that had no ACL gets its mode back and no ACL attribute), and the user goes with
+`userdel -r`. The other ideas fall short: a bind mount needs a mount namespace and
 is invasive; `setpriv` keeping CAP_DAC_READ_SEARCH would let the user read any file, which is
 what the tests must see refused; copying the interpreter and the venv is 2.6 GB. The reader
 runs with `runuser -u USER --` and `env -i`: none of root's environment.
@@ -44,18 +45,24 @@ def _acl_entries(path: Path) -> list[tuple[int, int, int]]:
     return [struct.unpack_from("<HHI", raw, 4 + 8 * i) for i in range((len(raw) - 4) // 8)]
 
 
+def _encoded(entries: list[tuple[int, int, int]]) -> bytes:
+    """`entries` as the kernel stores an access ACL (version 2, entries ordered by tag, then
+    id), the mask the union of what the group class is granted."""
+    kept = [e for e in entries if e[0] != _MASK]
+    if any(e[0] in (_USER, _GROUP) for e in kept):
+        mask = 0
+        for tag, perm, _ in kept:
+            mask |= perm if tag in (_USER, _GROUP_OBJ, _GROUP) else 0
+        kept.append((_MASK, mask, _NO_ID))
+    kept.sort(key=lambda e: (e[0], e[2]))
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in kept)
+
+
 def _with_search(entries: list[tuple[int, int, int]], uid: int) -> bytes:
-    """`entries` plus search permission for `uid` (and in the mask), encoded as the kernel
-    stores an access ACL (version 2, entries ordered by tag, then id)."""
-    named = {e[2]: e[1] for e in entries if e[0] == _USER}
-    named[uid] = named.get(uid, 0) | 1
-    kept = [e for e in entries if e[0] not in (_USER, _MASK)]
-    groups = [e[1] for e in entries if e[0] in (_GROUP_OBJ, _GROUP)]
-    mask = [e[1] for e in entries if e[0] == _MASK]
-    mask_perm = (mask[0] if mask else max(groups, default=0)) | 1 | max(named.values())
-    out = kept + [(_USER, perm, u) for u, perm in named.items()] + [(_MASK, mask_perm, _NO_ID)]
-    out.sort(key=lambda e: (e[0], e[2]))
-    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in out)
+    """`entries` plus search permission for `uid`, encoded (`_encoded`)."""
+    perm = next((e[1] for e in entries if e[0] == _USER and e[2] == uid), 0) | 1
+    others = [e for e in entries if not (e[0] == _USER and e[2] == uid)]
+    return _encoded([*others, (_USER, perm, uid)])
 
 
 @dataclass
@@ -84,14 +91,16 @@ class SecondUser:
                 os.setxattr(folder, ACL_XATTR, _with_search(_acl_entries(folder), self.uid))
 
     def give_back(self) -> None:
-        """Put each folder's ACL and mode back as they were."""
+        """Take this user's entry out of each folder's ACL; a folder that had no ACL before and
+        holds no other named entry (another run's) gets its mode back and no ACL attribute."""
         while self.granted:
             folder, before, mode = self.granted.pop()
-            if before is None:
+            entries = [e for e in _acl_entries(folder) if not (e[0] == _USER and e[2] == self.uid)]
+            if before is None and not any(e[0] in (_USER, _GROUP) for e in entries):
                 os.removexattr(folder, ACL_XATTR)
+                os.chmod(folder, mode)
             else:
-                os.setxattr(folder, ACL_XATTR, before)
-            os.chmod(folder, mode)
+                os.setxattr(folder, ACL_XATTR, _encoded(entries))
 
     def run(self, args: list[str], env: dict[str, str], *, cwd: Path | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
