@@ -265,9 +265,13 @@ def cmd_patterns(args: argparse.Namespace) -> None:
     grid = out / f"{args.stage}_patterns.png"
     grid.write_bytes(render_patterns([p.pixels for p in found]))
     cached = sum(p.cached for p in found)
+    not_kept = [p.not_kept for p in found if p.not_kept]
     side = found[0].pixels.shape[0]
     print(f"wrote {len(found)} patterns of {side}×{side} px and {grid.name} to {out}/ "
-          f"({cached} from the cache, {len(found) - cached} computed and cached)")
+          f"({cached} from the cache, {len(found) - cached} computed"
+          f"{', not cached' if not_kept else ' and cached'})")
+    if not_kept:
+        print(f"not cached: {not_kept[0]}")
     print(patterns_caption(fx, args.stage))
 
 

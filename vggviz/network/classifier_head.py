@@ -20,9 +20,15 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from vggviz.sources.disk_cache import cache_dirs, weights_digest, write_atomic
-from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet, imagenet_cached
-from vggviz.sources.weight_files import WeightsMismatch, weight_datasets
+from vggviz.sources.disk_cache import cache_dirs, cache_problem, weights_digest
+from vggviz.sources.imagenet import (
+    WeightsUnavailable,
+    fetch_imagenet,
+    imagenet_cached,
+    imagenet_path,
+)
+from vggviz.sources.shared_files import make_folder, write_atomic
+from vggviz.sources.weight_files import WeightsMismatch, unreadable, weight_datasets
 from vggviz.sources.weights import imagenet_top_problem
 
 HEAD = ("fc1", "fc2", "predictions")
@@ -182,8 +188,12 @@ class SharedClassifier:
         problem = weights_problem(fx)
         if problem:
             raise NoClassifier(problem)
-        entries = cache_dirs("classifier", weights_digest(fx.weights, fx.variant, seed=fx.seed,
-                                                          include_top=True))
+        try:
+            key = weights_digest(fx.weights, fx.variant, seed=fx.seed, include_top=True)
+        except PermissionError:
+            source = imagenet_path(fx.variant, True) if fx.weights == "imagenet" else fx.weights
+            raise NoClassifier(str(unreadable(source))) from None
+        entries = cache_dirs("classifier", key)
         entry = entries[0]
         for candidate in entries[1:]:  # a read-only cache's whole entry (a teacher's) first
             opened = _OPEN.get(str(candidate))
@@ -207,6 +217,10 @@ class SharedClassifier:
         """Map the entry's arrays, extracting them first unless they are there intact."""
         extracted = False
         if not _intact(entry):
+            problem = cache_problem(entry)
+            if problem:
+                raise NoClassifier(f"the classifier's arrays cannot be extracted: {problem}")
+            make_folder(entry)
             with FileLock(str(entry) + ".lock"):
                 if not _intact(entry):  # another process may have written it meanwhile
                     (entry / "manifest.json").unlink(missing_ok=True)

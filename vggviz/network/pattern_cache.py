@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vggviz.sources.disk_cache import cache_dirs, write_atomic
+from vggviz.sources.disk_cache import cache_dirs
+from vggviz.sources.shared_files import write_atomic
 
 FORMAT = 1
 """Version of the entry layout and of the optimisation behind it (in every key)."""

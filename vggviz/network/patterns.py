@@ -13,7 +13,9 @@ noise gets a gradient through redirected ReLUs (as Lucid does). Pixels stay in t
 range throughout; the result is RGB uint8, in the 'caffe' preprocessing the extractor uses.
 
 A page of maps is optimised at once (one batch element per map), and every pattern goes to the
-shared disk cache (`vggviz.network.pattern_cache`) as soon as it is done.
+shared disk cache (`vggviz.network.pattern_cache`) as soon as it is done. Where that cache cannot
+be written, a pattern is kept in this process instead (up to UNKEPT_BYTES) and says why it is
+not on disk (`Pattern.not_kept`): it is shown, and found again, while the process lives.
 """
 
 from __future__ import annotations
@@ -21,21 +23,27 @@ from __future__ import annotations
 import hashlib
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from vggviz.network import pattern_cache
 from vggviz.plan.architecture import layer_plan, stage_index
 from vggviz.plan.receptive_field import SPATIAL, output_size, plan_fields, stage_field
-from vggviz.sources.disk_cache import weights_digest
+from vggviz.sources.disk_cache import cache_problem, weights_digest
 from vggviz.sources.images import IMAGENET_MEAN_BGR, preprocess
 from vggviz.sources.weights import foreign_stem_note, weights_label
 
 BATCH_PIXELS = 4 * 224 * 224
 """Input pixels optimised in one batch (a page of 64 at group 3's 44 px, 4 maps at 212 px):
 what keeps the gradient tape's memory near that of a batch of four 224-px images."""
+
+
+UNKEPT_BYTES = 32 * 2**20
+"""Pixels of patterns kept in this process when the disk cache cannot be written (oldest go
+first): a page of 64 at group 5's 212 px is about 8.6 MB."""
 
 
 MEAN_RGB = IMAGENET_MEAN_BGR[::-1]
@@ -82,7 +90,9 @@ class PatternSettings:
 @dataclass(frozen=True)
 class Pattern:
     """One map's pattern: RGB uint8 pixels (s, s, 3), and the target unit's activation on the
-    starting noise (`start`) and on these pixels (`end`); `cached`: read from disk."""
+    starting noise (`start`) and on these pixels (`end`); `cached`: found, not computed by this
+    call; `not_kept`: why it is not in the disk cache (which could not be written), in words,
+    else None."""
 
     pixels: np.ndarray
     stage: str
@@ -90,6 +100,7 @@ class Pattern:
     start: float
     end: float
     cached: bool = False
+    not_kept: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,32 @@ class _Target:
             if entry is not None:
                 return entry
         return None
+
+    def keep(self, p: Pattern) -> Pattern:
+        """Write `p` to the cache; if the cache cannot be written, keep it in this process and
+        return it with the reason."""
+        path = self.path(p.channel)
+        try:
+            pattern_cache.write_entry(path, pattern_cache.Entry(p.pixels, p.start, p.end))
+            return p
+        except OSError as exc:
+            why = cache_problem(path.parent) or f"{path.parent} cannot be written ({exc})"
+        kept = replace(p, not_kept=why)
+        with _UNKEPT_LOCK:
+            _UNKEPT.pop(str(path), None)
+            _UNKEPT[str(path)] = kept
+            while sum(q.pixels.nbytes for q in _UNKEPT.values()) > UNKEPT_BYTES:
+                _UNKEPT.popitem(last=False)
+        return kept
+
+    def unkept(self, channel: int) -> Pattern | None:
+        """The map's pattern kept in this process because the cache could not be written."""
+        with _UNKEPT_LOCK:
+            return _UNKEPT.get(str(self.path(channel)))
+
+
+_UNKEPT: OrderedDict[str, Pattern] = OrderedDict()  # entry path → pattern, oldest first
+_UNKEPT_LOCK = threading.Lock()
 
 
 def _side(plan, size: int) -> int:
@@ -165,8 +202,9 @@ def _channels(fx, stage: str, channels: Iterable[int]) -> list[int]:
 
 def cached_patterns(fx, stage: str, channels: Iterable[int],
                     settings: PatternSettings | None = None) -> dict[int, Pattern]:
-    """The patterns of `channels` already on disk, by channel (instant: nothing is computed,
-    damaged entries are left out)."""
+    """The patterns of `channels` already found, by channel: on disk, or in this process where
+    the cache could not be written (instant: nothing is computed, damaged entries are left
+    out)."""
     settings = settings or PatternSettings()
     target = _target(fx, stage, settings)
     found = {}
@@ -174,7 +212,15 @@ def cached_patterns(fx, stage: str, channels: Iterable[int],
         entry = target.cached(channel)
         if entry is not None:
             found[channel] = Pattern(entry.pixels, stage, channel, entry.start, entry.end, True)
+        elif (kept := target.unkept(channel)) is not None:
+            found[channel] = replace(kept, cached=True)
     return found
+
+
+def keep_problem(fx, stage: str, settings: PatternSettings | None = None) -> str | None:
+    """Why the patterns of `stage` found now cannot be kept in the disk cache, in words; None
+    when they can."""
+    return cache_problem(_target(fx, stage, settings or PatternSettings()).folders[0])
 
 
 _STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fx → {(stage, size): fns}
@@ -305,8 +351,9 @@ def patterns(fx, stage: str, channels: Iterable[int], *, settings: PatternSettin
     """The pattern of each map in `channels` of `stage` ("stem", "group1"…), in that order.
 
     Cached ones are read from disk; the rest are optimised in batches and each written to the
-    cache when done. `progress(done, total)` counts map-steps (a cached map counts as all its
-    steps at once); setting `cancel` raises PatternsCancelled before the next step.
+    cache when done (or, if it cannot be written, kept in this process: `Pattern.not_kept`).
+    `progress(done, total)` counts map-steps (a cached map counts as all its steps at once);
+    setting `cancel` raises PatternsCancelled before the next step.
     """
     settings = settings or PatternSettings()
     target = _target(fx, stage, settings)
@@ -325,9 +372,7 @@ def patterns(fx, stage: str, channels: Iterable[int], *, settings: PatternSettin
     batch = max(1, BATCH_PIXELS // target.size ** 2)
     for i in range(0, len(missing), batch):
         for p in _optimise(fx, target, missing[i:i + batch], settings, tick, cancel):
-            pattern_cache.write_entry(target.path(p.channel),
-                                      pattern_cache.Entry(p.pixels, p.start, p.end))
-            found[p.channel] = p
+            found[p.channel] = target.keep(p)
     return [found[c] for c in wanted]
 
 

@@ -1,17 +1,16 @@
-"""The on-disk cache that every kernel of a server shares: where it is, how an entry is written
-so that a reader never sees half of it, and the digest that keys entries by the weights."""
+"""The on-disk cache that every kernel of a server shares: where it is, why it cannot be written
+(in words), and the digest that keys entries by the weights. Entries are written with
+`vggviz.sources.shared_files.write_atomic`: whole or not at all, readable by other users."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
-from vggviz.sources.imagenet import imagenet_md5, keras_home
+from vggviz.sources.downloads import file_md5
+from vggviz.sources.imagenet import imagenet_md5, imagenet_path, keras_home
 
 CACHE_SETTING = "VGGVIZ_CACHE"
 """vggviz's cache folder; by default `vggviz/` in Keras' home, beside its weights. Folders after
@@ -20,31 +19,33 @@ before class, say, shared read-only with every student's server."""
 
 
 def cache_dirs(*parts: str) -> list[Path]:
-    """Where an entry may be: the (sub)folder of the cache vggviz writes to, created if needed
-    ($VGGVIZ_CACHE's first folder, else $KERAS_HOME/vggviz), then those of the read-only
-    caches listed after it that exist."""
+    """Where an entry may be: the (sub)folder of the cache vggviz writes to ($VGGVIZ_CACHE's
+    first folder, else $KERAS_HOME/vggviz), then those of the read-only caches listed after it
+    that exist. Nothing is created here: a cache that cannot be written is still read, and
+    `cache_problem` says why what is computed cannot be kept."""
     roots = [Path(p.strip()).expanduser()
              for p in os.environ.get(CACHE_SETTING, "").split(os.pathsep) if p.strip()]
     roots = roots or [keras_home() / "vggviz"]
     first = roots[0].joinpath(*parts)
-    first.mkdir(parents=True, exist_ok=True)
     return [first] + [r.joinpath(*parts) for r in roots[1:] if r.joinpath(*parts).is_dir()]
 
 
-def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Write `path` through `write(file)` into a temporary file beside it, then rename: another
-    process sees the whole entry or none, and a failed write leaves nothing behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+def cache_problem(folder: str | os.PathLike) -> str | None:
+    """Why this user cannot write into `folder` (created as needed), in words with what to do;
+    None when it can."""
+    folder = Path(folder)
+    existing = folder
+    while not os.path.lexists(existing) and existing.parent != existing:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        why = f"{existing} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        why = f"{existing} cannot be written by this user (permission denied)"
+    else:
+        return None
+    return (f"vggviz's cache cannot be written here: {why}; set {CACHE_SETTING} to a folder this "
+            f"user can write, before any read-only ones (e.g. "
+            f"{CACHE_SETTING}=~/.cache/vggviz{os.pathsep}{keras_home() / 'vggviz'})")
 
 
 @functools.lru_cache(maxsize=32)
@@ -64,10 +65,15 @@ def file_digest(path: str | os.PathLike) -> str:
 
 def weights_digest(weights: str | os.PathLike, variant: str, *, seed: int = 0,
                    include_top: bool = False) -> str:
-    """What names a set of weights in a cache key: Keras' published md5 for ImageNet (no
-    hashing of the file), the variant and seed for random weights, a digest of a file's bytes."""
+    """What names a set of weights in a cache key: for ImageNet, the md5 of the file in Keras'
+    cache as checked (once per path, inode, size and modification time: a file placed by hand
+    under ImageNet's name is keyed by what it holds, not by its name; a file not there yet by
+    Keras' published md5, which its download checks before keeping it); the variant and seed
+    for random weights; a digest of a file's bytes. OSError if the file cannot be read."""
     if weights == "imagenet":
-        return f"imagenet-{imagenet_md5(variant, include_top)}"
+        path = imagenet_path(variant, include_top)
+        md5 = file_md5(path) if path.is_file() else imagenet_md5(variant, include_top)
+        return f"imagenet-{md5}"
     if weights == "random":
         return f"random-{variant}-seed{int(seed)}"
     return f"file-{file_digest(weights)}"

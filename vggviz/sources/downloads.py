@@ -3,7 +3,9 @@
 Kernels of one server share Keras' cache. A lock file next to the target (filelock: `flock` on
 Unix, `msvcrt` on Windows) makes a second fetcher wait for the first and then use its file; the
 bytes go to a temp file in the same folder, renamed onto the target only after the md5 matched,
-so the target is whole or absent. The lock file goes when its holder is done, success or not
+so the target is whole or absent, and readable by whom the umask allows (`shared_files`). A
+file's md5 is worked out once per (path, inode, size, modification time): `file_md5`, which a
+download fills for the file it kept. The lock file goes when its holder is done, success or not
 (removed while held: a waiter that opened it just before finds it unlinked and locks afresh).
 Requests use urllib's handlers, so `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` apply; the
 timeout covers the name lookup too, which the socket's own timeout does not.
@@ -16,7 +18,6 @@ import http.client
 import os
 import socket
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import filelock
+
+from vggviz.sources.shared_files import make_folder, open_temp
 
 CHUNK = 256 * 1024
 LOCK_POLL = 0.1  # s between tries of a lock another process holds
@@ -91,7 +94,7 @@ def download(url: str, dest: str | os.PathLike, md5: str, *, timeout: float = 15
     if dest.is_file():
         return dest
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(dest.parent)
     except OSError as exc:
         raise DownloadError(f"cannot create the folder {dest.parent} ({exc.strerror})") from None
     lock = dest.with_name(dest.name + ".lock")
@@ -102,13 +105,14 @@ def download(url: str, dest: str | os.PathLike, md5: str, *, timeout: float = 15
         try:
             for leftover in dest.parent.glob(f"{dest.name}.*.part"):  # a killed process's
                 leftover.unlink(missing_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f"{dest.name}.", suffix=".part")
+            fd, tmp = open_temp(dest.parent, f"{dest.name}.")
             with os.fdopen(fd, "wb") as out:
                 got = _fetch(url, out, timeout, progress, cancel)
             if got != md5:
                 raise DownloadError(f"the file from {_where(url)} is not the expected "
                                     f"{dest.name} (md5 {got}, expected {md5})")
             os.replace(tmp, dest)
+            _remember_md5(dest, got)
         except OSError as exc:  # the disk's side: the network's is said in words by _chunks
             raise DownloadError(f"cannot write to {dest.parent} "
                                 f"({exc.strerror or exc})") from None
@@ -116,6 +120,41 @@ def download(url: str, dest: str | os.PathLike, md5: str, *, timeout: float = 15
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)  # gone already after the rename
     return dest
+
+
+_MD5S: dict[tuple[str, int, int, int], str] = {}
+_MD5S_LOCK = threading.Lock()
+
+
+def _md5_key(path: str | os.PathLike) -> tuple[str, int, int, int]:
+    st = os.stat(path)
+    return os.path.abspath(path), st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def file_md5(path: str | os.PathLike) -> str:
+    """The md5 of a file's bytes, read once per (path, inode, size, modification time): a file
+    replaced or rewritten is read again, an unchanged one never (as Keras' `get_file` checks a
+    cached file against its hash, without reading it on every call). OSError if unreadable."""
+    key = _md5_key(path)
+    with _MD5S_LOCK:
+        known = _MD5S.get(key)
+    if known is not None:
+        return known
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(2**22):
+            digest.update(chunk)
+    _remember_md5(path, digest.hexdigest(), key)
+    return digest.hexdigest()
+
+
+def _remember_md5(path: Path | str, md5: str, key: tuple | None = None) -> None:
+    """Note `md5` as the checked md5 of the file now at `path`."""
+    key = key or _md5_key(path)
+    with _MD5S_LOCK:
+        for old in [k for k in _MD5S if k[0] == key[0]]:  # one entry per path
+            del _MD5S[old]
+        _MD5S[key] = md5
 
 
 @contextmanager

@@ -47,6 +47,21 @@ class WeightsFileDamaged(WeightsMismatch):
     """
 
 
+class WeightsFileUnreadable(WeightsMismatch):
+    """A weights file is there but this user may not read it (its permissions, or a folder's
+    on the way): nothing is wrong with the file itself. A WeightsMismatch, as
+    WeightsFileDamaged is, so the handlers of either catch it."""
+
+
+def unreadable(path: str | os.PathLike) -> WeightsFileUnreadable:
+    """The one-line WeightsFileUnreadable for `path`: which file, that its bytes are not in
+    question, and whom to ask."""
+    path = Path(path)
+    return WeightsFileUnreadable(
+        f"{path.name} cannot be read by this user (permission denied): ask whoever installed it "
+        f"to make it readable to all (chmod a+r {path}, and a+x on its folders)")
+
+
 class _Damage(Exception):
     """What is wrong inside a file, in words; `read_weights` turns it into WeightsFileDamaged."""
 
@@ -278,7 +293,7 @@ def _datasets(path: Path, variant: str, stem: str,
         raise _Damage("it is a directory")
     if not path.is_file():
         raise _Damage("it is not a regular file")
-    with open(path, "rb") as fh:  # a PermissionError names the file itself
+    with open(path, "rb") as fh:  # a PermissionError: `weight_datasets` says it is unreadable
         if not fh.read(1):
             raise _Damage("the file is empty")
     if path.suffix == ".keras" and zipfile.is_zipfile(path):
@@ -334,11 +349,17 @@ def weight_datasets(path: str | os.PathLike, *, variant: str = "vgg16",
     block but not read: large weights can be copied in chunks (`read_direct`) without ever
     being held whole. Errors as `read_weights` (a read inside the block raises h5py's own)."""
     path = Path(path)
-    if not path.exists():
-        raise NoWeightsFile(f"no weights file at {path}")
+    try:
+        path.stat()
+    except PermissionError:  # a folder on the way that this user may not enter
+        raise unreadable(path) from None
+    except OSError:
+        raise NoWeightsFile(f"no weights file at {path}") from None
     with ExitStack() as stack:
         try:
             datasets = _datasets(path, variant, stem, stack)
+        except PermissionError:
+            raise unreadable(path) from None
         except (WeightsMismatch, _Damage) as exc:
             raise (_damaged(path, exc) if isinstance(exc, _Damage) else exc) from None
         except _READ_ERRORS as exc:
@@ -352,8 +373,9 @@ def read_weights(path: str | os.PathLike, *, variant: str = "vgg16",
     by layer name; a layer without weights maps to [].
 
     Raises NoWeightsFile (a FileNotFoundError: no such file), WeightsFileDamaged (not readable
-    as Keras weights; one line: the file, what is wrong, what to do) or WeightsMismatch (a Keras
-    3 file whose layers match the variant's neither whole nor up to any stage).
+    as Keras weights; one line: the file, what is wrong, what to do), WeightsFileUnreadable (this
+    user may not read it) or WeightsMismatch (a Keras 3 file whose layers match the variant's
+    neither whole nor up to any stage).
     """
     with weight_datasets(path, variant=variant, stem=stem) as datasets:
         try:

@@ -15,6 +15,7 @@ import ipywidgets as w
 from vggviz.network.patterns import (
     PatternsCancelled,
     cached_patterns,
+    keep_problem,
     patterns,
     patterns_caption,
 )
@@ -85,6 +86,7 @@ class PatternView:
                                     layout=w.Layout(width="auto"))
         self.page_button.on_click(lambda _: self._find_page())
         self.runs = w.VBox()
+        self.keep_note = w.HTML(layout=w.Layout(width="360px"))  # why a result cannot be kept
         self.page_image = picture(focusable=on_key is not None, watched=["click"],
                                   hint="The grid's keys choose a map here too: arrows, Home, "
                                        "End, Page Up and Page Down.")
@@ -99,7 +101,8 @@ class PatternView:
         # the maps' grid), so the first can stand beside other panels.
         self.chosen = w.VBox([self.title, pair, self.caption,
                               w.HBox([self.find, self.page_button],
-                                     layout=w.Layout(grid_gap="0 10px")), self.runs],
+                                     layout=w.Layout(grid_gap="0 10px")), self.keep_note,
+                              self.runs],
                              layout=w.Layout(align_items="flex-start", width="380px"))
         self.chosen.add_class("vggviz-pattern-view")
         self.page = w.VBox([self.page_note, self.page_image],
@@ -140,6 +143,10 @@ class PatternView:
             self.pattern_image.value = render_pattern(found.pixels, PATTERN_PX)
             self.pattern_image.alt = pattern_alt(stage, channel)
         self.find.layout.display = "none" if found else None
+        problem = keep_problem(fx, stage) if found is None or found.not_kept else None
+        self.keep_note.value = "" if problem is None else (
+            f"<div style='line-height:1.35'><small>What “Find what it responds to” works out "
+            f"is shown, but not kept for later: {html.escape(problem)}</small></div>")
 
     def _draw_page(self) -> None:
         fx, stage, channel, layout, order = self._state
