@@ -93,7 +93,7 @@ def main() -> None:
     from vggviz.network.features import FeatureExtractor
     from vggviz.render import render_grid
     from vggviz.sources.images import load_image, preprocess
-    from vggviz.ui.stem_explorer import StemExplorer
+    from vggviz.ui.dashboards.stem_explorer import StemExplorer
 
     # (1) ours, warm
     fx = FeatureExtractor("vgg16", weights="random")

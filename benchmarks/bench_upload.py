@@ -28,7 +28,7 @@ from timing import parser, print_header, spread
 CELL = """
 import ipywidgets as w
 from IPython.display import display
-from vggviz.ui.image_upload import ImageUpload
+from vggviz.ui.parts.image_upload import ImageUpload
 
 said = w.HTML(value="ready")
 said.add_class("said")

@@ -8,9 +8,10 @@ from ipywidgets.widgets.widget import _remove_buffers
 from vggviz.by_hand.convolution import worked_output
 from vggviz.network.class_heat import ClassHeat
 from vggviz.render import LEVELS, focus_scale, palette
-from vggviz.ui import alt_text, stem_explorer
-from vggviz.ui.convolution_panel import SIGN_CMAP, _ink
-from vggviz.ui.picture import KEYS, Picture, grid_move
+from vggviz.ui import stem_explorer
+from vggviz.ui.panels.convolution_panel import SIGN_CMAP, _ink
+from vggviz.ui.parts import alt_text
+from vggviz.ui.parts.picture import KEYS, Picture, grid_move
 
 
 def test_the_grid_names_its_maps_size_chosen_one_and_brightest():

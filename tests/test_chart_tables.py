@@ -7,8 +7,8 @@ from __future__ import annotations
 from vggviz.plan import series
 from vggviz.plan.accounting import summarize, summarize_all
 from vggviz.plan.architecture import STEMS
-from vggviz.ui import chart_tables
-from vggviz.ui.landing import landing
+from vggviz.ui.dashboards.landing import landing
+from vggviz.ui.panels import chart_tables
 
 
 def test_by_variant_gives_every_variants_parameters_per_component_and_keras_total():

@@ -157,7 +157,7 @@ def table_totals(app) -> list[str]:
 def test_the_imagenet_classifier_in_the_pooled_stem_is_said_to_be_untrained_there():
     """It fits in shape at 448–511 px, but it is VGG16's weights in a stem they never saw."""
     from vggviz.ui import vgg_family
-    from vggviz.ui.classifier_head import imagenet_head_line
+    from vggviz.ui.panels.head_costs import imagenet_head_line
 
     line = imagenet_head_line("vgg16", "pooled", 448)
     assert line.startswith("At 448×448 the last pool gives 7×7×512, so Keras' trained ImageNet "

@@ -13,7 +13,7 @@ import pytest
 
 from vggviz.render import SIGN_CMAP
 from vggviz.render.palettes import _colors
-from vggviz.ui.convolution_panel import _ink, _luminance
+from vggviz.ui.panels.convolution_panel import _ink, _luminance
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # colour-science's notes about optional packages

@@ -201,6 +201,6 @@ def test_bad_inputs_are_refused_in_words(stem_kernel):
     (-0.049, "−.05"), (0.004, "0"), (-0.001, "0"), (9.96, "10"),
 ])
 def test_the_7x7_card_s_numbers_keep_four_characters_at_most(value, shown):
-    from vggviz.ui.convolution_panel import compact
+    from vggviz.ui.panels.convolution_panel import compact
 
     assert compact(value) == shown and len(shown) <= 4

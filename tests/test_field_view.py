@@ -12,7 +12,7 @@ from vggviz.plan.receptive_field import stage_field
 from vggviz.render import focus_scale
 from vggviz.render.fields import BOX_RGB
 from vggviz.ui import stem_explorer
-from vggviz.ui.field_view import CSS_CLASS
+from vggviz.ui.panels.field_view import CSS_CLASS
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_a_failure_keeps_the_last_view_and_says_why(explorer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("vggviz.ui.field_view.unit_field", broken)
+    monkeypatch.setattr("vggviz.ui.panels.field_view.unit_field", broken)
     click(explorer, 9, 9)
     assert "receptive field could not be computed (out of memory)" in explorer.status.text
     assert explorer.picker.network_view.value == drawn

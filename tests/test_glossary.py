@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 import pytest
 
 from vggviz.plan import formatting as fmt
-from vggviz.ui import glossary
-from vggviz.ui.cost_strip import cost_strip
+from vggviz.ui.panels.cost_strip import cost_strip
+from vggviz.ui.parts import glossary
 
 
 class Elements(HTMLParser):

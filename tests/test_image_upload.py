@@ -10,8 +10,8 @@ import tornado.websocket
 from PIL import Image
 
 from vggviz.sources.images import DEFAULT_MAX_BYTES
-from vggviz.ui.image_upload import CHUNK_BYTES
-from vggviz.ui.widgets import ImagePicker, StatusLine
+from vggviz.ui.parts.controls import ImagePicker, StatusLine
+from vggviz.ui.parts.image_upload import CHUNK_BYTES
 
 MODIFIED = 1_700_000_000_000  # the page's lastModified, milliseconds since 1970
 

@@ -6,7 +6,7 @@ import pytest
 from vggviz import summarize
 from vggviz.plan.kernel_stacks import stacks
 from vggviz.ui import vgg_family
-from vggviz.ui.stack_panel import stack_panel
+from vggviz.ui.panels.stack_panel import stack_panel
 
 
 def by_place(variant="vgg16", stem="vgg"):

@@ -78,6 +78,39 @@ def test_no_module_imports_a_layer_above_its_own():
     assert upward_imports() == []
 
 
+UI_ROOMS = ("dashboards", "panels", "parts")
+"""ui/'s rooms, top to bottom: a dashboard is made of panels, a panel of parts."""
+
+
+def upward_room_imports(root: Path = ROOT) -> list[str]:
+    """Every import in vggviz/ui of a room above the importer's own, as "file:line imports
+    module (from → to)"."""
+    rank = {room: i for i, room in enumerate(UI_ROOMS)}
+    bad = []
+    for room in UI_ROOMS:
+        for path in sorted((root / "vggviz" / "ui" / room).rglob("*.py")):
+            for line, module in _imports(path, root):
+                parts = module.split(".")
+                if parts[:2] == ["vggviz", "ui"] and len(parts) > 2 and parts[2] in rank \
+                        and rank[parts[2]] < rank[room]:
+                    bad.append(f"{path.relative_to(root)}:{line} imports {module} "
+                               f"({room} → {parts[2]})")
+    return sorted(set(bad))
+
+
+def test_ui_rooms_hold_every_module_and_no_room_imports_one_above_it():
+    loose = sorted(p.name for p in (PACKAGE / "ui").glob("*.py") if p.name != "__init__.py")
+    assert loose == [], "ui/ modules belong in a room: dashboards/, panels/ or parts/"
+    assert upward_room_imports() == []
+
+
+def test_the_room_check_catches_a_part_that_imports_a_panel(tmp_path):
+    fake = tmp_path / "vggviz" / "ui" / "parts"
+    fake.mkdir(parents=True)
+    (fake / "a.py").write_text("def f():\n    from vggviz.ui.panels import pattern_view\n")
+    assert upward_room_imports(tmp_path) != []
+
+
 def test_keras_and_tensorflow_stay_above_the_numpy_layers():
     """README: `network` is where Keras and TensorFlow live; by_hand, render, sources and plan
     work without them (the stem explorer's first view imports no TensorFlow)."""

@@ -138,7 +138,7 @@ def test_the_dashboard_panel_counts_at_once_for_the_batch(offline):
 
 
 def test_a_failed_measurement_is_said_in_words(offline, monkeypatch):
-    import vggviz.ui.measure_panel as mp
+    import vggviz.ui.panels.measure_panel as mp
     from vggviz.ui import stem_designs
 
     def fail(settings, progress, cancel):
@@ -224,7 +224,7 @@ def test_without_allocator_statistics_the_peaks_come_from_rss(without_allocator_
 
 @pytest.mark.slow
 def test_the_dashboard_says_where_rss_stood_in(offline, monkeypatch, without_allocator_stats):
-    import vggviz.ui.measure_panel as mp
+    import vggviz.ui.panels.measure_panel as mp
     from vggviz.ui import stem_designs
 
     monkeypatch.setattr(mp, "measure_stems", lambda *a, **k: without_allocator_stats)
@@ -247,7 +247,7 @@ def test_the_allocator_source_is_named_when_every_peak_comes_from_it():
 
 
 def test_an_unexpected_failure_is_said_in_words_not_lost_in_the_thread(offline, monkeypatch):
-    import vggviz.ui.measure_panel as mp
+    import vggviz.ui.panels.measure_panel as mp
     from vggviz.ui import stem_designs
 
     def fail(settings, progress, cancel):

@@ -105,7 +105,7 @@ def test_seeded_glorot_draw_has_keras_limits():
 def test_the_stem_explorer_opens_without_tensorflow(tmp_path):
     """The first view (grid, kernels, costs) is drawn and TensorFlow was never imported."""
     code = ("import json, sys\n"
-            "from vggviz.ui.stem_explorer import StemExplorer\n"
+            "from vggviz.ui.dashboards.stem_explorer import StemExplorer\n"
             "app = StemExplorer()\n"
             "print(json.dumps({'tf': 'tensorflow' in sys.modules, 'keras': 'keras' in sys.modules,"
             " 'grid': len(app.grid_image.value), 'shape': list(app.maps.shape)}))\n")

@@ -112,7 +112,7 @@ STUDENT = textwrap.dedent("""
     import numpy as np
     from vggviz.network.classifier_head import SharedClassifier
     from vggviz.network.patterns import cached_patterns
-    from vggviz.ui.extractors import ExtractorPool
+    from vggviz.ui.parts.extractors import ExtractorPool
 
     fx, reason = ExtractorPool().get("vgg16", "imagenet", "vgg", 0)  # as the explorer opens
     found = cached_patterns(fx, "stem", json.loads(sys.argv[1]))

@@ -15,7 +15,7 @@ from vggviz.plan import series
 from vggviz.plan.accounting import summarize, summarize_all
 from vggviz.plan.architecture import STEMS
 from vggviz.render import charts
-from vggviz.ui import chart_tables
+from vggviz.ui.panels import chart_tables
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vggviz"
 STACKED = {"params": charts.params_by_variant, "memory": charts.activation_memory_by_variant,

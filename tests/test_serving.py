@@ -569,7 +569,7 @@ def test_servers_give_a_page_time_to_connect_to_its_kernel():
     hub = json.loads((ROOT / "deploy" / "jupyterhub" / "server" /
                       "jupyter_server_config.json").read_text())
     voila_config = json.loads((CONFIG / "voila.json").read_text())
-    manager = "vggviz.server.kernels.FirstConnectionKernelManager"
+    manager = "vggviz.server.kernel_manager.FirstConnectionKernelManager"
     assert voila_config["VoilaConfiguration"]["multi_kernel_manager_class"] == manager
     assert hub["ServerApp"]["kernel_manager_class"] == manager
     for config in (voila_config, hub):

@@ -2,7 +2,6 @@
 
 import datetime
 import html
-import importlib
 import io
 import re
 
@@ -11,6 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import vggviz.ui.dashboards.stem_explorer
+import vggviz.ui.dashboards.vgg_family
 from vggviz import summarize
 from vggviz.render import focus_scale
 from vggviz.server.dashboards import config_dir
@@ -364,7 +365,7 @@ def test_vgg_family_redraws_with_the_input_size():
     assert app.size.min == 32 and app.size.value == 128
 
 
-family = importlib.import_module("vggviz.ui.vgg_family")  # vggviz.ui.vgg_family is the app
+family = vggviz.ui.dashboards.vgg_family  # the module (vggviz.ui.vgg_family is the app)
 
 
 def drawn_figures(monkeypatch) -> list:
@@ -576,7 +577,7 @@ def stated_ranges(app, monkeypatch) -> list:
         stated.append((lo, hi, kwargs.get("low_text"), kwargs.get("high_text")))
         return colorbar(lo, hi, **kwargs)
 
-    monkeypatch.setattr(importlib.import_module("vggviz.ui.stem_explorer"), "colorbar", spy)
+    monkeypatch.setattr(vggviz.ui.dashboards.stem_explorer, "colorbar", spy)
     return stated
 
 
@@ -670,7 +671,7 @@ def test_every_colour_bar_states_the_range_its_colours_span(explorer, monkeypatc
 
 def banner_text(notice: str) -> str:
     """What a person reads in a notice banner, the folded part included."""
-    from vggviz.ui.notices import notice_html
+    from vggviz.ui.parts.notices import notice_html
 
     text = re.sub(r"<summary.*?</summary>", "", notice_html(notice))
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", text))).strip()
@@ -690,7 +691,7 @@ def every_notice(monkeypatch, tmp_path) -> dict[str, str]:
 
     from vggviz.sources import weights
     from vggviz.sources.imagenet import WEIGHTS_URL_SETTING, fetch_imagenet, imagenet_path
-    from vggviz.ui.weights_download import WeightsDownloads
+    from vggviz.ui.panels.weights_download import WeightsDownloads
 
     def fallback(fetch) -> str:
         return weights.with_fallback(lambda w: None if w == "random" else fetch(), "imagenet")[1]

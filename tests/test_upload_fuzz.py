@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 from vggviz.sources.images import DEFAULT_MAX_BYTES, ImageError, load_image
-from vggviz.ui.image_upload import CHUNK_BYTES, ImageUpload
+from vggviz.ui.parts.image_upload import CHUNK_BYTES, ImageUpload
 
 # PIL warns about damaged metadata (e.g. "Corrupt EXIF data") before refusing or decoding: noise.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL")
@@ -264,7 +264,7 @@ def test_load_image_returns_a_picture_or_image_error(data):
 def explorer():
     """One StemExplorer for the module, as building one imports TensorFlow and builds the stem
     (random weights here, as ImageNet weights cannot be downloaded). Tests take `app`."""
-    from vggviz.ui.stem_explorer import stem_explorer
+    from vggviz.ui.dashboards.stem_explorer import stem_explorer
 
     explorer = stem_explorer().app
     assert explorer.grid_png, "the explorer shows a grid as it opens"

@@ -25,7 +25,7 @@ _LAZY = {  # name → module that defines it, imported when the name is first as
     "render_grid": "vggviz.render",
     "render_map": "vggviz.render",
     "render_kernels": "vggviz.render",
-    "stem_explorer": "vggviz.ui.stem_explorer",
+    "stem_explorer": "vggviz.ui.dashboards.stem_explorer",
 }
 
 __all__ = ["STAGES", "STEMS", "VARIANTS", "summarize", *_LAZY]

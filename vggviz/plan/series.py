@@ -2,7 +2,7 @@
 
 A series is plain data: labels, values (counts as the plan counts them: parameters, bytes,
 multiply-accumulates), their units and the words that say what they are. The chart
-(`vggviz.render.charts`) and its table (`vggviz.ui.chart_tables`) both take the same series,
+(`vggviz.render.charts`) and its table (`vggviz.ui.panels.chart_tables`) both take the same series,
 so a picture and its numbers cannot drift apart. Each builder checks what it is given, so a
 mistake reads as one `ValueError` whichever of the two is drawn first. No matplotlib, no
 TensorFlow.

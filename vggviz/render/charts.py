@@ -5,7 +5,7 @@ so nothing is registered in pyplot's global figure list: charts are thread-safe 
 with their last reference in a long-lived kernel. `figure_png` turns a figure into PNG bytes
 for an `ipywidgets.Image`. Pure matplotlib (no TensorFlow): a single variant's charts draw a
 `Summary`; the charts that compare draw a series from `vggviz.plan.series`, the very data the
-table beside them (`vggviz.ui.chart_tables`) reads.
+table beside them (`vggviz.ui.panels.chart_tables`) reads.
 
 One colour per component across every chart (`COMPONENT_COLORS`): the stem and the five
 groups in a sequential palette (deeper is darker), the classifier in a contrasting orange.

@@ -15,10 +15,10 @@ from vggviz.network.predictions import ClassScore, NoClassifier, classifier_prob
 from vggviz.plan.architecture import VARIANTS
 from vggviz.render.heat import heat_overlay, heat_scale
 from vggviz.sources.imagenet import imagenet_cached
-from vggviz.ui.alt_text import heat_alt
-from vggviz.ui.latest import LatestOnly
-from vggviz.ui.weights_download import WeightsDownloads
-from vggviz.ui.widgets import LABEL_WIDTH, picture
+from vggviz.ui.panels.weights_download import WeightsDownloads
+from vggviz.ui.parts.alt_text import heat_alt
+from vggviz.ui.parts.controls import LABEL_WIDTH, picture
+from vggviz.ui.parts.latest import LatestOnly
 
 HEAT_PX = 270
 BAR_COLOUR = "#31688e"  # viridis' blue: 5.6:1 on white

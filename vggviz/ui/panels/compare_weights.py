@@ -15,11 +15,11 @@ from PIL import Image
 
 from vggviz.render import render_grid, render_kernels
 from vggviz.sources.imagenet import IMAGENET_CREDIT, imagenet_cached, imagenet_supported
-from vggviz.ui.alt_text import grid_alt
-from vggviz.ui.extractors import ExtractorPool
-from vggviz.ui.notices import credit_html
-from vggviz.ui.weights_download import WeightsDownloads
-from vggviz.ui.widgets import picture
+from vggviz.ui.panels.weights_download import WeightsDownloads
+from vggviz.ui.parts.alt_text import grid_alt
+from vggviz.ui.parts.controls import picture
+from vggviz.ui.parts.extractors import ExtractorPool
+from vggviz.ui.parts.notices import credit_html
 
 TILE = 48  # px per map: two 8×8 grids side by side fit a 1280-px screen
 KERNEL_TILE = 24

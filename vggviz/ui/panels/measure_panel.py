@@ -14,7 +14,7 @@ from vggviz.network.measure import ACCURACY_NOTE, MeasureError, Measurement, Set
 from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize
 from vggviz.plan.architecture import STEMS
-from vggviz.ui.legibility import live
+from vggviz.ui.parts.legibility import live
 
 
 def _table(headers: list[str], rows: list[list[str]], title: str, css: str) -> str:

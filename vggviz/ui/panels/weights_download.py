@@ -16,7 +16,7 @@ import ipywidgets as w
 from vggviz.plan.architecture import VARIANTS
 from vggviz.sources.downloads import Progress
 from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet
-from vggviz.ui.legibility import live
+from vggviz.ui.parts.legibility import live
 
 UPDATE_EVERY = 0.2  # s between progress messages to the page (a chunk arrives far more often)
 

@@ -19,10 +19,10 @@ from vggviz.sources.images import (
     human_bytes,
     sample_images,
 )
-from vggviz.ui.alt_text import network_view_alt
-from vggviz.ui.image_upload import ImageUpload
-from vggviz.ui.legibility import live
-from vggviz.ui.picture import Picture
+from vggviz.ui.parts.alt_text import network_view_alt
+from vggviz.ui.parts.image_upload import ImageUpload
+from vggviz.ui.parts.legibility import live
+from vggviz.ui.parts.picture import Picture
 
 SIZE = 224
 LABEL_WIDTH = "70px"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
-from vggviz.ui.legibility import PAGE_HTML
+from vggviz.ui.parts.legibility import PAGE_HTML
 
 # Runs in the page. Two ways a page loses its kernel, both told above the dashboard with the
 # remedy: ipywidgets marks the views as cut off (the kernel died or restarted after drawing),
@@ -69,7 +69,7 @@ _KERNEL_WATCH = r"""<script>
 
 class Dashboard(w.VBox):
     """The box a dashboard function returns; displayed, it brings the page's kernel watch and
-    its legibility rules (`vggviz.ui.legibility`)."""
+    its legibility rules (`vggviz.ui.parts.legibility`)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -21,9 +21,9 @@ from vggviz.network.patterns import (
 )
 from vggviz.render import GridLayout
 from vggviz.render.patterns import render_pattern, render_pattern_page
-from vggviz.ui.alt_text import pattern_alt, pattern_page_alt
-from vggviz.ui.legibility import live
-from vggviz.ui.widgets import picture
+from vggviz.ui.parts.alt_text import pattern_alt, pattern_page_alt
+from vggviz.ui.parts.controls import picture
+from vggviz.ui.parts.legibility import live
 
 PATTERN_PX = 160
 

@@ -15,11 +15,12 @@ from vggviz.render import charts, render_grid
 from vggviz.sources.imagenet import imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import default_weights, foreign_stem_note
-from vggviz.ui import alt_text, chart_tables, glossary
-from vggviz.ui.extractors import ExtractorPool
-from vggviz.ui.kernel_watch import Dashboard
-from vggviz.ui.measure_panel import MeasurePanel
-from vggviz.ui.widgets import ImagePicker, StatusLine, picture
+from vggviz.ui.panels import chart_tables
+from vggviz.ui.panels.measure_panel import MeasurePanel
+from vggviz.ui.parts import alt_text, glossary
+from vggviz.ui.parts.controls import ImagePicker, StatusLine, picture
+from vggviz.ui.parts.extractors import ExtractorPool
+from vggviz.ui.parts.kernel_watch import Dashboard
 
 SHOWN = 16  # maps per stem: enough to compare, small enough to sit side by side
 TILE_PER_PX = 0.375  # tile px per map px: 224-px maps → 84-px tiles, 56-px maps → 21-px tiles

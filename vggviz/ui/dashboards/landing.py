@@ -15,7 +15,7 @@ from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS
 from vggviz.render import charts, encode_png
 from vggviz.sources.images import fit_image, sample_image
-from vggviz.ui.kernel_watch import Dashboard
+from vggviz.ui.parts.kernel_watch import Dashboard
 
 THUMB = 150  # px, the side of each thumbnail
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from vggviz.by_hand.convolution import INPUT_CHANNELS, WorkedConvolution, worked_output
 from vggviz.render import LEVELS, SIGN_CMAP, palette
-from vggviz.ui.alt_text import worked_words
+from vggviz.ui.parts.alt_text import worked_words
 
 if TYPE_CHECKING:
     from vggviz.network.features import FeatureExtractor

@@ -36,21 +36,21 @@ from vggviz.render import render_map as render_focus
 from vggviz.sources.imagenet import imagenet_cached, imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import foreign_stem_note, weights_credit, weights_notice
-from vggviz.ui import alt_text
-from vggviz.ui.classifier_view import ClassifierView
-from vggviz.ui.compare_weights import WeightsComparison
-from vggviz.ui.convolution_panel import ConvolutionPanel
-from vggviz.ui.cost_strip import cost_strip
-from vggviz.ui.extractors import ExtractorPool
-from vggviz.ui.field_view import FieldView
-from vggviz.ui.file_link import FileLink
-from vggviz.ui.kernel_watch import Dashboard
-from vggviz.ui.legibility import MIN_TEXT_PX
-from vggviz.ui.notices import caution_html, credit_html, notice_html
-from vggviz.ui.pattern_view import PatternView
-from vggviz.ui.picture import grid_move
-from vggviz.ui.weights_download import WeightsDownloads
-from vggviz.ui.widgets import LABEL_WIDTH, ImagePicker, ModelPicker, StatusLine, picture
+from vggviz.ui.panels.classifier_view import ClassifierView
+from vggviz.ui.panels.compare_weights import WeightsComparison
+from vggviz.ui.panels.convolution_panel import ConvolutionPanel
+from vggviz.ui.panels.cost_strip import cost_strip
+from vggviz.ui.panels.field_view import FieldView
+from vggviz.ui.panels.pattern_view import PatternView
+from vggviz.ui.panels.weights_download import WeightsDownloads
+from vggviz.ui.parts import alt_text
+from vggviz.ui.parts.controls import LABEL_WIDTH, ImagePicker, ModelPicker, StatusLine, picture
+from vggviz.ui.parts.extractors import ExtractorPool
+from vggviz.ui.parts.file_link import FileLink
+from vggviz.ui.parts.kernel_watch import Dashboard
+from vggviz.ui.parts.legibility import MIN_TEXT_PX
+from vggviz.ui.parts.notices import caution_html, credit_html, notice_html
+from vggviz.ui.parts.picture import grid_move
 
 PAGE = 64
 STAGE_LABELS = [("Stem", "stem")] + [(f"Group {i}", f"group{i}") for i in range(1, 6)]

@@ -63,7 +63,7 @@ _SCRIPT = r"""<script>
 </script>"""
 
 PAGE_HTML = _STYLE + _SCRIPT
-"""Shown once beside each dashboard (see `vggviz.ui.kernel_watch.Dashboard`)."""
+"""Shown once beside each dashboard (see `vggviz.ui.parts.kernel_watch.Dashboard`)."""
 
 
 def live(widget: w.DOMWidget) -> w.DOMWidget:

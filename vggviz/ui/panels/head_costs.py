@@ -11,7 +11,7 @@ from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize
 from vggviz.plan.architecture import CLASSIFIERS, STEMS, VARIANTS
 from vggviz.sources.weights import foreign_stem_note, imagenet_top_problem
-from vggviz.ui.widgets import framed, picture
+from vggviz.ui.parts.controls import framed, picture
 
 NOTES = {
     "head": "the classifier on top of group 5",

@@ -9,7 +9,7 @@ from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import Summary, summarize
 from vggviz.plan.architecture import STEMS
 from vggviz.render.charts import STEM_COLORS
-from vggviz.ui import glossary
+from vggviz.ui.parts import glossary
 
 BAR_COLORS = {"input": "#9e9e9e", **STEM_COLORS}  # the stems in the charts' colours
 

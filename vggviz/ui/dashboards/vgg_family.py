@@ -15,12 +15,13 @@ from vggviz.plan import series
 from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.render import charts
-from vggviz.ui import chart_tables, glossary
-from vggviz.ui.classifier_head import ClassifierHead
-from vggviz.ui.kernel_watch import Dashboard
-from vggviz.ui.latest import LatestOnly
-from vggviz.ui.stack_panel import stack_panel
-from vggviz.ui.widgets import StatusLine, framed, picture
+from vggviz.ui.panels import chart_tables
+from vggviz.ui.panels.head_costs import ClassifierHead
+from vggviz.ui.panels.stack_panel import stack_panel
+from vggviz.ui.parts import glossary
+from vggviz.ui.parts.controls import StatusLine, framed, picture
+from vggviz.ui.parts.kernel_watch import Dashboard
+from vggviz.ui.parts.latest import LatestOnly
 
 SIZES = range(32, 513, 32)
 CHARTS_KEPT = 64

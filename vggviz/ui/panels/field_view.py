@@ -12,8 +12,8 @@ import ipywidgets as w
 
 from vggviz.network.effective_field import UnitField, unit_field
 from vggviz.render.fields import field_picture, heat_legend
-from vggviz.ui.alt_text import field_words, network_view_alt
-from vggviz.ui.widgets import ImagePicker, StatusLine, picture
+from vggviz.ui.parts.alt_text import field_words, network_view_alt
+from vggviz.ui.parts.controls import ImagePicker, StatusLine, picture
 
 if TYPE_CHECKING:
     from vggviz.network.features import FeatureExtractor
