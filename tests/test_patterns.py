@@ -218,3 +218,23 @@ def test_a_read_only_cache_listed_after_the_first_is_read_and_never_written(tmp_
     finally:
         for path in [teacher, *teacher.rglob("*")]:
             path.chmod(0o755)
+
+
+def test_a_model_the_extractor_replaces_is_freed_though_its_patterns_were_climbed(
+        isolated_cache):
+    """The compiled step functions live as long as their model, not longer: when the extractor
+    builds a deeper prefix and drops the shallower one, its layers (and their weights) go."""
+    import gc
+    import weakref
+
+    fx = FeatureExtractor("vgg11", weights="random", seed=0, size=32)
+    quick = PatternSettings(steps=1)
+    pattern(fx, "stem", 0, settings=quick)
+    stem_model = weakref.ref(fx.model("stem"))
+    stem_layer = weakref.ref(fx.model("stem").get_layer("block1_conv1"))
+    pattern(fx, "group1", 0, settings=quick)
+    deeper_layer = weakref.ref(fx.model("group1").get_layer("block1_conv1"))
+    fx.model("group2")  # builds the deeper prefix and frees the shallower one
+    gc.collect()
+    assert stem_model() is None and stem_layer() is None and deeper_layer() is None
+    assert pattern(fx, "group2", 0, settings=quick).pixels.ndim == 3

@@ -365,7 +365,7 @@ def test_vgg_family_redraws_with_the_input_size():
     assert app.size.min == 32 and app.size.value == 128
 
 
-family = vggviz.ui.dashboards.vgg_family  # the module (vggviz.ui.vgg_family is the app)
+family = vggviz.ui.dashboards.vgg_family  # the module (vggviz.ui.dashboards.vgg_family is the app)
 
 
 def drawn_figures(monkeypatch) -> list:

@@ -223,7 +223,10 @@ def keep_problem(fx, stage: str, settings: PatternSettings | None = None) -> str
     return cache_problem(_target(fx, stage, settings or PatternSettings()).folders[0])
 
 
-_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fx → {(stage, size): fns}
+_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Each live prefix model's compiled step functions, by (stage, size): an entry goes with its
+model, and the functions reach its layers through a weak reference (as `effective_field`'s do),
+so a model the extractor replaces (`FeatureExtractor.model`) is freed, weights and all."""
 
 
 def _redirected_relu():
@@ -252,18 +255,19 @@ def _step_functions(fx, target: _Target):
     the activations alone, exactly as the network computes them."""
     import tensorflow as tf
 
-    fns = _STEPS.setdefault(fx, {})
+    base = fx.model(target.stage)
+    fns = _STEPS.setdefault(base, {})
     key = (target.stage, target.size)
     if key not in fns:
-        base = fx.model(target.stage)
         plan = layer_plan(fx.variant, stem=fx.stem, include_top=False, upto=target.stage)
-        layers = [(spec, base.get_layer(spec.name)) for spec in plan]
+        weak_base = weakref.ref(base)  # the functions must not keep their model (its key) alive
         row, col = target.unit
         redirected = _redirected_relu()
 
         def units(batch, onehot, relu):
-            x = batch
-            for spec, layer in layers:
+            x, model = batch, weak_base()
+            for spec in plan:
+                layer = model.get_layer(spec.name)
                 if spec.kind == "conv" and spec.activation == "relu":
                     x = relu(layer.convolution_op(x, layer.kernel) + layer.bias)
                 elif spec.kind == "relu":

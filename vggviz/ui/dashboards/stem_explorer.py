@@ -90,7 +90,8 @@ def what_a_map_is(variant: str, stem: str, stage: str) -> str:
 
 
 def _serialised(method):
-    """Run `method` holding the app's lock: a finished download redraws from its own thread."""
+    """Run `method` holding the app's lock: a finished download redraws from its own thread, and
+    the patterns' worker draws under it too, so no redraw reads what another is replacing."""
 
     @functools.wraps(method)
     def run(self, *args, **kwargs):
@@ -168,7 +169,8 @@ class StemExplorer:
         self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.cmap,
                                          normalize=self.normalize)
         self.classifier = ClassifierView(self.status.error)
-        self.patterns = PatternView(self._choose, self.status.error, on_key=self._grid_key)
+        self.patterns = PatternView(self._choose, self.status.error, on_key=self._grid_key,
+                                    lock=self._lock)
 
         self._switching = False  # a stage switch resets the pager without drawing old maps
         self.stage.observe(self._on_stage, "value")
@@ -415,6 +417,7 @@ class StemExplorer:
                             low_text="each map's min", high_text="its max")
         return colorbar(*colour_range(self.maps, channels), cmap=self.cmap.value, width=BAR_PX)
 
+    @_serialised
     def _on_focus(self) -> None:
         """Another map chosen: its tile outlined in the grid, and it drawn large."""
         self.field.clear()  # it belonged to the last map
@@ -471,6 +474,7 @@ class StemExplorer:
         elif event.get("type") == "keydown":
             self.grid_image.announce = self._grid_key(event["key"])
 
+    @_serialised
     def _grid_key(self, key: str) -> str:
         """The grid's keys: arrows, Home and End choose a map of the page, Page Up and Page
         Down show the page before or after (the same place on it), Enter and Space bring the
@@ -509,6 +513,7 @@ class StemExplorer:
         elif event.get("type") == "keydown":
             self._on_map_key(event["key"])
 
+    @_serialised
     def _on_map_key(self, key: str) -> None:
         """The large map's keys: arrows move the pointed pixel (by MAP_STEP with Page Up and
         Down, to the row's ends with Home and End) and work its value out, as the pointer
@@ -541,6 +546,7 @@ class StemExplorer:
         self.focus_image.announce = said + (f". {alt_text.worked_words(worked)}"
                                             if worked is not None else "")
 
+    @_serialised
     def _on_hover(self, event: dict) -> None:
         point = self._map_point(event)
         if point is not None:

@@ -5,6 +5,7 @@ control keeps answering. With no trained classifier, one line says why there is 
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Callable
 
 import ipywidgets as w
@@ -106,32 +107,41 @@ class ClassifierView:
                                 lambda exc: self.on_error(f"the classifier's answer failed "
                                                           f"({type(exc).__name__}: {exc})"))
         self._shown: tuple | None = None  # (fx, image) the view belongs to
+        # update() runs in the page's thread and, when a download ends, in the download's
+        self._asking = threading.RLock()
         self._setting = False
         self.heat_class.observe(lambda _: None if self._setting else self._redo_heat(), "value")
         self.heat_stage.observe(lambda _: self._redo_heat(), "value")
 
-    def update(self, fx, image) -> None:
+    def update(self, fx, image, *, again: bool = False) -> None:
         """Show what `fx`'s classifier says about `image` (in the background), or why not;
-        nothing to do when they are what is shown (a stage switch, say)."""
-        if self._shown is not None and self._shown[0] is fx and self._shown[1] is image:
-            return
-        self._shown = (fx, image)
-        problem = classifier_problem(fx)
-        if problem is not None:
-            self._no_answer(fx, problem)
-            return
-        self.fetch.layout.display = "none"
-        self.answer.value = f"<i>asking {html.escape(VARIANTS[fx.variant].title)}…</i>"
-        self._work.submit(lambda: self._answer(fx, image))
+        nothing to do when they are what is shown (a stage switch, say) unless `again` (the
+        classifier's file came or failed since)."""
+        with self._asking:
+            if not again and self._shown is not None and self._shown[0] is fx \
+                    and self._shown[1] is image:
+                return
+            self._shown = (fx, image)
+            problem = classifier_problem(fx)
+            if problem is not None:
+                self._no_answer(fx, problem)
+                return
+            self.fetch.layout.display = "none"
+            self.answer.value = f"<i>asking {html.escape(VARIANTS[fx.variant].title)}…</i>"
+            self._work.submit(lambda: self._answer(fx, image))
 
     def _no_answer(self, fx, problem: str) -> None:
         self.summary.value = (f"<div style='line-height:1.3'><small>No answer from the "
                               f"classifier: {html.escape(problem)}.</small></div>")
-        self.answer.value = (f"<div style='line-height:1.35'><b>What the classifier concludes"
-                             f"</b><br>No answer: {html.escape(problem)}.</div>")
         can_fetch = fx.weights == "imagenet" and fx.variant in TOP_FILE_MB \
             and not imagenet_cached(fx.variant, include_top=True) \
             and not self.downloads.running(fx.variant)
+        failure = self.downloads.failure(fx.variant) if can_fetch else None
+        self.answer.value = (f"<div style='line-height:1.35'><b>What the classifier concludes"
+                             f"</b><br>No answer: {html.escape(problem)}."
+                             + (f"<br><span class='vggviz-download-failed'>The last try failed: "
+                                f"{html.escape(failure)}.</span>" if failure else "")
+                             + "</div>")
         self.fetch.description = (f"Get {VARIANTS[fx.variant].title}'s classifier "
                                   f"({TOP_FILE_MB.get(fx.variant, 0)} MB)")
         self.fetch.layout.display = None if can_fetch else "none"
@@ -141,7 +151,9 @@ class ClassifierView:
         try:
             scores = top_classes(fx, image, k=5)
         except NoClassifier as exc:
-            self._no_answer(fx, str(exc))
+            with self._asking:
+                if self._shown == (fx, image):
+                    self._no_answer(fx, str(exc))
             return
         if self._shown != (fx, image):
             return  # a newer image or model came meanwhile
@@ -184,12 +196,13 @@ class ClassifierView:
         self.downloads.start(self._shown[0].variant)
 
     def _arrived(self, variant: str, error: str | None) -> None:
-        """The classifier's file arrived (or failed): answer, or say why not."""
-        if self._shown is None:
-            return
+        """The classifier's file arrived (or failed), in the download's thread: answer for what
+        is shown now, or say why not and offer the download again."""
         if error:
             self.on_error(error)
-        self.update(*self._shown)
+        with self._asking:
+            if self._shown is not None and self._shown[0].variant == variant:
+                self.update(*self._shown, again=True)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the answer and heat asked for so far are shown (for tests)."""

@@ -9,6 +9,7 @@ import html
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 import ipywidgets as w
 
@@ -23,6 +24,7 @@ from vggviz.render import GridLayout
 from vggviz.render.patterns import render_pattern, render_pattern_page
 from vggviz.ui.parts.alt_text import pattern_alt, pattern_page_alt
 from vggviz.ui.parts.controls import picture
+from vggviz.ui.parts.latest import token
 from vggviz.ui.parts.legibility import live
 
 PATTERN_PX = 160
@@ -66,9 +68,12 @@ class PatternView:
     """The chosen map's pattern and a page of patterns for the stage and page shown."""
 
     def __init__(self, on_choose: Callable[[int], None], on_error: Callable[[str], None],
-                 on_key: Callable[[str], str] | None = None):
+                 on_key: Callable[[str], str] | None = None,
+                 lock: AbstractContextManager | None = None):
         """`on_choose(channel)` is called for a click on a tile of the page; `on_key(key)` for
-        a key on it (the grid's keys: the page is laid out as the grid), and says the result."""
+        a key on it (the grid's keys: the page is laid out as the grid), and says the result.
+        `lock` is held for every redraw, the workers' too (an app's lock: one for all its
+        redraws); without one, the view has its own."""
         self.on_choose, self.on_error, self.on_key = on_choose, on_error, on_key
         self.title = w.HTML()
         self.map_image = picture(f"{PATTERN_PX}px")
@@ -107,10 +112,11 @@ class PatternView:
         self.chosen.add_class("vggviz-pattern-view")
         self.page = w.VBox([self.page_note, self.page_image],
                            layout=w.Layout(align_items="flex-start"))
-        self._lock = threading.Lock()
+        self._lock = lock or threading.RLock()
         self._state: tuple | None = None  # (fx, stage, channel, layout, order)
         self._page_key: tuple | None = None  # what the page picture shows
-        self._pages_asked: set[tuple] = set()  # pages shown while they fill: (fx, stage, maps)
+        self._pages_asked: set[tuple] = set()  # pages shown while they fill: (fx's token,
+        # stage, maps); a token, as id(fx) may name another extractor once fx is freed
         self._one: _Run | None = None
         self._page: _Run | None = None
         self._threads: list[threading.Thread] = []
@@ -122,6 +128,11 @@ class PatternView:
         """The chosen map (`map_png`, as the explorer draws it large) beside its pattern (from
         the cache, else a button to find it), and the page's patterns that are cached, in the
         grid's layout."""
+        with self._lock:
+            self._show(fx, stage, channel, map_png, layout, order)
+
+    def _show(self, fx, stage: str, channel: int, map_png: bytes, layout: GridLayout,
+              order: Sequence[int]) -> None:
         self._state = (fx, stage, int(channel), layout, list(order))
         self.title.value = (f"<b>What {html.escape(stage)} map {channel} responds to</b>")
         if self.map_image.value != map_png:
@@ -151,12 +162,12 @@ class PatternView:
     def _draw_page(self) -> None:
         fx, stage, channel, layout, order = self._state
         found = cached_patterns(fx, stage, order)
-        asked = (id(fx), stage, tuple(order)) in self._pages_asked
+        asked = (token(fx), stage, tuple(order)) in self._pages_asked
         if not found or not (asked or len(found) == len(order)):  # a page, not stray maps
             self.page_image.layout.display = "none"
             self.page_note.value = ""
             return
-        key = (id(fx), stage, layout, tuple(order), tuple(sorted(found)))
+        key = (token(fx), stage, layout, tuple(order), tuple(sorted(found)))
         if key != self._page_key:  # a display-only change of the maps leaves the page as it is
             self._page_key = key
             self.page_image.value = render_pattern_page(
@@ -188,9 +199,11 @@ class PatternView:
 
         def progress(done: int, total: int) -> None:
             run.progress(done, total)
-            if which == "page" and time.monotonic() - drawn[0] > 2 and self._showing(fx, stage):
+            if which == "page" and time.monotonic() - drawn[0] > 2:
                 drawn[0] = time.monotonic()
-                self._draw_page()  # the batches done so far, while the rest is found
+                with self._lock:
+                    if self._showing(fx, stage):
+                        self._draw_page()  # the batches done so far, while the rest is found
 
         try:
             patterns(fx, stage, channels, progress=progress, cancel=run.cancel)
@@ -202,26 +215,28 @@ class PatternView:
             if getattr(self, f"_{which}") is run:
                 setattr(self, f"_{which}", None)
             self.runs.children = [r.row for r in (self._one, self._page) if r is not None]
-        if self._showing(fx, stage):
-            self._draw_one()
-            self._draw_page()
+            if self._showing(fx, stage):
+                self._draw_one()
+                self._draw_page()
 
     def _showing(self, fx, stage: str) -> bool:
         return self._state is not None and self._state[:2] == (fx, stage)
 
     def _find_one(self) -> None:
-        if self._state is None or self._one is not None:
-            return
-        fx, stage, channel = self._state[:3]
-        self.find.layout.display = "none"
-        self._start(f"finding what {stage} map {channel} responds to…", [channel], "one")
+        with self._lock:
+            if self._state is None or self._one is not None:
+                return
+            fx, stage, channel = self._state[:3]
+            self.find.layout.display = "none"
+            self._start(f"finding what {stage} map {channel} responds to…", [channel], "one")
 
     def _find_page(self) -> None:
-        if self._state is None or self._page is not None:
-            return
-        stage, order = self._state[1], self._state[4]
-        self._pages_asked.add((id(self._state[0]), stage, tuple(order)))
-        self._start(f"finding the patterns of {len(order)} {stage} maps…", order, "page")
+        with self._lock:
+            if self._state is None or self._page is not None:
+                return
+            stage, order = self._state[1], self._state[4]
+            self._pages_asked.add((token(self._state[0]), stage, tuple(order)))
+            self._start(f"finding the patterns of {len(order)} {stage} maps…", order, "page")
 
     def _on_page_event(self, event: dict) -> None:
         if event.get("type") == "click":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import ipywidgets as w
 from PIL import Image, ImageDraw
@@ -30,6 +31,8 @@ LABEL_WIDTH = "70px"
 ACCEPT = "image/*,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff"
 UPLOADED = " (your upload)"
 """How the image list names the latest upload, after the file's name."""
+THUMB = 320
+"""Largest side of the original's thumbnail, in pixels."""
 NARROW, WIDE = "145px", "296px"
 """Widths of the picker's pictures side by side, and of the network's view alone."""
 
@@ -66,6 +69,33 @@ class StatusLine:
         return self.widget.value
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """What the picker keeps of a picture: its name, the fitted SIZE×SIZE view every view
+    reads, the original's thumbnail (PNG) and size; never the decoded original (a 40 MP photo
+    is 120 MB)."""
+
+    name: str
+    image: Image.Image
+    thumb_png: bytes
+    width: int
+    height: int
+
+    @classmethod
+    def of(cls, original: Image.Image, name: str) -> _Shown:
+        """What to keep of `original`, decoded at its full size."""
+        thumb = original if max(original.size) <= THUMB else original.resize(
+            _thumb_size(original.size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+        return cls(name, fit_image(original, SIZE), encode_png(thumb), *original.size)
+
+
+def _thumb_size(size: tuple[int, int]) -> tuple[int, int]:
+    """`size` scaled to fit THUMB×THUMB, as PIL's `thumbnail` scales it (no copy first)."""
+    width, height = size
+    scale = THUMB / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 class ImagePicker:
     """Bundled samples or an upload; shows the original beside the 224×224 network's-eye view.
     The latest upload joins the samples' list under its own name, so the list says what is
@@ -87,9 +117,9 @@ class ImagePicker:
         self.network_view.add_class("vggviz-network-view")
         self.name = ""
         self.image: Image.Image | None = None  # the network's-eye view, 224×224 RGB
-        self._uploaded: tuple[str, Image.Image] | None = None  # (file name, decoded upload)
+        self._uploaded: _Shown | None = None  # the latest upload, as shown
         self._listing = False  # the list's options are being replaced: not a person's choice
-        self._use(self.samples[self.sample.value], self.sample.value)
+        self._use(_Shown.of(self.samples[self.sample.value], self.sample.value))
         self.sample.observe(self._on_sample, "value")
         self.upload.observe(self._on_upload, "value")
         caption = w.Layout(margin="0 0 0 4px")
@@ -105,17 +135,15 @@ class ImagePicker:
             ]),
         ], layout=w.Layout(align_items="flex-start"))
 
-    def _use(self, original: Image.Image, name: str) -> None:
-        self.image, self.name = fit_image(original, SIZE), name
-        thumb = original.copy()
-        thumb.thumbnail((320, 320))
-        self.original.value = encode_png(thumb)
-        self.original.alt = (f"The original picture, {name}, {original.width}×{original.height} "
+    def _use(self, shown: _Shown) -> None:
+        self.image, self.name = shown.image, shown.name
+        self.original.value = shown.thumb_png
+        self.original.alt = (f"The original picture, {shown.name}, {shown.width}×{shown.height} "
                              "pixels.")
         self._network_png = encode_png(self.image)
         self._outlined = None
         self.network_view.value = self._network_png
-        self.network_view.alt = network_view_alt(name)
+        self.network_view.alt = network_view_alt(shown.name)
 
     def outline(self, box: tuple[int, int, int, int] | None, *, redraw: bool = False) -> None:
         """Mark `box` (top, left, bottom, right, inclusive pixels) on the network's-eye view,
@@ -148,9 +176,9 @@ class ImagePicker:
         if change["new"] is None or self._listing:
             return
         if change["new"] in self.samples:
-            self._use(self.samples[change["new"]], change["new"])
+            self._use(_Shown.of(self.samples[change["new"]], change["new"]))
         else:  # back to the upload
-            self._use(self._uploaded[1], self._uploaded[0])
+            self._use(self._uploaded)
         self.on_change()
 
     def _on_upload(self, change) -> None:
@@ -183,9 +211,10 @@ class ImagePicker:
     def load_upload(self, item: dict) -> None:
         """Decode one upload entry and show it (an oversized file is refused uncopied)."""
         name = item.get("name") or "the upload"
-        original = decode_image(item["content"], name=name, max_bytes=self.max_bytes)
-        self._use(original, name)
-        self._uploaded = (name, original)
+        shown = _Shown.of(decode_image(item["content"], name=name, max_bytes=self.max_bytes),
+                          name)  # the decoded original goes here: only what is shown stays
+        self._use(shown)
+        self._uploaded = shown
         self._listing = True
         try:
             self.sample.options = [*self.samples, name + UPLOADED]

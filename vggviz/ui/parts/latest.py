@@ -1,10 +1,26 @@
 """Background work that answers only the latest request: a burst of slider moves draws the last
-one, not each in turn, and no thread outlives the work (nothing to shut down, nothing leaks)."""
+one, not each in turn, and no thread outlives the work (nothing to shut down, nothing leaks);
+and tokens that name the objects such work keys its state by."""
 
 from __future__ import annotations
 
+import itertools
 import threading
+import weakref
 from collections.abc import Callable
+
+_tokens: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+_counter = itertools.count()
+_tokens_lock = threading.Lock()
+
+
+def token(obj: object) -> int:
+    """A number naming `obj` while it lives and never given to another object, for keys of state
+    kept past it (`id()` is reused as soon as its object is freed)."""
+    with _tokens_lock:
+        if obj not in _tokens:
+            _tokens[obj] = next(_counter)
+        return _tokens[obj]
 
 
 class LatestOnly:
