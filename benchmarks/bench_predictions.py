@@ -125,8 +125,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-predictions-"))
     os.environ["VGGVIZ_CACHE"] = str(work / "vggviz-cache")
     print(f"weights: {_stand_ins(work / 'keras')}")
+    from vggviz.by_hand.classifier import SharedClassifier
     from vggviz.network.class_heat import CAM_STAGES, class_heat
-    from vggviz.network.classifier_head import SharedClassifier
     from vggviz.network.features import FeatureExtractor
     from vggviz.network.predictions import top_classes
 

@@ -12,10 +12,11 @@ import keras
 import numpy as np
 import pytest
 
+from vggviz.by_hand.classifier import SharedClassifier
 from vggviz.cli import main
-from vggviz.network.classifier_head import NoClassifier, SharedClassifier
 from vggviz.network.features import FeatureExtractor
 from vggviz.network.predictions import classifier_problem, top_classes
+from vggviz.sources.classifier_problems import NoClassifier
 from vggviz.sources.imagenet_classes import (
     CLASS_INDEX_MD5,
     class_index_bytes,
@@ -148,7 +149,7 @@ def test_two_processes_share_one_cache_entry(keras_vgg16_top_file, isolated_cach
     script = textwrap.dedent(f"""
         import json, sys
         import numpy as np
-        from vggviz.network.classifier_head import SharedClassifier
+        from vggviz.by_hand.classifier import SharedClassifier
         from vggviz.network.features import FeatureExtractor
         fx = FeatureExtractor("vgg16", weights={str(keras_vgg16_top_file)!r})
         head = SharedClassifier.for_extractor(fx)

@@ -82,7 +82,7 @@ def teacher(place, served_weights, imagenet_home_with_classifier):
     """A teacher's Keras home filled through vggviz as root with umask 022: the ImageNet file
     downloaded (from a folder mirror), the classifier's arrays extracted from the top file,
     the patterns of a few stem maps; and a file only root may read."""
-    from vggviz.network.classifier_head import SharedClassifier
+    from vggviz.by_hand.classifier import SharedClassifier
     from vggviz.network.features import FeatureExtractor
     from vggviz.network.patterns import patterns
     from vggviz.sources.downloads import download
@@ -110,7 +110,7 @@ def teacher(place, served_weights, imagenet_home_with_classifier):
 STUDENT = textwrap.dedent("""
     import json, os, sys
     import numpy as np
-    from vggviz.network.classifier_head import SharedClassifier
+    from vggviz.by_hand.classifier import SharedClassifier
     from vggviz.network.patterns import cached_patterns
     from vggviz.ui.parts.extractors import ExtractorPool
 
@@ -169,7 +169,8 @@ def _dockerfile_env() -> dict[str, str]:
 POD = textwrap.dedent("""
     import io, json, os, sys, contextlib
     from vggviz import cli
-    from vggviz.network.classifier_head import NoClassifier, SharedClassifier
+    from vggviz.by_hand.classifier import SharedClassifier
+    from vggviz.sources.classifier_problems import NoClassifier
     from vggviz.network.patterns import patterns
     from vggviz.ui import stem_explorer
 

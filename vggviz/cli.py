@@ -180,8 +180,8 @@ def cmd_activations(args: argparse.Namespace) -> None:
 def _answerable(fx, download: bool) -> None:
     """Refuse, in one line, an extractor whose weights give no classifier answer (ImageNet's
     classifier file not downloaded yet is no refusal when the command may download it)."""
-    from vggviz.network.classifier_head import weights_problem
     from vggviz.network.predictions import classifier_problem
+    from vggviz.sources.classifier_problems import weights_problem
 
     may_fetch = download and fx.weights == "imagenet"
     problem = weights_problem(fx) if may_fetch else classifier_problem(fx)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vggviz.network.classifier_head import SharedClassifier
+from vggviz.by_hand.classifier import SharedClassifier
 from vggviz.plan.architecture import layer_plan
 from vggviz.sources.imagenet_classes import class_of
 

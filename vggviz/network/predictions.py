@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vggviz.network.classifier_head import (
+from vggviz.by_hand.classifier import SharedClassifier
+from vggviz.plan.architecture import whole_number
+from vggviz.sources.classifier_problems import (
     NoClassifier,
-    SharedClassifier,
     head_problem,
     imagenet_missing,
     weights_problem,
 )
-from vggviz.plan.architecture import whole_number
 from vggviz.sources.imagenet import imagenet_cached
 from vggviz.sources.imagenet_classes import class_of
 from vggviz.sources.weight_files import WeightsMismatch, weight_datasets

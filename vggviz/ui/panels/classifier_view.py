@@ -11,10 +11,10 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from vggviz.network.class_heat import CAM_STAGES, ClassHeat, class_heat
-from vggviz.network.classifier_head import TOP_FILE_MB
 from vggviz.network.predictions import ClassScore, NoClassifier, classifier_problem, top_classes
 from vggviz.plan.architecture import VARIANTS
 from vggviz.render.heat import heat_overlay, heat_scale
+from vggviz.sources.classifier_problems import TOP_FILE_MB
 from vggviz.sources.imagenet import imagenet_cached
 from vggviz.ui.panels.weights_download import WeightsDownloads
 from vggviz.ui.parts.alt_text import heat_alt
