@@ -1,4 +1,4 @@
-"""A file chosen in Chromium → all its bytes in the kernel: vggviz's upload button (1 MiB
+"""A file chosen in Chromium → all its bytes in the kernel: vggviz's upload button (64 KiB
 pieces, each answered before the next) against ipywidgets' FileUpload (the whole file in one
 message), the way people upload in a notebook.
 
