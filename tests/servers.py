@@ -233,18 +233,20 @@ class LabServer(NamedTuple):
 
 @contextmanager
 def voila(target: str = DASHBOARD, *extra: str, pool: int = 1, log: Path | None = None,
-          start_timeout: float = 120) -> Iterator[VoilaServer]:
+          start_timeout: float = 120, port: int | None = None,
+          env: dict[str, str] | None = None) -> Iterator[VoilaServer]:
     """Voilà as `make dashboard` runs it (`vggviz dashboard`, the package's voila.json), on a
-    free port with `pool` kernels kept ready.
+    free port (or `port`) with `pool` kernels kept ready.
 
     `target` is a notebook or a directory (as `make dashboards`), relative to the project root
-    or absolute; `extra` Voilà options are passed on (they override voila.json). Yields
-    (base_url, process); stops the server and its kernels on exit.
+    or absolute; `extra` Voilà options are passed on (they override voila.json); `env` is added
+    to the server's environment. Yields (base_url, process); stops the server and its kernels
+    on exit.
     """
-    port = free_port()
+    port = free_port() if port is None else port
     cmd = [_tool("vggviz"), "dashboard", target, f"--port={port}", f"--pool={pool}",
            *(f"--voila={option}" for option in extra)]
-    proc, out = _start(cmd, log)
+    proc, out = _start(cmd, log, env)
     try:
         wait_port(port, timeout=start_timeout, proc=proc)
         yield VoilaServer(f"http://{LOOPBACK}:{port}/", proc)

@@ -38,6 +38,7 @@ from playwright.sync_api import expect
 from servers import jupyterlab, project_root, voila, wait_pool_quiet
 
 from vggviz.server.dashboards import config_dir
+from vggviz.ui.parts.image_upload import CHUNK_BYTES
 
 ROOT = project_root()
 
@@ -339,8 +340,8 @@ class TestDashboards:
     def test_a_12_mb_upload_arrives_in_pieces_and_a_25_mb_one_is_never_sent(
             self, explorer, watches, tmp_path):
         """voila.json sets no websocket limit, so Voilà drops messages over Tornado's 10 MiB:
-        a 12 MB picture arrives all the same, in 1 MiB pieces (no message the page sends is
-        larger), the button counting them. Then a 25 MB file is refused in words without a
+        a 12 MB picture arrives all the same, in pieces of CHUNK_BYTES (no message the page sends
+        is larger), the button counting them. Then a 25 MB file is refused in words without a
         byte sent, and the 12 MB picture stays."""
         page = explorer
         voila_config = json.loads((config_dir() / "voila.json").read_text())
@@ -358,9 +359,9 @@ class TestDashboards:
         src = wait_new_picture(grid, src)
         expect(page.locator(".vggviz-status .vggviz-ok")).to_contain_text(  # at any stage
             re.compile(r"noise-12mb\.png · \w+ \d+×\d+×\d+"))
-        pieces = [n for n in sent[before:] if n > 2**16]
-        assert len(pieces) == 12 and sum(pieces) >= size, sent[before:]
-        assert max(sent[before:]) <= 2**20 + 2**16, "one message carried more than a piece"
+        pieces = [n for n in sent[before:] if n > CHUNK_BYTES]  # every whole piece, with its header
+        assert len(pieces) == size // CHUNK_BYTES and sum(sent[before:]) >= size, sent[before:]
+        assert max(sent[before:]) <= CHUNK_BYTES + 2**12, "one message carried more than a piece"
         texts = page.evaluate("() => window.__vggviz.texts")
         sending = [(text, label) for text, label, disabled in texts["button"] if disabled]
         percents = [int(re.fullmatch(r"Sending (\d+) %", text)[1]) for text, _ in sending]

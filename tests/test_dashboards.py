@@ -126,3 +126,23 @@ def test_notebooks_refuses_a_file_as_the_folder(tmp_path):
 def test_a_negative_pool_is_refused():
     with pytest.raises(DashboardError, match="pool"):
         voila_argv(pool=-1)
+
+
+def test_a_pool_is_k_kernels_in_all_for_the_stem_explorer_of_a_folder():
+    """Voilà's `default_pool_size` counts for every notebook of a folder (`--all --pool 4` held
+    16 kernels); here a folder's pool is K kernels for its stem explorer and none for the rest."""
+    from traitlets import Dict
+    from voila.app import Voila
+
+    app = Voila()
+    app.parse_command_line(voila_argv(everything=True, port=9004, pool=4))
+    assert app.config.VoilaConfiguration.default_pool_size == 0
+    sizes = app.config.VoilaKernelManager.kernel_pools_config.get_value(Dict())  # as Voilà reads it
+    assert sizes == {"default": {"pool_size": 0}, STEM_EXPLORER: {"pool_size": 4}}
+
+
+def test_a_folder_without_a_stem_explorer_keeps_no_kernels_unless_asked(tmp_path):
+    (tmp_path / "mine.ipynb").write_text("{}")
+    assert "--VoilaConfiguration.default_pool_size=0" in voila_argv(tmp_path)
+    with pytest.raises(DashboardError, match="holds none"):
+        voila_argv(tmp_path, pool=2)

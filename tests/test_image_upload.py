@@ -31,7 +31,8 @@ def noise_png(side: int) -> bytes:
 
 
 def pieces(data: bytes, upload: str = "u1", name: str = "leaf.png") -> list[tuple[dict, list]]:
-    """The messages the page sends for `data`: 1 MiB slices, numbered, each saying the file."""
+    """The messages the page sends for `data`: CHUNK_BYTES slices, numbered, each saying the
+    file."""
     count = max(1, -(-len(data) // CHUNK_BYTES))
     return [({"event": "chunk", "upload": upload, "index": index, "count": count, "name": name,
               "type": "image/png", "size": len(data), "last_modified": MODIFIED},
@@ -77,23 +78,23 @@ def test_a_file_in_one_piece_is_shown(picker, values):
 
 
 def test_pieces_in_order_make_the_exact_file_and_the_status_follows_them(picker, values):
-    data = noise_png(1000)  # 3 MB: 3 pieces
-    messages = pieces(data, name="noise.png")
-    assert len(messages) == 3 and len(data) > 2 * CHUNK_BYTES
-    deliver(picker, messages[:1])
+    data = noise_png(1000)  # 3 MB: 1 MiB every `whole` pieces
+    messages, whole = pieces(data, name="noise.png"), 2**20 // CHUNK_BYTES
+    assert len(messages) == -(-len(data) // CHUNK_BYTES) > 2 * whole
+    deliver(picker, messages[:whole])
     assert "Receiving noise.png: 1 MB of 2.9 MB" in picker.status.text
-    deliver(picker, messages[1:2])
+    deliver(picker, messages[whole:2 * whole])
     assert "Receiving noise.png: 2 MB of 2.9 MB" in picker.status.text
     assert values == [] and picker.changes == []
-    deliver(picker, messages[2:])
+    deliver(picker, messages[2 * whole:])
     assert [item["content"] for item in values] == [data]
     assert picker.changes == ["noise.png"]
-    assert [a["ok"] for a in picker.answers] == [True] * 3
-    assert [a["index"] for a in picker.answers] == [0, 1, 2]
+    assert [a["ok"] for a in picker.answers] == [True] * len(messages)
+    assert [a["index"] for a in picker.answers] == list(range(len(messages)))
 
 
 def test_a_new_upload_drops_an_unfinished_one(picker, values):
-    old, new = noise_png(1000), noise_png(800)  # 3 pieces, 2
+    old, new = noise_png(250), noise_png(200)  # 3 pieces, 2
     old_pieces, new_pieces = pieces(old, "old", "old.png"), pieces(new, "new", "new.png")
     deliver(picker, old_pieces[:2] + new_pieces[:1] + old_pieces[2:] + new_pieces[1:])
     assert [item["content"] for item in values] == [new]
@@ -110,7 +111,7 @@ def test_a_new_upload_drops_an_unfinished_one(picker, values):
     ([0, 2, 1], "piece 3 of 3 came where piece 2 was due"),  # out of order
 ])
 def test_pieces_out_of_order_never_make_a_file(picker, values, order, message):
-    messages = pieces(noise_png(1000), name="noise.png")
+    messages = pieces(noise_png(250), name="noise.png")  # 3 pieces
     before = picker.image.tobytes()
     deliver(picker, [messages[i] for i in order])
     assert values == [] and picker.changes == []
@@ -156,9 +157,9 @@ def test_a_piece_saying_another_file_drops_the_upload(picker, values):
 def test_no_piece_over_chunk_bytes_is_taken(picker, values):
     """The page slices by the size the kernel tells it, and a larger piece is refused, so no
     message of an upload comes near Tornado's default websocket limit (10 MiB)."""
-    assert picker.upload.get_state()["chunk_bytes"] == CHUNK_BYTES == 2**20
+    assert picker.upload.get_state()["chunk_bytes"] == CHUNK_BYTES == 2**16
     assert CHUNK_BYTES + 2**16 <= tornado.websocket._default_max_message_size // 8
-    data = noise_png(700)  # 1.4 MB, all in its first piece (a hand-made message)
+    data = noise_png(175)  # 92 kB, all in its first piece (a hand-made message)
     deliver(picker, [(pieces(data)[0][0], [memoryview(data)])])
     assert values == [] and picker.answers[-1]["ok"] is False
     assert f"held {len(data)} bytes where {CHUNK_BYTES} were due" in picker.status.text

@@ -473,8 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true",
                    help="the packaged dashboards behind their landing page")
     p.add_argument("--port", type=_size, default=8866, metavar="N", help="port (8866)")
-    p.add_argument("--pool", type=_size, default=1, metavar="K",
-                   help="kernels kept ready, each having run the notebook (1; about 160 MB each)")
+    p.add_argument("--pool", type=_size, default=None, metavar="K",
+                   help="kernels kept ready in all, each having run the stem explorer (with a "
+                   "folder or --all, its 01_stem_explorer.ipynb; the other notebooks start a "
+                   "kernel when opened); 1, about 165 MB each")
     p.add_argument("--voila", action="append", metavar="OPTION",
                    help="a Voilà option passed on, e.g. --voila=--VoilaConfiguration."
                    "preheat_kernel=False (repeatable)")

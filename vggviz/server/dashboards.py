@@ -4,6 +4,10 @@ The notebooks (`vggviz/notebooks`) and the server settings (`vggviz/server/confi
 sources stripped, no tracebacks, a closing tab's kernel freed, idle kernels culled) ship inside
 the package, so a wheel serves exactly what a checkout serves. Voilà itself comes with the
 `dashboard` extra (`pip install "vggviz[dashboard]"`); the library does not need it.
+
+`--pool K` means K kernels kept ready in all, as a teacher reads it, not Voilà's K for every
+notebook of a folder (with `--all` that was 4 × K): they all wait for the stem explorer, the page a
+class opens; the landing page and the other dashboards start a kernel when they are opened.
 """
 
 from __future__ import annotations
@@ -46,16 +50,44 @@ def _target(path: str | Path | None, everything: bool) -> Path:
     return target.resolve()
 
 
+def pooled_notebook(path: str | Path | None = None, *, everything: bool = False) -> Path | None:
+    """The one notebook whose kernels `--pool` keeps ready: the notebook served, or in a folder
+    its stem explorer; None for a folder without one."""
+    target = _target(path, everything)
+    if target.is_file():
+        return target
+    explorer = target / STEM_EXPLORER
+    return explorer if explorer.is_file() else None
+
+
 def voila_argv(path: str | Path | None = None, *, everything: bool = False,
-               port: int = DEFAULT_PORT, pool: int = 1, extra: Sequence[str] = ()) -> list[str]:
+               port: int = DEFAULT_PORT, pool: int | None = None,
+               extra: Sequence[str] = ()) -> list[str]:
     """Voilà's command-line arguments for a notebook or folder (default: the stem explorer;
     `everything`: the packaged notebooks behind their landing page) with the package's
-    voila.json; `extra` Voilà options come last and win."""
+    voila.json; `extra` Voilà options come last and win.
+
+    `pool` kernels are kept ready in all, for the stem explorer (`pooled_notebook`); None: one
+    where there is a stem explorer, none in a folder without one."""
+    target = _target(path, everything)
+    pooled = pooled_notebook(path, everything=everything)
+    if pool is None:
+        pool = 1 if pooled is not None else 0
     if pool < 0:
         raise DashboardError(f"--pool must be 0 or more kernels, got {pool}")
-    return [str(_target(path, everything)), "--no-browser", f"--port={port}",
-            "--Voila.port_retries=0", f"--Voila.config_file_paths={config_dir()}",
-            f"--VoilaConfiguration.default_pool_size={pool}", *extra]
+    if pool and pooled is None:
+        raise DashboardError(f"--pool keeps kernels ready for a folder's {STEM_EXPLORER}, and "
+                             f"{target} holds none: serve one notebook, or give --pool 0")
+    if target.is_file():
+        pools = [f"--VoilaConfiguration.default_pool_size={pool}"]
+    else:  # Voilà's own default is `pool` kernels for each notebook of the folder
+        sizes = {"default": {"pool_size": 0}}
+        if pooled is not None:
+            sizes[pooled.relative_to(target).as_posix()] = {"pool_size": pool}
+        pools = ["--VoilaConfiguration.default_pool_size=0",
+                 f"--VoilaKernelManager.kernel_pools_config={sizes!r}"]
+    return [str(target), "--no-browser", f"--port={port}", "--Voila.port_retries=0",
+            f"--Voila.config_file_paths={config_dir()}", *pools, *extra]
 
 
 def address(path: str | Path | None = None, *, everything: bool = False,
@@ -70,7 +102,7 @@ def address(path: str | Path | None = None, *, everything: bool = False,
 
 
 def serve(path: str | Path | None = None, *, everything: bool = False, port: int = DEFAULT_PORT,
-          pool: int = 1, extra: Sequence[str] = ()) -> None:
+          pool: int | None = None, extra: Sequence[str] = ()) -> None:
     """Serve with Voilà in this process until Ctrl-C, after printing the address to open."""
     argv = voila_argv(path, everything=everything, port=port, pool=pool, extra=extra)
     try:
@@ -78,7 +110,10 @@ def serve(path: str | Path | None = None, *, everything: bool = False, port: int
     except ImportError:
         raise DashboardError('serving needs Voilà: pip install "vggviz[dashboard]"') from None
     what = "vggviz dashboards" if everything else "vggviz"
-    print(f"{what}: {address(path, everything=everything, port=port)}  (Ctrl-C stops it)",
+    pooled = pooled_notebook(path, everything=everything)
+    kept = (1 if pooled else 0) if pool is None else pool
+    ready = f"{kept} kernel(s) kept ready for {pooled.name}; " if pooled and kept else ""
+    print(f"{what}: {address(path, everything=everything, port=port)}  ({ready}Ctrl-C stops it)",
           flush=True)
     Voila.launch_instance(argv=argv)
 

@@ -11,6 +11,11 @@ pooled kernels from the culler (voila_kernel_manager.py), so for them that momen
 but never opened (a curl) still frees its kernel. Configured in voila.json
 (`VoilaConfiguration.multi_kernel_manager_class`) and, for the hub's servers, in
 deploy/jupyterhub/server/jupyter_server_config.json (`ServerApp.kernel_manager_class`).
+
+It also counts each kernel's automatic restarts (`autorestarts` in its REST model): a kernel that
+died is restarted by the server under the same id, empty, and a page that connects to it then
+finds none of its widgets; the page's kernel watch (`vggviz.ui.parts.kernel_watch`) reads the count to
+say so instead of showing "Loading widget…" for ever.
 """
 
 from __future__ import annotations
@@ -34,6 +39,26 @@ class FirstConnectionKernelManager(AsyncMappingKernelManager):
         super().__init__(**kwargs)
         self._ever_connected: set[str] = set()
         self._awaited_since: dict[str, datetime] = {}
+        self._autorestarts: dict[str, int] = {}
+
+    async def start_kernel(self, **kwargs) -> str:
+        """Start a kernel as jupyter_server does, and count its automatic restarts from now."""
+        kernel_id = await super().start_kernel(**kwargs)
+        if kernel_id not in self._autorestarts:
+            self._autorestarts[kernel_id] = 0
+            self.add_restart_callback(kernel_id, lambda: self._restarted(kernel_id), "restart")
+        return kernel_id
+
+    def _restarted(self, kernel_id: str) -> None:
+        if kernel_id in self._autorestarts:
+            self._autorestarts[kernel_id] += 1
+
+    def kernel_model(self, kernel_id: str) -> dict:
+        """jupyter_server's model of a kernel, with `autorestarts`: how many times the server
+        restarted it (empty) after it died."""
+        model = super().kernel_model(kernel_id)
+        model["autorestarts"] = self._autorestarts.get(kernel_id, 0)
+        return model
 
     def notify_connect(self, kernel_id: str) -> None:
         """Count the connection, and remember that this kernel's page has arrived."""
@@ -44,6 +69,7 @@ class FirstConnectionKernelManager(AsyncMappingKernelManager):
         """Forget a kernel that is gone (shut down, culled or dead)."""
         self._ever_connected.discard(kernel_id)
         self._awaited_since.pop(kernel_id, None)
+        self._autorestarts.pop(kernel_id, None)
         return super().remove_kernel(kernel_id)
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:

@@ -4,8 +4,10 @@ ipywidgets' FileUpload sends every chosen file, whatever its size, as one websoc
 message over the server's limit (Tornado's `websocket_max_message_size`, 10 MiB unless set)
 closes the socket, and the person sees nothing. Here the page knows the file's size first: a
 file over `max_bytes` is refused in words without a byte sent. An accepted file travels in
-pieces of CHUNK_BYTES (binary buffers, anywidget), each answered by the kernel before the next
-goes, so no message comes near any server's limit and the button can say how far it got.
+pieces of CHUNK_BYTES (binary buffers, anywidget), each answered by the kernel, so no message
+comes near any server's limit and the button can say how far it got. The page sends ahead of
+the answers only as many pieces as the link carries in a quarter second: a click waits behind
+at most that much of an upload, on a slow link as on a fast one.
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ from dataclasses import dataclass
 import anywidget
 import traitlets
 
-CHUNK_BYTES = 2**20
-"""The most bytes one message of an upload carries: a tenth of Tornado's default limit."""
+CHUNK_BYTES = 2**16
+"""The most bytes one message of an upload carries. A click travels on the same websocket and
+waits behind the piece being sent: 64 KiB is 1.3 s on a 50 kB/s link (1 MiB was 20 s)."""
 
 _ESM = """
 const ANSWER_MS = 120_000;  // a kernel that answers no piece for this long is not listening
+// Pieces sent ahead of the kernel's answers: as many as the link carries in AHEAD_MS, measured
+// from the answers so far (one on a slow link, so a click waits behind one piece; up to
+// MOST_AHEAD on a fast one, so the answers' round trips do not add up).
+const AHEAD_MS = 250;
+const MOST_AHEAD = 32;
 
 export default {
   render({ model, el }) {
@@ -70,14 +78,27 @@ export default {
       const upload = Date.now().toString(36) + Math.random().toString(36).slice(2);
       button.disabled = true;
       progress(0);
+      const started = performance.now();
+      const waiting = [];  // the answers still due, in the order the pieces went
+      let taken = 0, ahead = 1;
+      const next = async () => {  // the next answer: false if the kernel refused or fell silent
+        if (!(await waiting.shift())) return false;
+        taken += 1;
+        const done = Math.min(taken * chunk, file.size);
+        const perMs = done / Math.max(performance.now() - started, 1);
+        ahead = Math.max(1, Math.min(MOST_AHEAD, Math.floor(perMs * AHEAD_MS / chunk)));
+        progress(Math.floor(100 * done / (file.size || 1)));
+        return true;
+      };
       try {
-        for (let index = 0; index < count; index++) {
+        let ok = true;
+        for (let index = 0; ok && index < count; index++) {
           const piece = await file.slice(index * chunk, (index + 1) * chunk).arrayBuffer();
-          const taken = answer(upload, index);
+          waiting.push(answer(upload, index));
           model.send({ event: "chunk", upload, index, count, ...about }, undefined, [piece]);
-          if (!(await taken)) break;
-          progress(Math.floor(100 * Math.min((index + 1) * chunk, file.size) / (file.size || 1)));
+          while (ok && waiting.length >= ahead) ok = await next();
         }
+        while (ok && waiting.length) ok = await next();
       } finally {
         button.disabled = false;
         label();
