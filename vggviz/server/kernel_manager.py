@@ -14,8 +14,8 @@ deploy/jupyterhub/server/jupyter_server_config.json (`ServerApp.kernel_manager_c
 
 It also counts each kernel's automatic restarts (`autorestarts` in its REST model): a kernel that
 died is restarted by the server under the same id, empty, and a page that connects to it then
-finds none of its widgets; the page's kernel watch (`vggviz.ui.parts.kernel_watch`) reads the count to
-say so instead of showing "Loading widget…" for ever.
+finds none of its widgets; the page's kernel watch (`vggviz.ui.parts.kernel_watch`) reads the
+count to say so instead of showing "Loading widget…" for ever.
 """
 
 from __future__ import annotations

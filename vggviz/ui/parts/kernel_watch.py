@@ -19,8 +19,9 @@ from vggviz.ui.parts.legibility import PAGE_HTML
 # - 404 or dead: after no answer, the server was restarted and lost the kernel; before the page
 #   first saw its kernel alive, the kernel stopped before the page could connect; else the
 #   server ended it;
-# - `autorestarts` above 0 (vggviz.server.kernel_manager): the kernel died and the server put an empty one
-#   in its place; if the page never saw it alive and unrestarted, before the page could connect.
+# - `autorestarts` above 0 (vggviz.server.kernel_manager): the kernel died and the server put an
+#   empty one in its place; if the page never saw it alive and unrestarted, before the page
+#   could connect.
 # On a Voilà page (its page config names the kernel) it also asks every 3 s until its page is
 # connected. Once the kernel is gone, work rows (progress bars, Cancel) go with it.
 _KERNEL_WATCH = r"""<script>
