@@ -202,18 +202,31 @@ def _read_path(path: str | os.PathLike, label: str, max_bytes: int) -> bytes:
             return file.read(max_bytes + 1)
     except ImageError:  # over max_bytes (an ImageError is a ValueError, handled below)
         raise
-    except FileNotFoundError:
-        raise ImageError(f"no such file: {os.fspath(path)}") from None
-    except IsADirectoryError:
-        raise ImageError(
-            f"cannot read {label}: it is a folder; give the path of an image file"
-        ) from None
-    except OSError as error:
-        raise ImageError(f"cannot read {label}: {error.strerror or error}") from None
-    except ValueError:  # what os.stat raises for a NUL character, which no path can hold
-        raise ImageError(
-            f"cannot read {label!r}: a file path cannot contain a NUL character"
-        ) from None
+    except (OSError, ValueError) as error:
+        raise _path_error(path, label, error) from None
+
+
+def check_image_path(path: str | os.PathLike) -> None:
+    """Refuse a path that names no file this process can open, in the loader's words, reading
+    nothing: a command checks its inputs before it fetches weights or builds a model."""
+    label = _default_label(path)
+    try:
+        with open(path, "rb"):
+            pass
+    except (OSError, ValueError) as error:
+        raise _path_error(path, label, error) from None
+
+
+def _path_error(path: str | os.PathLike, label: str, error: Exception) -> ImageError:
+    """What went wrong opening `path`, in words."""
+    if isinstance(error, FileNotFoundError):
+        return ImageError(f"no such file: {os.fspath(path)}")
+    if isinstance(error, IsADirectoryError):
+        return ImageError(f"cannot read {label}: it is a folder; give the path of an image file")
+    if isinstance(error, OSError):
+        return ImageError(f"cannot read {label}: {error.strerror or error}")
+    # what os.stat raises for a NUL character, which no path can hold
+    return ImageError(f"cannot read {label!r}: a file path cannot contain a NUL character")
 
 
 def _read_stream(stream: BinaryIO, label: str, max_bytes: int) -> bytes | bytearray:
