@@ -530,7 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=_size, default=5, metavar="K", help="classes shown (5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--download", action="store_true",
-                   help="fetch ImageNet's classifier file (528-549 MB) if it is not cached")
+                   help="fetch ImageNet's classifier file (553-575 MB) if it is not cached")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("cam", parents=[model_options],
@@ -541,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", choices=["group3", "group4", "group5"], default="group5")
     p.add_argument("--out", required=True, metavar="PNG")
     p.add_argument("--download", action="store_true",
-                   help="fetch ImageNet's classifier file (528-549 MB) if it is not cached")
+                   help="fetch ImageNet's classifier file (553-575 MB) if it is not cached")
     p.set_defaults(func=cmd_cam)
 
 
@@ -563,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("variant", nargs="?", choices=["vgg16", "vgg19", "all"], default="vgg16",
                    help="vgg16 (default), vgg19 or all")
     p.add_argument("--top", action="store_true",
-                   help="also the file with the classifier (for predict and cam; 528-549 MB)")
+                   help="also the file with the classifier (for predict and cam; 553-575 MB)")
     p.set_defaults(func=cmd_fetch_weights)
 
     p = sub.add_parser("measure-stems", help="time the whole model with each stem design here",

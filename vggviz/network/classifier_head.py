@@ -27,8 +27,9 @@ from vggviz.sources.weights import imagenet_top_problem
 
 HEAD = ("fc1", "fc2", "predictions")
 """The dense layers of the fc head, named as Keras names them."""
-TOP_FILE_MB = {"vgg16": 528, "vgg19": 549}
-"""Size of Keras' ImageNet files with the classifier, in MiB as `du -m` shows them."""
+TOP_FILE_MB = {"vgg16": 553, "vgg19": 575}
+"""Size of Keras' ImageNet files with the classifier in MB (10^6 bytes, as a download counts
+them): 553,467,096 and 574,710,816 bytes."""
 CHUNK_VALUES = 2**22
 """Values copied at a time from the weights file (16 MB of float32)."""
 
@@ -95,7 +96,7 @@ def weights_problem(fx) -> str | None:
     """Why fx's kind of weights gives no answer whatever the files hold: random weights, or an
     ImageNet top that cannot take this variant, stem or size; None otherwise."""
     if fx.weights == "random":
-        return "the classifier is untrained: random weights give no answer"
+        return "the weights are random, never trained on any classes"
     if fx.weights == "imagenet":
         return imagenet_top_problem(fx.variant, fx.stem, fx.size)
     return None
@@ -175,7 +176,7 @@ class SharedClassifier:
     def for_extractor(cls, fx, *, download: bool = False) -> SharedClassifier:
         """The classifier of `fx`'s weights, from the cache or extracted into it first.
 
-        `download=True` lets ImageNet's top file (528 MB for VGG16) be fetched if Keras' cache
+        `download=True` lets ImageNet's top file (553 MB for VGG16) be fetched if Keras' cache
         lacks it. Raises NoClassifier saying why there is no answer (random weights, a file
         without the top, a size whose last pool does not fit, ImageNet's file not here).
         """

@@ -83,10 +83,11 @@ def share_percent(share: float) -> str:
     """A share in whole percent ("37%"), with a decimal where rounding would say none or all
     ("0.4%", "99.6%"): "0%" and "100%" are said only when exact; "<0.1%", ">99.9%" beyond."""
     value = 100 * share
-    if value in (0, 100) or 0.5 <= value < 99.5:
+    if value in (0, 100):
         return f"{value:.0f}%"
-    if 0.05 <= value <= 99.95:
-        return f"{value:.1f}%"
+    for said in (f"{value:.0f}", f"{value:.1f}"):
+        if float(said) not in (0, 100):
+            return f"{said}%"
     return "<0.1%" if value < 50 else ">99.9%"
 
 

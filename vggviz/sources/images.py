@@ -26,7 +26,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_BYTES = 20 * 10**6
+"""The largest upload or file: 20 MB (vggviz says MB for 10^6 bytes everywhere)."""
 DEFAULT_MAX_PIXELS = 40_000_000
 SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 FITS = ("crop", "stretch", "pad")
@@ -402,8 +403,9 @@ def _to_rgb(image: Image.Image, copy: bool = True) -> Image.Image:
 
 
 def human_bytes(n: int) -> str:
-    """`n` bytes as a person reads them: "11.4 MB", "300 KB", "12 bytes"."""
-    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+    """`n` bytes as a person reads them, in decimal units as everywhere in vggviz (a download's
+    progress, the cost tables, the README): "11.4 MB" (10^6 bytes), "300 KB", "12 bytes"."""
+    for unit, scale in (("MB", 10**6), ("KB", 10**3)):
         if n >= scale:
             return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{n} bytes"
