@@ -75,7 +75,7 @@ def made_once(tmp_path_factory, name: str, make) -> Path:
 
 def _keras_top_file(tmp_path_factory, app: str):
     """Keras' own `app` (VGG16, VGG19) with its classifier, random weights, saved with
-    save_weights (Keras 3 layout, 528/549 MB) once per run, and freed."""
+    save_weights (Keras 3 layout, 553/575 MB) once per run, and freed."""
     name = f"{app.lower()}_top.weights.h5"
 
     def make(folder: Path) -> None:

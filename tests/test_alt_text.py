@@ -45,6 +45,15 @@ def test_the_large_map_gives_size_range_zeros_and_where_it_is_strongest():
         "group5 map 3, 7×7: values 0 to 0, 100% zeros.")
 
 
+def test_a_rounded_share_is_never_said_as_all_or_none():
+    """Group 3's map 64 with one live unit of 3,136 is 99.97 % zeros: not "100% zeros"."""
+    m = np.zeros((56, 56), np.float32)
+    m[3, 4] = 1.9
+    assert ", >99.9% zeros;" in alt_text.map_alt(m, 64, "group3")
+    m[:10, :] = 1.0  # 560 of 3,136 live: 82.1 % zeros
+    assert ", 82% zeros;" in alt_text.map_alt(m, 64, "group3")
+
+
 @pytest.mark.parametrize(("row", "col", "words"), [
     (0, 0, "top left"), (111, 111, "centre"), (223, 0, "bottom left"), (100, 223, "middle right"),
     (0, 100, "top centre")])

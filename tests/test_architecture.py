@@ -166,3 +166,16 @@ def test_activation_memory_is_a_fused_inference_count_equal_for_plain_and_bn_twi
             a, b = summarize(plain, stem=stem), summarize(f"{plain}_bn", stem=stem)
             assert [c.activation_values for c in a.components] == \
                 [c.activation_values for c in b.components]
+
+
+@pytest.mark.parametrize("share, said", [
+    (0, "0%"), (1, "100%"), (0.5, "50%"), (0.821, "82%"), (0.004, "0.4%"), (0.996, "99.6%"),
+    (0.0004, "<0.1%"), (3135 / 3136, ">99.9%"), (0.9996, ">99.9%"), (0.9994, "99.9%"),
+])
+def test_a_share_says_none_or_all_only_when_it_is(share, said):
+    """"zeros 100% of the map" for a map with a live unit was a rounded share said as all."""
+    from vggviz.plan.formatting import percent, share_percent
+
+    assert share_percent(share) == said
+    assert percent(0.99995) == "> 99.9 %" and percent(0.00004) == "< 0.1 %"
+    assert percent(1) == "100.0 %" and percent(0) == "0 %"

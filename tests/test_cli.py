@@ -224,3 +224,134 @@ def test_a_value_error_from_the_work_itself_is_a_bug_not_a_usage_error(monkeypat
     monkeypatch.setattr(vggviz.cli, "cmd_summary", broken)
     with pytest.raises(ValueError, match="a bug deep in the work"):
         main(["summary", "vgg16"])
+
+
+# --- what people see on the command line --------------------------------------------------------
+
+
+def test_predict_prints_small_probabilities_as_the_explorer_does(monkeypatch, photo_file,
+                                                                 capsys):
+    """`vggviz predict` and the explorer's bars print a probability with one function: 0.0017,
+    never 0.00."""
+    import vggviz.cli
+    import vggviz.network.predictions
+    from vggviz.network.predictions import ClassScore
+    from vggviz.plan.formatting import probability
+    from vggviz.ui import classifier_view
+
+    scores = [ClassScore(281, "n02123045", "tabby", 0.62),
+              ClassScore(285, "n02124075", "Egyptian_cat", 0.0017),
+              ClassScore(1, "n01443537", "goldfish", 0.000042)]
+    monkeypatch.setattr(vggviz.cli, "_extractor",
+                        lambda args: type("Fx", (), {"variant": "vgg16"})())
+    monkeypatch.setattr(vggviz.cli, "_answerable", lambda fx, download: None)
+    monkeypatch.setattr(vggviz.network.predictions, "top_classes",
+                        lambda fx, image, k, download: scores[:k])
+    assert main(["predict", str(photo_file), "--top", "3"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "VGG16: tabby 0.62 · Egyptian cat 0.0017 · goldfish 4.2e-05")
+    assert classifier_view.probability is probability
+
+
+@pytest.mark.parametrize("command", [
+    ["stem", "missing.jpg"],
+    ["predict", "missing.jpg"],
+    ["cam", "missing.jpg", "--out", "heat.png"],
+    ["activations", "missing.jpg", "gone.png", "--out", "arrays"],
+])
+def test_a_missing_image_is_said_before_any_weights_are_fetched(command, offline, monkeypatch,
+                                                                tmp_path, capsys):
+    """With "auto" weights and an empty Keras cache the first thing a command would do is
+    download ImageNet's weights; a missing input is said first, and nothing is fetched."""
+    import vggviz.sources.weights
+
+    fetched = []
+    monkeypatch.setattr(vggviz.sources.weights, "fetch_imagenet",
+                        lambda *a, **k: fetched.append(a) or pytest.fail("a download began"))
+    monkeypatch.chdir(tmp_path)
+    assert main(command) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    expected = ("vggviz: error: no such file: missing.jpg" if command[0] != "activations" else
+                "vggviz: error: none of the 2 images can be read: no such file: missing.jpg; …")
+    assert err == [expected]
+    assert fetched == []
+    assert not (tmp_path / "arrays").exists()
+
+
+@pytest.mark.parametrize("line, level, shown", [
+    ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+     3, False),
+    ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+     0, True),
+    ("I0000 00:00:1796387971.766768    1330 port.cc:153] oneDNN custom operations are on.", 3,
+     False),
+    ("I0000 00:00:1796387971.766768    1330 port.cc:153] oneDNN custom operations are on.", 1,
+     False),
+    ("I0000 00:00:1796387971.766768    1330 port.cc:153] oneDNN custom operations are on.", 0,
+     True),
+    ("W0000 00:00:1796387971.767053    1330 cudart_stub.cc:31] Could not find cuda drivers", 2,
+     False),
+    ("E0000 00:00:1796387971.767053    1330 cuda_dnn.cc:8] Unable to register", 2, True),
+    ("F0000 00:00:1796387971.767053    1330 check.cc:8] Check failed", 3, True),
+    ("vggviz: note: ImageNet weights could not be downloaded", 3, True),
+    ("group1 activations: 100%|██████████| 1/1", 3, True),
+])
+def test_tensorflow_native_lines_obey_tf_cpp_min_log_level(line, level, shown):
+    from vggviz.cli import native_line_shown
+
+    assert native_line_shown(line + "\n", level) is shown
+
+
+def test_a_native_line_inside_a_progress_bar_goes_and_the_bar_stays():
+    """tqdm's bar ends with no newline; TensorFlow's import writes its lines into it, and the
+    pipe may hand them over in any pieces."""
+    from vggviz.cli import NativeLogFilter
+
+    stream = (b"\rgroup1 activations:   0%|          | 0/1"
+              b"WARNING: All log messages before absl::InitializeLog() is called are written to "
+              b"STDERR\nI0000 00:00:1796387971.766768    1330 port.cc:153] oneDNN custom "
+              b"operations are on.\nI0000 00:00:1796387971.767053    1330 cudart_stub.cc:31] "
+              b"Could not find cuda drivers on your machine.\n\rgroup1 activations: 100%|"
+              b"##########| 1/1\nI have a line of my own: 0.5\n")
+    for size in (1, 7, 64, len(stream)):
+        kept = NativeLogFilter(3)
+        out = b"".join(kept.feed(stream[i:i + size]) for i in range(0, len(stream), size))
+        out += kept.close()
+        assert out == (b"\rgroup1 activations:   0%|          | 0/1\rgroup1 activations: 100%|"
+                       b"##########| 1/1\nI have a line of my own: 0.5\n"), size
+
+
+def test_the_filter_passes_what_it_keeps_in_order_at_the_descriptor(capfd, monkeypatch):
+    """C code writes to file descriptor 2, under Python's sys.stderr: the filter sits there."""
+    import os
+
+    from vggviz.cli import native_stderr_filtered
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_stderr_filtered():
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are "
+                    b"written to STDERR\n")
+        os.write(2, b"I0000 00:00:1796387971.766768    1330 port.cc:153] oneDNN custom "
+                    b"operations are on.\n")
+        os.write(2, b"first line of ours\n")
+        os.write(2, b"E0000 00:00:1796387971.767053    1330 cuda_dnn.cc:8] a real error\n")
+        os.write(2, b"last line of ours\n")
+    assert capfd.readouterr().err.splitlines() == [
+        "first line of ours",
+        "E0000 00:00:1796387971.767053    1330 cuda_dnn.cc:8] a real error",
+        "last line of ours"]
+
+
+@pytest.mark.slow
+def test_a_command_that_imports_tensorflow_prints_none_of_its_start_up_lines(tmp_path,
+                                                                            photo_file):
+    """TF_CPP_MIN_LOG_LEVEL=3 (the CLI's default): TensorFlow's import writes its absl preamble,
+    oneDNN and CUDA lines twice, before it reads that variable; none of them reaches the
+    person, and what the command itself says does."""
+    out = run("activations", str(photo_file), "--stage", "group1", "--weights", "random",
+              "--out", str(tmp_path / "arrays"))
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "arrays" / "hopper_group1.npy").is_file()
+    for noise in ("absl::InitializeLog", "oneDNN", "cudart_stub", "cuda drivers"):
+        assert noise not in out.stderr, out.stderr
+    assert "group1 activations" in out.stderr  # the progress bar still shows

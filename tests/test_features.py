@@ -8,7 +8,7 @@ import vggviz.network.features
 from vggviz.network.features import FeatureExtractor
 from vggviz.sources.imagenet import WeightsUnavailable, fetch_imagenet
 from vggviz.sources.images import ImageError, load_image, preprocess, sample_images
-from vggviz.sources.weights import resolve_weights
+from vggviz.sources.weights import RandomWeightsWarning, resolve_weights
 
 KERAS_OUTPUTS = {"stem": "block1_conv1", "group1": "block1_pool", "group2": "block2_pool",
                  "group3": "block3_pool", "group4": "block4_pool", "group5": "block5_pool"}
@@ -97,9 +97,12 @@ def test_offline_imagenet_fails_with_advice(offline):
 
 
 def test_auto_weights_fall_back_to_random_and_say_so(offline):
-    fx = FeatureExtractor("vgg16", weights="auto")
+    with pytest.warns(RandomWeightsWarning) as caught:
+        fx = FeatureExtractor("vgg16", weights="auto")
     assert fx.weights == "random"
     assert "randomly initialised" in fx.notice
+    assert len(caught) == 1 and caught[0].filename == __file__  # points at the caller's line
+    assert str(caught[0].message) == f"FeatureExtractor('vgg16', weights='auto'): {fx.notice}"
     weights, notice = resolve_weights("auto", "vgg13")
     assert weights == "random" and "no ImageNet weights for vgg13" in notice
 
@@ -173,3 +176,22 @@ def test_bad_images_raise_image_error(photo):
     for bad in (b"not an image", np.zeros((0, 5, 3), np.uint8)):
         with pytest.raises(ImageError):
             fx.activations(bad)
+
+
+def test_weights_that_are_what_was_asked_warn_nothing(photo, recwarn):
+    FeatureExtractor("vgg16", weights="random").activations(photo, "stem")
+    assert not [w for w in recwarn if issubclass(w.category, RandomWeightsWarning)]
+
+
+def test_the_repr_says_variant_weights_stem_size_and_what_is_built(photo, keras_vgg16_notop_file,
+                                                                 offline):
+    fx = FeatureExtractor("vgg13", weights="random", seed=7, stem="pooled", size=96)
+    assert repr(fx) == ("<FeatureExtractor vgg13, weights='random' seed=7, stem='pooled', "
+                        "96×96, fit='crop', built: nothing yet>")
+    fx.activations(photo, "group2")
+    assert repr(fx).endswith("built: stem, group1, group2>")
+    with pytest.warns(RandomWeightsWarning):
+        auto = FeatureExtractor("vgg16", weights="auto")
+    assert "weights='random' seed=0 (asked 'auto')" in repr(auto)
+    from_file = FeatureExtractor("vgg16", weights=keras_vgg16_notop_file, size=64)
+    assert f"weights={str(keras_vgg16_notop_file)!r}," in repr(from_file)

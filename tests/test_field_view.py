@@ -81,9 +81,24 @@ def test_at_the_stem_the_worked_patch_shares_the_picture_and_a_stage_switch_clea
                         "dataY": 60 * focus_scale((224, 224))})
     assert explorer.field.unit is not None  # pointing elsewhere moves only the yellow patch
     assert explorer.picker.network_view.value not in (plain, with_field)
+    assert "(cyan)" in explorer.field.caption.value  # the box shows in its own colour again
     explorer.stage.value = "group1"
     assert explorer.field.unit is None
     assert CSS_CLASS not in explorer.picker.network_view._dom_classes
+
+
+def test_at_the_stem_the_caption_names_the_colour_the_box_is_drawn_in(explorer):
+    """The stem unit's field is the worked patch's 3×3 box, drawn yellow over the cyan one: the
+    caption says yellow, and the picture is yellow just outside the box."""
+    click(explorer, 100, 120)
+    unit = explorer.field.unit
+    assert unit.box == (99, 119, 101, 121)
+    caption = explorer.field.caption.value
+    assert "(yellow: the worked patch is this box)" in caption and "cyan" not in caption
+    top, left, bottom, right = unit.box
+    around = shown(explorer)[top - 4:bottom + 5, left - 4:right + 5]
+    assert (around == (255, 230, 0)).all(axis=-1).any()
+    assert not (around == BOX_RGB).all(axis=-1).any(), "cyan shows where the caption says yellow"
 
 
 def test_a_failure_keeps_the_last_view_and_says_why(explorer, monkeypatch):

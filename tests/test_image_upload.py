@@ -3,6 +3,7 @@ order or not at all; a file over the limit never comes; no piece comes near a se
 
 import datetime
 import io
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -82,9 +83,9 @@ def test_pieces_in_order_make_the_exact_file_and_the_status_follows_them(picker,
     messages, whole = pieces(data, name="noise.png"), 2**20 // CHUNK_BYTES
     assert len(messages) == -(-len(data) // CHUNK_BYTES) > 2 * whole
     deliver(picker, messages[:whole])
-    assert "Receiving noise.png: 1 MB of 2.9 MB" in picker.status.text
+    assert "Receiving noise.png: 1 MB of 3 MB" in picker.status.text
     deliver(picker, messages[whole:2 * whole])
-    assert "Receiving noise.png: 2 MB of 2.9 MB" in picker.status.text
+    assert "Receiving noise.png: 2.1 MB of 3 MB" in picker.status.text
     assert values == [] and picker.changes == []
     deliver(picker, messages[2 * whole:])
     assert [item["content"] for item in values] == [data]
@@ -168,10 +169,11 @@ def test_no_piece_over_chunk_bytes_is_taken(picker, values):
 def test_a_file_the_page_refused_is_said_in_words_and_the_last_image_stays(picker):
     before = picker.image.tobytes()
     picker.upload._received(picker.upload, {"event": "refused", "name": "scan.tif",
-                                            "size": 25 * 2**20}, [])
+                                            "size": 25_250_000}, [])
     assert picker.changes == []
     assert picker.image.tobytes() == before
-    assert "⚠ scan.tif is 25 MB; the limit is 20 MB. The last image stays." in picker.status.text
+    assert "⚠ scan.tif is 25.2 MB; the limit is 20 MB. The last image stays." in (
+        picker.status.text)  # MB as the limit says it: 25,250,000 bytes are not "24.1 MB"
 
 
 def test_pieces_of_a_file_over_the_limit_are_refused_unkept(picker, values):
@@ -188,9 +190,9 @@ def test_pieces_of_a_file_over_the_limit_are_refused_unkept(picker, values):
 
 
 def test_the_page_is_told_the_limit(picker):
-    """The limit the page weighs files against is the one the picker decodes with."""
+    """The page weighs files against a copy of the limit the picker decodes with."""
     assert picker.upload.max_bytes == picker.max_bytes == DEFAULT_MAX_BYTES
-    assert picker.upload.get_state()["max_bytes"] == DEFAULT_MAX_BYTES
+    assert picker.upload.get_state()["page_max_bytes"] == DEFAULT_MAX_BYTES
 
 
 def test_messages_that_are_not_uploads_change_nothing(picker):
@@ -198,3 +200,93 @@ def test_messages_that_are_not_uploads_change_nothing(picker):
                              ({"event": "other"}, [b"abc"])):
         picker.upload._received(picker.upload, content, buffers)
     assert picker.changes == [] and "⚠" not in picker.status.text and picker.answers == []
+
+
+# --- the limit is the kernel's: forged messages from a page that does not play by the rules -------
+
+
+def first_piece(size: int, upload: str = "forged", name: str = "huge.png") -> tuple[dict, list]:
+    """The first message of an upload that declares `size` bytes, carrying one full piece."""
+    return ({"event": "chunk", "upload": upload, "index": 0,
+             "count": max(1, -(-size // CHUNK_BYTES)), "name": name, "type": "image/png",
+             "size": size, "last_modified": MODIFIED}, [memoryview(bytes(min(size, CHUNK_BYTES)))])
+
+
+def peak_while(action) -> int:
+    """The most bytes Python held at once while `action()` ran (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("size", [2 * 10**9, 2**31, 2**40])
+def test_a_page_that_raises_its_limit_and_declares_gigabytes_is_refused_unallocated(picker, values,
+                                                                                  size):
+    """The page's copy of the limit is the page's to change (as a forged `update` would);
+    the kernel keeps its own, refuses the declared size in words and makes no room for it."""
+    good = pieces(png_bytes())
+    deliver(picker, good)
+    shown = picker.image.tobytes()
+    # what a forged page sends to raise it: the page's copy, and the name the limit once had
+    picker.upload.set_state({"page_max_bytes": 2**41, "max_bytes": 2**41})
+    picker.answers.clear()
+    message = first_piece(size)
+    peak = peak_while(lambda: deliver(picker, [message]))
+    assert peak < 4 * CHUNK_BYTES, f"{peak / 1e6:.0f} MB allocated for a refused upload"
+    assert picker.upload.max_bytes == DEFAULT_MAX_BYTES
+    assert picker.answers == [{"event": "chunk", "upload": "forged", "index": 0, "ok": False}]
+    assert "⚠ huge.png is " in picker.status.text
+    assert "; the limit is 20 MB. The last image stays." in picker.status.text
+    assert picker.image.tobytes() == shown and picker.changes == ["leaf.png"]
+    assert len(values) == 1
+
+
+def test_room_is_made_as_pieces_arrive_not_for_what_the_page_declares(picker, values):
+    """An upload that declares the whole limit and sends one piece holds that piece, not
+    20 MB: a page that declares much and sends little costs the kernel little."""
+    message = first_piece(DEFAULT_MAX_BYTES)
+    peak = peak_while(lambda: deliver(picker, [message]))
+    assert picker.answers[-1]["ok"] is True  # a piece that fits is taken
+    assert peak < 3 * CHUNK_BYTES, f"{peak / 1e6:.1f} MB allocated for one piece of 1 MiB"
+    assert len(picker.upload._arrival.content) == CHUNK_BYTES
+    assert values == []
+
+
+def test_pieces_past_the_declared_size_are_refused_and_the_last_image_stays(picker, values):
+    data = noise_png(1000)  # 3 pieces
+    messages = pieces(data, name="noise.png")
+    shown = picker.image.tobytes()
+    past = ({**messages[2][0], "index": 3}, [memoryview(bytes(CHUNK_BYTES))])
+    deliver(picker, messages[:2] + [past])
+    assert picker.answers[-1]["ok"] is False and values == []
+    assert "⚠ noise.png did not arrive whole: piece 4 of 3 came where piece 3 was due" in (
+        picker.status.text)
+    assert picker.image.tobytes() == shown
+    deliver(picker, messages[2:])  # the rest of a dropped upload is not taken either
+    assert values == [] and picker.image.tobytes() == shown
+
+
+def test_a_piece_longer_than_the_declared_file_is_refused(picker, values):
+    """The last piece may not carry more than the declared size leaves."""
+    data = noise_png(800)  # 2 pieces
+    messages = pieces(data, name="noise.png")
+    messages[1] = (messages[1][0], [memoryview(bytes(CHUNK_BYTES))])
+    deliver(picker, messages)
+    assert values == [] and picker.answers[-1]["ok"] is False
+    assert f"piece 2 of 2 held {CHUNK_BYTES} bytes where {len(data) - CHUNK_BYTES} were due" in (
+        picker.status.text)
+
+
+def test_the_limit_is_a_constructor_argument_not_a_trait():
+    """Nothing the page sends can reach the kernel's limit: it is not among the synced state."""
+    from vggviz.ui.parts.image_upload import ImageUpload
+
+    upload = ImageUpload(max_bytes=1000, on_refused=lambda *_: None, on_broken=lambda _: None,
+                         on_progress=lambda *_: None)
+    assert upload.max_bytes == 1000
+    assert "max_bytes" not in upload.keys
+    upload.set_state({"page_max_bytes": 10**12, "max_bytes": 10**12})
+    assert upload.max_bytes == 1000

@@ -665,18 +665,22 @@ def test_too_many_bytes_is_refused_before_reading(tmp_path, monkeypatch):
     path.write_bytes(NOISY_PNG)
     read = []
     monkeypatch.setattr(images, "open", lambda *a, **k: read.append(a), raising=False)
-    size = f"{len(NOISY_PNG) / 1024:.1f} KB"
-    with pytest.raises(ImageError, match=f"^photo.png is {size}; the limit is 1000 bytes$"):
+    size = f"{len(NOISY_PNG) / 1000:.1f} KB"
+    with pytest.raises(ImageError, match=f"^photo.png is {size}; the limit is 1 KB$"):
         load_image(path, max_bytes=1000)
     assert read == []  # refused from os.stat alone
 
 
 def test_too_many_bytes_in_memory_or_a_stream():
+    """Sizes in MB of 10^6 bytes, as the limit is: a 25.25 MB file is not said to be 24.1 MB
+    (its size in MiB) against a limit of 20 MB."""
     with pytest.raises(ImageError, match=r"^photo.png is 25.3 MB; the limit is 20 MB$"):
-        load_image(bytes(int(25.3 * 2**20)), name="photo.png")
+        load_image(bytes(25_260_000), name="photo.png")
+    with pytest.raises(ImageError, match=r"^photo.png is 25.2 MB; the limit is 20 MB$"):
+        load_image(bytes(25_249_999), name="photo.png")
     with pytest.raises(ImageError, match=r"^photo.png is over 20 MB; the limit is 20 MB$"):
         load_image(bytes(DEFAULT_MAX_BYTES + 1), name="photo.png")
-    assert DEFAULT_MAX_BYTES == 20 * 2**20
+    assert DEFAULT_MAX_BYTES == 20_000_000
 
     class Stream(io.BytesIO):
         def __init__(self, data: bytes):
@@ -688,7 +692,7 @@ def test_too_many_bytes_in_memory_or_a_stream():
             return super().read(size)
 
     stream = Stream(NOISY_PNG)
-    with pytest.raises(ImageError, match="is over 1000 bytes; the limit is 1000 bytes"):
+    with pytest.raises(ImageError, match="is over 1 KB; the limit is 1 KB"):
         load_image(stream, max_bytes=1000)
     assert stream.requested == [1001] and stream.tell() == 1001
 

@@ -4,6 +4,7 @@ the chosen map and of its page, a page tile choosing its map as a grid tile does
 
 import html
 import io
+import re
 
 import numpy as np
 import pytest
@@ -31,6 +32,12 @@ def test_random_weights_give_one_line_saying_why_there_is_no_answer(offline):
     answered(app)
     assert "No answer from the classifier" in app.classifier.summary.value
     assert "random" in app.classifier.summary.value
+    for said in (app.classifier.summary.value, app.classifier.answer.value):  # each thing once
+        text = re.sub(r"<[^>]+>", " ", said).lower()
+        assert text.count("no answer") == 1 and text.count("classifier") <= 2, said
+        assert "untrained" not in text or "never trained" not in text, said
+    assert re.sub(r"<[^>]+>", "", app.classifier.summary.value) == (
+        "No answer from the classifier: the weights are random, never trained on any classes.")
     assert app.classifier.heat_box.layout.display == "none"
     assert app.classifier.fetch.layout.display == "none"  # nothing to fetch for random weights
 

@@ -96,18 +96,18 @@ def test_keras_pins_the_shipped_files_md5():
 
 def test_classifier_problem_says_why_in_words(keras_vgg16_notop_file, offline):
     assert classifier_problem(FeatureExtractor(weights="random")) == \
-        "the classifier is untrained: random weights give no answer"
+        "the weights are random, never trained on any classes"
     no_top = classifier_problem(FeatureExtractor(weights=keras_vgg16_notop_file, size=64))
     assert "has no classifier: it was saved without the top" in no_top
     missing = classifier_problem(FeatureExtractor("vgg16", weights="imagenet"))
-    assert "not downloaded yet (528 MB)" in missing and "vggviz fetch-weights vgg16 --top" \
+    assert "not downloaded yet (553 MB)" in missing and "vggviz fetch-weights vgg16 --top" \
         in missing
-    assert "(549 MB)" in classifier_problem(FeatureExtractor("vgg19", weights="imagenet"))
+    assert "(575 MB)" in classifier_problem(FeatureExtractor("vgg19", weights="imagenet"))
     wrong = classifier_problem(FeatureExtractor("vgg16", weights="imagenet", size=320))
     assert "7×7×512" in wrong and "224–255 px" in wrong
     assert "Keras publishes ImageNet weights for vgg16 and vgg19" in classifier_problem(
         FeatureExtractor("vgg13", weights="imagenet"))
-    with pytest.raises(NoClassifier, match="random weights give no answer"):
+    with pytest.raises(NoClassifier, match="the weights are random, never trained"):
         top_classes(FeatureExtractor(weights="random"), np.zeros((64, 64, 3), np.uint8))
     with pytest.raises(NoClassifier, match="not downloaded yet"):
         SharedClassifier.for_extractor(FeatureExtractor("vgg16", weights="imagenet"))
@@ -186,7 +186,7 @@ def test_cli_predict_prints_one_line_and_json(keras_vgg16_top_file, photo_file, 
 def test_cli_predict_without_an_answer_says_why(capsys, photo_file):
     assert main(["predict", photo_file, "--weights", "random"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["vggviz: error: the classifier is untrained: random weights give no answer"]
+    assert err == ["vggviz: error: the weights are random, never trained on any classes"]
 
 
 @pytest.mark.slow

@@ -232,3 +232,52 @@ def test_the_kubernetes_hub_makes_its_admin_as_make_hub_does():
     readme = (ROOT / "deploy" / "README.md").read_text()
     assert "--set-file hub.extraFiles.admin-account.stringData=deploy/jupyterhub/admin_account.py" \
         in readme
+
+
+def _defined_names(module: str) -> set[str]:
+    """The names a vggviz module defines or imports at its top level, read with ast (nothing
+    is imported, so TensorFlow is not)."""
+    import ast
+
+    path = ROOT / (module.replace(".", "/") + ".py")
+    if not path.is_file():
+        path = ROOT / module.replace(".", "/") / "__init__.py"
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_LAZY"
+                                                for t in node.targets):
+            names |= {key.value for key in node.value.keys}
+    return names
+
+
+def test_the_readme_python_uses_only_what_the_package_has():
+    """Every `from vggviz… import name` and every `fx.method(` in README's Python exists: the
+    README once showed fx.predict(), which had gone."""
+    import ast
+
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert blocks
+    fx_methods = set()
+    for block in blocks:
+        for node in ast.walk(ast.parse(block)):
+            if isinstance(node, ast.ImportFrom) and node.module.startswith("vggviz"):
+                missing = {a.name for a in node.names} - _defined_names(node.module)
+                assert not missing, f"README imports {missing} from {node.module}"
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id == "fx"):
+                fx_methods.add(node.attr)
+    assert fx_methods, "README shows no FeatureExtractor in use"
+    source = (ROOT / "vggviz/network/features.py").read_text()
+    extractor = next(n for n in ast.parse(source).body
+                     if isinstance(n, ast.ClassDef) and n.name == "FeatureExtractor")
+    has = {n.name for n in extractor.body if isinstance(n, ast.FunctionDef)}
+    has |= {t.id for n in extractor.body if isinstance(n, ast.Assign) for t in n.targets}
+    assert fx_methods <= has, f"README calls fx.{sorted(fx_methods - has)} that do not exist"

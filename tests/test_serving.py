@@ -13,6 +13,8 @@ with generous limits (stated where they are set); the speed figures are the benc
 from __future__ import annotations
 
 import ast
+import datetime
+import email.utils
 import http.cookiejar
 import ipaddress
 import json
@@ -30,7 +32,7 @@ import nbformat
 import psutil
 import pytest
 import websocket
-from browser import ARTIFACTS, chromium_session
+from browser import ARTIFACTS, chromium_session, image_digest
 from servers import (
     kernel_pids,
     project_root,
@@ -440,7 +442,41 @@ def _open_fetched(context, url: str, html: str):
 
 # The culler as voila.json sets it, scaled down so a test sees several passes in seconds; the
 # first-connection grace stays voila.json's.
-CULL = ["--MappingKernelManager.cull_idle_timeout=4", "--MappingKernelManager.cull_interval=1"]
+CULL_IDLE_S, CULL_INTERVAL_S = 4, 1
+CULL = [f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}",
+        f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}"]
+
+
+def _kernel_record(url: str, kernel_id: str) -> tuple[int, datetime.datetime, dict]:
+    """The server's record of a kernel (HTTP status, the server's clock from its Date header,
+    the record: last_activity, connections…)."""
+    request = urllib.request.Request(f"{url}api/kernels/{kernel_id}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return (response.status, email.utils.parsedate_to_datetime(response.headers["Date"]),
+                    json.load(response))
+    except urllib.error.HTTPError as error:
+        return error.code, email.utils.parsedate_to_datetime(error.headers["Date"]), {}
+
+
+def _wait_server_clock(url: str, kernel_id: str, until, what: str,
+                       timeout: float = 120) -> datetime.datetime:
+    """Poll the kernel's record until `until(server_now, record)` holds, by the server's clock
+    (whole seconds), failing at once if the kernel is gone; returns the server's time then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, now, record = _kernel_record(url, kernel_id)
+        assert status == 200, f"kernel {kernel_id} is gone ({status}) while waiting for {what}"
+        if until(now, record):
+            return now
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.25)
+
+
+def _idle_s(now: datetime.datetime, record: dict) -> float:
+    """Seconds since the kernel's last activity, by the server's clock."""
+    last = datetime.datetime.fromisoformat(record["last_activity"].replace("Z", "+00:00"))
+    return (now - last).total_seconds()
 
 
 @pytest.mark.slow
@@ -449,12 +485,24 @@ def test_a_page_that_connects_late_to_an_aged_pool_kernel_keeps_it(tmp_path):
     client connects only after several cull timeouts more: the kernel is still there, and the
     late connection reaches it (kernel_info answers, as the page's first request does)."""
     log = tmp_path / "voila.log"
+    aged = CULL_IDLE_S + CULL_INTERVAL_S + 1  # s: the culler has looked at an idle kernel
     with voila(DASHBOARD, *CULL, log=log) as (url, proc):
         wait_pool_quiet(proc, log, POOL)
-        time.sleep(6)  # the pool kernel is now idle for longer than the cull timeout
+        started = re.findall(r"Kernel started: ([0-9a-f-]{36})", log.read_text(errors="replace"))
+        assert len(started) == 1, started  # the pool's one kernel
+        pooled = started[0]
+        _wait_server_clock(url, pooled, lambda now, record: _idle_s(now, record) > aged,
+                           f"{aged} s of idleness of the pool kernel")
         _, late, _ = _fetched_page(url)
+        assert late == pooled
         assert f"Using pre-heated kernel: {late}" in log.read_text(errors="replace")
-        time.sleep(14)  # more than three cull timeouts after the hand-over, no connection
+        _, handed_over, record = _kernel_record(url, late)
+        assert record["connections"] == 0
+        # three cull timeouts and more after the hand-over with no connection, by the server's
+        # clock; the wait fails as soon as the kernel is gone
+        _wait_server_clock(url, late, lambda now, record: (now - handed_over).total_seconds()
+                           > 3 * CULL_IDLE_S + 2 and record["connections"] == 0,
+                           "three cull timeouts after the hand-over")
         status, _ = http_get(f"{url}api/kernels/{late}", timeout=60)
         assert status == 200, f"the culler ended kernel {late} before its page connected"
         port = url.rsplit(":", 1)[1].strip("/")
@@ -625,12 +673,13 @@ def test_a_class_at_once_closed_tabs_free_their_kernels_and_open_ones_keep_their
         contexts[4].close()  # no beforeunload: no request; only the culler can tell
         culled_s = wait_kernels_gone(proc.pid, {crashing}, GONE_WITHIN_S)
 
-        answered = []
-        for page in pages[5:]:  # still theirs: a colormap change draws a new grid
-            old = page.locator(".vggviz-stem-explorer img.vggviz-grid").get_attribute("src")
+        redrawn = {}  # kernel id → the grid's bytes (digest) before and after a colormap change
+        for page, kernel_id in zip(pages[5:], staying, strict=True):  # still theirs
+            grid = page.locator(".vggviz-stem-explorer img.vggviz-grid")
+            old, before = grid.get_attribute("src"), image_digest(grid)
             page.get_by_label("Colormap").select_option("magma")
             page.wait_for_function(NEW_GRID, arg=[old], timeout=LONG_MS, polling=250)
-            answered.append(True)
+            redrawn[kernel_id] = (before, image_digest(grid))
         left = kernel_pids(proc.pid)
         text = log.read_text(errors="replace")
         for context in contexts[:4] + contexts[5:]:
@@ -650,5 +699,7 @@ def test_a_class_at_once_closed_tabs_free_their_kernels_and_open_ones_keep_their
     assert "403 POST /voila/api/shutdown" not in text, "Voilà refused a closing tab's shutdown"
     assert not set(closing) & set(left), "closed tabs' kernels still run"
     assert crashing not in left, "the culler left a dead tab's kernel running"
-    assert set(staying) <= set(left) and answered == [True] * len(staying), \
-        "open tabs lost their kernels"
+    assert set(staying) <= set(left), "open tabs lost their kernels"
+    assert set(redrawn) == set(staying)
+    assert all(before != after for before, after in redrawn.values()), \
+        f"a colormap change left a grid as it was: {redrawn}"

@@ -100,7 +100,7 @@ def test_bad_upload_shows_an_error_and_keeps_the_last_grid(explorer, data, name,
 
 def test_oversized_upload_is_refused_unread(explorer):
     before = explorer.grid_png
-    upload(explorer, b"\xff\xd8" + bytes(25 * 2**20 - 2), "huge.jpg")
+    upload(explorer, b"\xff\xd8" + bytes(25 * 10**6 - 2), "huge.jpg")
     assert "huge.jpg is 25 MB; the limit is 20 MB" in explorer.status.text
     assert explorer.grid_png == before
 
@@ -745,3 +745,32 @@ def test_choosing_random_with_imagenet_cached_says_so_once(fake_imagenet_cache):
     app.model.weights.value = "random"
     text = re.sub(r"<[^>]+>", "", html.unescape(app.notice.value)).strip()
     assert text == "ℹ Showing randomly initialised filters (seed 0); ImageNet has trained ones."
+
+
+def test_the_large_maps_share_of_zeros_is_not_rounded_to_all(explorer, monkeypatch):
+    """"max 1.9 · zeros 100% of the map" for a map with live units: a share rounded to all."""
+    module = vggviz.ui.dashboards.stem_explorer
+    real = module.map_stats
+
+    def one_live_unit_in_3136(maps):
+        stats = real(maps)
+        stats["zeros"] = np.array([3135 / 3136])
+        return stats
+
+    monkeypatch.setattr(module, "map_stats", one_live_unit_in_3136)
+    explorer.draw_focus()
+    text = explorer.focus_info.value
+    assert "zeros >99.9% of the map" in text and "100%" not in text
+
+
+def test_no_toggle_button_says_null_on_hover(explorer):
+    """ipywidgets' ToggleButton writes its tooltip into the title as it is: None reads "null"
+    ("Compare trained and random filters" did)."""
+    seen, toggles = [explorer.widget], []
+    while seen:
+        widget = seen.pop()
+        if isinstance(widget, ipywidgets.ToggleButton):
+            toggles.append(widget)
+        seen += [c for c in getattr(widget, "children", ()) if isinstance(c, ipywidgets.Widget)]
+    assert any(t.description == "Compare trained and random filters" for t in toggles)
+    assert [t.description for t in toggles if not t.tooltip] == []

@@ -3,8 +3,9 @@
 The upload button sends a file in pieces, each answered before the next
 (vggviz/ui/parts/image_upload.py); a click on the page travels on the same websocket, so it
 waits behind the piece being sent. With pieces of 1 MiB, at 50 kB/s (Chromium's own network
-emulation, Network.emulateNetworkConditions over CDP), a click waited about 20 s, behind the whole of a 1 MB file. Here a map is clicked
-while a 1 MB picture is on its way: the click is answered before the upload ends.
+emulation, Network.emulateNetworkConditions over CDP), a click waited about 20 s, behind the
+whole of a 1 MB file. Here a map is clicked while a 1 MB picture is on its way: the click is
+answered before the upload ends.
 """
 
 from __future__ import annotations

@@ -241,7 +241,7 @@ def _twelve_and_twenty_five_mb(page, tmp_path: Path) -> None:
     expect(grid).not_to_have_attribute("src", before)
     drawn = grid.get_attribute("src")
     big = tmp_path / "big.png"
-    big.write_bytes(np.random.default_rng(0).bytes(25 * 2**20))
+    big.write_bytes(np.random.default_rng(0).bytes(25 * 10**6))
     _upload(page, big)
     error = page.locator(".vggviz-status .vggviz-error", has_text="big.png")
     expect(error).to_contain_text(

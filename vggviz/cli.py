@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import sys
+import threading
+import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
 
@@ -60,20 +64,116 @@ def cmd_variants(args: argparse.Namespace) -> None:
 
 
 def _extractor(args: argparse.Namespace):
-    """A FeatureExtractor for the command's options; "auto" weights say what they fell back to,
-    trained weights in a stem they were not trained with say so."""
+    """A FeatureExtractor for the command's options; "auto" weights say what they fell back to
+    (as a note here, not also as the API's warning), trained weights in a stem they were not
+    trained with say so."""
     from vggviz.network.features import FeatureExtractor
-    from vggviz.sources.weights import foreign_stem_note
+    from vggviz.sources.weights import RandomWeightsWarning, foreign_stem_note
 
-    fx = FeatureExtractor(args.variant, weights=args.weights, stem=args.stem, seed=args.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RandomWeightsWarning)
+        fx = FeatureExtractor(args.variant, weights=args.weights, stem=args.stem, seed=args.seed)
     for note in (fx.notice, foreign_stem_note(fx.weights, fx.variant, fx.stem)):
         if note:
             print(f"vggviz: note: {note}", file=sys.stderr)
     return fx
 
 
+_NATIVE_LOG = re.compile(r"([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] ")
+"""The head of a line of absl's C++ logging: severity letter, date, time, thread, file:line."""
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written"
+_NATIVE_START = re.compile(_NATIVE_LOG.pattern.encode() + b"|"
+                           + re.escape(_ABSL_PREAMBLE.encode()))
+_NATIVE_PREFIX = re.compile(rb"[IWEF](\d{0,4}|\d{4} [\d:.]*|\d{4} \d\d:\d\d:\d+\.\d+ +\d*"
+                            rb"|\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]*(:\d*\]?)?)")
+"""What the first bytes of a native line's head may look like while the rest has not come."""
+SEVERITIES = "IWEF"
+"""absl's severities in TF_CPP_MIN_LOG_LEVEL's order: 0 info, 1 warning, 2 error, 3 fatal."""
+
+
+def native_line_shown(line: str, min_level: int) -> bool:
+    """Whether a line TensorFlow's C++ side wrote to stderr passes TF_CPP_MIN_LOG_LEVEL: its
+    absl lines (oneDNN, CUDA stubs) are written before TensorFlow reads that variable."""
+    if line.startswith(_ABSL_PREAMBLE):
+        return min_level < 2  # a warning about info lines to come
+    found = _NATIVE_LOG.match(line)
+    return found is None or SEVERITIES.index(found.group(1)) >= min_level
+
+
+class NativeLogFilter:
+    """Drops, from a stream of stderr bytes, absl's lines below TF_CPP_MIN_LOG_LEVEL wherever
+    they start (a progress bar's line has no end when TensorFlow's import writes into it);
+    everything else passes in order, held back only while it may be the head of such a line."""
+
+    def __init__(self, min_level: int):
+        self.min_level = min_level
+        self._held = b""
+
+    def feed(self, data: bytes) -> bytes:
+        """The bytes of `data` (after any held back) that may be shown now."""
+        held, shown = self._held + data, bytearray()
+        while found := _NATIVE_START.search(held):
+            end = held.find(b"\n", found.start())
+            shown += held[:found.start()]
+            if end < 0:  # the line has not ended yet
+                self._held = held[found.start():]
+                return bytes(shown)
+            line = held[found.start():end + 1]
+            if native_line_shown(line.decode("utf-8", "replace"), self.min_level):
+                shown += line
+            held = held[end + 1:]
+        cut = next((i for i in range(max(0, len(held) - 80), len(held))
+                    if _ABSL_PREAMBLE.encode().startswith(held[i:])
+                    or _NATIVE_PREFIX.fullmatch(held[i:])), len(held))
+        self._held = held[cut:]
+        return bytes(shown + held[:cut])
+
+    def close(self) -> bytes:
+        """What is held back when the stream ends."""
+        held, self._held = self._held, b""
+        return held if native_line_shown(held.decode("utf-8", "replace"), self.min_level) else b""
+
+
+@contextlib.contextmanager
+def native_stderr_filtered() -> Iterator[None]:
+    """Pass what is written to file descriptor 2 through a NativeLogFilter, in order: Python's
+    own lines (errors, notes, progress bars) go on as they are.
+
+    TensorFlow's import writes its oneDNN and CUDA lines twice (two of its libraries each log
+    before absl is initialised), whatever TF_CPP_MIN_LOG_LEVEL says; no variable turns them off.
+    """
+    try:
+        level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+        terminal = os.dup(2)
+    except (ValueError, OSError):
+        yield  # no stderr to filter, or a level that is not a number: nothing is hidden
+        return
+    read, write = os.pipe()
+    sys.stderr.flush()
+    os.dup2(write, 2)
+    os.close(write)
+    kept = NativeLogFilter(level)
+
+    def forward() -> None:
+        with open(read, "rb", buffering=0) as stream:
+            while data := stream.read(65536):
+                os.write(terminal, kept.feed(data))
+            os.write(terminal, kept.close())
+
+    reader = threading.Thread(target=forward, name="vggviz-native-stderr", daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)  # the pipe's last writer closes: the reader reads to its end
+        reader.join(timeout=10)
+        os.close(terminal)
+
+
 def _model_command(fn: Callable[[argparse.Namespace], None]):
-    """Run a command that reads images and weights; their errors become one-line CommandErrors.
+    """Run a command that reads images and weights; their errors become one-line CommandErrors,
+    and TensorFlow's start-up lines obey TF_CPP_MIN_LOG_LEVEL.
 
     The imports stay inside, so `vggviz summary` and `vggviz variants` start in a blink.
     """
@@ -85,11 +185,28 @@ def _model_command(fn: Callable[[argparse.Namespace], None]):
         from vggviz.sources.weight_files import WeightsMismatch
 
         try:
-            fn(args)
+            with native_stderr_filtered():
+                fn(args)
         except (ImageError, WeightsUnavailable, WeightsMismatch, OSError) as exc:
             raise CommandError(str(exc)) from None
 
     return run
+
+
+def _check_images(images: Sequence[str]) -> None:
+    """Refuse, before any weights are fetched or models built, inputs that name no readable
+    file: all of them if there are several (those that can be read go on)."""
+    from vggviz.sources.images import ImageError, check_image_path
+
+    problems = []
+    for image in images:
+        try:
+            check_image_path(image)
+        except ImageError as exc:
+            problems.append(str(exc))
+    if problems and len(problems) == len(images):
+        raise CommandError(problems[0] if len(problems) == 1 else
+                           f"none of the {len(images)} images can be read: {problems[0]}; …")
 
 
 def _writable_file(path: str) -> Path:
@@ -131,6 +248,7 @@ def cmd_stem(args: argparse.Namespace) -> None:
         args.out = f"{Path(args.image).stem}_stem.png"
     out = _writable_file(args.out) if args.out else None
     npy = _writable_file(args.npy) if args.npy else None
+    _check_images([args.image])
     maps = _extractor(args).activations(args.image, "stem")
     if out:
         out.write_bytes(render_grid(maps, cmap=args.cmap))
@@ -152,6 +270,7 @@ def cmd_activations(args: argparse.Namespace) -> None:
     if out.exists() and not out.is_dir():
         raise CommandError(f"{out} is a file; --out needs a folder")
     names = output_names(args.images, args.stage)
+    _check_images(args.images)
     out.mkdir(parents=True, exist_ok=True)
     fx = _extractor(args)
     failed = replaced = 0
@@ -193,8 +312,10 @@ def _answerable(fx, download: bool) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     from vggviz.network.predictions import top_classes
     from vggviz.plan.architecture import whole_number
+    from vggviz.plan.formatting import probability
 
     k = whole_number(args.top, "--top", 1)
+    _check_images([args.image])
     fx = _extractor(args)
     _answerable(fx, args.download)
     scores = top_classes(fx, args.image, k=k, download=args.download)
@@ -203,7 +324,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
                            "probability": c.probability} for c in scores], indent=2))
         return
     print(f"{VARIANTS[fx.variant].title}: "
-          + " · ".join(f"{c.words} {c.probability:.2f}" for c in scores))
+          + " · ".join(f"{c.words} {probability(c.probability)}" for c in scores))
 
 
 @_model_command
@@ -212,6 +333,7 @@ def cmd_cam(args: argparse.Namespace) -> None:
     from vggviz.render.heat import heat_overlay
 
     out = _writable_file(args.out)
+    _check_images([args.image])
     fx = _extractor(args)
     _answerable(fx, args.download)
     heat = class_heat(fx, args.image, class_index=args.class_index, stage=args.stage,
@@ -412,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=_size, default=5, metavar="K", help="classes shown (5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--download", action="store_true",
-                   help="fetch ImageNet's classifier file (528-549 MB) if it is not cached")
+                   help="fetch ImageNet's classifier file (553-575 MB) if it is not cached")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("cam", parents=[model_options],
@@ -423,7 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", choices=["group3", "group4", "group5"], default="group5")
     p.add_argument("--out", required=True, metavar="PNG")
     p.add_argument("--download", action="store_true",
-                   help="fetch ImageNet's classifier file (528-549 MB) if it is not cached")
+                   help="fetch ImageNet's classifier file (553-575 MB) if it is not cached")
     p.set_defaults(func=cmd_cam)
 
 
@@ -445,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("variant", nargs="?", choices=["vgg16", "vgg19", "all"], default="vgg16",
                    help="vgg16 (default), vgg19 or all")
     p.add_argument("--top", action="store_true",
-                   help="also the file with the classifier (for predict and cam; 528-549 MB)")
+                   help="also the file with the classifier (for predict and cam; 553-575 MB)")
     p.set_defaults(func=cmd_fetch_weights)
 
     p = sub.add_parser("measure-stems", help="time the whole model with each stem design here",

@@ -13,6 +13,7 @@ import hashlib
 import os
 import threading
 import time
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -31,7 +32,7 @@ from vggviz.plan.architecture import (
 from vggviz.sources.imagenet import fetch_imagenet
 from vggviz.sources.images import FITS, ImageSource, load_image, preprocess
 from vggviz.sources.weight_files import read_fitting
-from vggviz.sources.weights import resolve_weights, weights_label
+from vggviz.sources.weights import RandomWeightsWarning, resolve_weights, weights_label
 
 SOURCES_KEPT = 16
 """Fitted inputs remembered by source digest (each size×size×3 uint8: 150 KB at 224 px)."""
@@ -67,10 +68,11 @@ class FeatureExtractor:
     """Stem and group activations of one VGG variant with one set of weights.
 
     `weights`: "imagenet", "random" (seeded), a Keras weights file, or "auto" (ImageNet where
-    it can be had, else random, with `notice` saying so; `download=False` looks only in
-    Keras' cache). What the extractor is (variant, weights, stem, seed, size, fit) is fixed at
-    construction, since the cache holds its answers. Activations are kept for the most recent
-    images, up to `cache_bytes`; the arrays returned are read-only views of that cache.
+    it can be had, else random, with `notice` saying so and a RandomWeightsWarning;
+    `download=False` looks only in Keras' cache). What the extractor is (variant, weights,
+    stem, seed, size, fit) is fixed at construction, since the cache holds its answers.
+    Activations are kept for the most recent images, up to `cache_bytes`; the arrays returned
+    are read-only views of that cache.
     """
 
     def __init__(self, variant: str = "vgg16", *, weights: str | os.PathLike = "imagenet",
@@ -83,7 +85,11 @@ class FeatureExtractor:
             raise ValueError(f"fit must be one of {', '.join(FITS)}, not {fit!r}")
         self._variant, self._stem, self._seed = variant, stem, int(seed)
         self._size, self._fit = int(size), fit
+        self._asked = weights
         self._weights, self._notice = resolve_weights(weights, variant, stem, download=download)
+        if self._notice:
+            warnings.warn(f"FeatureExtractor({variant!r}, weights={weights!r}): "
+                          f"{self._notice}", RandomWeightsWarning, stacklevel=2)
         self.cache_bytes = cache_bytes
         self.forward_passes = 0
         self.last_timing: dict[str, float] = {}
@@ -111,6 +117,26 @@ class FeatureExtractor:
     def label(self) -> str:
         """The weights in words, for status lines."""
         return weights_label(self._weights, self._seed)
+
+    @property
+    def built(self) -> list[str]:
+        """The stages whose layers are built and loaded so far ("stem" alone may be numpy's)."""
+        if self._base_depth >= 0:
+            return list(STAGES[:self._base_depth + 1])
+        return ["stem"] if self._stem_params is not None else []
+
+    def __repr__(self) -> str:
+        """What the extractor is, where its weights come from and what it has built, e.g.
+        <FeatureExtractor vgg16, weights='random' seed=0 (asked 'auto'), stem='vgg', 224×224,
+        built: stem, group1>."""
+        weights = repr(os.fspath(self._weights))
+        if self._weights == "random":
+            weights += f" seed={self._seed}"
+        if self._asked != self._weights:
+            weights += f" (asked {os.fspath(self._asked)!r})"
+        return (f"<FeatureExtractor {self._variant}, weights={weights}, stem={self._stem!r}, "
+                f"{self._size}×{self._size}, fit={self._fit!r}, "
+                f"built: {', '.join(self.built) or 'nothing yet'}>")
 
     # ------------------------------------------------------------------ models
 

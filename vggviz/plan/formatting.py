@@ -68,13 +68,33 @@ def measure(value: float) -> str:
 
 
 def percent(share: float) -> str:
-    """0.894 → '89.4 %'; tiny shares do not pretend to be zero."""
+    """0.894 → '89.4 %'; tiny shares do not pretend to be zero, nor large ones to be all."""
     value = 100 * share
     if value == 0:
         return "0 %"
     if 0 < value < 0.1:
         return "< 0.1 %"
+    if 99.9 < value < 100:
+        return "> 99.9 %"
     return f"{value:.1f} %"
+
+
+def share_percent(share: float) -> str:
+    """A share in whole percent ("37%"), with a decimal where rounding would say none or all
+    ("0.4%", "99.6%"): "0%" and "100%" are said only when exact; "<0.1%", ">99.9%" beyond."""
+    value = 100 * share
+    if value in (0, 100):
+        return f"{value:.0f}%"
+    for said in (f"{value:.0f}", f"{value:.1f}"):
+        if float(said) not in (0, 100):
+            return f"{said}%"
+    return "<0.1%" if value < 50 else ">99.9%"
+
+
+def probability(p: float) -> str:
+    """A probability as people read it: two decimals, or two digits where it is below 0.01
+    (0.0017, not 0.00), so the command line and the explorer print the same number."""
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.2g}"
 
 
 def fraction_words(ratio: float) -> str:

@@ -123,7 +123,7 @@ _OPEN: dict[str, tuple[tuple, HeadArrays]] = {}
 def head_arrays(fx, *, download: bool = False) -> HeadArrays:
     """The classifier arrays of `fx`'s weights, mapped from the cache or copied into it first.
 
-    `download=True` lets ImageNet's top file (528 MB for VGG16) be fetched if Keras' cache lacks
+    `download=True` lets ImageNet's top file (553 MB for VGG16) be fetched if Keras' cache lacks
     it. Raises NoClassifier saying why there is no answer (random weights, a file without the
     top, ImageNet's file not here, a cache that cannot be written).
     """

@@ -9,8 +9,9 @@ from vggviz.sources.weights import imagenet_top_problem
 
 HEAD = ("fc1", "fc2", "predictions")
 """The dense layers of the fc head, named as Keras names them."""
-TOP_FILE_MB = {"vgg16": 528, "vgg19": 549}
-"""Size of Keras' ImageNet files with the classifier, in MiB as `du -m` shows them."""
+TOP_FILE_MB = {"vgg16": 553, "vgg19": 575}
+"""Size of Keras' ImageNet files with the classifier in MB (10^6 bytes, as a download counts
+them): 553,467,096 and 574,710,816 bytes."""
 class NoClassifier(WeightsUnavailable):
     """This extractor's weights give no classifier answer; the message says why in words."""
 
@@ -34,7 +35,7 @@ def weights_problem(fx) -> str | None:
     """Why fx's kind of weights gives no answer whatever the files hold: random weights, or an
     ImageNet top that cannot take this variant, stem or size; None otherwise."""
     if fx.weights == "random":
-        return "the classifier is untrained: random weights give no answer"
+        return "the weights are random, never trained on any classes"
     if fx.weights == "imagenet":
         return imagenet_top_problem(fx.variant, fx.stem, fx.size)
     return None

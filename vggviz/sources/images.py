@@ -26,7 +26,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_BYTES = 20 * 10**6
+"""The largest upload or file: 20 MB (vggviz says MB for 10^6 bytes everywhere)."""
 DEFAULT_MAX_PIXELS = 40_000_000
 SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 FITS = ("crop", "stretch", "pad")
@@ -202,18 +203,31 @@ def _read_path(path: str | os.PathLike, label: str, max_bytes: int) -> bytes:
             return file.read(max_bytes + 1)
     except ImageError:  # over max_bytes (an ImageError is a ValueError, handled below)
         raise
-    except FileNotFoundError:
-        raise ImageError(f"no such file: {os.fspath(path)}") from None
-    except IsADirectoryError:
-        raise ImageError(
-            f"cannot read {label}: it is a folder; give the path of an image file"
-        ) from None
-    except OSError as error:
-        raise ImageError(f"cannot read {label}: {error.strerror or error}") from None
-    except ValueError:  # what os.stat raises for a NUL character, which no path can hold
-        raise ImageError(
-            f"cannot read {label!r}: a file path cannot contain a NUL character"
-        ) from None
+    except (OSError, ValueError) as error:
+        raise _path_error(path, label, error) from None
+
+
+def check_image_path(path: str | os.PathLike) -> None:
+    """Refuse a path that names no file this process can open, in the loader's words, reading
+    nothing: a command checks its inputs before it fetches weights or builds a model."""
+    label = _default_label(path)
+    try:
+        with open(path, "rb"):
+            pass
+    except (OSError, ValueError) as error:
+        raise _path_error(path, label, error) from None
+
+
+def _path_error(path: str | os.PathLike, label: str, error: Exception) -> ImageError:
+    """What went wrong opening `path`, in words."""
+    if isinstance(error, FileNotFoundError):
+        return ImageError(f"no such file: {os.fspath(path)}")
+    if isinstance(error, IsADirectoryError):
+        return ImageError(f"cannot read {label}: it is a folder; give the path of an image file")
+    if isinstance(error, OSError):
+        return ImageError(f"cannot read {label}: {error.strerror or error}")
+    # what os.stat raises for a NUL character, which no path can hold
+    return ImageError(f"cannot read {label!r}: a file path cannot contain a NUL character")
 
 
 def _read_stream(stream: BinaryIO, label: str, max_bytes: int) -> bytes | bytearray:
@@ -389,8 +403,9 @@ def _to_rgb(image: Image.Image, copy: bool = True) -> Image.Image:
 
 
 def human_bytes(n: int) -> str:
-    """`n` bytes as a person reads them: "11.4 MB", "300 KB", "12 bytes"."""
-    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+    """`n` bytes as a person reads them, in decimal units as everywhere in vggviz (a download's
+    progress, the cost tables, the README): "11.4 MB" (10^6 bytes), "300 KB", "12 bytes"."""
+    for unit, scale in (("MB", 10**6), ("KB", 10**3)):
         if n >= scale:
             return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{n} bytes"

@@ -21,6 +21,11 @@ from vggviz.sources.weight_files import WeightsMismatch
 T = TypeVar("T")
 
 
+class RandomWeightsWarning(UserWarning):
+    """Weights asked for as "auto" fell back to random filters: what they show means nothing
+    learnt (the message says why ImageNet's could not be had)."""
+
+
 def resolve_weights(requested: str | os.PathLike, variant: str = "vgg16", stem: str = "vgg", *,
                     download: bool = True) -> tuple[str | os.PathLike, str | None]:
     """Turn "auto" into "imagenet" where those weights can be had, else "random" plus a notice.

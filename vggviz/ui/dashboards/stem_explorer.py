@@ -450,7 +450,8 @@ class StemExplorer:
             f"({m.shape[0]}×{m.shape[1]}): "
             f"{html.escape(what_a_map_is(variant, stem, self.stage.value))}<br><small>"
             f"min {stats['min'][0]:.3g} · max {stats['max'][0]:.3g} · "
-            f"mean {stats['mean'][0]:.3g} · zeros {stats['zeros'][0]:.0%} of the map</small></div>")
+            f"mean {stats['mean'][0]:.3g} · zeros {fmt.share_percent(stats['zeros'][0])} of the "
+            "map</small></div>")
         stem_stage = self.stage.value == "stem"
         if stem_stage:
             self.kernel_image.value = kernel_for(self.fx.kernels(), channel, tile=56)

@@ -13,6 +13,7 @@ import ipywidgets as w
 from vggviz.network.class_heat import CAM_STAGES, ClassHeat, class_heat
 from vggviz.network.predictions import ClassScore, NoClassifier, classifier_problem, top_classes
 from vggviz.plan.architecture import VARIANTS
+from vggviz.plan.formatting import probability
 from vggviz.render.heat import heat_overlay, heat_scale
 from vggviz.sources.classifier_problems import TOP_FILE_MB
 from vggviz.sources.imagenet import imagenet_cached
@@ -25,11 +26,6 @@ HEAT_PX = 270
 BAR_COLOUR = "#31688e"  # viridis' blue: 5.6:1 on white
 GRAD_CAM = ("<a href='https://arxiv.org/abs/1610.02391' target='_blank' rel='noopener' "
             "style='text-decoration:underline'>Grad-CAM</a> (Selvaraju et al. 2017)")
-
-
-def probability(p: float) -> str:
-    """A probability as people read it: two decimals, or two digits where it is below 0.01."""
-    return f"{p:.2f}" if p >= 0.01 else f"{p:.2g}"
 
 
 def bars_html(variant: str, scores: list[ClassScore]) -> str:

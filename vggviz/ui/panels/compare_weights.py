@@ -13,6 +13,7 @@ import ipywidgets as w
 import numpy as np
 from PIL import Image
 
+from vggviz.plan.formatting import share_percent
 from vggviz.render import render_grid, render_kernels
 from vggviz.sources.imagenet import IMAGENET_CREDIT, imagenet_cached, imagenet_supported
 from vggviz.ui.panels.weights_download import WeightsDownloads
@@ -44,7 +45,7 @@ class _Side:
         self.caption.value = (
             f"<b>{html.escape(title)}</b><br><small>weights "
             f"{kernel.min():.2f} … {kernel.max():.2f} (spread {kernel.std():.2f}) · "
-            f"{bias_text} · {zeros:.0%} of the map values are 0</small>")
+            f"{bias_text} · {share_percent(zeros)} of the map values are 0</small>")
         self.grid.value = render_grid(maps, cmap=cmap, normalize=normalize, tile=TILE,
                                       labels=False)
         self.kernels.value = render_kernels(kernel, tile=KERNEL_TILE)
@@ -65,6 +66,8 @@ class WeightsComparison:
         self.cmap, self.normalize = cmap, normalize
         self.toggle = w.ToggleButton(value=False, icon="columns",
                                      description="Compare trained and random filters",
+                                     tooltip="the stem's maps and kernels with ImageNet's "
+                                     "weights beside random ones",
                                      layout=w.Layout(width="300px"))
         self.message = w.HTML()
         self.sides = {"imagenet": _Side(), "random": _Side()}

@@ -25,14 +25,17 @@ HINT = ("<div style='line-height:1.3'><small><i>Click a point of the large map: 
         "</div>")
 
 
-def caption(unit: UnitField, ms: float) -> str:
-    """The field in words: the box (cyan), how much of it lies on the picture, what the heat is."""
+def caption(unit: UnitField, ms: float, *, under_patch: bool = False) -> str:
+    """The field in words: the box in the colour it shows in (cyan, or yellow where the stem's
+    worked patch, the same box, is drawn over it), how much of it lies on the picture, what the
+    heat is."""
     top, left, bottom, right = unit.box
     n = unit.field.size
     where = f"unit (row {unit.row}, col {unit.col}) of {unit.stage} map {unit.channel}"
     clipped = (bottom - top + 1, right - left + 1) != (n, n)
     seen = (f", {bottom - top + 1}×{right - left + 1} of it on the picture" if clipped else "")
-    lines = [f"<b>{html.escape(where)} sees a {n}×{n} px box of the input</b> (cyan{seen}); "
+    colour = "yellow: the worked patch is this box" if under_patch else "cyan"
+    lines = [f"<b>{html.escape(where)} sees a {n}×{n} px box of the input</b> ({colour}{seen}); "
              "the gradient shows which pixels actually move it."]
     if unit.moving is None:
         lines.append("<i>This unit is 0 here (its ReLU is off): no pixel moves it, so no heat. "
@@ -54,6 +57,7 @@ class FieldView:
         self.picker, self.status = picker, status
         self.unit: UnitField | None = None
         self._pixels = None
+        self._ms = 0.0  # how long the shown field took to compute
         self._patch: tuple[int, int, int, int] | None = None
         self.caption = w.HTML(HINT)
         self.legend = picture("296px", alt="Colour scale of the field's heat: from no effect "
@@ -79,9 +83,8 @@ class FieldView:
             self.status.error(f"the receptive field could not be computed ({exc}). The last "
                               "view stays.")
             return None
-        self.unit, self._pixels = unit, pixels
+        self.unit, self._pixels, self._ms = unit, pixels, ms
         self._draw()
-        self.caption.value = caption(unit, ms)
         self.legend.layout.display = None
         self.status.show(f"{stage} map {channel}, unit (row {row}, col {col}): a "
                          f"{unit.field.size}×{unit.field.size} px field · gradient {ms:.0f} ms")
@@ -109,6 +112,8 @@ class FieldView:
     def _draw(self) -> None:
         self.picker.network_view.value = field_picture(self._pixels, self.unit.gradient,
                                                        self.unit.box, self._patch)
+        self.caption.value = caption(self.unit, self._ms,
+                                     under_patch=self._patch == self.unit.box)
         gradient = None if self.unit.moving is None else self.unit.gradient
         self.picker.network_view.alt = network_view_alt(
             self.picker.name, self._patch, field_words(self.unit.box, gradient))

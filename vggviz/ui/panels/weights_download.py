@@ -59,7 +59,7 @@ class _Job:
 class WeightsDownloads:
     """Background downloads of ImageNet weights, one per variant, each a row with a progress
     bar (bytes, MB/s, time left) and a Cancel button; `widget` holds the rows of those running.
-    With `include_top` the files are those with the classifier (528 MB for VGG16), which only
+    With `include_top` the files are those with the classifier (553 MB for VGG16), which only
     predictions need.
 
     `on_done(variant, error)` is called from the download's thread when it ends: error is None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vggviz.plan.formatting import share_percent
 from vggviz.render.palettes import SIGN_CMAP
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def map_alt(m: np.ndarray, channel: int, stage: str) -> str:
     zeros = float(np.mean(m == 0))
     row, col = np.unravel_index(int(np.argmax(m)), m.shape)
     text = (f"{stage} map {channel}, {h}×{w}: values {number(m.min())} to {number(m.max())}, "
-            f"{zeros:.0%} zeros")
+            f"{share_percent(zeros)} zeros")
     if m.max() > 0:
         text += (f"; strongest at x {col}, y {row} ({region(row, col, h, w)}), "
                  f"{number(m.max())}")

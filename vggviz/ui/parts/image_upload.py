@@ -3,11 +3,15 @@
 ipywidgets' FileUpload sends every chosen file, whatever its size, as one websocket message; a
 message over the server's limit (Tornado's `websocket_max_message_size`, 10 MiB unless set)
 closes the socket, and the person sees nothing. Here the page knows the file's size first: a
-file over `max_bytes` is refused in words without a byte sent. An accepted file travels in
+file over the limit is refused in words without a byte sent. An accepted file travels in
 pieces of CHUNK_BYTES (binary buffers, anywidget), each answered by the kernel, so no message
 comes near any server's limit and the button can say how far it got. The page sends ahead of
 the answers only as many pieces as the link carries in a quarter second: a click waits behind
 at most that much of an upload, on a slow link as on a fast one.
+
+The limit is the kernel's: the page gets a copy (`page_max_bytes`) to refuse early, but a page
+is anyone's to change, so the kernel weighs every declared size against its own `max_bytes`,
+refuses pieces past the declared size, and makes room only for the bytes that have come.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ export default {
       if (!file) return;
       const about = { name: file.name, type: file.type, size: file.size,
                       last_modified: file.lastModified };
-      if (file.size > model.get("max_bytes")) {
+      if (file.size > model.get("page_max_bytes")) {
         model.send({ event: "refused", ...about });
         return;
       }
@@ -130,21 +134,23 @@ class _Arrival:
 class ImageUpload(anywidget.AnyWidget):
     """One file from the person's machine, as FileUpload gives it: `value` is a tuple of one
     dict (`name`, `type`, `size`, `content` as a memoryview, `last_modified`). A file over
-    `max_bytes` never leaves the page: `on_refused(name, size)` is called instead. Pieces that
-    do not make the whole file call `on_broken(message)`, and `value` stays as it was; while a
-    file of several pieces comes in, `on_progress(name, received, size)` follows it."""
+    `max_bytes` (the kernel's own limit, never synced) is refused: `on_refused(name, size)` is
+    called instead, by the page before a byte is sent or by the kernel at the first piece. Pieces
+    that do not make the whole file call `on_broken(message)`, and `value` stays as it was; while
+    a file of several pieces comes in, `on_progress(name, received, size)` follows it."""
 
     _esm = _ESM
     description = traitlets.Unicode("Upload").tag(sync=True)
     accept = traitlets.Unicode("").tag(sync=True)
-    max_bytes = traitlets.Int(0).tag(sync=True)
+    page_max_bytes = traitlets.Int(0).tag(sync=True)  # the page's copy; the kernel never reads it
     chunk_bytes = traitlets.Int(CHUNK_BYTES, read_only=True).tag(sync=True)
     value = traitlets.Tuple()  # kernel-side only: the bytes come by message, not by state
 
-    def __init__(self, *, on_refused: Callable[[str, int], None],
+    def __init__(self, *, max_bytes: int, on_refused: Callable[[str, int], None],
                  on_broken: Callable[[str], None],
                  on_progress: Callable[[str, int, int], None], **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(page_max_bytes=max_bytes, **kwargs)
+        self.max_bytes = max_bytes  # a plain attribute: no message from the page can reach it
         self._on_refused, self._on_broken, self._on_progress = on_refused, on_broken, on_progress
         self._arrival: _Arrival | None = None  # the latest upload, under way or whole
         self._dropped: object = None  # the id of the latest upload given up on
@@ -171,8 +177,9 @@ class ImageUpload(anywidget.AnyWidget):
                            "last_modified": _moment(arrival.last_modified)},)
 
     def _piece(self, content: dict, buffers: list) -> _Arrival | None:
-        """Put one piece in its place and return its upload; None if the piece does not fit
-        there, which drops the upload (said once, through `on_broken` or `on_refused`)."""
+        """Add one piece after the ones before it and return its upload; None if the piece does
+        not fit there, which drops the upload (said once, through `on_broken` or `on_refused`).
+        Room is made piece by piece, so a declared size costs nothing until its bytes come."""
         upload, index = content.get("upload"), content.get("index")
         name, kind = str(content.get("name") or "the upload"), str(content.get("type") or "")
         size, count = content.get("size"), content.get("count")
@@ -187,13 +194,13 @@ class ImageUpload(anywidget.AnyWidget):
             self._arrival = None
             if type(size) is not int or type(count) is not int or size < 0:
                 return self._drop(upload, name, "it did not say its size")
-            if size > self.max_bytes:  # the page should have refused it
+            if size > self.max_bytes:  # the page should have refused it; it may lie
                 self._on_refused(name, size)
                 return self._drop(upload)
             if count != max(1, -(-size // CHUNK_BYTES)):
                 return self._drop(upload, name, f"{count} pieces cannot hold {size} bytes")
             arrival = self._arrival = _Arrival(upload, name, kind, size, count,
-                                               content.get("last_modified"), bytearray(size))
+                                               content.get("last_modified"), bytearray())
         if arrival is None or arrival.upload != upload:
             return self._drop(upload, name, f"piece {index + 1} came with no upload under way")
         if arrival.pieces == arrival.count:  # stays whole: a repeat never sets `value` again
@@ -212,7 +219,7 @@ class ImageUpload(anywidget.AnyWidget):
         if piece.nbytes != due:
             return self._drop(upload, name, f"piece {index + 1} of {count} held {piece.nbytes} "
                                             f"bytes where {due} were due")
-        arrival.content[start:start + due] = piece
+        arrival.content += piece
         arrival.pieces += 1
         return arrival
 
