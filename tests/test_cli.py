@@ -237,7 +237,7 @@ def test_predict_prints_small_probabilities_as_the_explorer_does(monkeypatch, ph
     import vggviz.network.predictions
     from vggviz.network.predictions import ClassScore
     from vggviz.plan.formatting import probability
-    from vggviz.ui import classifier_view
+    from vggviz.ui.panels import classifier_view
 
     scores = [ClassScore(281, "n02123045", "tabby", 0.62),
               ClassScore(285, "n02124075", "Egyptian_cat", 0.0017),

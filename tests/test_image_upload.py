@@ -250,14 +250,15 @@ def test_room_is_made_as_pieces_arrive_not_for_what_the_page_declares(picker, va
     message = first_piece(DEFAULT_MAX_BYTES)
     peak = peak_while(lambda: deliver(picker, [message]))
     assert picker.answers[-1]["ok"] is True  # a piece that fits is taken
-    assert peak < 3 * CHUNK_BYTES, f"{peak / 1e6:.1f} MB allocated for one piece of 1 MiB"
+    assert peak < 3 * CHUNK_BYTES, f"{peak / 1e6:.1f} MB allocated for one piece of {CHUNK_BYTES} bytes"
     assert len(picker.upload._arrival.content) == CHUNK_BYTES
     assert values == []
 
 
 def test_pieces_past_the_declared_size_are_refused_and_the_last_image_stays(picker, values):
-    data = noise_png(1000)  # 3 pieces
+    data = noise_png(250)  # 3 pieces
     messages = pieces(data, name="noise.png")
+    assert len(messages) == 3
     shown = picker.image.tobytes()
     past = ({**messages[2][0], "index": 3}, [memoryview(bytes(CHUNK_BYTES))])
     deliver(picker, messages[:2] + [past])
@@ -271,8 +272,9 @@ def test_pieces_past_the_declared_size_are_refused_and_the_last_image_stays(pick
 
 def test_a_piece_longer_than_the_declared_file_is_refused(picker, values):
     """The last piece may not carry more than the declared size leaves."""
-    data = noise_png(800)  # 2 pieces
+    data = noise_png(200)  # 2 pieces
     messages = pieces(data, name="noise.png")
+    assert len(messages) == 2
     messages[1] = (messages[1][0], [memoryview(bytes(CHUNK_BYTES))])
     deliver(picker, messages)
     assert values == [] and picker.answers[-1]["ok"] is False
