@@ -83,7 +83,7 @@ def _draw(rng: np.random.Generator, labels: np.ndarray, size: int, out: np.ndarr
     cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
     # Coordinates turned by the angle; `across` runs across the stripes (image y points down).
     along, across = u * cos - v * sin, u * sin + v * cos
-    period = (rng.uniform(0.9, 1.6, n) * max(4.0, size / 10)).astype(np.float32)[:, None, None]
+    period = (rng.uniform(0.9, 1.6, n) * max(5.0, size / 8)).astype(np.float32)[:, None, None]
     phase = rng.uniform(0, 2 * np.pi, n).astype(np.float32)[:, None, None]
     half = side[:, None, None] / 2
     # Coverage (0-1) of the object's first colour, and of the object over the background.
