@@ -1,0 +1,183 @@
+"""Train a VGG here, with `keras.Model.fit` and a recording callback, and keep the run.
+
+The model is any variant and stem of the plan with a narrower learner (each group's filters
+given; the stem keeps its 64, the maps a person watches) and a small head (global average
+pooling, then a softmax over the data's classes), built from the plan's layers as the other
+builders build them, so its layers carry Keras' names. Images go in as everywhere in vggviz:
+Keras' 'caffe' preprocessing (RGB→BGR, minus the ImageNet mean), done in the input pipeline.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vggviz.network.models import make_layer, stem
+from vggviz.network.recording import ProgressFn, RunRecorder
+from vggviz.plan.architecture import (
+    GROUPS,
+    check_input_shape,
+    classifier_layers,
+    get_variant,
+    group_layers,
+    stem_layers,
+    whole_number,
+)
+from vggviz.sources.images import IMAGENET_MEAN_BGR
+from vggviz.sources.runs import Run, write_run
+from vggviz.sources.shapes import Shapes, shapes
+
+DATA = ("shapes",)
+"""The data sets `train` draws: the built-in one (`vggviz.sources.shapes`)."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What to train, on what, and how long; the defaults are the default run (see README)."""
+
+    variant: str = "vgg11"
+    stem: str = "vgg"
+    size: int = 32
+    widths: tuple[int, ...] = (32, 32, 64, 128, 128)
+    data: str = "shapes"
+    train_images: int = 6000
+    test_images: int = 1000
+    epochs: int = 12
+    batch: int = 64
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    seed: int = 0
+    snapshots: int = 32
+
+    def check(self) -> TrainSettings:
+        """These settings, or a ValueError naming what cannot be trained."""
+        get_variant(self.variant)
+        check_input_shape((self.size, self.size, 3), self.stem)
+        if self.data not in DATA:
+            raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATA)}")
+        if len(self.widths) != len(GROUPS):
+            raise ValueError(f"widths gives each of the {len(GROUPS)} groups its filters, got "
+                             f"{len(self.widths)}: {tuple(self.widths)}")
+        for i, width in enumerate(self.widths, 1):
+            whole_number(width, f"group {i}'s width", 1)
+        for name in ("train_images", "test_images", "epochs", "batch"):
+            whole_number(getattr(self, name), name, 1)
+        whole_number(self.snapshots, "snapshots", 2)
+        if not self.learning_rate > 0 or not 0 <= self.momentum < 1:
+            raise ValueError(f"learning_rate must be above 0 and momentum in [0, 1), got "
+                             f"{self.learning_rate} and {self.momentum}")
+        return replace(self, widths=tuple(int(w) for w in self.widths))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Training steps in one epoch (the last batch may be smaller)."""
+        return math.ceil(self.train_images / self.batch)
+
+    def to_dict(self) -> dict:
+        """The settings as JSON's types, as a run's manifest keeps them."""
+        return {**asdict(self), "widths": list(self.widths)}
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A finished (or cancelled) training: the model, the recorder, Keras' history and the run
+    kept in the cache (None when not kept)."""
+
+    model: keras.Model
+    recorder: RunRecorder
+    history: dict
+    run: Run | None
+
+
+def trainable_vgg(variant: str = "vgg11", stem_design: str = "vgg", size: int = 32,
+                  widths: Sequence[int] = TrainSettings.widths, classes: int = 10, *,
+                  seed: int = 0) -> keras.Model:
+    """A VGG of `variant` and `stem_design` for `size`×`size` RGB input whose groups have
+    `widths` filters (the stem keeps its 64), ending in global average pooling and a softmax
+    over `classes`; layers named as Keras names them, weights seeded by `seed`."""
+    check_input_shape((size, size, 3), stem_design)
+    if len(widths) != len(GROUPS):
+        raise ValueError(f"widths gives each of the {len(GROUPS)} groups its filters, got "
+                         f"{tuple(widths)}")
+    inputs = keras.Input((size, size, 3), name="input")
+    x = stem(inputs, variant, stem_design, seed=seed)
+    for index, width in enumerate(widths, 1):
+        width = whole_number(width, f"group {index}'s width", 1)
+        for spec in group_layers(variant, index):
+            x = make_layer(replace(spec, units=width) if spec.kind == "conv" else spec, seed)(x)
+    for spec in classifier_layers(classes, "gap"):
+        x = make_layer(spec, seed)(x)
+    return keras.Model(inputs, x, name=f"{variant}_{stem_design}_stem_{size}px")
+
+
+def caffe(images: tf.Tensor) -> tf.Tensor:
+    """A batch of RGB uint8 images in Keras' 'caffe' convention, as `sources.images.preprocess`
+    gives one image: float32, BGR, minus the ImageNet mean."""
+    return tf.cast(images, tf.float32)[..., ::-1] - tf.constant(IMAGENET_MEAN_BGR)
+
+
+def pipeline(images: np.ndarray, labels: np.ndarray, batch: int, *,
+             shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """Batches of (preprocessed images, labels); shuffled afresh each epoch, in the same order
+    for the same seed, when `shuffle_seed` is given."""
+    data = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle_seed is not None:
+        data = data.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return (data.batch(batch).map(lambda x, y: (caffe(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def training_data(settings: TrainSettings) -> tuple[Shapes, Shapes]:
+    """The training and held-out images of `settings`' data, drawn from different seeds."""
+    return (shapes(settings.train_images, settings.size, seed=settings.seed),
+            shapes(settings.test_images, settings.size, seed=settings.seed + 1_000_003))
+
+
+def compiled(settings: TrainSettings, classes: int) -> keras.Model:
+    """The model of `settings`, compiled: SGD with momentum, cross-entropy, accuracy."""
+    keras.utils.set_random_seed(settings.seed)
+    model = trainable_vgg(settings.variant, settings.stem, settings.size, settings.widths,
+                          classes, seed=settings.seed)
+    model.compile(optimizer=keras.optimizers.SGD(settings.learning_rate,
+                                                 momentum=settings.momentum),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=False)
+    return model
+
+
+def train(settings: TrainSettings = TrainSettings(), *, cancel: threading.Event | None = None,
+          progress: ProgressFn | None = None, keep: bool = True,
+          data: tuple[Shapes, Shapes] | None = None,
+          callbacks: Sequence[keras.callbacks.Callback] = ()) -> Trained:
+    """Train as `settings` say with `model.fit`, recording the run; `cancel` stops after the
+    current step and keeps what was done; with `keep` the run is written to the cache."""
+    settings = settings.check()
+    train_set, test_set = data or training_data(settings)
+    model = compiled(settings, len(train_set.class_names))
+    specs = stem_layers(settings.variant, settings.stem)
+    probe = test_set.images[0]
+    recorder = RunRecorder(probe, caffe(probe[None]).numpy(), kernel_layer=specs[0].name,
+                           maps_layer=specs[-1].name,
+                           total_steps=settings.epochs * settings.steps_per_epoch,
+                           snapshots=settings.snapshots, cancel=cancel, progress=progress)
+    history = model.fit(pipeline(train_set.images, train_set.labels, settings.batch,
+                                 shuffle_seed=settings.seed),
+                        validation_data=pipeline(test_set.images, test_set.labels, 256),
+                        epochs=settings.epochs, verbose=0, shuffle=False,
+                        callbacks=[recorder, *callbacks])
+    run = None
+    if keep:
+        manifest = {"settings": settings.to_dict(), "class_names": list(train_set.class_names),
+                    "epochs": recorder.epochs,
+                    "status": "cancelled" if recorder.cancelled else "finished",
+                    "steps": recorder.step, "params": model.count_params(),
+                    "probe": {"set": "held-out", "index": 0, "label": int(test_set.labels[0])},
+                    "kernel_layer": specs[0].name, "maps_layer": specs[-1].name}
+        run = write_run(manifest, recorder.arrays(), lambda path: model.save_weights(path))
+    return Trained(model, recorder, history.history, run)
