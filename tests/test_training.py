@@ -10,13 +10,8 @@ import pytest
 from vggviz.by_hand.glorot import glorot_uniform
 from vggviz.by_hand.kernel_structure import kernel_structure
 from vggviz.network.recording import snapshot_steps
-from vggviz.network.training import (
-    TrainSettings,
-    caffe,
-    train,
-    trainable_vgg,
-    training_data,
-)
+from vggviz.network.training import caffe, train, trainable_vgg, training_data
+from vggviz.plan.training import TrainSettings
 from vggviz.sources.images import preprocess
 from vggviz.sources.runs import list_runs, read_run
 

@@ -9,10 +9,9 @@ Keras' 'caffe' preprocessing (RGB→BGR, minus the ImageNet mean), done in the i
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
@@ -24,64 +23,14 @@ from vggviz.plan.architecture import (
     GROUPS,
     check_input_shape,
     classifier_layers,
-    get_variant,
     group_layers,
     stem_layers,
     whole_number,
 )
+from vggviz.plan.training import TrainSettings
 from vggviz.sources.images import IMAGENET_MEAN_BGR
 from vggviz.sources.runs import Run, write_run
 from vggviz.sources.shapes import Shapes, shapes
-
-DATA = ("shapes",)
-"""The data sets `train` draws: the built-in one (`vggviz.sources.shapes`)."""
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """What to train, on what, and how long; the defaults are the default run (see README)."""
-
-    variant: str = "vgg11"
-    stem: str = "vgg"
-    size: int = 32
-    widths: tuple[int, ...] = (32, 32, 64, 128, 128)
-    data: str = "shapes"
-    train_images: int = 6000
-    test_images: int = 1000
-    epochs: int = 12
-    batch: int = 64
-    learning_rate: float = 0.01
-    momentum: float = 0.9
-    seed: int = 0
-    snapshots: int = 32
-
-    def check(self) -> TrainSettings:
-        """These settings, or a ValueError naming what cannot be trained."""
-        get_variant(self.variant)
-        check_input_shape((self.size, self.size, 3), self.stem)
-        if self.data not in DATA:
-            raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATA)}")
-        if len(self.widths) != len(GROUPS):
-            raise ValueError(f"widths gives each of the {len(GROUPS)} groups its filters, got "
-                             f"{len(self.widths)}: {tuple(self.widths)}")
-        for i, width in enumerate(self.widths, 1):
-            whole_number(width, f"group {i}'s width", 1)
-        for name in ("train_images", "test_images", "epochs", "batch"):
-            whole_number(getattr(self, name), name, 1)
-        whole_number(self.snapshots, "snapshots", 2)
-        if not self.learning_rate > 0 or not 0 <= self.momentum < 1:
-            raise ValueError(f"learning_rate must be above 0 and momentum in [0, 1), got "
-                             f"{self.learning_rate} and {self.momentum}")
-        return replace(self, widths=tuple(int(w) for w in self.widths))
-
-    @property
-    def steps_per_epoch(self) -> int:
-        """Training steps in one epoch (the last batch may be smaller)."""
-        return math.ceil(self.train_images / self.batch)
-
-    def to_dict(self) -> dict:
-        """The settings as JSON's types, as a run's manifest keeps them."""
-        return {**asdict(self), "widths": list(self.widths)}
 
 
 @dataclass(frozen=True)
@@ -151,13 +100,14 @@ def compiled(settings: TrainSettings, classes: int) -> keras.Model:
     return model
 
 
-def train(settings: TrainSettings = TrainSettings(), *, cancel: threading.Event | None = None,
+def train(settings: TrainSettings | None = None, *, cancel: threading.Event | None = None,
           progress: ProgressFn | None = None, keep: bool = True,
           data: tuple[Shapes, Shapes] | None = None,
           callbacks: Sequence[keras.callbacks.Callback] = ()) -> Trained:
-    """Train as `settings` say with `model.fit`, recording the run; `cancel` stops after the
-    current step and keeps what was done; with `keep` the run is written to the cache."""
-    settings = settings.check()
+    """Train as `settings` say (the default run if None) with `model.fit`, recording the run;
+    `cancel` stops after the current step and keeps what was done; with `keep` the run is
+    written to the cache."""
+    settings = (settings or TrainSettings()).check()
     train_set, test_set = data or training_data(settings)
     model = compiled(settings, len(train_set.class_names))
     specs = stem_layers(settings.variant, settings.stem)
