@@ -43,6 +43,7 @@ class RunRecorder(keras.callbacks.Callback):
         self._cancel, self._progress = cancel, progress
         self.step = 0
         self.cancelled = False
+        self.recording_seconds = 0.0  # spent in this callback's per-step work and snapshots
         self.epochs: list[dict] = []
         self.step_seconds: list[float] = []
         self._steps: list[int] = []
@@ -53,10 +54,12 @@ class RunRecorder(keras.callbacks.Callback):
         self._note = ""
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        start = time.perf_counter()
         self._stem_model = keras.Model(self.model.input,
                                        self.model.get_layer(self._maps_layer).output)
         if not self._steps:
             self._snapshot()
+        self.recording_seconds += time.perf_counter() - start
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_start = time.perf_counter()
@@ -66,7 +69,8 @@ class RunRecorder(keras.callbacks.Callback):
         self._step_start = time.perf_counter()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self.step_seconds.append(time.perf_counter() - self._step_start)
+        now = time.perf_counter()
+        self.step_seconds.append(now - self._step_start)
         self.step += 1
         if self.step in self._at:
             self._snapshot()
@@ -75,6 +79,7 @@ class RunRecorder(keras.callbacks.Callback):
         if self._cancel is not None and self._cancel.is_set():
             self.cancelled = True
             self.model.stop_training = True
+        self.recording_seconds += time.perf_counter() - now
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}

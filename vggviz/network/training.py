@@ -82,10 +82,14 @@ def pipeline(images: np.ndarray, labels: np.ndarray, batch: int, *,
             .prefetch(tf.data.AUTOTUNE))
 
 
+HELD_OUT_SEED = 1_000_003
+"""Added to a run's seed for its held-out images, so they are never the training images."""
+
+
 def training_data(settings: TrainSettings) -> tuple[Shapes, Shapes]:
     """The training and held-out images of `settings`' data, drawn from different seeds."""
     return (shapes(settings.train_images, settings.size, seed=settings.seed),
-            shapes(settings.test_images, settings.size, seed=settings.seed + 1_000_003))
+            shapes(settings.test_images, settings.size, seed=settings.seed + HELD_OUT_SEED))
 
 
 def compiled(settings: TrainSettings, classes: int) -> keras.Model:
@@ -127,6 +131,9 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
                     "epochs": recorder.epochs,
                     "status": "cancelled" if recorder.cancelled else "finished",
                     "steps": recorder.step, "params": model.count_params(),
+                    "recording_seconds": recorder.recording_seconds,
+                    "data_seeds": {"train": settings.seed,
+                                   "held_out": settings.seed + HELD_OUT_SEED},
                     "probe": {"set": "held-out", "index": 0, "label": int(test_set.labels[0])},
                     "kernel_layer": specs[0].name, "maps_layer": specs[-1].name}
         run = write_run(manifest, recorder.arrays(), lambda path: model.save_weights(path))
