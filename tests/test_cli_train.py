@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from vggviz.cli import cancel_on_interrupt, main
+from vggviz.cli import cancel_on_interrupt, epochs_done, main
 from vggviz.sources.runs import list_runs, write_run
 
 
@@ -30,7 +30,7 @@ def test_train_prints_the_held_out_accuracy_and_keeps_the_run(cache, capsys):
     assert "share of energy a plane explains" in out and str(runs[0].path) in out
     assert main(["runs"]) == 0
     listed = capsys.readouterr().out
-    assert runs[0].name in listed and "vgg11 vgg stem, 32 px, shapes, 1 epochs" in listed
+    assert runs[0].name in listed and "vgg11 vgg stem, 32 px, shapes, 1 epoch," in listed
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -61,6 +61,15 @@ def test_runs_names_a_damaged_run_and_lists_the_good_ones(cache, capsys):
     assert "good  vgg11 vgg stem" in captured.out and "(cancelled)" in captured.out
     assert "bad" not in captured.out
     assert "run bad is damaged: final.weights.h5's bytes differ" in captured.err
+
+
+@pytest.mark.parametrize(("epochs", "said"), [
+    ([{"complete": True, "steps": 47}] * 12, "12 epochs"),
+    ([{"complete": True, "steps": 47}, {"complete": False, "steps": 11}], "1 epoch and 11 steps"),
+    ([{"complete": False, "steps": 3}], "0 epochs and 3 steps"),
+])
+def test_a_cancelled_run_says_how_far_it_got(epochs, said):
+    assert epochs_done(epochs) == said
 
 
 def test_the_first_ctrl_c_cancels_and_the_second_interrupts():

@@ -483,6 +483,13 @@ def widths_list(text: str) -> tuple[int, ...]:
                                          f"32,32,64,128,128, got {text!r}") from None
 
 
+def epochs_done(epochs: list[dict]) -> str:
+    """"12 epochs", or "1 epoch and 11 steps" when the last was cut short by a cancel."""
+    whole = sum(1 for e in epochs if e.get("complete", True))
+    steps = sum(e["steps"] for e in epochs if not e.get("complete", True))
+    return f"{whole} epoch{'' if whole == 1 else 's'}" + (f" and {steps} steps" if steps else "")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     """Train a VGG on the built-in data with a progress bar; print the held-out accuracy and
     where the run is kept. Ctrl-C stops after the current step and keeps what was done."""
@@ -513,7 +520,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     accuracy = run.held_out_accuracy()
     print(f"held-out accuracy {accuracy:.1%} on {settings.test_images} images "
           f"({len(run.class_names)} classes, chance {1 / len(run.class_names):.0%}) after "
-          f"{len(run.epochs)} epochs, {sum(e['seconds'] for e in run.epochs):.0f} s")
+          f"{epochs_done(run.epochs)}, {sum(e['seconds'] for e in run.epochs):.0f} s")
     print(f"stem kernels, share of energy a plane explains (edge and colour detectors → 1): "
           f"{np.nanmean(start.smooth):.2f} at the start → {np.nanmean(end.smooth):.2f} "
           f"(random weights: {start.smooth_chance:.2f})")
@@ -533,7 +540,7 @@ def cmd_runs(args: argparse.Namespace) -> None:
     for run in runs:
         s, accuracy = run.settings, run.held_out_accuracy()
         print(f"{run.name}  {s['variant']} {s['stem']} stem, {s['size']} px, {s['data']}, "
-              f"{len(run.epochs)} epochs, held-out accuracy "
+              f"{epochs_done(run.epochs)}, held-out accuracy "
               f"{'–' if accuracy is None else f'{accuracy:.1%}'}"
               f"{'' if run.status == 'finished' else f' ({run.status})'}")
 
