@@ -13,13 +13,7 @@ from vggviz.cli import cancel_on_interrupt, epochs_done, main
 from vggviz.sources.runs import list_runs, write_run
 
 
-@pytest.fixture()
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("VGGVIZ_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
-def test_train_prints_the_held_out_accuracy_and_keeps_the_run(cache, capsys):
+def test_train_prints_the_held_out_accuracy_and_keeps_the_run(isolated_cache, capsys):
     assert main(["train", "--train-images", "64", "--test-images", "32", "--epochs", "1",
                  "--batch", "32", "--widths", "8,8,8,8,8"]) == 0
     out = capsys.readouterr().out
@@ -37,13 +31,13 @@ def test_train_prints_the_held_out_accuracy_and_keeps_the_run(cache, capsys):
     (["train", "--widths", "8,8"], "widths gives each of the 5 groups"),
     (["train", "--stem", "pooled"], "at least 64×64"),
 ])
-def test_train_refuses_settings_it_cannot_train_in_one_line(cache, capsys, args, needle):
+def test_train_refuses_settings_it_cannot_train_in_one_line(isolated_cache, capsys, args, needle):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1
 
 
-def test_runs_names_a_damaged_run_and_lists_the_good_ones(cache, capsys):
+def test_runs_names_a_damaged_run_and_lists_the_good_ones(isolated_cache, capsys):
     assert main(["runs"]) == 0
     assert "no runs in" in capsys.readouterr().out
     arrays = {"steps": np.array([0]), "kernels": np.zeros((1, 3, 3, 3, 64), np.float32),

@@ -25,16 +25,15 @@ def _arrays(seed: int = 0) -> dict[str, np.ndarray]:
             "step_seconds": rng.uniform(size=8).astype(np.float32)}
 
 
+@pytest.fixture()
+def cache(isolated_cache):
+    """The runs folder of a cache of this test's own."""
+    return isolated_cache / "runs"
+
+
 MANIFEST = {"settings": {"variant": "vgg11", "stem": "vgg", "size": 8, "data": "shapes"},
             "class_names": ["a", "b"], "status": "finished",
             "epochs": [{"epoch": 1, "loss": 1.0, "val_accuracy": np.float32(0.5)}]}
-
-
-@pytest.fixture()
-def cache(tmp_path, monkeypatch):
-    """A cache of the test's own (VGGVIZ_CACHE), whose runs folder is returned."""
-    monkeypatch.setenv("VGGVIZ_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache" / "runs"
 
 
 def _weights(path):

@@ -19,12 +19,6 @@ TINY = TrainSettings(size=32, train_images=96, test_images=40, epochs=2, batch=3
                      widths=(8, 8, 8, 8, 8))
 
 
-@pytest.fixture()
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("VGGVIZ_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 @pytest.mark.parametrize(("variant", "stem", "size"), [
     ("vgg11", "vgg", 32), ("vgg16", "pooled", 64), ("vgg13_bn", "strided", 128)])
 def test_the_model_keeps_the_stems_64_filters_and_narrows_the_groups(variant, stem, size):
@@ -62,7 +56,7 @@ def test_snapshots_are_log_spaced_from_step_0_to_the_last():
     assert snapshot_steps(3, 32).tolist() == [0, 1, 2, 3]
 
 
-def test_a_short_training_records_its_run_and_replay_equals_the_record(cache):
+def test_a_short_training_records_its_run_and_replay_equals_the_record(isolated_cache):
     trained = train(TINY)
     rec, run = trained.recorder, trained.run
     total = 2 * 3
@@ -85,7 +79,7 @@ def test_a_short_training_records_its_run_and_replay_equals_the_record(cache):
     assert [r.name for r in list_runs()[0]] == [run.name]
 
 
-def test_cancel_stops_after_the_current_step_and_keeps_what_was_done(cache):
+def test_cancel_stops_after_the_current_step_and_keeps_what_was_done(isolated_cache):
     cancel = threading.Event()
 
     def progress(done, total, note):
@@ -100,7 +94,7 @@ def test_cancel_stops_after_the_current_step_and_keeps_what_was_done(cache):
 
 
 @pytest.mark.slow
-def test_the_default_run_learns_and_its_stem_kernels_gain_structure(cache):
+def test_the_default_run_learns_and_its_stem_kernels_gain_structure(isolated_cache):
     """The default run (the README's figures): held-out accuracy far above chance (10 %) and the
     stem's kernels far more plane-like (edge and colour detectors) than their random start."""
     trained = train(TrainSettings())
