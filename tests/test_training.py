@@ -54,6 +54,7 @@ def test_snapshots_are_log_spaced_from_step_0_to_the_last():
     assert np.diff(steps)[-1] > 100
     assert len(steps) <= 20
     assert snapshot_steps(3, 32).tolist() == [0, 1, 2, 3]
+    assert snapshot_steps(50, 2).tolist() == [0, 50] and snapshot_steps(0, 32).tolist() == [0]
 
 
 def test_a_short_training_records_its_run_and_replay_equals_the_record(isolated_cache):

@@ -22,8 +22,10 @@ ProgressFn = Callable[[int, int, str], None]
 def snapshot_steps(total: int, count: int) -> np.ndarray:
     """About `count` steps from 0 to `total`, log-spaced (dense early, when kernels change
     fastest): 0, 1, 2, 3, 5, 8, …, total."""
-    if total < 1 or count < 2:
-        return np.arange(min(total, 0), total + 1) if total < 1 else np.array([0, total])
+    if total < 1:
+        return np.array([0], np.int64)
+    if count < 3:
+        return np.array([0, total], np.int64)
     spaced = np.round(np.geomspace(1, total, count - 1)).astype(np.int64)
     return np.unique(np.concatenate([[0], spaced]))
 

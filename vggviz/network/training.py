@@ -93,7 +93,9 @@ def training_data(settings: TrainSettings) -> tuple[Shapes, Shapes]:
 
 
 def compiled(settings: TrainSettings, classes: int) -> keras.Model:
-    """The model of `settings`, compiled: SGD with momentum, cross-entropy, accuracy."""
+    """The model of `settings`, compiled: SGD with momentum, cross-entropy, accuracy. Seeds
+    Python's, numpy's and TensorFlow's global generators with the run's seed (Keras'
+    `set_random_seed`), so a run repeats exactly."""
     keras.utils.set_random_seed(settings.seed)
     model = trainable_vgg(settings.variant, settings.stem, settings.size, settings.widths,
                           classes, seed=settings.seed)
