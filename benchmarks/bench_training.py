@@ -6,8 +6,10 @@ Recording: one model per mode, the default run's settings and data (the built-in
 `fit` traced once per mode before timing; then timed fits of --epochs epochs each, the modes
 alternating run by run so both see the same load; validation on the held-out set in both. The
 recorder snapshots 32 times over each timed fit (denser than in a real run, so its cost is not
-understated). With --default-run, the default `vggviz train` run end to end, once per run.
-Reports, asserts nothing: the median and min–max over the runs.
+understated). Besides wall time, the process's CPU time and the recorder's own time are
+reported: on a loaded machine they say more than the wall-time ratio. With --default-run, the
+default `vggviz train` run end to end, once per run. Reports, asserts nothing: the median and
+min–max over the runs.
 """
 
 import os
@@ -36,6 +38,7 @@ def recording_overhead(runs: int, epochs: int) -> None:
     probe = test_set.images[0]
 
     own = []  # the recorder's own seconds as a share of its fit's
+    cpu_seconds = {mode: [] for mode in models}  # the process's CPU time (all its threads)
 
     def fit(mode: str, epochs: int) -> float:
         callbacks = []
@@ -43,10 +46,11 @@ def recording_overhead(runs: int, epochs: int) -> None:
             callbacks = [RunRecorder(probe, caffe(probe[None]).numpy(),
                                      kernel_layer=specs[0].name, maps_layer=specs[-1].name,
                                      total_steps=epochs * settings.steps_per_epoch)]
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         models[mode].fit(data, validation_data=held_out, epochs=epochs, verbose=0,
                          shuffle=False, callbacks=callbacks)
         seconds = time.perf_counter() - t
+        cpu_seconds[mode].append(time.process_time() - cpu)
         if callbacks:
             own.append(100 * callbacks[0].recording_seconds / seconds)
         return seconds
@@ -65,6 +69,10 @@ def recording_overhead(runs: int, epochs: int) -> None:
     ratios = [r / p for p, r in zip(rates["plain"], rates["recorded"], strict=True)]
     print(f"  recorded / plain, paired run by run: {spread(ratios, '', 3)}; overhead "
           f"{(1 - statistics.median(ratios)):.1%} (median)")
+    cpu = [r / p for p, r in zip(cpu_seconds["plain"][1:], cpu_seconds["recorded"][1:],
+                                 strict=True)]
+    print(f"  the process's CPU seconds (all threads; less swayed by other processes' load), "
+          f"recorded / plain, paired: {spread(cpu, '', 3)}")
     print(f"  time inside the recorder (snapshots, per-step bookkeeping) as a share of its fit: "
           f"{spread(own[1:], '%', 2)}")
 
