@@ -127,7 +127,7 @@ def test_runs_of_a_read_only_cache_are_listed_after_ones_own(tmp_path, monkeypat
 @pytest.mark.parametrize(("umask", "file_mode", "folder_mode"),
                          [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)])
 def test_a_run_is_as_readable_as_the_umask_allows(cache, umask, file_mode, folder_mode):
-    """mkdtemp makes a private folder (0o700); the run gets what a plain create would get, so a
+    """mkdtemp would make a private folder (0o700); the run gets what a plain create gets, so a
     class reads a teacher's run where the teacher's umask shares files."""
     old = os.umask(umask)
     try:

@@ -15,8 +15,8 @@ import datetime
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -143,7 +143,7 @@ def write_run(manifest: Mapping[str, object], arrays: Mapping[str, np.ndarray],
     root = Path(root) if root is not None else runs_dirs()[0]
     root.mkdir(parents=True, exist_ok=True)
     name = name or run_name(manifest.get("settings", {}))  # type: ignore[arg-type]
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.", suffix=".part"))
+    tmp = _new_folder(root, f".{name}.")
     try:
         with open(tmp / RECORD, "wb") as fh:
             np.savez(fh, **arrays)
@@ -153,9 +153,6 @@ def write_run(manifest: Mapping[str, object], arrays: Mapping[str, np.ndarray],
                  for p in sorted(tmp.iterdir())}
         whole = {**manifest, "format": FORMAT, "files": files}
         (tmp / MANIFEST).write_text(json.dumps(whole, indent=1, default=_plain))
-        for p in tmp.iterdir():
-            _share(p, directory=False)
-        _share(tmp, directory=True)
         final = root / name
         suffix = 1
         while True:
@@ -263,20 +260,15 @@ def _plain(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _umask() -> int:
-    """This process's umask, read without changing it where Linux tells it (/proc)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _share(path: Path, *, directory: bool) -> None:
-    """Give `path` the mode a plain create would (0o666, folders 0o777, less the umask):
-    mkdtemp and mkstemp make them private (0o700, 0o600), which would hide a run from a class."""
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+def _new_folder(root: Path, prefix: str) -> Path:
+    """A new hidden folder `<prefix><random>.part` in `root`, created as a plain mkdir creates
+    it (0o777 less the umask, a default ACL obeyed), unlike `tempfile.mkdtemp`'s private 0o700:
+    the files written into it get 0o666 less the umask the same way, so a teacher's run is
+    readable by a class where the umask shares files."""
+    while True:
+        path = root / f"{prefix}{secrets.token_hex(6)}.part"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:  # another writer drew the same name: draw again
+            continue
