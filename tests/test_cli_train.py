@@ -37,6 +37,14 @@ def test_train_refuses_settings_it_cannot_train_in_one_line(isolated_cache, caps
     assert needle in err and err.count("\n") == 1
 
 
+def test_train_refuses_a_cache_it_cannot_write_before_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VGGVIZ_CACHE", str(tmp_path / "a-file"))
+    (tmp_path / "a-file").write_text("not a folder")
+    assert main(["train", "--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "cache cannot be written here" in err and "is a file" in err and "training" not in err
+
+
 def test_runs_names_a_damaged_run_and_lists_the_good_ones(isolated_cache, capsys):
     assert main(["runs"]) == 0
     assert "no runs in" in capsys.readouterr().out

@@ -490,6 +490,14 @@ def epochs_done(epochs: list[dict]) -> str:
     return f"{whole} epoch{'' if whole == 1 else 's'}" + (f" and {steps} steps" if steps else "")
 
 
+def train_settings(args: argparse.Namespace) -> TrainSettings:
+    """The training settings `vggviz train`'s options ask for (not yet checked)."""
+    return TrainSettings(variant=args.variant, stem=args.stem, size=args.size,
+                         widths=args.widths, data=args.data, epochs=args.epochs,
+                         batch=args.batch, train_images=args.train_images,
+                         test_images=args.test_images, learning_rate=args.lr, seed=args.seed)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     """Train a VGG on the built-in data with a progress bar; print the held-out accuracy and
     where the run is kept. Ctrl-C stops after the current step and keeps what was done."""
@@ -498,12 +506,12 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     from vggviz.by_hand.kernel_structure import kernel_structure
     from vggviz.network.training import train
+    from vggviz.sources.runs import cannot_keep
 
-    settings = TrainSettings(variant=args.variant, stem=args.stem, size=args.size,
-                             widths=args.widths, data=args.data, epochs=args.epochs,
-                             batch=args.batch, train_images=args.train_images,
-                             test_images=args.test_images, learning_rate=args.lr,
-                             seed=args.seed).check()
+    settings = train_settings(args).check()
+    problem = cannot_keep()
+    if problem:  # said before any training, not after it
+        raise CommandError(problem)
     cancel = threading.Event()
     total = settings.epochs * settings.steps_per_epoch
     with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
@@ -753,6 +761,8 @@ def check_options(args: argparse.Namespace) -> None:
 
         Settings(args.variant, args.batch, args.train, args.size, args.repeats,
                  args.classifier).check()
+    if getattr(args, "func", None) is cmd_train:
+        train_settings(args).check()
     if getattr(args, "channels", None) is not None and getattr(args, "stage", None):
         count = WIDTHS[max(stage_index(args.stage) - 1, 0)]
         if bad := [c for c in args.channels if not 0 <= c < count]:

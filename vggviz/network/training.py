@@ -29,7 +29,7 @@ from vggviz.plan.architecture import (
 )
 from vggviz.plan.training import TrainSettings
 from vggviz.sources.images import IMAGENET_MEAN_BGR
-from vggviz.sources.runs import Run, write_run
+from vggviz.sources.runs import Run, cannot_keep, write_run
 from vggviz.sources.shapes import Shapes, shapes
 
 
@@ -112,8 +112,11 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
           callbacks: Sequence[keras.callbacks.Callback] = ()) -> Trained:
     """Train as `settings` say (the default run if None) with `model.fit`, recording the run;
     `cancel` stops after the current step and keeps what was done; with `keep` the run is
-    written to the cache."""
+    written to the cache (a PermissionError before any training when it could not be)."""
     settings = (settings or TrainSettings()).check()
+    problem = cannot_keep() if keep else None
+    if problem:
+        raise PermissionError(problem)
     train_set, test_set = data or training_data(settings)
     model = compiled(settings, len(train_set.class_names))
     specs = stem_layers(settings.variant, settings.stem)

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vggviz.sources.disk_cache import cache_dirs
+from vggviz.sources.disk_cache import cache_dirs, cache_problem
+from vggviz.sources.shared_files import make_folder
 
 FORMAT = 1
 """The layout version written in every manifest; a run of another version is refused by name."""
@@ -122,6 +123,12 @@ def runs_dirs() -> list[Path]:
     return cache_dirs(RUNS)
 
 
+def cannot_keep() -> str | None:
+    """Why a run could not be kept in the cache (a folder this user cannot write), in words
+    with what to do; None when it can: asked before training, not after."""
+    return cache_problem(runs_dirs()[0])
+
+
 def run_name(settings: Mapping[str, object], when: datetime.datetime | None = None) -> str:
     """A folder name that sorts by time and says what was trained, e.g.
     20250101-120000_vgg11_vgg-stem_32px_shapes."""
@@ -141,7 +148,10 @@ def write_run(manifest: Mapping[str, object], arrays: Mapping[str, np.ndarray],
     if problem:
         raise ValueError(f"a run's {problem}")
     root = Path(root) if root is not None else runs_dirs()[0]
-    root.mkdir(parents=True, exist_ok=True)
+    problem = cache_problem(root)
+    if problem:
+        raise PermissionError(problem)
+    make_folder(root)
     name = name or run_name(manifest.get("settings", {}))  # type: ignore[arg-type]
     tmp = _new_folder(root, f".{name}.")
     try:
@@ -217,6 +227,8 @@ def list_runs() -> tuple[list[Run], list[str]]:
     and, apart, a sentence per folder that failed its check, naming it and why."""
     runs, damaged = [], []
     for folder in runs_dirs():
+        if not folder.is_dir():  # nothing kept yet
+            continue
         for path in sorted(folder.iterdir(), reverse=True):
             if path.name.startswith(".") or not path.is_dir():
                 continue  # a run still being written, or not a run
