@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import warnings
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from vggviz.plan.accounting import Summary, summarize, summarize_all
 from vggviz.plan.architecture import CLASSIFIERS, STAGES, STEMS, VARIANTS
+from vggviz.plan.training import DATA, TrainSettings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -457,6 +459,100 @@ def cmd_measure_stems(args: argparse.Namespace) -> None:
     print(ACCURACY_NOTE)
 
 
+@contextlib.contextmanager
+def cancel_on_interrupt(cancel: threading.Event) -> Iterator[None]:
+    """While inside, the first Ctrl-C sets `cancel` (training stops after its step and keeps
+    what was done); a second one interrupts at once, as Ctrl-C always does."""
+    def first(signum, frame) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    before = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def widths_list(text: str) -> tuple[int, ...]:
+    """The groups' filters as "32,32,64,128,128"."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"widths are five whole numbers such as "
+                                         f"32,32,64,128,128, got {text!r}") from None
+
+
+def epochs_done(epochs: list[dict]) -> str:
+    """"12 epochs", or "1 epoch and 11 steps" when the last was cut short by a cancel."""
+    whole = sum(1 for e in epochs if e.get("complete", True))
+    steps = sum(e["steps"] for e in epochs if not e.get("complete", True))
+    return f"{whole} epoch{'' if whole == 1 else 's'}" + (f" and {steps} steps" if steps else "")
+
+
+def train_settings(args: argparse.Namespace) -> TrainSettings:
+    """The training settings `vggviz train`'s options ask for (not yet checked)."""
+    return TrainSettings(variant=args.variant, stem=args.stem, size=args.size,
+                         widths=args.widths, data=args.data, epochs=args.epochs,
+                         batch=args.batch, train_images=args.train_images,
+                         test_images=args.test_images, learning_rate=args.lr, seed=args.seed)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    """Train a VGG on the built-in data with a progress bar; print the held-out accuracy and
+    where the run is kept. Ctrl-C stops after the current step and keeps what was done."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from vggviz.by_hand.kernel_structure import kernel_structure
+    from vggviz.network.training import train
+    from vggviz.sources.runs import cannot_keep
+
+    settings = train_settings(args).check()
+    problem = cannot_keep()
+    if problem:  # said before any training, not after it
+        raise CommandError(problem)
+    cancel = threading.Event()
+    total = settings.epochs * settings.steps_per_epoch
+    with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
+            cancel_on_interrupt(cancel):
+        def progress(done: int, total: int, note: str) -> None:
+            bar.set_postfix_str(note, refresh=False)
+            bar.update(done - bar.n)
+
+        trained = train(settings, cancel=cancel, progress=progress)
+    run = trained.run
+    if run.status == "cancelled":
+        print(f"cancelled after {trained.recorder.step} of {total} steps; kept what was done")
+    start, end = (kernel_structure(run.snapshot(i).kernels) for i in (0, -1))
+    accuracy = run.held_out_accuracy()
+    print(f"held-out accuracy {accuracy:.1%} on {settings.test_images} images "
+          f"({len(run.class_names)} classes, chance {1 / len(run.class_names):.0%}) after "
+          f"{epochs_done(run.epochs)}, {sum(e['seconds'] for e in run.epochs):.0f} s")
+    print(f"stem kernels, share of energy a plane explains (edge and colour detectors → 1): "
+          f"{np.nanmean(start.smooth):.2f} at the start → {np.nanmean(end.smooth):.2f} "
+          f"(random weights: {start.smooth_chance:.2f})")
+    print(f"run kept in {run.path}")
+
+
+def cmd_runs(args: argparse.Namespace) -> None:
+    """List the training runs in the cache, newest first; damaged ones apart, with the reason."""
+    from vggviz.sources.runs import list_runs, runs_dirs
+
+    runs, damaged = list_runs()
+    for problem in damaged:
+        print(f"vggviz: {problem}", file=sys.stderr)
+    if not runs:
+        print(f"no runs in {runs_dirs()[0]} (vggviz train makes one)")
+        return
+    for run in runs:
+        s, accuracy = run.settings, run.held_out_accuracy()
+        print(f"{run.name}  {s['variant']} {s['stem']} stem, {s['size']} px, {s['data']}, "
+              f"{epochs_done(run.epochs)}, held-out accuracy "
+              f"{'–' if accuracy is None else f'{accuracy:.1%}'}"
+              f"{'' if run.status == 'finished' else f' ({run.status})'}")
+
+
 def cmd_dashboard(args: argparse.Namespace) -> None:
     """Serve the stem explorer (or, with --all, every dashboard) with Voilà until Ctrl-C."""
     from vggviz.server.dashboards import DashboardError, serve
@@ -585,6 +681,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_measure_stems)
 
+    p = sub.add_parser("train", help="train a VGG on the built-in data and keep the run",
+                       description="Train a VGG (a narrower learner; the stem keeps its 64 "
+                       "filters) with Keras' model.fit on the built-in data set, record its "
+                       "stem's kernels as they form, and keep the run in the cache. Ctrl-C "
+                       "stops after the current step and keeps what was done.")
+    d = TrainSettings()
+    p.add_argument("--data", choices=list(DATA), default=d.data,
+                   help="shapes: the built-in set (ten classes of patterns and shapes)")
+    p.add_argument("--variant", choices=list(VARIANTS), default=d.variant)
+    p.add_argument("--stem", choices=list(STEMS), default=d.stem)
+    p.add_argument("--size", type=_size, default=d.size, metavar="N",
+                   help=f"N×N images ({d.size})")
+    p.add_argument("--widths", type=widths_list, default=d.widths, metavar="W1,…,W5",
+                   help=f"filters of the five groups ({','.join(map(str, d.widths))})")
+    p.add_argument("--epochs", type=_size, default=d.epochs, metavar="N",
+                   help=f"epochs ({d.epochs})")
+    p.add_argument("--batch", type=_size, default=d.batch, metavar="N",
+                   help=f"batch size ({d.batch})")
+    p.add_argument("--train-images", type=_size, default=d.train_images, metavar="N",
+                   help=f"training images ({d.train_images})")
+    p.add_argument("--test-images", type=_size, default=d.test_images, metavar="N",
+                   help=f"held-out images ({d.test_images})")
+    p.add_argument("--lr", type=float, default=d.learning_rate,
+                   help=f"SGD learning rate ({d.learning_rate})")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the data and the weights")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("runs", help="list the training runs in the cache")
+    p.set_defaults(func=cmd_runs)
+
     p = sub.add_parser("dashboard", help="serve the stem explorer (--all: every dashboard) "
                        "with Voilà on 127.0.0.1", description="Serve a dashboard with Voilà "
                        "and vggviz's settings (127.0.0.1, sources stripped, no tracebacks, a "
@@ -635,6 +761,8 @@ def check_options(args: argparse.Namespace) -> None:
 
         Settings(args.variant, args.batch, args.train, args.size, args.repeats,
                  args.classifier).check()
+    if getattr(args, "func", None) is cmd_train:
+        train_settings(args).check()
     if getattr(args, "channels", None) is not None and getattr(args, "stage", None):
         count = WIDTHS[max(stage_index(args.stage) - 1, 0)]
         if bad := [c for c in args.channels if not 0 <= c < count]:

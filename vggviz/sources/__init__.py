@@ -1,3 +1,3 @@
 """What comes in: images (decode, validate, fit), weights (ImageNet registry, file readers,
-which weights a view gets, notices) and downloads.
+which weights a view gets, notices), downloads, the built-in data set and training runs.
 """

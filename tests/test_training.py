@@ -1,0 +1,107 @@
+"""Training with model.fit and the recording callback: the model, the record, Cancel, the run."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from vggviz.by_hand.glorot import glorot_uniform
+from vggviz.by_hand.kernel_structure import kernel_structure
+from vggviz.network.recording import snapshot_steps
+from vggviz.network.training import caffe, train, trainable_vgg, training_data
+from vggviz.plan.training import TrainSettings
+from vggviz.sources.images import preprocess
+from vggviz.sources.runs import list_runs, read_run
+
+TINY = TrainSettings(size=32, train_images=96, test_images=40, epochs=2, batch=32, snapshots=6,
+                     widths=(8, 8, 8, 8, 8))
+
+
+@pytest.mark.parametrize(("variant", "stem", "size"), [
+    ("vgg11", "vgg", 32), ("vgg16", "pooled", 64), ("vgg13_bn", "strided", 128)])
+def test_the_model_keeps_the_stems_64_filters_and_narrows_the_groups(variant, stem, size):
+    model = trainable_vgg(variant, stem, size, (8, 16, 24, 32, 40), classes=10)
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    assert convs[0].filters == 64 and convs[0].name in ("block1_conv1", "stem_conv")
+    widths = {int(layer.name[5]): layer.filters for layer in convs[1:]}
+    assert widths == {b: w for b, w in zip(range(1, 6), (8, 16, 24, 32, 40), strict=True)
+                      if b in widths} and set(widths) >= {2, 3, 4, 5}
+    assert model.output_shape == (None, 10)
+    assert [layer.name for layer in model.layers[-2:]] == ["avg_pool", "predictions"]
+
+
+def test_a_model_that_cannot_be_built_is_refused_in_words():
+    with pytest.raises(ValueError, match="at least 64×64"):
+        trainable_vgg("vgg11", "pooled", 32)
+    with pytest.raises(ValueError, match="each of the 5 groups"):
+        trainable_vgg("vgg11", "vgg", 32, (8, 8))
+    with pytest.raises(ValueError, match="group 2's width"):
+        TrainSettings(widths=(8, 0, 8, 8, 8)).check()
+
+
+def test_the_pipeline_feeds_images_as_every_other_source_does():
+    images = training_data(TINY)[0].images[:3]
+    batch = caffe(images).numpy()
+    assert np.allclose(batch, np.concatenate([preprocess(image) for image in images]))
+
+
+def test_snapshots_are_log_spaced_from_step_0_to_the_last():
+    steps = snapshot_steps(1000, 20)
+    assert steps[0] == 0 and steps[-1] == 1000 and np.all(np.diff(steps) > 0)
+    assert steps[1:4].tolist() == [1, 2, 3]  # dense early, when the kernels move most
+    assert np.diff(steps)[-1] > 100
+    assert len(steps) <= 20
+    assert snapshot_steps(3, 32).tolist() == [0, 1, 2, 3]
+    assert snapshot_steps(50, 2).tolist() == [0, 50] and snapshot_steps(0, 32).tolist() == [0]
+
+
+def test_a_short_training_records_its_run_and_replay_equals_the_record(isolated_cache):
+    trained = train(TINY)
+    rec, run = trained.recorder, trained.run
+    total = 2 * 3
+    assert rec.step == total and run.status == "finished" and len(run.epochs) == 2
+    assert all({"loss", "accuracy", "val_loss", "val_accuracy", "seconds", "train_seconds"}
+               <= set(e) for e in run.epochs)
+    a = read_run(run.path).arrays
+    for key, value in rec.arrays().items():
+        assert np.array_equal(a[key], value), key
+    assert a["steps"][0] == 0 and a["steps"][-1] == total and len(a["step_seconds"]) == total
+    # Step 0 is the seeded start before any update; the last snapshot is the saved weights.
+    assert np.allclose(a["kernels"][0], glorot_uniform("block1_conv1", (3, 3, 3, 64), 0))
+    fresh = trainable_vgg(widths=TINY.widths)
+    fresh.load_weights(run.weights)
+    assert np.array_equal(fresh.get_layer("block1_conv1").get_weights()[0], a["kernels"][-1])
+    assert not np.array_equal(a["kernels"][0], a["kernels"][-1])
+    assert a["probe_maps"].shape == (len(a["steps"]), 32, 32, 64)
+    assert np.array_equal(a["probe_image"], training_data(TINY)[1].images[0])
+    assert run.settings["widths"] == [8, 8, 8, 8, 8] and len(run.class_names) == 10
+    assert [r.name for r in list_runs()[0]] == [run.name]
+
+
+def test_cancel_stops_after_the_current_step_and_keeps_what_was_done(isolated_cache):
+    cancel = threading.Event()
+
+    def progress(done, total, note):
+        if done == 4:
+            cancel.set()
+
+    trained = train(TINY, cancel=cancel, progress=progress)
+    run = read_run(trained.run.path)
+    assert run.status == "cancelled" and trained.recorder.step == 4
+    assert run.arrays["steps"][-1] == 4 and len(run.arrays["step_seconds"]) == 4
+    assert [e["complete"] for e in run.epochs] == [True, False]  # 3 steps, then 1 of 3
+
+
+@pytest.mark.slow
+def test_the_default_run_learns_and_its_stem_kernels_gain_structure(isolated_cache):
+    """The default run (the README's figures): held-out accuracy far above chance (10 %) and the
+    stem's kernels far more plane-like (edge and colour detectors) than their random start."""
+    trained = train(TrainSettings())
+    run = trained.run
+    assert run.held_out_accuracy() >= 0.8, run.epochs
+    start, end = (kernel_structure(run.snapshot(i).kernels) for i in (0, -1))
+    # 64 kernels at random: mean share 1/3, standard error ≈ 0.016
+    assert np.mean(start.smooth) < 0.4 and np.mean(end.smooth) > 0.45, (start, end)
+    assert np.mean(end.edge) > 2 * end.edge_chance

@@ -1,0 +1,145 @@
+"""Train a VGG here, with `keras.Model.fit` and a recording callback, and keep the run.
+
+The model is any variant and stem of the plan with a narrower learner (each group's filters
+given; the stem keeps its 64, the maps a person watches) and a small head (global average
+pooling, then a softmax over the data's classes), built from the plan's layers as the other
+builders build them, so its layers carry Keras' names. Images go in as everywhere in vggviz:
+Keras' 'caffe' preprocessing (RGB→BGR, minus the ImageNet mean), done in the input pipeline.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vggviz.network.models import make_layer, stem
+from vggviz.network.recording import ProgressFn, RunRecorder
+from vggviz.plan.architecture import (
+    GROUPS,
+    check_input_shape,
+    classifier_layers,
+    group_layers,
+    stem_layers,
+    whole_number,
+)
+from vggviz.plan.training import TrainSettings
+from vggviz.sources.images import IMAGENET_MEAN_BGR
+from vggviz.sources.runs import Run, cannot_keep, write_run
+from vggviz.sources.shapes import Shapes, shapes
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A finished (or cancelled) training: the model, the recorder, Keras' history and the run
+    kept in the cache (None when not kept)."""
+
+    model: keras.Model
+    recorder: RunRecorder
+    history: dict
+    run: Run | None
+
+
+def trainable_vgg(variant: str = "vgg11", stem_design: str = "vgg", size: int = 32,
+                  widths: Sequence[int] = TrainSettings.widths, classes: int = 10, *,
+                  seed: int = 0) -> keras.Model:
+    """A VGG of `variant` and `stem_design` for `size`×`size` RGB input whose groups have
+    `widths` filters (the stem keeps its 64), ending in global average pooling and a softmax
+    over `classes`; layers named as Keras names them, weights seeded by `seed`."""
+    check_input_shape((size, size, 3), stem_design)
+    if len(widths) != len(GROUPS):
+        raise ValueError(f"widths gives each of the {len(GROUPS)} groups its filters, got "
+                         f"{tuple(widths)}")
+    inputs = keras.Input((size, size, 3), name="input")
+    x = stem(inputs, variant, stem_design, seed=seed)
+    for index, width in enumerate(widths, 1):
+        width = whole_number(width, f"group {index}'s width", 1)
+        for spec in group_layers(variant, index):
+            x = make_layer(replace(spec, units=width) if spec.kind == "conv" else spec, seed)(x)
+    for spec in classifier_layers(classes, "gap"):
+        x = make_layer(spec, seed)(x)
+    return keras.Model(inputs, x, name=f"{variant}_{stem_design}_stem_{size}px")
+
+
+def caffe(images: tf.Tensor) -> tf.Tensor:
+    """A batch of RGB uint8 images in Keras' 'caffe' convention, as `sources.images.preprocess`
+    gives one image: float32, BGR, minus the ImageNet mean."""
+    return tf.cast(images, tf.float32)[..., ::-1] - tf.constant(IMAGENET_MEAN_BGR)
+
+
+def pipeline(images: np.ndarray, labels: np.ndarray, batch: int, *,
+             shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """Batches of (preprocessed images, labels); shuffled afresh each epoch, in the same order
+    for the same seed, when `shuffle_seed` is given."""
+    data = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle_seed is not None:
+        data = data.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return (data.batch(batch).map(lambda x, y: (caffe(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+HELD_OUT_SEED = 1_000_003
+"""Added to a run's seed for its held-out images, so they are never the training images."""
+
+
+def training_data(settings: TrainSettings) -> tuple[Shapes, Shapes]:
+    """The training and held-out images of `settings`' data, drawn from different seeds."""
+    return (shapes(settings.train_images, settings.size, seed=settings.seed),
+            shapes(settings.test_images, settings.size, seed=settings.seed + HELD_OUT_SEED))
+
+
+def compiled(settings: TrainSettings, classes: int) -> keras.Model:
+    """The model of `settings`, compiled: SGD with momentum, cross-entropy, accuracy. Seeds
+    Python's, numpy's and TensorFlow's global generators with the run's seed (Keras'
+    `set_random_seed`), so a run repeats exactly."""
+    keras.utils.set_random_seed(settings.seed)
+    model = trainable_vgg(settings.variant, settings.stem, settings.size, settings.widths,
+                          classes, seed=settings.seed)
+    model.compile(optimizer=keras.optimizers.SGD(settings.learning_rate,
+                                                 momentum=settings.momentum),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=False)
+    return model
+
+
+def train(settings: TrainSettings | None = None, *, cancel: threading.Event | None = None,
+          progress: ProgressFn | None = None, keep: bool = True,
+          data: tuple[Shapes, Shapes] | None = None,
+          callbacks: Sequence[keras.callbacks.Callback] = ()) -> Trained:
+    """Train as `settings` say (the default run if None) with `model.fit`, recording the run;
+    `cancel` stops after the current step and keeps what was done; with `keep` the run is
+    written to the cache (a PermissionError before any training when it could not be)."""
+    settings = (settings or TrainSettings()).check()
+    problem = cannot_keep() if keep else None
+    if problem:
+        raise PermissionError(problem)
+    train_set, test_set = data or training_data(settings)
+    model = compiled(settings, len(train_set.class_names))
+    specs = stem_layers(settings.variant, settings.stem)
+    probe = test_set.images[0]
+    recorder = RunRecorder(probe, caffe(probe[None]).numpy(), kernel_layer=specs[0].name,
+                           maps_layer=specs[-1].name,
+                           total_steps=settings.epochs * settings.steps_per_epoch,
+                           snapshots=settings.snapshots, cancel=cancel, progress=progress)
+    history = model.fit(pipeline(train_set.images, train_set.labels, settings.batch,
+                                 shuffle_seed=settings.seed),
+                        validation_data=pipeline(test_set.images, test_set.labels, 256),
+                        epochs=settings.epochs, verbose=0, shuffle=False,
+                        callbacks=[recorder, *callbacks])
+    run = None
+    if keep:
+        manifest = {"settings": settings.to_dict(), "class_names": list(train_set.class_names),
+                    "epochs": recorder.epochs,
+                    "status": "cancelled" if recorder.cancelled else "finished",
+                    "steps": recorder.step, "params": model.count_params(),
+                    "recording_seconds": recorder.recording_seconds,
+                    "data_seeds": {"train": settings.seed,
+                                   "held_out": settings.seed + HELD_OUT_SEED},
+                    "probe": {"set": "held-out", "index": 0, "label": int(test_set.labels[0])},
+                    "kernel_layer": specs[0].name, "maps_layer": specs[-1].name}
+        run = write_run(manifest, recorder.arrays(), lambda path: model.save_weights(path))
+    return Trained(model, recorder, history.history, run)
