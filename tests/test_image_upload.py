@@ -250,7 +250,7 @@ def test_room_is_made_as_pieces_arrive_not_for_what_the_page_declares(picker, va
     message = first_piece(DEFAULT_MAX_BYTES)
     peak = peak_while(lambda: deliver(picker, [message]))
     assert picker.answers[-1]["ok"] is True  # a piece that fits is taken
-    assert peak < 3 * CHUNK_BYTES, f"{peak / 1e6:.1f} MB allocated for one piece of {CHUNK_BYTES} bytes"
+    assert peak < 3 * CHUNK_BYTES, f"{peak / 1e6:.1f} MB allocated for a piece of {CHUNK_BYTES} B"
     assert len(picker.upload._arrival.content) == CHUNK_BYTES
     assert values == []
 
