@@ -505,13 +505,18 @@ def cmd_train(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from vggviz.by_hand.kernel_structure import kernel_structure
-    from vggviz.network.training import train
+    from vggviz.network.training import train, training_data
+    from vggviz.sources.datasets import DataUnavailable
     from vggviz.sources.runs import cannot_keep
 
     settings = train_settings(args).check()
     problem = cannot_keep()
     if problem:  # said before any training, not after it
         raise CommandError(problem)
+    try:
+        data = training_data(settings)
+    except (DataUnavailable, ValueError) as exc:
+        raise CommandError(str(exc)) from None
     cancel = threading.Event()
     total = settings.epochs * settings.steps_per_epoch
     with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
@@ -520,7 +525,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             bar.set_postfix_str(note, refresh=False)
             bar.update(done - bar.n)
 
-        trained = train(settings, cancel=cancel, progress=progress)
+        trained = train(settings, cancel=cancel, progress=progress, data=data)
     run = trained.run
     if run.status == "cancelled":
         print(f"cancelled after {trained.recorder.step} of {total} steps; kept what was done")
@@ -687,8 +692,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "stem's kernels as they form, and keep the run in the cache. Ctrl-C "
                        "stops after the current step and keeps what was done.")
     d = TrainSettings()
-    p.add_argument("--data", choices=list(DATA), default=d.data,
-                   help="shapes: the built-in set (ten classes of patterns and shapes)")
+    p.add_argument("--data", default=d.data, metavar="|".join(DATA) + "|FOLDER",
+                   help="shapes: the built-in set (ten classes of patterns and shapes); "
+                   "cifar10 or imagenette (downloaded into Keras' cache, or "
+                   "$VGGVIZ_DATA_URL's mirror); or a folder of images, one subfolder a class "
+                   "(with train/ and val/ in it, those are the splits)")
     p.add_argument("--variant", choices=list(VARIANTS), default=d.variant)
     p.add_argument("--stem", choices=list(STEMS), default=d.stem)
     p.add_argument("--size", type=_size, default=d.size, metavar="N",

@@ -28,6 +28,7 @@ from vggviz.plan.architecture import (
     whole_number,
 )
 from vggviz.plan.training import TrainSettings
+from vggviz.sources.datasets import load_data
 from vggviz.sources.images import IMAGENET_MEAN_BGR
 from vggviz.sources.runs import Run, cannot_keep, write_run
 from vggviz.sources.shapes import Shapes, shapes
@@ -87,7 +88,10 @@ HELD_OUT_SEED = 1_000_003
 
 
 def training_data(settings: TrainSettings) -> tuple[Shapes, Shapes]:
-    """The training and held-out images of `settings`' data, drawn from different seeds."""
+    """The training and held-out images of `settings`' data (the built-in set's drawn from
+    different seeds)."""
+    if settings.data != "shapes":
+        return load_data(settings)
     return (shapes(settings.train_images, settings.size, seed=settings.seed),
             shapes(settings.test_images, settings.size, seed=settings.seed + HELD_OUT_SEED))
 
