@@ -501,6 +501,8 @@ def train_settings(args: argparse.Namespace) -> TrainSettings:
 def cmd_train(args: argparse.Namespace) -> None:
     """Train a VGG on the built-in data with a progress bar; print the held-out accuracy and
     where the run is kept. Ctrl-C stops after the current step and keeps what was done."""
+    from dataclasses import replace
+
     import numpy as np
     from tqdm import tqdm
 
@@ -517,6 +519,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         data = training_data(settings)
     except (DataUnavailable, ValueError) as exc:
         raise CommandError(str(exc)) from None
+    settings = replace(settings, train_images=len(data[0]), test_images=len(data[1]))
     cancel = threading.Event()
     total = settings.epochs * settings.steps_per_epoch
     with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \

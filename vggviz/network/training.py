@@ -122,6 +122,7 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
     if problem:
         raise PermissionError(problem)
     train_set, test_set = data or training_data(settings)
+    settings = replace(settings, train_images=len(train_set), test_images=len(test_set))
     model = compiled(settings, len(train_set.class_names))
     specs = stem_layers(settings.variant, settings.stem)
     probe = test_set.images[0]

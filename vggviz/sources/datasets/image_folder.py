@@ -43,7 +43,7 @@ def image_folder(folder: str | Path, size: int, train_images: int, test_images: 
                  seed: int = 0, note: Note = to_stderr) -> tuple[Shapes, Shapes]:
     """Training and held-out images from `folder`, fitted to `size`×`size` (centre crop), boxes
     None: from its train/ and val/ (or test/) subfolders if it has them, else a seeded draw of
-    at most a fifth of each class's files held out. At most `train_images` and `test_images`,
+    a fifth of each class's files (at least one) held out. At most `train_images` and `test_images`,
     drawn at random with `seed`. A ValueError says what is wrong with the folder."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
