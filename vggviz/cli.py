@@ -499,7 +499,7 @@ def train_settings(args: argparse.Namespace) -> TrainSettings:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Train a VGG on the built-in data with a progress bar; print the held-out accuracy and
+    """Train a VGG on `--data` with a progress bar; print the held-out accuracy and
     where the run is kept. Ctrl-C stops after the current step and keeps what was done."""
     from dataclasses import replace
 
@@ -689,9 +689,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_measure_stems)
 
-    p = sub.add_parser("train", help="train a VGG on the built-in data and keep the run",
+    p = sub.add_parser("train", help="train a VGG (on the built-in data by default) and keep "
+                       "the run",
                        description="Train a VGG (a narrower learner; the stem keeps its 64 "
-                       "filters) with Keras' model.fit on the built-in data set, record its "
+                       "filters) with Keras' model.fit on the built-in data set (or CIFAR-10, "
+                       "Imagenette, a folder of your own), record its "
                        "stem's kernels as they form, and keep the run in the cache. Ctrl-C "
                        "stops after the current step and keeps what was done.")
     d = TrainSettings()
