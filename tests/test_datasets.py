@@ -9,6 +9,7 @@ import io
 import pickle
 import ssl
 import tarfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from vggviz.sources.datasets.image_folder import image_folder  # the function
 
 CIFAR = "cifar-10-batches-py"
 TENCH, SPRINGER = "n01440764", "n02102040"
+WAIT = 60  # s: generous; a wait ends as soon as what it waits for happens
 
 
 @pytest.fixture
@@ -136,6 +138,37 @@ def test_cifar10_downloads_its_archive_once_and_unpacks_it_whole(keras_cache, mo
     assert contents(keras_cache) == [cifar10.NAME, f"{cifar10.NAME}_archive"]
     assert (keras_cache / f"{cifar10.NAME}_archive").read_bytes() == archive
     assert contents(keras_cache / cifar10.NAME / CIFAR) == sorted(files)
+
+
+def test_two_readers_at_once_download_and_unpack_once(keras_cache, monkeypatch):
+    from weights_server import Behaviour
+
+    files, images, _ = cifar_files(2)
+    archive = tar_gz({f"{CIFAR}/{name}": data for name, data in files.items()})
+    monkeypatch.setattr(cifar10, "MD5", hashlib.md5(archive).hexdigest())
+    held = Behaviour(chunk=256, hold_at=len(archive) // 2)  # the first waits half-way
+    results, errors = [], []
+
+    def read() -> None:
+        try:
+            results.append(cifar10.cifar10(32, 4, 1, progress=lambda p: None)[0].images)
+        except Exception as exc:  # the thread's failure, reported by the test
+            errors.append(exc)
+
+    with serving(FileServer({"cifar-10-python.tar.gz": archive}, held)) as server:
+        monkeypatch.setenv(archives.DATA_URL_SETTING, f"http://127.0.0.1:{server.port}")
+        threads = [threading.Thread(target=read) for _ in range(2)]
+        threads[0].start()
+        assert held.held.wait(WAIT), "the first download never reached half-way"
+        threads[1].start()
+        held.release.set()
+        for thread in threads:
+            thread.join(WAIT)
+        assert server.count("cifar-10-python.tar.gz") == 1
+    assert errors == [] and len(results) == 2
+    for got in results:
+        np.testing.assert_array_equal(got, images[:4])
+    assert contents(keras_cache) == [cifar10.NAME, f"{cifar10.NAME}_archive"]
 
 
 def test_offline_cifar10_says_in_one_line_what_to_put_where(offline, capsys):
