@@ -499,19 +499,27 @@ def train_settings(args: argparse.Namespace) -> TrainSettings:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Train a VGG on the built-in data with a progress bar; print the held-out accuracy and
+    """Train a VGG on `--data` with a progress bar; print the held-out accuracy and
     where the run is kept. Ctrl-C stops after the current step and keeps what was done."""
+    from dataclasses import replace
+
     import numpy as np
     from tqdm import tqdm
 
     from vggviz.by_hand.kernel_structure import kernel_structure
-    from vggviz.network.training import train
+    from vggviz.network.training import train, training_data
+    from vggviz.sources.datasets import DataUnavailable
     from vggviz.sources.runs import cannot_keep
 
     settings = train_settings(args).check()
     problem = cannot_keep()
     if problem:  # said before any training, not after it
         raise CommandError(problem)
+    try:
+        data = training_data(settings)
+    except (DataUnavailable, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    settings = replace(settings, train_images=len(data[0]), test_images=len(data[1]))
     cancel = threading.Event()
     total = settings.epochs * settings.steps_per_epoch
     with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
@@ -520,7 +528,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             bar.set_postfix_str(note, refresh=False)
             bar.update(done - bar.n)
 
-        trained = train(settings, cancel=cancel, progress=progress)
+        trained = train(settings, cancel=cancel, progress=progress, data=data)
     run = trained.run
     if run.status == "cancelled":
         print(f"cancelled after {trained.recorder.step} of {total} steps; kept what was done")
@@ -681,14 +689,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_measure_stems)
 
-    p = sub.add_parser("train", help="train a VGG on the built-in data and keep the run",
+    p = sub.add_parser("train", help="train a VGG (on the built-in data by default) and keep "
+                       "the run",
                        description="Train a VGG (a narrower learner; the stem keeps its 64 "
-                       "filters) with Keras' model.fit on the built-in data set, record its "
+                       "filters) with Keras' model.fit on the built-in data set (or CIFAR-10, "
+                       "Imagenette, a folder of your own), record its "
                        "stem's kernels as they form, and keep the run in the cache. Ctrl-C "
                        "stops after the current step and keeps what was done.")
     d = TrainSettings()
-    p.add_argument("--data", choices=list(DATA), default=d.data,
-                   help="shapes: the built-in set (ten classes of patterns and shapes)")
+    p.add_argument("--data", default=d.data, metavar="|".join(DATA) + "|FOLDER",
+                   help="shapes: the built-in set (ten classes of patterns and shapes); "
+                   "cifar10 or imagenette (downloaded into Keras' cache, or "
+                   "$VGGVIZ_DATA_URL's mirror); or a folder of images, one subfolder a class "
+                   "(with train/ and val/ in it, those are the splits)")
     p.add_argument("--variant", choices=list(VARIANTS), default=d.variant)
     p.add_argument("--stem", choices=list(STEMS), default=d.stem)
     p.add_argument("--size", type=_size, default=d.size, metavar="N",
