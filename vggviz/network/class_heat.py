@@ -88,7 +88,7 @@ class GradCam(Attribution):
         once per group-5 model (`vggviz.network.compiled`)."""
         layer = cam_layer(self.fx.variant, stage, self.fx.stem)
 
-        def build(weak_base):  # holds neither fx nor the model: they must outlive it, not it them
+        def build(weak_base):  # holding fx or the model here would keep the model alive
             import keras
 
             base = weak_base()
@@ -96,7 +96,7 @@ class GradCam(Attribution):
 
         return compiled(self.fx.model("group5"), (self.name, stage), build)
 
-    def attribute(self, image: Any, stage: str = "group5", target: int | None = None, *,
+    def attribute(self, image: Any, stage: str, target: int | None = None, *,
                   download: bool = False) -> ClassHeat:
         """Grad-CAM of `image` for class `target` (default: the top class) at `stage`'s last
         conv. Raises NoClassifier when fx has no classifier answer (`classifier_problem`)."""
