@@ -109,7 +109,7 @@ def test_a_failure_keeps_the_last_view_and_says_why(explorer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("vggviz.ui.panels.field_view.unit_field", broken)
+    monkeypatch.setattr("vggviz.ui.panels.field_view.EffectiveField.attribute", broken)
     click(explorer, 9, 9)
     assert "receptive field could not be computed (out of memory)" in explorer.status.text
     assert explorer.picker.network_view.value == drawn

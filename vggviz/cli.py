@@ -331,15 +331,15 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 @_model_command
 def cmd_cam(args: argparse.Namespace) -> None:
-    from vggviz.network.class_heat import class_heat
+    from vggviz.network.class_heat import GradCam
     from vggviz.render.heat import heat_overlay
 
     out = _writable_file(args.out)
     _check_images([args.image])
     fx = _extractor(args)
     _answerable(fx, args.download)
-    heat = class_heat(fx, args.image, class_index=args.class_index, stage=args.stage,
-                      download=args.download)
+    heat = GradCam(fx).attribute(args.image, args.stage, args.class_index,
+                                 download=args.download)
     pixels, _ = fx.fitted(args.image)
     out.write_bytes(heat_overlay(pixels, heat.heat))
     print(f"wrote {out}: Grad-CAM of class {heat.class_index} ({heat.words})")
@@ -366,11 +366,7 @@ def cmd_patterns(args: argparse.Namespace) -> None:
     map and a grid, so a teacher can fill the cache before class."""
     from tqdm import tqdm
 
-    from vggviz.network.patterns import (
-        PatternSettings,
-        patterns,
-        patterns_caption,
-    )
+    from vggviz.network.patterns import ActivationPatterns, PatternSettings, patterns_caption
     from vggviz.render import encode_png
     from vggviz.render.patterns import render_patterns
 
@@ -381,8 +377,9 @@ def cmd_patterns(args: argparse.Namespace) -> None:
     settings = PatternSettings(steps=args.steps)
     with tqdm(total=len(args.channels) * settings.steps, desc=f"{args.stage} patterns",
               unit="map-step", file=sys.stderr) as bar:
-        found = patterns(fx, args.stage, args.channels, settings=settings,
-                         progress=lambda done, total: bar.update(done - bar.n))
+        found = ActivationPatterns(fx).attribute_all(
+            None, args.stage, args.channels, settings=settings,
+            progress=lambda done, total: bar.update(done - bar.n))
     out.mkdir(parents=True, exist_ok=True)
     for p in found:
         (out / f"{args.stage}_{p.channel:03d}.png").write_bytes(encode_png(p.pixels))

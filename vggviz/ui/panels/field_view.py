@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from vggviz.network.effective_field import UnitField, unit_field
+from vggviz.network.effective_field import EffectiveField, UnitField
 from vggviz.render.fields import field_picture, heat_legend
 from vggviz.ui.parts.alt_text import field_words, network_view_alt
 from vggviz.ui.parts.controls import ImagePicker, StatusLine, picture
@@ -76,7 +76,7 @@ class FieldView:
                          "to the input…")
         try:
             t0 = time.perf_counter()
-            unit = unit_field(fx, image, stage, channel, row, col)
+            unit = EffectiveField(fx).attribute(image, stage, (channel, row, col))
             pixels, _ = fx.fitted(image)
             ms = (time.perf_counter() - t0) * 1e3
         except Exception as exc:  # noqa: BLE001  (TensorFlow's errors too: words, no traceback)

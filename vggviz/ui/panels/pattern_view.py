@@ -14,10 +14,10 @@ from contextlib import AbstractContextManager
 import ipywidgets as w
 
 from vggviz.network.patterns import (
+    ActivationPatterns,
     PatternsCancelled,
     cached_patterns,
     keep_problem,
-    patterns,
     patterns_caption,
 )
 from vggviz.render import GridLayout
@@ -206,7 +206,8 @@ class PatternView:
                         self._draw_page()  # the batches done so far, while the rest is found
 
         try:
-            patterns(fx, stage, channels, progress=progress, cancel=run.cancel)
+            ActivationPatterns(fx).attribute_all(None, stage, channels, progress=progress,
+                                                 cancel=run.cancel)
         except PatternsCancelled:
             pass
         except Exception as exc:  # noqa: BLE001  (in a thread: a traceback would reach the page)
