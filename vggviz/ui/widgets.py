@@ -31,6 +31,7 @@ ACCEPT = "image/*,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff"
 UPLOADED = " (your upload)"
 """How the image list names the latest upload, after the file's name."""
 NARROW, WIDE = "145px", "296px"
+GAP = "6px"  # between the original and the network's view: two pictures, not one
 """Widths of the picker's pictures side by side, and of the network's view alone."""
 
 
@@ -83,6 +84,7 @@ class ImagePicker:
                                   on_refused=self._refused, on_broken=self._broken,
                                   on_progress=self._receiving, layout=w.Layout(width="110px"))
         self.original = picture(NARROW)
+        self.original.add_class("vggviz-original")
         self.network_view = picture(NARROW)
         self.network_view.add_class("vggviz-network-view")
         self.name = ""
@@ -102,7 +104,7 @@ class ImagePicker:
                 w.VBox([w.HTML("<small class='vggviz-caption'>What the network sees</small>",
                                layout=caption, tooltip=f"{SIZE}×{SIZE} after resize and crop"),
                         self.network_view]),
-            ]),
+            ], layout=w.Layout(grid_gap=f"0 {GAP}")),
         ], layout=w.Layout(align_items="flex-start"))
 
     def _use(self, original: Image.Image, name: str) -> None:
