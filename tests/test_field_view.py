@@ -51,7 +51,7 @@ def test_a_click_on_a_group3_map_draws_its_field_on_the_input(explorer):
     picture = shown(explorer)
     top, left, bottom, right = unit.box
     assert (picture[max(top - 2, 0), left:right + 1] == BOX_RGB).all(axis=-1).any()
-    assert f"unit (row {row}, col {col}) of group3 map {channel} sees a 44×44 px box" in (
+    assert f"unit at ({col}, {row}) of group3 map {channel} sees a 44×44 px box" in (
         explorer.field.caption.value)
     assert "|∂unit/∂input| summed over R, G, B" in explorer.field.caption.value
     assert explorer.field.legend.layout.display is None and explorer.field.legend.value
