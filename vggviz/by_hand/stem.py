@@ -31,6 +31,8 @@ BLAS_ROWS = 128
 thread: 128 pixels × 64 filters × 28 is under that, so no product waits for a second thread.
 Measured here on a busy 2-core machine, the stem as one product on two threads took a median
 20 ms (min 2); in 392 products of 128 pixels, 2.0 ms, with identical values."""
+RELU_BLOCKS = 8
+"""Blocks multiplied before their ReLU: 8 × 128 pixels × 64 filters, 256 KB, stay in cache."""
 
 
 def conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -39,7 +41,7 @@ def conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray
 
     An im2col product with the bias as one more weight: a column matrix of one row per
     (dy, dx, c) weight plus a row of ones, one column per pixel, copied from k×k shifted
-    channel planes, then multiplied in blocks of BLAS_ROWS pixels."""
+    channel planes, then multiplied in blocks of BLAS_ROWS pixels, RELU_BLOCKS at a time."""
     h, w, c = x.shape
     k, f = kernel.shape[0], kernel.shape[3]
     pad, n, taps = (k - 1) // 2, h * w, k * k * c
@@ -53,8 +55,12 @@ def conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray
             shifted[dy, dx] = planes[:, dy:dy + h, dx:dx + w]
     columns[taps, :n] = 1.0
     weights = np.concatenate([kernel.reshape(taps, f), bias.reshape(1, f)]).astype(np.float32)
-    out = np.matmul(columns.T.reshape(blocks, BLAS_ROWS, taps + 1), weights)
-    np.maximum(out, 0, out=out)
+    stack = columns.T.reshape(blocks, BLAS_ROWS, taps + 1)
+    out = np.empty((blocks, BLAS_ROWS, f), np.float32)
+    for first in range(0, blocks, RELU_BLOCKS):  # ReLU while the products are in cache
+        part = out[first:first + RELU_BLOCKS]
+        np.matmul(stack[first:first + RELU_BLOCKS], weights, out=part)
+        np.maximum(part, 0, out=part)
     return out.reshape(blocks * BLAS_ROWS, f)[:n].reshape(h, w, f)
 
 

@@ -160,15 +160,16 @@ def _shrink(x: np.ndarray, axis: int, size: int) -> np.ndarray:
     return np.add.reduceat(x, starts, axis=axis) / counts.reshape(shape)
 
 
-def _quantise(x: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
+def _quantise(x: np.ndarray, lo: Any, hi: Any, *, scratch: bool = False) -> np.ndarray:
     """Map lo..hi (scalars or per-channel arrays along the last axis) to indices 0..LEVELS-1.
 
-    Where hi <= lo (a constant map) every value becomes index 0.
+    Where hi <= lo (a constant map) every value becomes index 0. `scratch`: x is the caller's
+    own temporary, worked on in place (one array fewer to allocate).
     """
     lo = np.asarray(lo, dtype=x.dtype)
     span = np.asarray(hi, dtype=x.dtype) - lo
     scale = (_MAX_LEVEL / np.where(span > 0, span, 1)) * (span > 0)
-    y = x - lo
+    y = np.subtract(x, lo, out=x if scratch else None)
     y *= scale.astype(x.dtype)
     return y.astype(np.uint8)
 
@@ -342,7 +343,8 @@ def grid_indices(
 
     gain = _gain(h, th) * _gain(w, tw)  # pooled sums: the range in the same units
     pooled, lo, hi = _pooled_range(src, normalize, th, tw, gain)
-    q = _quantise(pooled, np.multiply(lo, gain), np.multiply(hi, gain))
+    q = _quantise(pooled, np.multiply(lo, gain), np.multiply(hi, gain),
+                  scratch=not np.may_share_memory(pooled, x))
     if th > q.shape[0]:
         q = _nearest(q, 0, th)
     if tw > q.shape[1]:
