@@ -112,14 +112,15 @@ def main() -> None:
         ours(data)
     for data in _image_bytes(slow_warm, 4):
         tutorial(data)
-    ours_ms, tutorial_ms = _interleaved(ours, _image_bytes(runs, 1), tutorial,
-                                        _image_bytes(slow, 5))
+    paired = _interleaved(ours, _image_bytes(runs, 1), tutorial, _image_bytes(slow, 5))
+    ours_ms, tutorial_ms = paired["fast"], paired["slow"]
+    cpu_ms = {"ours": paired["fast_cpu"], "tutorial": paired["slow_cpu"]}
     split = _split(fx, _image_bytes(runs, 2))
     maps = fx.activations(_image_bytes(1, 0)[0], "stem")  # the cached maps the app keeps
     montage_ms = times_ms(lambda _: render_grid(maps), range(runs))
     ours_median = statistics.median(ours_ms)
     if args.first_grid:
-        _report_first_grid(ours_ms, split, montage_ms, tutorial_ms)
+        _report_first_grid(ours_ms, split, montage_ms, tutorial_ms, cpu_ms)
         return
 
     # (2) display-only change, render_grid alone
@@ -180,7 +181,8 @@ def main() -> None:
         full_model(data)
     full_ms = times_ms(full_model, _image_bytes(slow, 7))
 
-    _report_first_grid(ours_ms, split, montage_ms, tutorial_ms, app_label=app.fx.label)
+    _report_first_grid(ours_ms, split, montage_ms, tutorial_ms, cpu_ms,
+                       app_label=app.fx.label)
     print(f"(2) display-only change (colormap, scale, order, page), render_grid from cached "
           f"maps: {spread(display_ms)}; no forward pass")
     print(f"(3) whole StemExplorer.redraw after a colormap change (grid, focused map, stats, "
@@ -211,17 +213,25 @@ def _tutorial():
     return tutorial, vgg
 
 
-def _interleaved(fast, fast_items: list, slow, slow_items: list) -> tuple[list[float], list[float]]:
-    """Milliseconds of each call of `fast` and of `slow`, in rounds: one `slow` call, then its
-    share of the `fast` calls, so both meet the same load over the same minutes."""
-    fast_ms: list[float] = []
-    slow_ms: list[float] = []
+def _interleaved(fast, fast_items: list, slow, slow_items: list) -> dict[str, list[float]]:
+    """Wall and CPU milliseconds (all of the process's threads) of each call of `fast` and of
+    `slow`, in rounds: one `slow` call, then its share of the `fast` calls, so both meet the
+    same load over the same minutes."""
+    out: dict[str, list[float]] = {"fast": [], "slow": [], "fast_cpu": [], "slow_cpu": []}
+
+    def timed(fn, items: list, key: str) -> None:
+        for item in items:
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn(item)
+            out[key].append((time.perf_counter() - wall) * 1e3)
+            out[f"{key}_cpu"].append((time.process_time() - cpu) * 1e3)
+
     per_round = -(-len(fast_items) // len(slow_items))
     for i, item in enumerate(slow_items):
-        slow_ms += times_ms(slow, [item])
-        fast_ms += times_ms(fast, fast_items[i * per_round:(i + 1) * per_round])
-    fast_ms += times_ms(fast, fast_items[len(slow_items) * per_round:])
-    return fast_ms, slow_ms
+        timed(slow, [item], "slow")
+        timed(fast, fast_items[i * per_round:(i + 1) * per_round], "fast")
+    timed(fast, fast_items[len(slow_items) * per_round:], "fast")
+    return out
 
 
 def _split(fx, images: list[bytes]) -> dict[str, list[float]]:
@@ -246,7 +256,7 @@ def _split(fx, images: list[bytes]) -> dict[str, list[float]]:
 
 def _report_first_grid(ours_ms: list[float], split: dict[str, list[float]],
                        montage_ms: list[float], tutorial_ms: list[float],
-                       app_label: str | None = None) -> None:
+                       cpu_ms: dict[str, list[float]], app_label: str | None = None) -> None:
     """Print (1), its split, (5) and their ratio."""
     shown = f"; the app shows {app_label}" if app_label else ""
     print(f"weights: random (seed 0) for vggviz and the baselines{shown}")
@@ -259,6 +269,9 @@ def _report_first_grid(ours_ms: list[float], split: dict[str, list[float]],
           f"{spread(tutorial_ms, digits=0)}")
     ratio = statistics.median(tutorial_ms) / statistics.median(ours_ms)
     print(f"ratio (5)/(1), medians: {ratio:.1f}× (the tutorial way takes that many times as long)")
+    cpu = statistics.median(cpu_ms["tutorial"]) / statistics.median(cpu_ms["ours"])
+    print(f"    in CPU time (all threads; what a busy machine does not distort): (1) "
+          f"{spread(cpu_ms['ours'])}, (5) {spread(cpu_ms['tutorial'], digits=0)}: {cpu:.1f}×")
 
 
 def _args():

@@ -295,21 +295,23 @@ def _pooled_range(src: np.ndarray, normalize: str, th: int, tw: int,
     if th < h and h % th == 0:
         k = h // th
         rows = max(1, BAND_BYTES // (k * w * c * src.itemsize)) * k
-        bands = []
-        lo = hi = None
+        pooled = lo = hi = None
         with np.errstate(over="ignore", invalid="ignore"):  # such bands are not used
             for top in range(0, h, rows):
                 band = src[top:top + rows]
                 low, high = band.min(axis=0).min(axis=0), band.max(axis=0).max(axis=0)
                 lo = low if lo is None else np.minimum(lo, low, out=lo)
                 hi = high if hi is None else np.maximum(hi, high, out=hi)
-                bands.append(_pool(band, band.shape[0] // k, tw))
+                part = _pool(band, band.shape[0] // k, tw)
+                if pooled is None:
+                    pooled = np.empty((th, *part.shape[1:]), part.dtype)
+                pooled[top // k:top // k + part.shape[0]] = part  # while it is in cache
         if normalize == "shared":
             lo, hi = lo.min(), hi.max()
         largest = max(float(np.max(np.abs(lo))), float(np.max(np.abs(hi))))
         if (np.isfinite(lo).all() and np.isfinite(hi).all()
                 and largest * gain < float(np.finfo(src.dtype).max)):
-            return (bands[0] if len(bands) == 1 else np.concatenate(bands)), lo, hi
+            return pooled, lo, hi
     src, lo, hi = _finite_range(src, normalize)
     largest = max(float(np.max(np.abs(lo))), float(np.max(np.abs(hi))))
     if largest * gain >= float(np.finfo(src.dtype).max):  # the sums would overflow
