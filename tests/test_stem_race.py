@@ -127,7 +127,9 @@ def test_train_stems_prints_the_table_of_two_stems_that_saw_the_same_images(isol
 
 
 def test_train_stems_refuses_one_stem_or_a_size_a_stem_cannot_take(isolated_cache, capsys):
-    assert main(["train", "--stems", "vgg"]) == 2
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "--stems", "vgg"])
+    assert exited.value.code == 2
     assert "two or more" in capsys.readouterr().err
     assert main(["train", "--stems", "vgg,pooled", "--size", "32"]) == 2
     assert "at least 64×64" in capsys.readouterr().err
