@@ -32,6 +32,6 @@ def race_curves(manifests: Sequence[Mapping]) -> Figure:
     by_seconds.set(xlabel="wall seconds", title="at equal time")
     for axes in (by_steps, by_seconds):
         axes.grid(color="#e6e6e6")
-    by_steps.legend(loc="lower right", frameon=False)
+    by_steps.legend(loc="upper left", frameon=False)
     fig.tight_layout()
     return fig
