@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from vggviz.network.models import make_layer, stem
-from vggviz.network.recording import ProgressFn, RunRecorder
+from vggviz.network.recording import ProgressFn, RunRecorder, SnapshotFn
 from vggviz.plan.architecture import (
     GROUPS,
     check_input_shape,
@@ -107,11 +107,13 @@ def compiled(settings: TrainSettings, classes: int) -> keras.Model:
 
 
 def train(settings: TrainSettings | None = None, *, cancel: threading.Event | None = None,
-          progress: ProgressFn | None = None, keep: bool = True,
+          progress: ProgressFn | None = None, on_snapshot: SnapshotFn | None = None,
+          keep: bool = True,
           data: tuple[Shapes, Shapes] | None = None,
           callbacks: Sequence[keras.callbacks.Callback] = ()) -> Trained:
     """Train as `settings` say (the default run if None) with `model.fit`, recording the run;
-    `cancel` stops after the current step and keeps what was done; with `keep` the run is
+    `cancel` stops after the current step and keeps what was done; `on_snapshot` hears of each
+    snapshot as it is recorded (a dashboard draws it live); with `keep` the run is
     written to the cache (a PermissionError before any training when it could not be)."""
     settings = (settings or TrainSettings()).check()
     problem = cannot_keep() if keep else None
@@ -124,7 +126,8 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
     recorder = RunRecorder(probe, caffe(probe[None]).numpy(), kernel_layer=specs[0].name,
                            maps_layer=specs[-1].name,
                            total_steps=settings.epochs * settings.steps_per_epoch,
-                           snapshots=settings.snapshots, cancel=cancel, progress=progress)
+                           snapshots=settings.snapshots, cancel=cancel, progress=progress,
+                           on_snapshot=on_snapshot)
     history = model.fit(pipeline(train_set.images, train_set.labels, settings.batch,
                                  shuffle_seed=settings.seed),
                         validation_data=pipeline(test_set.images, test_set.labels, 256),
