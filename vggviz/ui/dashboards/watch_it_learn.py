@@ -32,6 +32,7 @@ WIDTHS = {  # the learner's filters per group (the stem keeps its 64)
     "wide": (64, 64, 128, 256, 256),
 }
 TRAINABLE_STEMS = ("vgg", "pooled")
+MIN_IMAGES = 64  # one batch at least
 UPDATE_EVERY = 0.25  # s between progress messages to the page
 
 
@@ -78,6 +79,11 @@ class WatchItLearn:
         self.epochs = w.BoundedIntText(value=self.base.epochs, min=1, max=200,
                                        description="Epochs", style=label,
                                        layout=w.Layout(width="170px"))
+        self.images = w.BoundedIntText(value=self.base.train_images, min=MIN_IMAGES,
+                                       max=100_000, step=1000, description="Images",
+                                       style=label, layout=w.Layout(width="170px"),
+                                       tooltip="training images (held-out ones: a sixth as "
+                                               f"many, up to {self.base.test_images})")
         self.train_button = w.Button(description="Train", icon="play", button_style="primary",
                                      layout=w.Layout(width="110px"))
         self.train_button.on_click(lambda _: self.train())
@@ -110,7 +116,7 @@ class WatchItLearn:
         stems = w.HBox([w.Label("Stems", layout=w.Layout(width=LABEL_WIDTH)),
                         *self.stems.values()])
         controls = w.VBox([self.data, self.variant, self.width, stems, self.size_note,
-                           self.epochs,
+                           w.HBox([self.epochs, self.images]),
                            w.HBox([self.train_button, self.cancel_button, self.bar,
                                    self.progress_text],
                                   layout=w.Layout(align_items="center", grid_gap="0 8px"))],
@@ -134,9 +140,12 @@ class WatchItLearn:
         chosen = [k for k, box in self.stems.items() if box.value]
         if not chosen:
             raise ValueError("choose at least one stem to train")
+        images = self.images.value
+        held_out = min(self.base.test_images, max(MIN_IMAGES // 2, images // 6))
         return [replace(self.base, data=self.data.value, variant=self.variant.value,
                         widths=WIDTHS[self.width.value], stem=stem, size=self.size(),
-                        epochs=self.epochs.value).check() for stem in chosen]
+                        epochs=self.epochs.value, train_images=images,
+                        test_images=held_out).check() for stem in chosen]
 
     def size(self) -> int:
         """The images' side: the base size, or the least every chosen stem takes (stems are
@@ -265,7 +274,8 @@ class WatchItLearn:
         return self._thread is None
 
     def _busy(self, busy: bool) -> None:
-        for control in (self.data, self.variant, self.width, self.epochs, self.train_button,
+        for control in (self.data, self.variant, self.width, self.epochs, self.images,
+                        self.train_button,
                         self.runs, self.slider, *self.stems.values()):
             control.disabled = busy
         self.cancel_button.layout.display = None if busy else "none"
