@@ -15,7 +15,6 @@ import tempfile
 import time
 
 import numpy as np
-
 from timing import parser, print_header, spread
 
 RUNS = 5
