@@ -112,8 +112,8 @@ class LearningView:
                                       f"{structure_words(start.kernels)}.")
         self.kernels_now.alt = kernels_alt(now, start, stem)
         self.structure.value = (f"<div style='line-height:1.35'><small>Now "
-                                f"{html.escape(structure_words(now.kernels))}: smooth kernels "
-                                f"are edge and colour detectors.</small></div>")
+                                f"{html.escape(structure_words(now.kernels))}; near 100 % a "
+                                f"kernel is an edge or colour detector.</small></div>")
         maps = np.asarray(now.probe_maps, np.float32)
         self.maps_title.value = (f"<b>What the stem makes of one held-out image at step "
                                  f"{now.step}</b>")
