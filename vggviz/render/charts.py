@@ -22,7 +22,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import EngFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from vggviz.plan.accounting import Summary
 from vggviz.plan.architecture import get_stem, get_variant
@@ -574,7 +574,7 @@ def training_curves(epochs: Mapping[str, Sequence[Mapping[str, float]]]) -> Figu
     """Loss and accuracy per epoch of runs being watched, one line per stem (`epochs` maps a
     stem design to its run's epochs as `vggviz.sources.runs` records them): held-out solid,
     training dashed, in each stem's colour."""
-    fig = _figure(2.9, 8.4)
+    fig = _figure(2.6, 7.4)
     loss_ax, accuracy_ax = fig.subplots(1, 2)
     most = 1
     for stem, rows in epochs.items():
@@ -592,7 +592,7 @@ def training_curves(epochs: Mapping[str, Sequence[Mapping[str, float]]]) -> Figu
         _subtitle(ax, heading)
         ax.set_xlabel("epoch", fontsize=10)
         ax.set_xlim(0.8, most + 0.2)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=10)
     accuracy_ax.set_ylim(0, 1.02)
     accuracy_ax.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")

@@ -123,7 +123,8 @@ class WatchItLearn:
                           layout=w.Layout(align_items="flex-start"))
         replay = w.VBox([self.runs, self.damaged,
                          w.HBox([self.slider, self.slider_text],
-                                layout=w.Layout(align_items="center"))],
+                                layout=w.Layout(align_items="center")),
+                         self.view.chart],
                         layout=w.Layout(align_items="flex-start", margin="0 0 0 24px"))
         self.widget = Dashboard([
             w.HBox([controls, replay], layout=w.Layout(align_items="flex-start",

@@ -89,9 +89,9 @@ class LearningView:
         self.pictures = w.HBox([kernels, maps], layout=w.Layout(align_items="flex-start",
                                                                 flex_flow="row wrap"))
         self.chart = w.VBox([self.curves_note, w.Box([self.curves, self.curves_table])],
-                            layout=w.Layout(align_items="flex-start"))
-        self.widget = w.VBox([self.pictures, self.chart],
-                             layout=w.Layout(align_items="flex-start"))
+                            layout=w.Layout(align_items="flex-start", display="none"))
+        # two parts, placed by the app: the pictures, and the curves (beside the controls)
+        self.widget = w.VBox([self.pictures], layout=w.Layout(align_items="flex-start"))
         self.widget.layout.display = "none"  # until there is something to show
         self._start_key: tuple | None = None  # what the start picture shows
         self._probe_key: int | None = None
@@ -128,6 +128,7 @@ class LearningView:
 
     def show_curves(self, epochs: Mapping[str, Sequence[Mapping[str, float]]]) -> None:
         """Loss and accuracy per epoch, one line per stem; a line to say none is done yet."""
+        self.chart.layout.display = None
         if not any(epochs.values()):
             self.curves.layout.display = "none"
             self.curves_table.value = ""
