@@ -65,7 +65,7 @@ def test_a_tiny_run_trains_to_the_end_from_the_keyboard_and_replays(browser, ser
         page.keyboard.press("Enter")
         expect(page.get_by_role("button", name="Cancel")).to_be_visible()
         expect(page.get_by_role("progressbar", name="training progress")).to_be_visible()
-        progress = page.locator(f"{APP} .vggviz-live").filter(has_text=re.compile("finished"))
+        progress = page.locator(f"{APP} .vggviz-live").filter(has_text=re.compile("^finished in"))
         expect(progress).to_contain_text("held-out accuracy")
         for picture in ("kernels-now", "kernels-start", "probe-maps", "curves"):
             img = page.locator(f"img.vggviz-{picture}")

@@ -22,7 +22,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import EngFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
 from vggviz.plan.accounting import Summary
 from vggviz.plan.architecture import get_stem, get_variant
@@ -592,7 +592,7 @@ def training_curves(epochs: Mapping[str, Sequence[Mapping[str, float]]]) -> Figu
         _subtitle(ax, heading)
         ax.set_xlabel("epoch", fontsize=10)
         ax.set_xlim(0.8, most + 0.2)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xticks(range(1, most + 1, math.ceil(most / 12)))  # whole epochs, ≤ 12 ticks
         ax.tick_params(labelsize=10)
     accuracy_ax.set_ylim(0, 1.02)
     accuracy_ax.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
