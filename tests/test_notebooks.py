@@ -12,6 +12,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 def test_the_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == ["00_tour.ipynb", "01_stem_explorer.ipynb",
                                            "02_vgg_family.ipynb", "03_stem_designs.ipynb",
+                                           "04_watch_it_learn.ipynb",
                                            "index.ipynb"]
 
 

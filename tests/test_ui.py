@@ -543,7 +543,7 @@ def test_a_damaged_file_in_keras_cache_opens_on_random_filters_and_says_what_to_
     assert "vggviz-error" not in app.status.text
 
 
-def test_the_landing_page_links_the_three_dashboards_with_a_thumbnail_each():
+def test_the_landing_page_links_the_four_dashboards_with_a_thumbnail_each():
     import base64
     import json
     import re
@@ -554,10 +554,12 @@ def test_the_landing_page_links_the_three_dashboards_with_a_thumbnail_each():
     page = landing().children[0].value
     links = re.findall(r"href='([^']+)'", page)
     notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    assert links == ["01_stem_explorer.ipynb", "02_vgg_family.ipynb", "03_stem_designs.ipynb"]
+    assert links == ["01_stem_explorer.ipynb", "02_vgg_family.ipynb", "03_stem_designs.ipynb",
+                     "04_watch_it_learn.ipynb"]
     assert all((notebooks / link).is_file() for link in links)
     thumbs = re.findall(r"src='data:image/png;base64,([^']+)'", page)
-    assert len(thumbs) == 3
+    assert len(thumbs) == 4
+    assert "images of the built-in training set, of 10 classes" in page  # drawn from the data
     for data in thumbs:
         assert Image.open(io.BytesIO(base64.b64decode(data))).size[0] <= 150
     assert "make lab" in page and "00_tour.ipynb" in page

@@ -15,8 +15,13 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from vggviz.sources.runs import Snapshot
+
 ProgressFn = Callable[[int, int, str], None]
 """progress(steps done, steps in all, what the latest epoch reached in words)."""
+
+SnapshotFn = Callable[[Snapshot], None]
+"""on_snapshot(what was just recorded): a dashboard draws it while the run goes on."""
 
 
 def snapshot_steps(total: int, count: int) -> np.ndarray:
@@ -32,17 +37,18 @@ def snapshot_steps(total: int, count: int) -> np.ndarray:
 
 class RunRecorder(keras.callbacks.Callback):
     """Records a run (see the module); `cancel`, when set, stops fit after the current step,
-    keeping what was done; `progress` hears of every step."""
+    keeping what was done; `progress` hears of every step, `on_snapshot` of every snapshot."""
 
     def __init__(self, probe: np.ndarray, probe_batch: np.ndarray, *, kernel_layer: str,
                  maps_layer: str, total_steps: int, snapshots: int = 32,
-                 cancel: threading.Event | None = None, progress: ProgressFn | None = None):
+                 cancel: threading.Event | None = None, progress: ProgressFn | None = None,
+                 on_snapshot: SnapshotFn | None = None):
         super().__init__()
         self.probe, self._probe_batch = probe, probe_batch
         self._kernel_layer, self._maps_layer = kernel_layer, maps_layer
         self.total_steps = int(total_steps)
         self._at = set(snapshot_steps(self.total_steps, snapshots).tolist())
-        self._cancel, self._progress = cancel, progress
+        self._cancel, self._progress, self._on_snapshot = cancel, progress, on_snapshot
         self.step = 0
         self.cancelled = False
         self.recording_seconds = 0.0  # spent in this callback's per-step work and snapshots
@@ -109,6 +115,9 @@ class RunRecorder(keras.callbacks.Callback):
         self._kernels.append(np.asarray(kernels, np.float32))
         self._biases.append(np.asarray(biases, np.float32))
         self._maps.append(np.asarray(maps)[0].astype(np.float16))
+        if self._on_snapshot is not None:
+            self._on_snapshot(Snapshot(self.step, self._kernels[-1], self._biases[-1],
+                                       self._maps[-1]))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What was recorded, as `vggviz.sources.runs` stores it."""

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from vggviz.network.measure import memory_source, peak_memory, rss_mb
 from vggviz.network.models import make_layer, stem
-from vggviz.network.recording import ProgressFn, RunRecorder
+from vggviz.network.recording import ProgressFn, RunRecorder, SnapshotFn
 from vggviz.plan.architecture import (
     GROUPS,
     check_input_shape,
@@ -145,13 +145,15 @@ def compiled(settings: TrainSettings, classes: int) -> keras.Model:
 
 
 def train(settings: TrainSettings | None = None, *, cancel: threading.Event | None = None,
-          progress: ProgressFn | None = None, keep: bool = True,
+          progress: ProgressFn | None = None, on_snapshot: SnapshotFn | None = None,
+          keep: bool = True,
           data: tuple[Shapes, Shapes] | None = None,
           callbacks: Sequence[keras.callbacks.Callback] = (),
           comparison: str | None = None) -> Trained:
     """Train as `settings` say (the default run if None) with `model.fit`, recording the run,
     its peak memory as `measure-stems` measures it and the order of its batches; `cancel`
-    stops after the current step and keeps what was done; with `keep` the run is written to
+    stops after the current step and keeps what was done; `on_snapshot` hears of each
+    snapshot as it is recorded (a dashboard draws it live); with `keep` the run is written to
     the cache (a PermissionError before any training when it could not be); `comparison` names
     the comparison of stems the run belongs to."""
     settings = (settings or TrainSettings()).check()
@@ -166,7 +168,8 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
     recorder = RunRecorder(probe, caffe(probe[None]).numpy(), kernel_layer=specs[0].name,
                            maps_layer=specs[-1].name,
                            total_steps=settings.epochs * settings.steps_per_epoch,
-                           snapshots=settings.snapshots, cancel=cancel, progress=progress)
+                           snapshots=settings.snapshots, cancel=cancel, progress=progress,
+                           on_snapshot=on_snapshot)
     order = BatchOrder()
     training_batches = pipeline(train_set.images, train_set.labels, settings.batch,
                                 shuffle_seed=settings.seed, order=order)

@@ -14,7 +14,7 @@ groups in a sequential palette (deeper is darker), the classifier in a contrasti
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from io import BytesIO
 from numbers import Real
 from typing import Any
@@ -43,6 +43,7 @@ __all__ = [
     "params_by_variant",
     "params_per_component",
     "stem_comparison",
+    "training_curves",
 ]
 
 COMPONENT_COLORS: dict[str, str] = {
@@ -564,3 +565,37 @@ def _mark(ax: Axes, current: int, value: float, color: str, text: str, *, left: 
                 textcoords="offset points", ha="right" if left else "left", **align,
                 fontsize=9, fontweight="bold",
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
+
+
+# --------------------------------------------------------------------------- training
+
+
+def training_curves(epochs: Mapping[str, Sequence[Mapping[str, float]]]) -> Figure:
+    """Loss and accuracy per epoch of runs being watched, one line per stem (`epochs` maps a
+    stem design to its run's epochs as `vggviz.sources.runs` records them): held-out solid,
+    training dashed, in each stem's colour."""
+    fig = _figure(2.6, 7.4)
+    loss_ax, accuracy_ax = fig.subplots(1, 2)
+    most = 1
+    for stem, rows in epochs.items():
+        color = STEM_COLORS.get(stem, _MUTED)
+        name = get_stem(stem).title
+        x = [row["epoch"] for row in rows]
+        most = max([most, *x])
+        for ax, key in ((loss_ax, "loss"), (accuracy_ax, "accuracy")):
+            for prefix, style, words in (("val_", "-", "held-out"), ("", "--", "training")):
+                values = [row.get(prefix + key, math.nan) for row in rows]
+                ax.plot(x, values, style, color=color, marker="o", markersize=3,
+                        linewidth=1.8 if prefix else 1.1, label=f"{name}, {words}")
+    for ax, heading in ((loss_ax, "Loss (cross-entropy)"), (accuracy_ax, "Accuracy")):
+        _style(ax, "y")
+        _subtitle(ax, heading)
+        ax.set_xlabel("epoch", fontsize=10)
+        ax.set_xlim(0.8, most + 0.2)
+        ax.set_xticks(range(1, most + 1, math.ceil(most / 12)))  # whole epochs, ≤ 12 ticks
+        ax.tick_params(labelsize=10)
+    accuracy_ax.set_ylim(0, 1.02)
+    accuracy_ax.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
+    if epochs:
+        accuracy_ax.legend(fontsize=9, loc="lower right", frameon=False)
+    return fig

@@ -1,4 +1,4 @@
-"""The landing page of `make dashboards`: the three apps, one line and a thumbnail each."""
+"""The landing page of `make dashboards`: the four apps, one line and a thumbnail each."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS
 from vggviz.render import charts, encode_png
 from vggviz.sources.images import fit_image, sample_image
+from vggviz.sources.shapes import shapes
 from vggviz.ui.parts.kernel_watch import Dashboard
 
 THUMB = 150  # px, the side of each thumbnail
@@ -29,6 +30,9 @@ APPS = (
     ("03_stem_designs.ipynb", "Stem designs compared",
      "The same image through the VGG, pooled and strided stems at true relative size: what "
      "each hands to the learner and what it gives up."),
+    ("04_watch_it_learn.ipynb", "Watch it learn",
+     "Train a small VGG here on built-in shapes and watch its stem's 64 kernels form, one "
+     "image's maps change and the accuracy climb; replay every recorded step."),
 )
 
 
@@ -66,6 +70,26 @@ def _stems_thumb() -> bytes:
     return encode_png(np.asarray(canvas))
 
 
+LEARN_SAMPLES = 16
+"""Images of the built-in training set on the "Watch it learn" thumbnail, 4×4."""
+
+
+def _learn_thumb() -> bytes:
+    """Sixteen images of the built-in training set, a few of each class, as a 4×4 mosaic."""
+    side = THUMB // 4
+    data = shapes(LEARN_SAMPLES, side, seed=0)
+    canvas = data.images.reshape(4, 4, side, side, 3).transpose(0, 2, 1, 3, 4)
+    return encode_png(np.ascontiguousarray(canvas.reshape(4 * side, 4 * side, 3)))
+
+
+def _learn_alt() -> str:
+    """What the training-set thumbnail shows, from the images it was drawn from."""
+    data = shapes(LEARN_SAMPLES, THUMB // 4, seed=0)
+    names = sorted({data.class_names[label] for label in data.labels})
+    return (f"{LEARN_SAMPLES} images of the built-in training set, of {len(names)} classes: "
+            f"{', '.join(names)}")
+
+
 def _thumb_alts() -> tuple[str, str, str]:
     """What each thumbnail shows, in words from what it was drawn from."""
     summaries = summarize_all()
@@ -78,9 +102,9 @@ def _thumb_alts() -> tuple[str, str, str]:
 
 
 def landing() -> Dashboard:
-    """Links to the three dashboards with a line and a thumbnail each; the code tour is for
+    """Links to the four dashboards with a line and a thumbnail each; the code tour is for
     JupyterLab, where its code can be read."""
-    thumbs = (_photo_thumb(), _family_thumb(), _stems_thumb())
+    thumbs = (_photo_thumb(), _family_thumb(), _stems_thumb(), _learn_thumb())
     cards = "".join(
         f"<a class='vggviz-card' href='{html.escape(path)}' style='display:flex;gap:16px;"
         f"align-items:center;padding:12px;margin:8px 0;border:1px solid #ddd;border-radius:6px;"
@@ -89,7 +113,8 @@ def landing() -> Dashboard:
         f"alt='{html.escape(alt)}'>"
         f"<span><b style='font-size:1.2em'>{html.escape(title)}</b><br>{html.escape(line)}"
         f"</span></a>"
-        for (path, title, line), png, alt in zip(APPS, thumbs, _thumb_alts(), strict=True))
+        for (path, title, line), png, alt in zip(APPS, thumbs, (*_thumb_alts(), _learn_alt()),
+                                                 strict=True))
     tour = ("<p><small>The code tour (<code>00_tour.ipynb</code>: build, count, extract and "
             "draw from Python) is meant to be read: open it in JupyterLab with "
             "<code>make lab</code>.</small></p>")

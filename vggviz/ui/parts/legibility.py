@@ -5,7 +5,8 @@ ipywidgets 8 ties a slider's description to nothing a screen reader reads (the n
 handle, `role=slider`, has no name), has no way to set ARIA attributes, and draws its progress
 bars as bare divs. A script in the page fills those gaps by class: `live` marks a widget whose
 text changes as work goes on (`role=status`, polite), and every progress bar of a dashboard
-becomes a `role=progressbar` with its value, named by its description or else its tooltip.
+becomes a `role=progressbar` with its value, named by its description or else its tooltip
+(ipywidgets 8 draws a progress bar as `.widget-hprogress`, its tooltip as its label's title).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ _SCRIPT = r"""<script>
       box.setAttribute("role", "status");
       box.setAttribute("aria-live", "polite");
     }
-    for (const bar of root.querySelectorAll(".vggviz-dashboard .widget-progress .progress")) {
+    for (const bar of root.querySelectorAll(".vggviz-dashboard .widget-hprogress .progress")) {
       const fill = bar.querySelector(".progress-bar");
       const now = fill ? String(Math.round(parseFloat(fill.style.width) || 0)) : "0";
       if (bar.getAttribute("aria-valuenow") === now) continue;
@@ -53,8 +54,9 @@ _SCRIPT = r"""<script>
       bar.setAttribute("aria-valuemax", "100");
       bar.setAttribute("aria-valuenow", now);
       bar.setAttribute("aria-valuetext", now + " %");
-      const widget = bar.closest(".widget-progress");
-      bar.setAttribute("aria-label", text(widget.querySelector(".widget-label")) ||
+      const widget = bar.closest(".widget-hprogress");
+      const label = widget.querySelector(".widget-label");  // ipywidgets 8: the tooltip's
+      bar.setAttribute("aria-label", text(label) || (label && label.title) ||
                        widget.title || "progress");
     }
   };
