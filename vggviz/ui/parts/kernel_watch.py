@@ -76,7 +76,7 @@ _KERNEL_WATCH = r"""<script>
   };
   const style = document.createElement("style");
   style.textContent = ".vggviz-kernel-gone :is(.vggviz-pattern-progress, .vggviz-download, " +
-    ".widget-hbox:has(> .widget-progress), .widget-progress) { display: none !important; }";
+    ".widget-hbox:has(> .widget-hprogress), .widget-hprogress) { display: none !important; }";
   document.head.append(style);
   const config = document.getElementById("jupyter-config-data");
   const page = config ? JSON.parse(config.textContent) : {};
