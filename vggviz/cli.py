@@ -184,12 +184,13 @@ def _model_command(fn: Callable[[argparse.Namespace], None]):
     def run(args: argparse.Namespace) -> None:
         from vggviz.sources.imagenet import WeightsUnavailable
         from vggviz.sources.images import ImageError
+        from vggviz.sources.runs import RunDamaged
         from vggviz.sources.weight_files import WeightsMismatch
 
         try:
             with native_stderr_filtered():
                 fn(args)
-        except (ImageError, WeightsUnavailable, WeightsMismatch, OSError) as exc:
+        except (ImageError, WeightsUnavailable, WeightsMismatch, RunDamaged, OSError) as exc:
             raise CommandError(str(exc)) from None
 
     return run
@@ -603,10 +604,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_summary)
 
     model_options = _Parser(add_help=False)
-    model_options.add_argument("--variant", choices=list(VARIANTS), default="vgg16")
-    model_options.add_argument("--weights", default="auto", metavar="auto|imagenet|random|PATH",
-                               help="auto: ImageNet where available, else random (default)")
-    model_options.add_argument("--stem", choices=list(STEMS), default="vgg")
+    model_options.add_argument("--variant", choices=list(VARIANTS), default=None,
+                               help="vgg16 unless given (a run: the run's own)")
+    model_options.add_argument("--weights", default="auto",
+                               metavar="auto|imagenet|random|PATH|RUN",
+                               help="auto: ImageNet where available, else random (default); RUN: "
+                                    "a training run's name (`vggviz runs`) or folder")
+    model_options.add_argument("--stem", choices=list(STEMS), default=None,
+                               help="vgg unless given (a run: the run's own)")
     model_options.add_argument("--seed", type=int, default=0, help="seed of random weights")
 
     p = sub.add_parser("stem", parents=[model_options],
@@ -764,7 +769,14 @@ def check_options(args: argparse.Namespace) -> None:
     if getattr(args, "func", None) is cmd_train:
         train_settings(args).check()
     if getattr(args, "channels", None) is not None and getattr(args, "stage", None):
-        count = WIDTHS[max(stage_index(args.stage) - 1, 0)]
+        from vggviz.sources.runs import RunDamaged, find_run
+
+        try:
+            run = find_run(getattr(args, "weights", None))
+        except RunDamaged:
+            run = None  # the command names the damage, as a bad input (exit 1)
+        widths = run.settings["widths"] if run is not None else WIDTHS
+        count = ([WIDTHS[0], *widths])[stage_index(args.stage)]
         if bad := [c for c in args.channels if not 0 <= c < count]:
             raise ValueError(f"{args.stage} has maps 0–{count - 1}; no map {bad[0]}")
 

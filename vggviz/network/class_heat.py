@@ -4,8 +4,8 @@ finds evidence for a class, at the last convolution of group 3, 4 or 5.
 Each channel k of that conv's output A (after its ReLU, as Keras' Grad-CAM example takes it)
 is weighted by the spatial mean of ∂logit_c/∂A_k (the pre-softmax score, as the paper), and the
 heat is the ReLU of the weighted sum. The conv part runs in TensorFlow with a GradientTape; the
-dense head stays memory-mapped in numpy and hands the tape its gradient at the last pool
-(`SharedClassifier.logit_gradient`).
+head (the fc head memory-mapped, or a run's GAP head) runs in numpy and hands the tape its
+gradient at the last pool (`logit_gradient`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vggviz.by_hand.classifier import SharedClassifier
+from vggviz.by_hand.classifier import classifier_for
 from vggviz.plan.architecture import layer_plan
-from vggviz.sources.imagenet_classes import class_of
 
 CAM_STAGES = ("group3", "group4", "group5")
 """Groups whose last convolution Grad-CAM can look at (group 5 by default, as the paper)."""
@@ -83,7 +82,7 @@ def class_heat(fx, image, *, class_index: int | None = None, stage: str = "group
     import tensorflow as tf
 
     layer = cam_layer(fx.variant, stage, fx.stem)
-    head = SharedClassifier.for_extractor(fx, download=download)
+    head = classifier_for(fx, download=download)
     if class_index is not None and not 0 <= int(class_index) < head.classes:
         raise ValueError(f"class index must be 0–{head.classes - 1}, got {class_index}")
     batch, _ = fx.prepare(image)
@@ -99,5 +98,5 @@ def class_heat(fx, image, *, class_index: int | None = None, stage: str = "group
     cam = np.maximum(np.asarray(a)[0] @ weights, 0).astype(np.float32)
     top = float(cam.max())
     heat = cam / top if top > 0 else np.zeros_like(cam)
-    name = class_of(int(class_index), head.classes).name
+    name = head.class_of(int(class_index)).name
     return ClassHeat(heat, top, int(class_index), name, stage, layer)

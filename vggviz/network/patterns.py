@@ -190,9 +190,7 @@ def _target(fx, stage: str, settings: PatternSettings) -> _Target:
 
 
 def _channels(fx, stage: str, channels: Iterable[int]) -> list[int]:
-    from vggviz.plan.architecture import WIDTHS
-
-    count = WIDTHS[max(stage_index(stage) - 1, 0)]
+    count = fx.maps(stage)
     wanted = [int(c) for c in channels]
     bad = [c for c in wanted if not 0 <= c < count]
     if bad:
