@@ -752,7 +752,7 @@ def check_options(args: argparse.Namespace) -> None:
     """Refuse, before any work, option values that argparse cannot judge one by one (an input
     size too small for the stem, an unknown colormap, a map the stage has not): these are usage
     errors (exit 2). A ValueError raised later, by the work itself, is a bug and says so."""
-    from vggviz.plan.architecture import WIDTHS, check_input_shape, stage_index
+    from vggviz.plan.architecture import WIDTHS, check_input_shape, stage_maps
 
     size = getattr(args, "input_size", None)
     if size is not None:
@@ -768,15 +768,23 @@ def check_options(args: argparse.Namespace) -> None:
                  args.classifier).check()
     if getattr(args, "func", None) is cmd_train:
         train_settings(args).check()
-    if getattr(args, "channels", None) is not None and getattr(args, "stage", None):
+    run = None
+    if getattr(args, "weights", None) not in (None, "auto", "imagenet", "random"):
         from vggviz.sources.runs import RunDamaged, find_run
 
         try:
-            run = find_run(getattr(args, "weights", None))
+            run = find_run(args.weights)
         except RunDamaged:
             run = None  # the command names the damage, as a bad input (exit 1)
+    for what in ("variant", "stem"):
+        asked = getattr(args, what, None)
+        if run is not None and asked is not None and asked != run.settings[what]:
+            raise ValueError(f"run {run.name} trained {what} {run.settings[what]!r}, not "
+                             f"{asked!r}: leave --{what} out")
+    if getattr(args, "channels", None) is not None and getattr(args, "stage", None):
         widths = run.settings["widths"] if run is not None else WIDTHS
-        count = ([WIDTHS[0], *widths])[stage_index(args.stage)]
+        variant = run.settings["variant"] if run is not None else args.variant or "vgg16"
+        count = stage_maps(variant, args.stage, tuple(widths))
         if bad := [c for c in args.channels if not 0 <= c < count]:
             raise ValueError(f"{args.stage} has maps 0–{count - 1}; no map {bad[0]}")
 

@@ -28,6 +28,7 @@ from vggviz.plan.architecture import (
     get_variant,
     layer_plan,
     stage_index,
+    stage_maps,
     stem_layers,
 )
 from vggviz.sources.imagenet import fetch_imagenet
@@ -145,11 +146,8 @@ class FeatureExtractor:
     def maps(self, stage: str) -> int:
         """How many feature maps `stage` has: 64 in the stem, then VGG's widths per group, or
         the run's narrower learner's."""
-        index = stage_index(stage)
-        if index == 0:
-            return WIDTHS[0]
         widths = self._run.settings["widths"] if self._run is not None else WIDTHS
-        return int(widths[index - 1])
+        return stage_maps(self._variant, stage, tuple(widths))
 
     @property
     def class_names(self) -> tuple[str, ...] | None:
