@@ -183,8 +183,9 @@ def test_a_trained_units_pattern_shows_the_orientation_it_prefers(fx):
     orientation with the structure tensor: it must lie within 20° of the preferred grating's,
     read the same way (a grid of 15°; the four best-tuned maps were 0-12° off here), and be
     clearly oriented (coherence ≥ 0.3; measured 0.3-0.64)."""
-    from vggviz.network.patterns import pattern
+    from vggviz.network.patterns import pattern, patterns_caption
 
+    assert f"(run {fx.run.name} weights)" in patterns_caption(fx, "group2")
     phases = np.linspace(0, 2 * np.pi, 4, endpoint=False)
     response = np.array([[fx.activations(_grating(a, phase=p), "group2").mean(axis=(0, 1))
                           for p in phases] for a in ANGLES]).mean(axis=1)  # (angles, maps)

@@ -392,4 +392,4 @@ def patterns_caption(fx, stage: str) -> str:
                 f"patterns show what untrained filters happen to respond to, and mean nothing "
                 f"until the network is trained.")
     note = foreign_stem_note(fx.weights, fx.variant, fx.stem)
-    return f"{what} ({weights_label(fx.weights, fx.seed)} weights)." + (f" {note}." if note else "")
+    return f"{what} ({fx.label} weights)." + (f" {note}." if note else "")
