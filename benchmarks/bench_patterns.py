@@ -57,12 +57,14 @@ def ours(fx, stage: str, filters: list[int], seed: int
          ) -> tuple[float, list[float], int, float]:
     """Seconds for these filters as one call (fresh cache), their end activations, the side,
     and the milliseconds a second kernel's `cached_patterns` then takes to read them."""
-    from vggviz.network.patterns import PatternSettings, cached_patterns, patterns
+    from vggviz.network.patterns import ActivationPatterns, PatternSettings, cached_patterns
 
     os.environ["VGGVIZ_CACHE"] = tempfile.mkdtemp(prefix="bench-patterns-")
-    patterns(fx, stage, [PAGE - 1], settings=PatternSettings(seed=seed + 1000))  # trace, warm
+    method = ActivationPatterns(fx)
+    method.attribute(None, stage, PAGE - 1, settings=PatternSettings(seed=seed + 1000))  # warm
     t = time.perf_counter()
-    found = patterns(fx, stage, filters, settings=PatternSettings(steps=30, seed=seed))
+    found = method.attribute_all(None, stage, filters,
+                                 settings=PatternSettings(steps=30, seed=seed))
     seconds = time.perf_counter() - t
     t = time.perf_counter()
     read = cached_patterns(fx, stage, filters, PatternSettings(steps=30, seed=seed))

@@ -62,7 +62,7 @@ def _stand_ins(home: Path) -> str:
 
 def worker() -> None:
     """One kernel's steps, each when the parent says "go"; prints what each step took."""
-    from vggviz.network.class_heat import class_heat
+    from vggviz.network.class_heat import GradCam
     from vggviz.network.features import FeatureExtractor
     from vggviz.network.predictions import top_classes
     from vggviz.render import render_grid
@@ -72,7 +72,7 @@ def worker() -> None:
     steps = {"stem": lambda: render_grid(fx.activations(image, "stem")),
              "group5": lambda: render_grid(fx.activations(image, "group5")),
              "predictions": lambda: top_classes(fx, image),
-             "class heat": lambda: class_heat(fx, image)}
+             "class heat": lambda: GradCam(fx).attribute(image, "group5")}
     for step in STEPS:
         sys.stdin.readline()
         t = time.perf_counter()
@@ -126,7 +126,7 @@ def main() -> None:
     os.environ["VGGVIZ_CACHE"] = str(work / "vggviz-cache")
     print(f"weights: {_stand_ins(work / 'keras')}")
     from vggviz.by_hand.classifier import SharedClassifier
-    from vggviz.network.class_heat import CAM_STAGES, class_heat
+    from vggviz.network.class_heat import CAM_STAGES, GradCam
     from vggviz.network.features import FeatureExtractor
     from vggviz.network.predictions import top_classes
 
@@ -140,7 +140,7 @@ def main() -> None:
     print(f"a later use in this process: {(time.perf_counter() - t) * 1e3:.2f} ms")
     top_classes(fx, _images(1, 0)[0])
     for stage in CAM_STAGES:
-        class_heat(fx, _images(1, 0)[0], stage=stage)
+        GradCam(fx).attribute(_images(1, 0)[0], stage)
     print(f"warm image → top-5 (conv stack to group 5 + head): "
           f"{spread(times_ms(lambda im: top_classes(fx, im), _images(args.runs, 1)))}")
     after = _images(args.runs, 2)
@@ -149,7 +149,7 @@ def main() -> None:
     print(f"top-5 after a group-5 view (head only): "
           f"{spread(times_ms(lambda im: top_classes(fx, im), after))}")
     for i, stage in enumerate(CAM_STAGES):
-        heat_ms = times_ms(lambda im, s=stage: class_heat(fx, im, stage=s),
+        heat_ms = times_ms(lambda im, s=stage: GradCam(fx).attribute(im, s),
                            _images(args.runs, 3 + i))
         print(f"warm image → class heat at {stage}: {spread(heat_ms, digits=0)}")
     _memory(args.kernels)

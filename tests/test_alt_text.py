@@ -63,14 +63,14 @@ def test_regions_in_words(row, col, words):
 
 def test_the_kernel_names_its_largest_weights_with_sign_colour_channel_and_place():
     weights = np.zeros((3, 3, 3), np.float32)  # B, G, R as the network takes them
-    weights[0, 1, 2] = 0.42  # R, row 1, column 2
+    weights[0, 1, 2] = 0.42  # R at x 1, y 0
     weights[1, 1, 0] = -0.5  # B, centre
     weights[2, 2, 1] = 0.1  # G
     weights[2, 0, 1] = -0.05
     text = alt_text.kernel_alt(weights, 7)
     assert text == ("Kernel of map 7: 3×3 weights for each of R, G and B, red above 0 and blue "
-                    "below. Largest: −0.5 (blue) in B at row 2, column 2; 0.42 (red) in R at "
-                    "row 1, column 2; 0.1 (red) in G at row 3, column 3. Sums per channel: "
+                    "below. Largest: −0.5 (blue) in B at (1, 1); 0.42 (red) in R at (1, 0); "
+                    "0.1 (red) in G at (2, 2). Sums per channel: "
                     "R 0.42, G 0.05, B −0.5.")
 
 

@@ -12,7 +12,7 @@ from conftest import write_legacy_h5
 from PIL import Image
 
 from vggviz.cli import main
-from vggviz.network.class_heat import CAM_STAGES, cam_layer, class_heat
+from vggviz.network.class_heat import CAM_STAGES, GradCam, cam_layer
 from vggviz.network.features import FeatureExtractor
 from vggviz.network.models import build_vgg
 from vggviz.render.heat import heat_overlay, heat_scale
@@ -46,16 +46,16 @@ def test_class_heat_equals_grad_cam_on_keras_vgg16(keras_vgg16_top_file, photo):
     x = preprocess(load_image(photo))
     probs = np.asarray(reference(x, training=False))[0]
     fx = FeatureExtractor("vgg16", weights=keras_vgg16_top_file)
-    top = class_heat(fx, photo)
+    top = GradCam(fx).attribute(photo, "group5")
     assert top.class_index == int(np.argmax(probs)) and top.layer == "block5_conv3"
     for stage, side in zip(CAM_STAGES, (56, 28, 14), strict=True):
         for c in (top.class_index, 281):
-            got = class_heat(fx, photo, class_index=c, stage=stage)
+            got = GradCam(fx).attribute(photo, stage, c)
             want = reference_grad_cam(reference, x, cam_layer("vgg16", stage), c)
             assert got.heat.shape == (side, side) and got.stage == stage
             assert got.heat.dtype == np.float32 and 0 <= got.heat.min() <= got.heat.max() <= 1
             np.testing.assert_allclose(got.heat, want, atol=1e-4)
-    assert class_heat(fx, photo, class_index=281).class_name == "tabby"
+    assert GradCam(fx).attribute(photo, "group5", 281).class_name == "tabby"
 
 
 def test_cam_layers_are_the_last_conv_of_each_group():
@@ -104,10 +104,10 @@ def test_class_heat_lies_where_the_class_evidence_is(colour_network):
     fx = FeatureExtractor("vgg11", weights=colour_network, size=64)
     for stage in CAM_STAGES:
         for class_index, quadrant in ((0, np.s_[:32, :32]), (1, np.s_[32:, 32:])):
-            got = class_heat(fx, image, class_index=class_index, stage=stage)
+            got = GradCam(fx).attribute(image, stage, class_index)
             heat = np.asarray(Image.fromarray(got.heat).resize((64, 64), Image.NEAREST))
             assert got.evidence and heat[quadrant].sum() >= 0.9 * heat.sum()
-    nothing = class_heat(fx, image, class_index=7)
+    nothing = GradCam(fx).attribute(image, "group5", 7)
     assert not nothing.evidence and not nothing.heat.any()
     assert "no evidence for this class here" in nothing.words
 

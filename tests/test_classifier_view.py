@@ -40,14 +40,14 @@ def stubbed_answer(monkeypatch):
         return [ClassScore(i, f"n{i:08d}", f"class_{i}", p)
                 for i, p in enumerate([0.5, 0.2, 0.1, 0.05, 0.01])]
 
-    def class_heat(fx, image, class_index, stage):
+    def attribute(self, image, stage, target):
         asked.append("heat")
         heat = np.zeros((14, 14), np.float32)
         heat[3, 4] = 1.0
-        return ClassHeat(heat, 2.0, class_index, f"class_{class_index}", stage, "block5_conv3")
+        return ClassHeat(heat, 2.0, target, f"class_{target}", stage, "block5_conv3")
 
     monkeypatch.setattr(classifier_view, "top_classes", top_classes)
-    monkeypatch.setattr(classifier_view, "class_heat", class_heat)
+    monkeypatch.setattr(classifier_view.GradCam, "attribute", attribute)
     return asked
 
 

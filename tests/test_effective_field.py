@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from vggviz.network.effective_field import input_gradient, unit_field
+from vggviz.network.effective_field import EffectiveField, input_gradient
 from vggviz.network.features import FeatureExtractor
 from vggviz.network.models import make_layer
 from vggviz.plan.architecture import layer_plan
@@ -39,7 +39,7 @@ def test_gradient_is_zero_outside_the_box_and_not_inside(stem, size):
         maps = fx.activations(image, stage)
         channel = int(np.argmax((maps > 0).mean(axis=(0, 1))))  # the liveliest map
         for row, col in live_units(maps, channel):
-            unit = unit_field(fx, image, stage, channel, row, col)
+            unit = EffectiveField(fx).attribute(image, stage, (channel, row, col))
             assert unit.value == pytest.approx(float(maps[row, col, channel]), rel=1e-4)
             top, left, bottom, right = unit.box
             inside = np.zeros(unit.gradient.shape, bool)
@@ -59,14 +59,14 @@ def test_a_dead_unit_moves_no_pixel():
     image = noise(64)
     maps = fx.activations(image, "group1")
     row, col, channel = (int(v) for v in np.argwhere(maps == 0)[0])
-    unit = unit_field(fx, image, "group1", channel, row, col)
+    unit = EffectiveField(fx).attribute(image, "group1", (channel, row, col))
     assert unit.value == 0 and unit.moving is None and not unit.gradient.any()
 
 
 def test_a_unit_outside_the_maps_is_refused_in_words():
     fx = FeatureExtractor("vgg16", weights="random", seed=3, size=64)
     with pytest.raises(ValueError, match="outside the 32×32×64 maps"):
-        unit_field(fx, noise(64), "group1", 0, 32, 0)
+        EffectiveField(fx).attribute(noise(64), "group1", (0, 32, 0))
 
 
 def positive_prefix(variant: str, stem: str, size: int, stage: str, seed: int = 0):
@@ -135,11 +135,11 @@ def test_a_model_the_extractor_frees_is_released_though_its_gradient_was_taken()
 
     fx = FeatureExtractor("vgg11", weights="random", seed=0, size=32)
     image = noise(32)
-    unit_field(fx, image, "stem", 0, 3, 3)
+    EffectiveField(fx).attribute(image, "stem", (0, 3, 3))
     stem_model = weakref.ref(fx.model("stem"))
-    unit_field(fx, image, "group1", 0, 3, 3)
+    EffectiveField(fx).attribute(image, "group1", (0, 3, 3))
     deeper = weakref.ref(fx.model("group1"))
     fx.model("group2")  # builds the deeper prefix and frees the shallower one
     gc.collect()
     assert stem_model() is None and deeper() is None
-    assert unit_field(fx, image, "group2", 0, 1, 1).gradient.shape == (32, 32)
+    assert EffectiveField(fx).attribute(image, "group2", (0, 1, 1)).gradient.shape == (32, 32)

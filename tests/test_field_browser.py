@@ -80,7 +80,7 @@ def test_a_click_on_a_group3_map_draws_its_field_on_the_input_in_view(page):
         assert image_digest(view) != old_digest
         caption = page.locator(".vggviz-field-caption")
         expect(caption).to_contain_text(re.compile(
-            rf"unit \(row {row}, col {col}\) of group3 map \d+ sees a 44×44 px box of the input"))
+            rf"unit at \({col}, {row}\) of group3 map \d+ sees a 44×44 px box of the input"))
         loaded = page.evaluate("""(src) => window.__vggviz.loads.filter(
             (l) => l.src === src && l.t >= window.__clickAt).map((l) => l.t)[0]
             - window.__clickAt""", new_src)

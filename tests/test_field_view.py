@@ -51,7 +51,7 @@ def test_a_click_on_a_group3_map_draws_its_field_on_the_input(explorer):
     picture = shown(explorer)
     top, left, bottom, right = unit.box
     assert (picture[max(top - 2, 0), left:right + 1] == BOX_RGB).all(axis=-1).any()
-    assert f"unit (row {row}, col {col}) of group3 map {channel} sees a 44×44 px box" in (
+    assert f"unit at ({col}, {row}) of group3 map {channel} sees a 44×44 px box" in (
         explorer.field.caption.value)
     assert "|∂unit/∂input| summed over R, G, B" in explorer.field.caption.value
     assert explorer.field.legend.layout.display is None and explorer.field.legend.value
@@ -109,7 +109,7 @@ def test_a_failure_keeps_the_last_view_and_says_why(explorer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("vggviz.ui.panels.field_view.unit_field", broken)
+    monkeypatch.setattr("vggviz.ui.panels.field_view.EffectiveField.attribute", broken)
     click(explorer, 9, 9)
     assert "receptive field could not be computed (out of memory)" in explorer.status.text
     assert explorer.picker.network_view.value == drawn

@@ -135,7 +135,7 @@ def test_on_the_large_map_arrows_move_the_worked_sum_and_enter_shows_the_field(p
     page.keyboard.press("Enter")
     expect(page.locator(OVERLAY)).to_have_count(1, timeout=LONG)
     expect(page.locator(".vggviz-field-caption")).to_contain_text(
-        "unit (row 105, col 0) of stem map 1 sees a 3×3 px box")
+        "unit at (0, 105) of stem map 1 sees a 3×3 px box")
     expect_alt(page, "img.vggviz-network-view", r"receptive field outlined in cyan, x 0–1, "
                                                 r"y 104–106")
     assert page.evaluate("() => document.activeElement.matches('img.vggviz-focus')")

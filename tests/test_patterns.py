@@ -13,11 +13,10 @@ import pytest
 from vggviz.network import pattern_cache
 from vggviz.network.features import FeatureExtractor
 from vggviz.network.patterns import (
+    ActivationPatterns,
     PatternsCancelled,
     PatternSettings,
     cached_patterns,
-    pattern,
-    patterns,
     patterns_caption,
 )
 from vggviz.sources.images import IMAGENET_MEAN_BGR, preprocess
@@ -44,7 +43,7 @@ def test_a_stem_pattern_points_along_its_units_kernel(stem):
     # energy that excites a unit most is its kernel, in the preprocessed (BGR, mean-free) space
     fx = FeatureExtractor("vgg16", weights="random", stem=stem, seed=3)
     kernels = fx.stem_weights()[0]
-    for p in patterns(fx, "stem", range(0, 64, 8)):
+    for p in ActivationPatterns(fx).attribute_all(None, "stem", range(0, 64, 8)):
         assert p.pixels.dtype == np.uint8 and p.pixels.shape[2] == 3
         x = preprocess(p.pixels, fx.weights)[0]
         assert _best_cosine(x, kernels[..., p.channel]) >= 0.95, (stem, p.channel)
@@ -68,7 +67,7 @@ def _canvas_activation(fx, p) -> float:
 def test_the_target_map_rises_tenfold_over_the_noise_at_every_stage(fx, stage):
     channels = [5, 40] if stage not in ("group4", "group5") else [7]
     settings = PatternSettings(seed=11)
-    found = patterns(fx, stage, channels, settings=settings)
+    found = ActivationPatterns(fx).attribute_all(None, stage, channels, settings=settings)
     for p in found:
         assert (p.stage, p.cached) == (stage, False)
         assert p.end > 0 and p.end >= 10 * p.start, (stage, p.channel, p.start, p.end)
@@ -82,18 +81,20 @@ def test_the_pattern_is_sized_to_the_receptive_field(fx):
 
     for stage in ("stem", "group3"):
         field = stage_field("vgg16", "vgg", stage, 224).size
-        side = pattern(fx, stage, 1, settings=PatternSettings(steps=1)).pixels.shape[0]
+        side = ActivationPatterns(fx).attribute(
+            None, stage, 1, settings=PatternSettings(steps=1)).pixels.shape[0]
         assert field <= side <= field + stage_field("vgg16", "vgg", stage, 224).jump
 
 
 def test_the_same_seed_gives_the_same_pattern_whatever_its_batch(fx, isolated_cache, monkeypatch):
-    alone = pattern(fx, "group1", 9, settings=PatternSettings(seed=4))
+    alone = ActivationPatterns(fx).attribute(None, "group1", 9, settings=PatternSettings(seed=4))
     monkeypatch.setenv("VGGVIZ_CACHE", str(isolated_cache / "another"))
-    batch = patterns(fx, "group1", [2, 9, 30], settings=PatternSettings(seed=4))
+    batch = ActivationPatterns(fx).attribute_all(None, "group1", [2, 9, 30],
+                                                 settings=PatternSettings(seed=4))
     assert not batch[1].cached
     assert np.abs(alone.pixels.astype(int) - batch[1].pixels).max() <= 1
     assert batch[1].start == pytest.approx(alone.start, rel=1e-4)
-    other = pattern(fx, "group1", 9, settings=PatternSettings(seed=5))
+    other = ActivationPatterns(fx).attribute(None, "group1", 9, settings=PatternSettings(seed=5))
     assert np.abs(other.pixels.astype(int) - alone.pixels).mean() > 5
 
 
@@ -113,7 +114,7 @@ def test_a_second_process_reads_the_first_ones_entry(tmp_path):
         from vggviz.network.features import FeatureExtractor
         from vggviz.network import patterns as m
         fx = FeatureExtractor("vgg16", weights="random", seed=2)
-        p = m.pattern(fx, "group1", 12)
+        p = m.ActivationPatterns(fx).attribute(None, "group1", 12)
         print(p.cached, "tensorflow" in __import__("sys").modules, p.pixels.sum())
     """)
     env = {**os.environ, "VGGVIZ_CACHE": str(tmp_path / "shared")}
@@ -135,7 +136,7 @@ def _entry_file(fx, stage, channel, settings):
 @pytest.mark.parametrize("damage", ["truncated", "wrong checksum", "garbage"])
 def test_a_damaged_entry_is_recomputed_and_rewritten(fx, isolated_cache, damage):
     settings = PatternSettings(seed=6)
-    first = pattern(fx, "stem", 3, settings=settings)
+    first = ActivationPatterns(fx).attribute(None, "stem", 3, settings=settings)
     path = _entry_file(fx, "stem", 3, settings)
     data = path.read_bytes()
     if damage == "truncated":
@@ -145,7 +146,7 @@ def test_a_damaged_entry_is_recomputed_and_rewritten(fx, isolated_cache, damage)
     else:
         path.write_bytes(b"\x00not a pattern")
     assert cached_patterns(fx, "stem", [3], settings) == {}
-    again = pattern(fx, "stem", 3, settings=settings)
+    again = ActivationPatterns(fx).attribute(None, "stem", 3, settings=settings)
     assert not again.cached and np.array_equal(again.pixels, first.pixels)
     assert cached_patterns(fx, "stem", [3], settings)[3].cached
     assert pattern_cache.read_entry(path, again.pixels.shape[0]) is not None
@@ -164,7 +165,8 @@ def test_cancel_stops_within_a_step_and_keeps_what_was_done(fx, isolated_cache, 
             cancel.set()
 
     with pytest.raises(PatternsCancelled):
-        patterns(fx, "group2", range(6), settings=settings, progress=progress, cancel=cancel)
+        ActivationPatterns(fx).attribute_all(None, "group2", range(6), settings=settings,
+                                             progress=progress, cancel=cancel)
     assert seen[-1] == 4 * settings.steps + 2  # no step after the cancel
     assert sorted(cached_patterns(fx, "group2", range(6), settings)) == [0, 1, 2, 3]
 
@@ -172,12 +174,13 @@ def test_cancel_stops_within_a_step_and_keeps_what_was_done(fx, isolated_cache, 
 def test_progress_counts_map_steps_up_to_the_total(fx, isolated_cache):
     settings = PatternSettings(steps=4, seed=9)
     seen = []
-    patterns(fx, "group1", [1, 2, 3], settings=settings, progress=lambda d, t: seen.append((d, t)))
+    ActivationPatterns(fx).attribute_all(None, "group1", [1, 2, 3], settings=settings,
+                                         progress=lambda d, t: seen.append((d, t)))
     assert seen[0] == (0, 12) and seen[-1] == (12, 12)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) == 5
     seen.clear()
-    found = patterns(fx, "group1", [2, 1, 4], settings=settings,
-                     progress=lambda d, t: seen.append((d, t)))
+    found = ActivationPatterns(fx).attribute_all(None, "group1", [2, 1, 4], settings=settings,
+                                                 progress=lambda d, t: seen.append((d, t)))
     assert [p.cached for p in found] == [True, True, False]
     assert seen[0] == (8, 12) and seen[-1] == (12, 12)
 
@@ -189,7 +192,7 @@ def test_the_caption_says_random_patterns_mean_nothing_yet(fx):
 @pytest.mark.parametrize("variant", ["vgg11_lrn", "vgg13_bn", "vgg16_c", "vgg19"])
 def test_every_kind_of_variant_climbs_and_measures_as_the_explorer_does(variant):
     fx = FeatureExtractor(variant, weights="random", seed=1)
-    p = pattern(fx, "group2", 17, settings=PatternSettings(seed=12))
+    p = ActivationPatterns(fx).attribute(None, "group2", 17, settings=PatternSettings(seed=12))
     assert p.end > 0 and p.end >= 10 * p.start
     assert _canvas_activation(fx, p) == pytest.approx(p.end, rel=0.05, abs=1e-3)
 
@@ -201,7 +204,7 @@ def test_a_read_only_cache_listed_after_the_first_is_read_and_never_written(tmp_
     teacher, student = tmp_path / "teacher", tmp_path / "student"
     fx = FeatureExtractor("vgg16", weights="random", seed=3)
     monkeypatch.setenv("VGGVIZ_CACHE", str(teacher))
-    made = {p.channel: p.pixels for p in patterns(fx, "stem", [0, 1])}
+    made = {p.channel: p.pixels for p in ActivationPatterns(fx).attribute_all(None, "stem", [0, 1])}
     before = sorted(str(p) for p in teacher.rglob("*"))
     teacher.chmod(0o555)
     for path in teacher.rglob("*"):
@@ -211,7 +214,7 @@ def test_a_read_only_cache_listed_after_the_first_is_read_and_never_written(tmp_
         found = cached_patterns(fx, "stem", [0, 1, 2])
         assert sorted(found) == [0, 1] and all(p.cached for p in found.values())
         assert all(np.array_equal(found[c].pixels, made[c]) for c in found)
-        third = patterns(fx, "stem", [0, 2])
+        third = ActivationPatterns(fx).attribute_all(None, "stem", [0, 2])
         assert [p.cached for p in third] == [True, False]
         assert sorted(str(p) for p in teacher.rglob("*")) == before  # nothing written there
         assert list(student.rglob("2.pattern")) and not list(student.rglob("0.pattern"))
@@ -229,12 +232,12 @@ def test_a_model_the_extractor_replaces_is_freed_though_its_patterns_were_climbe
 
     fx = FeatureExtractor("vgg11", weights="random", seed=0, size=32)
     quick = PatternSettings(steps=1)
-    pattern(fx, "stem", 0, settings=quick)
+    ActivationPatterns(fx).attribute(None, "stem", 0, settings=quick)
     stem_model = weakref.ref(fx.model("stem"))
     stem_layer = weakref.ref(fx.model("stem").get_layer("block1_conv1"))
-    pattern(fx, "group1", 0, settings=quick)
+    ActivationPatterns(fx).attribute(None, "group1", 0, settings=quick)
     deeper_layer = weakref.ref(fx.model("group1").get_layer("block1_conv1"))
     fx.model("group2")  # builds the deeper prefix and frees the shallower one
     gc.collect()
     assert stem_model() is None and stem_layer() is None and deeper_layer() is None
-    assert pattern(fx, "group2", 0, settings=quick).pixels.ndim == 3
+    assert ActivationPatterns(fx).attribute(None, "group2", 0, settings=quick).pixels.ndim == 3

@@ -187,7 +187,8 @@ def test_the_workers_redraw_waits_for_the_pages_and_draws_what_it_shows(monkeypa
     worker.append(threading.Thread(target=lambda: view._run(
         SimpleNamespace(progress=lambda *a: None, cancel=threading.Event()), "page", fx, "stem",
         [0])))
-    monkeypatch.setattr(pattern_module, "patterns", lambda *args, **kwargs: [])
+    monkeypatch.setattr(pattern_module.ActivationPatterns, "attribute_all",
+                        lambda *args, **kwargs: [])
     worker[0].start()
     assert paused.wait(WAIT), "the worker did not redraw"
     other = list(range(32))  # the page now shows half the maps, in a layout of their own

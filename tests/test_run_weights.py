@@ -110,12 +110,12 @@ def test_the_class_heat_of_the_trained_network_falls_on_the_object(fx, held_out)
     for three images in four to beat their own box. At 32 px group 5's last conv has 2×2 cells
     of 16 px each, too coarse to place anything: its share was 48 %, the area's, so the check
     looks at group 3 (group 4's 4×4 cells gave 56 %)."""
-    from vggviz.network.class_heat import class_heat
+    from vggviz.network.class_heat import GradCam
 
     shares, areas = [], []
     for image, label, box in zip(held_out.images[:100], held_out.labels[:100],
                                  held_out.boxes[:100], strict=True):
-        heat = class_heat(fx, image, class_index=int(label), stage="group3")
+        heat = GradCam(fx).attribute(image, "group3", int(label))
         assert heat.class_name == CLASSES[label] and heat.heat.shape == (8, 8)
         if heat.evidence:
             shares.append(_share_in_box(heat.heat, box, 32))
@@ -127,11 +127,11 @@ def test_the_class_heat_of_the_trained_network_falls_on_the_object(fx, held_out)
 
 
 def test_the_heat_at_the_last_group_runs_on_the_runs_gap_head(fx, held_out):
-    """Grad-CAM at group 5 (the default) takes the GAP head's gradient: the heat is the
+    """Grad-CAM at group 5 (the paper's) takes the GAP head's gradient: the heat is the
     channel weights' ReLU'd sum, here on group 5's 2×2 cells at 32 px."""
-    from vggviz.network.class_heat import class_heat
+    from vggviz.network.class_heat import GradCam
 
-    heat = class_heat(fx, held_out.images[0])
+    heat = GradCam(fx).attribute(held_out.images[0], "group5")
     assert heat.stage == "group5" and heat.heat.shape == (2, 2)
     assert heat.class_name in CLASSES and 0 <= heat.heat.min() <= heat.heat.max() <= 1
 

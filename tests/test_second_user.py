@@ -84,7 +84,7 @@ def teacher(place, served_weights, imagenet_home_with_classifier):
     the patterns of a few stem maps; and a file only root may read."""
     from vggviz.by_hand.classifier import SharedClassifier
     from vggviz.network.features import FeatureExtractor
-    from vggviz.network.patterns import patterns
+    from vggviz.network.patterns import ActivationPatterns
     from vggviz.sources.downloads import download
 
     home = place / "teacher-keras"
@@ -97,7 +97,8 @@ def teacher(place, served_weights, imagenet_home_with_classifier):
         download((mirror / NOTOP).as_uri(), home / "models" / NOTOP, served_weights.md5)
         os.link(imagenet_home_with_classifier / "models" / TOP, home / "models" / TOP)
         fx = FeatureExtractor("vgg16", weights="imagenet")
-        found = {p.channel: p.pixels for p in patterns(fx, "stem", CHANNELS)}
+        found = {p.channel: p.pixels
+                 for p in ActivationPatterns(fx).attribute_all(None, "stem", CHANNELS)}
         head = SharedClassifier.for_extractor(fx)
     private = place / "private-keras" / "models"
     private.mkdir(parents=True)
@@ -171,7 +172,7 @@ POD = textwrap.dedent("""
     from vggviz import cli
     from vggviz.by_hand.classifier import SharedClassifier
     from vggviz.sources.classifier_problems import NoClassifier
-    from vggviz.network.patterns import patterns
+    from vggviz.network.patterns import ActivationPatterns
     from vggviz.ui import stem_explorer
 
     app = stem_explorer().app  # the explorer, as the pod's dashboard opens it
@@ -186,7 +187,7 @@ POD = textwrap.dedent("""
         classifier = None
     except NoClassifier as exc:
         classifier = str(exc)
-    found = patterns(app.fx, "stem", [7], settings=None)
+    found = ActivationPatterns(app.fx).attribute_all(None, "stem", [7], settings=None)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = cli.main(["patterns", "--weights", "imagenet", "--channels", "1,2",

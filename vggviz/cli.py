@@ -332,15 +332,15 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 @_model_command
 def cmd_cam(args: argparse.Namespace) -> None:
-    from vggviz.network.class_heat import class_heat
+    from vggviz.network.class_heat import GradCam
     from vggviz.render.heat import heat_overlay
 
     out = _writable_file(args.out)
     _check_images([args.image])
     fx = _extractor(args)
     _answerable(fx, args.download)
-    heat = class_heat(fx, args.image, class_index=args.class_index, stage=args.stage,
-                      download=args.download)
+    heat = GradCam(fx).attribute(args.image, args.stage, args.class_index,
+                                 download=args.download)
     pixels, _ = fx.fitted(args.image)
     out.write_bytes(heat_overlay(pixels, heat.heat))
     print(f"wrote {out}: Grad-CAM of class {heat.class_index} ({heat.words})")
@@ -367,11 +367,7 @@ def cmd_patterns(args: argparse.Namespace) -> None:
     map and a grid, so a teacher can fill the cache before class."""
     from tqdm import tqdm
 
-    from vggviz.network.patterns import (
-        PatternSettings,
-        patterns,
-        patterns_caption,
-    )
+    from vggviz.network.patterns import ActivationPatterns, PatternSettings, patterns_caption
     from vggviz.render import encode_png
     from vggviz.render.patterns import render_patterns
 
@@ -382,8 +378,9 @@ def cmd_patterns(args: argparse.Namespace) -> None:
     settings = PatternSettings(steps=args.steps)
     with tqdm(total=len(args.channels) * settings.steps, desc=f"{args.stage} patterns",
               unit="map-step", file=sys.stderr) as bar:
-        found = patterns(fx, args.stage, args.channels, settings=settings,
-                         progress=lambda done, total: bar.update(done - bar.n))
+        found = ActivationPatterns(fx).attribute_all(
+            None, args.stage, args.channels, settings=settings,
+            progress=lambda done, total: bar.update(done - bar.n))
     out.mkdir(parents=True, exist_ok=True)
     for p in found:
         (out / f"{args.stage}_{p.channel:03d}.png").write_bytes(encode_png(p.pixels))
@@ -500,19 +497,27 @@ def train_settings(args: argparse.Namespace) -> TrainSettings:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Train a VGG on the built-in data with a progress bar; print the held-out accuracy and
+    """Train a VGG on `--data` with a progress bar; print the held-out accuracy and
     where the run is kept. Ctrl-C stops after the current step and keeps what was done."""
+    from dataclasses import replace
+
     import numpy as np
     from tqdm import tqdm
 
     from vggviz.by_hand.kernel_structure import kernel_structure
-    from vggviz.network.training import train
+    from vggviz.network.training import train, training_data
+    from vggviz.sources.datasets import DataUnavailable
     from vggviz.sources.runs import cannot_keep
 
     settings = train_settings(args).check()
     problem = cannot_keep()
     if problem:  # said before any training, not after it
         raise CommandError(problem)
+    try:
+        data = training_data(settings)
+    except (DataUnavailable, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    settings = replace(settings, train_images=len(data[0]), test_images=len(data[1]))
     cancel = threading.Event()
     total = settings.epochs * settings.steps_per_epoch
     with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
@@ -521,7 +526,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             bar.set_postfix_str(note, refresh=False)
             bar.update(done - bar.n)
 
-        trained = train(settings, cancel=cancel, progress=progress)
+        trained = train(settings, cancel=cancel, progress=progress, data=data)
     run = trained.run
     if run.status == "cancelled":
         print(f"cancelled after {trained.recorder.step} of {total} steps; kept what was done")
@@ -686,14 +691,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_measure_stems)
 
-    p = sub.add_parser("train", help="train a VGG on the built-in data and keep the run",
+    p = sub.add_parser("train", help="train a VGG (on the built-in data by default) and keep "
+                       "the run",
                        description="Train a VGG (a narrower learner; the stem keeps its 64 "
-                       "filters) with Keras' model.fit on the built-in data set, record its "
+                       "filters) with Keras' model.fit on the built-in data set (or CIFAR-10, "
+                       "Imagenette, a folder of your own), record its "
                        "stem's kernels as they form, and keep the run in the cache. Ctrl-C "
                        "stops after the current step and keeps what was done.")
     d = TrainSettings()
-    p.add_argument("--data", choices=list(DATA), default=d.data,
-                   help="shapes: the built-in set (ten classes of patterns and shapes)")
+    p.add_argument("--data", default=d.data, metavar="|".join(DATA) + "|FOLDER",
+                   help="shapes: the built-in set (ten classes of patterns and shapes); "
+                   "cifar10 or imagenette (downloaded into Keras' cache, or "
+                   "$VGGVIZ_DATA_URL's mirror); or a folder of images, one subfolder a class "
+                   "(with train/ and val/ in it, those are the splits)")
     p.add_argument("--variant", choices=list(VARIANTS), default=d.variant)
     p.add_argument("--stem", choices=list(STEMS), default=d.stem)
     p.add_argument("--size", type=_size, default=d.size, metavar="N",

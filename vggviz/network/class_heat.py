@@ -6,23 +6,26 @@ is weighted by the spatial mean of ∂logit_c/∂A_k (the pre-softmax score, as 
 heat is the ReLU of the weighted sum. The conv part runs in TensorFlow with a GradientTape; the
 head (the fc head memory-mapped, or a run's GAP head) runs in numpy and hands the tape its
 gradient at the last pool (`logit_gradient`).
+
+`GradCam(fx).attribute(image, stage, target)` (the interpretation methods' one convention,
+`vggviz.network.attribution`): `target` the class (None: the top class).
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from vggviz.by_hand.classifier import classifier_for
+from vggviz.network.attribution import Attribution
+from vggviz.network.compiled import compiled
 from vggviz.plan.architecture import layer_plan
 
 CAM_STAGES = ("group3", "group4", "group5")
 """Groups whose last convolution Grad-CAM can look at (group 5 by default, as the paper)."""
 NO_EVIDENCE = "no evidence for this class here"
-
-_PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fx → {stage: model}
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,16 @@ class ClassHeat:
     class_name: str
     stage: str
     layer: str
+
+    @property
+    def target(self) -> int:
+        """The class the map is of (the methods' shared answer, `Attributed`)."""
+        return self.class_index
+
+    @property
+    def attribution(self) -> np.ndarray:
+        """The heat map (the methods' shared answer, `Attributed`)."""
+        return self.heat
 
     @property
     def evidence(self) -> bool:
@@ -63,40 +76,48 @@ def cam_layer(variant: str, stage: str, stem: str = "vgg") -> str:
     return after[-1].name
 
 
-def _probe(fx, stage: str):
-    """A Keras model from the input to (A, the group-5 pool), sharing fx's layers."""
-    models = _PROBES.setdefault(fx, {})
-    if stage not in models:
-        import keras
+class GradCam(Attribution):
+    """Grad-CAM over one extractor: `attribute(image, stage, target)` with `stage` one of
+    CAM_STAGES and `target` a class index (None: the top class)."""
 
-        base = fx.model("group5")
-        models[stage] = keras.Model(base.input, [base.get_layer(cam_layer(
-            fx.variant, stage, fx.stem)).output, base.outputs[-1]])
-    return models[stage]
+    name = "class_heat"
 
+    def _probe(self, stage: str):
+        """A Keras model from the input to (A, the group-5 pool), sharing fx's layers, made
+        once per group-5 model (`vggviz.network.compiled`)."""
+        layer = cam_layer(self.fx.variant, stage, self.fx.stem)
 
-def class_heat(fx, image, *, class_index: int | None = None, stage: str = "group5",
-               download: bool = False) -> ClassHeat:
-    """Grad-CAM of `image` for `class_index` (default: the top class) at `stage`'s last conv.
-    Raises NoClassifier when fx has no classifier answer (`classifier_problem`)."""
-    import tensorflow as tf
+        def build(weak_base):  # holding fx or the model here would keep the model alive
+            import keras
 
-    layer = cam_layer(fx.variant, stage, fx.stem)
-    head = classifier_for(fx, download=download)
-    if class_index is not None and not 0 <= int(class_index) < head.classes:
-        raise ValueError(f"class index must be 0–{head.classes - 1}, got {class_index}")
-    batch, _ = fx.prepare(image)
-    probe = _probe(fx, stage)
-    with tf.GradientTape() as tape:
-        a, pooled = probe(batch, training=False)
-    pooled_np = pooled.numpy()
-    if class_index is None:
-        class_index = int(np.argmax(head.logits(pooled_np)[0]))
-    upstream, _ = head.logit_gradient(pooled_np, int(class_index))
-    grads = tape.gradient(pooled, a, output_gradients=tf.constant(upstream))
-    weights = np.asarray(grads)[0].mean(axis=(0, 1))
-    cam = np.maximum(np.asarray(a)[0] @ weights, 0).astype(np.float32)
-    top = float(cam.max())
-    heat = cam / top if top > 0 else np.zeros_like(cam)
-    name = head.class_of(int(class_index)).name
-    return ClassHeat(heat, top, int(class_index), name, stage, layer)
+            base = weak_base()
+            return keras.Model(base.input, [base.get_layer(layer).output, base.outputs[-1]])
+
+        return compiled(self.fx.model("group5"), (self.name, stage), build)
+
+    def attribute(self, image: Any, stage: str, target: int | None = None, *,
+                  download: bool = False) -> ClassHeat:
+        """Grad-CAM of `image` for class `target` (default: the top class) at `stage`'s last
+        conv. Raises NoClassifier when fx has no classifier answer (`classifier_problem`)."""
+        import tensorflow as tf
+
+        fx = self.fx
+        layer = cam_layer(fx.variant, stage, fx.stem)
+        head = classifier_for(fx, download=download)
+        if target is not None and not 0 <= int(target) < head.classes:
+            raise ValueError(f"class index must be 0–{head.classes - 1}, got {target}")
+        batch, _ = fx.prepare(image)
+        probe = self._probe(stage)
+        with tf.GradientTape() as tape:
+            a, pooled = probe(batch, training=False)
+        pooled_np = pooled.numpy()
+        if target is None:
+            target = int(np.argmax(head.logits(pooled_np)[0]))
+        upstream, _ = head.logit_gradient(pooled_np, int(target))
+        grads = tape.gradient(pooled, a, output_gradients=tf.constant(upstream))
+        weights = np.asarray(grads)[0].mean(axis=(0, 1))
+        cam = np.maximum(np.asarray(a)[0] @ weights, 0).astype(np.float32)
+        top = float(cam.max())
+        heat = cam / top if top > 0 else np.zeros_like(cam)
+        name = head.class_of(int(target)).name
+        return ClassHeat(heat, top, int(target), name, stage, layer)

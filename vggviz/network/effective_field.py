@@ -5,16 +5,20 @@ gradient of the unit with respect to the input, from one backward pass through t
 says how much each pixel moves it for this image and these weights. The gradient is exactly
 zero outside the theoretical box, and inside it only the pixels that reach the unit through
 live ReLUs and winning max-pool positions count.
+
+`EffectiveField(fx).attribute(image, stage, target)` (the interpretation methods' one
+convention, `vggviz.network.attribution`): `target` the unit, (channel, row, col).
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vggviz.network.attribution import Attribution
+from vggviz.network.compiled import compiled
 from vggviz.plan.receptive_field import ReceptiveField, stage_field
 from vggviz.sources.images import ImageSource, preprocess
 
@@ -41,6 +45,16 @@ class UnitField:
     gradient: np.ndarray
 
     @property
+    def target(self) -> tuple[int, int, int]:
+        """The unit, (channel, row, col) (the methods' shared answer, `Attributed`)."""
+        return self.channel, self.row, self.col
+
+    @property
+    def attribution(self) -> np.ndarray:
+        """The gradient on the input (the methods' shared answer, `Attributed`)."""
+        return self.gradient
+
+    @property
     def moving(self) -> tuple[int, int, int, int] | None:
         """(top, left, bottom, right) of the pixels with a nonzero gradient; None if the unit
         is dead (ReLU at zero): then no pixel moves it."""
@@ -50,32 +64,26 @@ class UnitField:
         return int(rows.min()), int(cols.min()), int(rows.max()), int(cols.max())
 
 
-_gradients: weakref.WeakKeyDictionary[object, dict[int, object]] = weakref.WeakKeyDictionary()
-"""Each live model's compiled gradient functions, by output: an entry goes with its model, so
-a model the extractor frees (`FeatureExtractor.model`) is not kept alive here."""
-
-
 def _gradient_function(model, output: int):
     """A compiled function (x, [row, col, channel]) → (unit, ∂unit/∂x) for `model`: traced once
-    per model (a fraction of a second), then about twice as fast as running eagerly."""
-    import tensorflow as tf
+    per model (a fraction of a second), then about twice as fast as running eagerly; it lives
+    as long as the model (`vggviz.network.compiled`)."""
 
-    functions = _gradients.setdefault(model, {})
-    if output in functions:
-        return functions[output]
-    weak_model = weakref.ref(model)  # the function must not keep its model (its key) alive
+    def build(weak_model):
+        import tensorflow as tf
 
-    @tf.function(reduce_retracing=True)
-    def gradient(x, index):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            outputs = weak_model()(x, training=False)
-            out = outputs[output] if isinstance(outputs, list | tuple) else outputs
-            unit = tf.gather_nd(out[0], index[None])[0]
-        return unit, tape.gradient(unit, x)
+        @tf.function(reduce_retracing=True)
+        def gradient(x, index):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                outputs = weak_model()(x, training=False)
+                out = outputs[output] if isinstance(outputs, list | tuple) else outputs
+                unit = tf.gather_nd(out[0], index[None])[0]
+            return unit, tape.gradient(unit, x)
 
-    functions[output] = gradient
-    return gradient
+        return gradient
+
+    return compiled(model, (EffectiveField.name, output), build)
 
 
 def input_gradient(model, batch: np.ndarray, channel: int, row: int, col: int,
@@ -91,14 +99,22 @@ def input_gradient(model, batch: np.ndarray, channel: int, row: int, col: int,
     return float(unit), np.asarray(gradient[0])
 
 
-def unit_field(fx: FeatureExtractor, image: ImageSource, stage: str, channel: int, row: int,
-               col: int) -> UnitField:
-    """The theoretical box and the gradient of unit (`row`, `col`) of map `channel` of `stage`
-    for `image`, through `fx`'s prefix model (one backward pass)."""
-    field = stage_field(fx.variant, fx.stem, stage, fx.size)
-    pixels, _ = fx.fitted(image)
-    value, gradient = input_gradient(fx.model(stage), preprocess(pixels, fx.weights), channel,
-                                     row, col)
-    box = field.box(row, col, (fx.size, fx.size))
-    return UnitField(stage, channel, row, col, value, field, box,
-                     np.abs(gradient).sum(axis=-1))
+class EffectiveField(Attribution):
+    """One unit's gradient on the input beside its theoretical box, over one extractor:
+    `attribute(image, stage, target)` with `target` the unit, (channel, row, col)."""
+
+    name = "effective_field"
+
+    def attribute(self, image: ImageSource, stage: str,
+                  target: tuple[int, int, int]) -> UnitField:
+        """The theoretical box and the gradient of unit `target` = (channel, row, col) of
+        `stage` for `image`, through the extractor's prefix model (one backward pass)."""
+        fx: FeatureExtractor = self.fx
+        channel, row, col = (int(v) for v in target)
+        field = stage_field(fx.variant, fx.stem, stage, fx.size)
+        pixels, _ = fx.fitted(image)
+        value, gradient = input_gradient(fx.model(stage), preprocess(pixels, fx.weights),
+                                         channel, row, col)
+        box = field.box(row, col, (fx.size, fx.size))
+        return UnitField(stage, channel, row, col, value, field, box,
+                         np.abs(gradient).sum(axis=-1))

@@ -16,13 +16,16 @@ A page of maps is optimised at once (one batch element per map), and every patte
 shared disk cache (`vggviz.network.pattern_cache`) as soon as it is done. Where that cache cannot
 be written, a pattern is kept in this process instead (up to UNKEPT_BYTES) and says why it is
 not on disk (`Pattern.not_kept`): it is shown, and found again, while the process lives.
+
+`ActivationPatterns(fx).attribute(None, stage, target)` (the interpretation methods' one
+convention, `vggviz.network.attribution`): no image (the patterns start from noise), `target`
+the map; `attribute_all` optimises a page of maps in one batch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
@@ -30,6 +33,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from vggviz.network import pattern_cache
+from vggviz.network.attribution import Attribution
+from vggviz.network.compiled import compiled
 from vggviz.plan.architecture import layer_plan, stage_index
 from vggviz.plan.receptive_field import SPATIAL, output_size, plan_fields, stage_field
 from vggviz.sources.disk_cache import cache_problem, weights_digest
@@ -101,6 +106,16 @@ class Pattern:
     end: float
     cached: bool = False
     not_kept: str | None = None
+
+    @property
+    def target(self) -> int:
+        """The map (the methods' shared answer, `Attributed`)."""
+        return self.channel
+
+    @property
+    def attribution(self) -> np.ndarray:
+        """The pattern's pixels (the methods' shared answer, `Attributed`)."""
+        return self.pixels
 
 
 @dataclass(frozen=True)
@@ -221,12 +236,6 @@ def keep_problem(fx, stage: str, settings: PatternSettings | None = None) -> str
     return cache_problem(_target(fx, stage, settings or PatternSettings()).folders[0])
 
 
-_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-"""Each live prefix model's compiled step functions, by (stage, size): an entry goes with its
-model, and the functions reach its layers through a weak reference (as `effective_field`'s do),
-so a model the extractor replaces (`FeatureExtractor.model`) is freed, weights and all."""
-
-
 def _redirected_relu():
     """ReLU whose gradient, for a batch element through which no gradient passes at all (its
     unit dead on the noise), lets through what would raise the inputs (Lucid's redirected
@@ -250,15 +259,15 @@ def _redirected_relu():
 def _step_functions(fx, target: _Target):
     """Compiled functions of a batch of target.size px through the extractor's own layers
     (shared weights): (centre-unit activations, their gradient with redirected ReLUs), and
-    the activations alone, exactly as the network computes them."""
-    import tensorflow as tf
-
+    the activations alone, exactly as the network computes them; made once per model, stage
+    and size (`vggviz.network.compiled`)."""
     base = fx.model(target.stage)
-    fns = _STEPS.setdefault(base, {})
-    key = (target.stage, target.size)
-    if key not in fns:
-        plan = layer_plan(fx.variant, stem=fx.stem, include_top=False, upto=target.stage)
-        weak_base = weakref.ref(base)  # the functions must not keep their model (its key) alive
+    plan = layer_plan(fx.variant, stem=fx.stem, include_top=False, upto=target.stage)
+    count = int(base.outputs[-1].shape[-1])
+
+    def build(weak_base):
+        import tensorflow as tf
+
         row, col = target.unit
         redirected = _redirected_relu()
 
@@ -274,7 +283,6 @@ def _step_functions(fx, target: _Target):
                     x = layer(x, training=False) if spec.kind == "bn" else layer(x)
             return tf.reduce_sum(x[:, row, col, :] * onehot, -1)
 
-        count = int(base.outputs[-1].shape[-1])
         signature = [tf.TensorSpec([None, target.size, target.size, 3], tf.float32),
                      tf.TensorSpec([None, count], tf.float32)]
 
@@ -289,8 +297,9 @@ def _step_functions(fx, target: _Target):
         def measure(batch, onehot):
             return units(batch, onehot, tf.nn.relu)
 
-        fns[key] = climb, measure
-    return fns[key]
+        return climb, measure
+
+    return compiled(base, (ActivationPatterns.name, target.stage, target.size), build)
 
 
 def _smooth(x: np.ndarray) -> np.ndarray:
@@ -347,40 +356,54 @@ def _optimise(fx, target: _Target, channels: list[int], settings: PatternSetting
                     float(end[i])) for i, c in enumerate(channels)]
 
 
-def patterns(fx, stage: str, channels: Iterable[int], *, settings: PatternSettings | None = None,
-             progress: Callable[[int, int], None] | None = None,
-             cancel: threading.Event | None = None) -> list[Pattern]:
-    """The pattern of each map in `channels` of `stage` ("stem", "group1"…), in that order.
+class ActivationPatterns(Attribution):
+    """Activation maximisation over one extractor: `attribute(None, stage, target)` with
+    `target` a map of `stage`; `attribute_all` for a page of maps, optimised in batches."""
 
-    Cached ones are read from disk; the rest are optimised in batches and each written to the
-    cache when done (or, if it cannot be written, kept in this process: `Pattern.not_kept`).
-    `progress(done, total)` counts map-steps (a cached map counts as all its steps at once);
-    setting `cancel` raises PatternsCancelled before the next step.
-    """
-    settings = settings or PatternSettings()
-    target = _target(fx, stage, settings)
-    wanted = _channels(fx, stage, channels)
-    found = cached_patterns(fx, stage, wanted, settings)
-    missing = [c for c in wanted if c not in found]
-    total, done = len(wanted) * settings.steps, (len(wanted) - len(missing)) * settings.steps
+    name = "patterns"
 
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress(done, total)
+    def attribute(self, image: None, stage: str, target: int, *,
+                  settings: PatternSettings | None = None,
+                  progress: Callable[[int, int], None] | None = None,
+                  cancel: threading.Event | None = None) -> Pattern:
+        """The pattern of map `target` of `stage` (see `attribute_all`)."""
+        return self.attribute_all(image, stage, [target], settings=settings, progress=progress,
+                                  cancel=cancel)[0]
 
-    tick(0)
-    batch = max(1, BATCH_PIXELS // target.size ** 2)
-    for i in range(0, len(missing), batch):
-        for p in _optimise(fx, target, missing[i:i + batch], settings, tick, cancel):
-            found[p.channel] = target.keep(p)
-    return [found[c] for c in wanted]
+    def attribute_all(self, image: None, stage: str, targets: Iterable[int], *,
+                      settings: PatternSettings | None = None,
+                      progress: Callable[[int, int], None] | None = None,
+                      cancel: threading.Event | None = None) -> list[Pattern]:
+        """The pattern of each map in `targets` of `stage` ("stem", "group1"…), in that order;
+        `image` must be None: a pattern starts from noise, not from a picture.
 
+        Cached ones are read from disk; the rest are optimised in batches and each written to
+        the cache when done (or, if it cannot be written, kept in this process:
+        `Pattern.not_kept`). `progress(done, total)` counts map-steps (a cached map counts as
+        all its steps at once); setting `cancel` raises PatternsCancelled before the next step.
+        """
+        if image is not None:
+            raise ValueError("patterns start from noise, not from an image: pass None")
+        fx = self.fx
+        settings = settings or PatternSettings()
+        target = _target(fx, stage, settings)
+        wanted = _channels(fx, stage, targets)
+        found = cached_patterns(fx, stage, wanted, settings)
+        missing = [c for c in wanted if c not in found]
+        total, done = len(wanted) * settings.steps, (len(wanted) - len(missing)) * settings.steps
 
-def pattern(fx, stage: str, channel: int, **kw) -> Pattern:
-    """The pattern of one map (see `patterns`, whose keyword options it takes)."""
-    return patterns(fx, stage, [channel], **kw)[0]
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, total)
+
+        tick(0)
+        batch = max(1, BATCH_PIXELS // target.size ** 2)
+        for i in range(0, len(missing), batch):
+            for p in _optimise(fx, target, missing[i:i + batch], settings, tick, cancel):
+                found[p.channel] = target.keep(p)
+        return [found[c] for c in wanted]
 
 
 def patterns_caption(fx, stage: str) -> str:

@@ -28,6 +28,7 @@ from vggviz.plan.architecture import (
     whole_number,
 )
 from vggviz.plan.training import TrainSettings
+from vggviz.sources.datasets import load_data
 from vggviz.sources.images import IMAGENET_MEAN_BGR
 from vggviz.sources.runs import Run, cannot_keep, write_run
 from vggviz.sources.shapes import Shapes, shapes
@@ -87,7 +88,10 @@ HELD_OUT_SEED = 1_000_003
 
 
 def training_data(settings: TrainSettings) -> tuple[Shapes, Shapes]:
-    """The training and held-out images of `settings`' data, drawn from different seeds."""
+    """The training and held-out images of `settings`' data (the built-in set's drawn from
+    different seeds)."""
+    if settings.data != "shapes":
+        return load_data(settings)
     return (shapes(settings.train_images, settings.size, seed=settings.seed),
             shapes(settings.test_images, settings.size, seed=settings.seed + HELD_OUT_SEED))
 
@@ -118,6 +122,7 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
     if problem:
         raise PermissionError(problem)
     train_set, test_set = data or training_data(settings)
+    settings = replace(settings, train_images=len(train_set), test_images=len(test_set))
     model = compiled(settings, len(train_set.class_names))
     specs = stem_layers(settings.variant, settings.stem)
     probe = test_set.images[0]

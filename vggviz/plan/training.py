@@ -5,12 +5,15 @@ settings before anything is built)."""
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, replace
 
 from vggviz.plan.architecture import GROUPS, check_input_shape, get_variant, whole_number
 
-DATA = ("shapes",)
-"""The data sets a run is trained on: the built-in one (`vggviz.sources.shapes`)."""
+DATA = ("shapes", "cifar10", "imagenette")
+"""The data sets a run is trained on by name: the built-in one (`vggviz.sources.shapes`),
+CIFAR-10 and Imagenette (`vggviz.sources.datasets`); `data` may also be a folder of one's own
+images, one subfolder a class."""
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,9 @@ class TrainSettings:
         """These settings, or a ValueError naming what cannot be trained."""
         get_variant(self.variant)
         check_input_shape((self.size, self.size, 3), self.stem)
-        if self.data not in DATA:
-            raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATA)}")
+        if self.data not in DATA and not os.path.isdir(self.data):
+            raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATA)} or a "
+                             f"folder of images, one subfolder a class")
         if len(self.widths) != len(GROUPS):
             raise ValueError(f"widths gives each of the {len(GROUPS)} groups its filters, got "
                              f"{len(self.widths)}: {tuple(self.widths)}")

@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Mapping
@@ -131,10 +132,14 @@ def cannot_keep() -> str | None:
 
 def run_name(settings: Mapping[str, object], when: datetime.datetime | None = None) -> str:
     """A folder name that sorts by time and says what was trained, e.g.
-    20250101-120000_vgg11_vgg-stem_32px_shapes."""
+    20250101-120000_vgg11_vgg-stem_32px_shapes (data that is a folder: its last name, with
+    only letters, digits, '.' and '-')."""
     when = when or datetime.datetime.now()
+    data = settings.get("data")
+    if data is not None:
+        data = re.sub(r"[^\w.-]+", "-", Path(str(data)).name).strip(".-") or "folder"
     parts = [when.strftime("%Y%m%d-%H%M%S"), settings.get("variant"),
-             f"{settings.get('stem')}-stem", f"{settings.get('size')}px", settings.get("data")]
+             f"{settings.get('stem')}-stem", f"{settings.get('size')}px", data]
     return "_".join(str(p) for p in parts if p is not None)
 
 

@@ -124,8 +124,9 @@ class StemExplorer:
                                      style={"button_width": "76px"},
                                      tooltips=["the stem's 64 maps"] + [
                                          f"the maps group {i} hands on" for i in range(1, 6)])
-        self.page = w.Dropdown(options=pages(64), value=0, description="Show", style=label,
-                               layout=w.Layout(width="260px", display="none"))
+        self.page = w.Dropdown(options=pages(64), value=0, description="Show",
+                               style={"description_width": "40px"},
+                               layout=w.Layout(width="205px", display="none"))
         self.cmap = w.Dropdown(options=list(COLORMAPS), value="viridis", description="Colormap",
                                style=label, layout=w.Layout(width="200px"))
         self.normalize = w.ToggleButtons(options=[("Per map", "per_map"), ("Shared", "shared")],
@@ -188,8 +189,9 @@ class StemExplorer:
         self.refresh()
 
     def _layout(self) -> w.Widget:
-        """At 1280×800 the first screen holds the image, the cost strip, the grid and the
-        chosen map with its kernel; the cost table and the 64 kernels follow below."""
+        """At 1280×800 the first screen holds the image, the cost strip, the grid with its
+        colour bar (at every stage) and the chosen map with its kernel; the cost table and the
+        64 kernels follow below."""
         top = {"align_items": "flex-start"}
         left = w.VBox([
             self.picker.widget, self.classifier.summary, self.field.widget,
@@ -197,8 +199,11 @@ class StemExplorer:
             self.model.widget,
         ], layout=w.Layout(width=COLUMN["left"], flex=f"0 0 {COLUMN['left']}",
                            margin="0 12px 0 0", **top))
+        # the pager beside the colour bar: over the grid, it pushed the bar off the first screen
+        under = w.HBox([self.grid_bar, self.page], layout=w.Layout(
+            flex_flow="row wrap", align_items="center", grid_gap="0 8px"))
         grid = w.VBox([
-            self.stage, self.page, self.grid_image, self.grid_bar,
+            self.stage, self.grid_image, under,
             w.HTML("<small>Click a map to look at it closely.</small>"),
             self.cmap, self.normalize, self.order, self.tile,
         ], layout=w.Layout(margin="0 12px 0 0", **top))

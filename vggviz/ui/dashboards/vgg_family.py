@@ -28,6 +28,15 @@ CHARTS_KEPT = 64
 """PNGs kept per app, the most recently shown: a few sweeps of the slider (about 40 kB each)."""
 STALE = "vggviz-stale"
 """The class of a chart still showing an earlier setting while the current one draws."""
+TABLE_STYLE = (
+    # the region may be narrower than the table (ipywidgets' HTML content would grow to it)
+    ".vggviz-family-table > .widget-html-content {min-width: 0; max-width: 100%}"
+    ".vggviz-family-scroll {overflow-x: auto; max-width: 100%}"
+    ".vggviz-family-scroll:focus-visible {outline: 2px solid #1a56db}"
+    # headings over two lines ("group3 / params"): the numbers set the columns' widths
+    "table.vggviz-family th {white-space: normal; vertical-align: bottom; text-align: right}"
+    "table.vggviz-family th:first-child {text-align: left}")
+"""The family table's CSS: it fits a 1280 px screen, and scrolls sideways in a narrower one."""
 _DRAWING = threading.Lock()  # matplotlib's text engine is not thread-safe: one draw at a time
 
 
@@ -54,9 +63,11 @@ class VGGFamily:
                                   layout=w.Layout(width="260px"))
         self.log = w.Checkbox(value=False, description="parameters on a log scale")
         self.status = StatusLine()
-        # Twelve columns are wider than a 1280 px screen: the table scrolls sideways in a box
-        # of its own (a Tab stop, so a keyboard scrolls it too) instead of running off the page.
-        self.table = w.HTML(layout=w.Layout(max_width="100%", overflow="hidden"))
+        # Twelve columns: their headings wrap, so the table fits a 1280 px screen; in a narrower
+        # window it scrolls sideways in a box of its own (a Tab stop, so a keyboard scrolls it
+        # too) instead of running off the page.
+        self.table = w.HTML(layout=w.Layout(max_width="100%"))
+        self.table.add_class("vggviz-family-table")
         self.stacks = w.HTML()  # stacked 3×3 convolutions against one large kernel
         self.params_chart, self.memory_chart = picture(), picture()
         self.macs_chart, self.size_chart = picture(), picture("560px")
@@ -90,7 +101,7 @@ class VGGFamily:
                                for name, note in fmt.COLUMN_NOTES.items() if name in shown)
         self.widget = Dashboard([
             # No intro of its own: the notebook's markdown above says it.
-            w.HTML(f"<style>.{STALE} {{opacity: 0.3}}</style>{glossary.STYLE}"),
+            w.HTML(f"<style>.{STALE} {{opacity: 0.3}}{TABLE_STYLE}</style>{glossary.STYLE}"),
             w.HBox([controls, self.frames["size"]]), self.status.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
@@ -143,8 +154,8 @@ class VGGFamily:
         n = self.size.value
         summaries = summarize_all(stem=stem, input_shape=(n, n, 3))
         self.table.value = (
-            "<div role='region' tabindex='0' aria-label='Every variant, counted' "
-            "style='overflow-x:auto;max-width:100%'>"
+            "<div class='vggviz-family-scroll' role='region' tabindex='0' "
+            "aria-label='Every variant, counted'>"
             f"{fmt.html_table(*fmt.variants_table(summaries), css_class='vggviz-family')}</div>")
         self.stacks.value = stack_panel(variant, stem)
         self.head.show(variant, stem, n)

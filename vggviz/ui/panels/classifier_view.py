@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from vggviz.network.class_heat import CAM_STAGES, ClassHeat, class_heat
+from vggviz.network.class_heat import CAM_STAGES, ClassHeat, GradCam
 from vggviz.network.predictions import ClassScore, NoClassifier, classifier_problem, top_classes
 from vggviz.plan.architecture import VARIANTS
 from vggviz.plan.formatting import probability
@@ -166,8 +166,7 @@ class ClassifierView:
         self._heat(fx, image)
 
     def _heat(self, fx, image) -> None:
-        heat = class_heat(fx, image, class_index=self.heat_class.value,
-                          stage=self.heat_stage.value)
+        heat = GradCam(fx).attribute(image, self.heat_stage.value, self.heat_class.value)
         if self._shown != (fx, image):
             return
         pixels, _ = fx.fitted(image)

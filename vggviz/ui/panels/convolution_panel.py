@@ -31,8 +31,14 @@ the pointer is at 1280×800 too; it lets clicks through to the grid under it. It
 with the map's (a 7×7 kernel's taller card: with the column's, to end above 800 px)."""
 PATCH_BOUND = 150.0
 """|value| of the strongest colour for the network's input numbers (about 255 less the mean)."""
+SHOWN_CHANNELS = ("R", "G", "B")
+"""The order the input channels are listed in, as the kernel's tiles are (the network takes
+them as B, G, R: `INPUT_CHANNELS`)."""
+POINTS = "Points are (x, y): x across, y down, from (0, 0) at the top left."
+"""How the explorer writes a point (never (row, col)), said on screen beside them."""
+CONVENTION = f"{POINTS} Channels are listed R, G, B."
 HINT = ("<i>point at (or click) the large map: beside it, its value is worked out from the "
-        "input patch the filter saw, its weights and the ReLU</i>")
+        f"input patch the filter saw, its weights and the ReLU.</i> <small>{CONVENTION}</small>")
 _HATCH = "repeating-linear-gradient(45deg,#e4e4e4 0 2px,#fff 2px 5px)"
 _STYLE = """<style>
 .vggviz-conv{border-collapse:separate;border-spacing:1px 0;font:12px/1.25 sans-serif}
@@ -149,7 +155,7 @@ def _patch_picture(worked: WorkedConvolution) -> str:
 
 
 def _tables(worked: WorkedConvolution) -> str:
-    """Input numbers × weights = products, one block of rows per input channel (B, G, R)."""
+    """Input numbers × weights = products, one block of rows per input channel (R, G, B)."""
     kh, kw = worked.inside.shape
     weights_rgb = _sign_colours(worked.weights, float(np.abs(worked.weights).max()))
     products_rgb = _sign_colours(worked.products, float(np.abs(worked.products).max()))
@@ -160,7 +166,8 @@ def _tables(worked: WorkedConvolution) -> str:
             f"<th colspan={kw}>weights</th><td class=op></td><th colspan={kw}>products</th>"
             "<th>sum</th></tr>")
     rows = [head]
-    for k, name in enumerate(INPUT_CHANNELS):
+    for position, name in enumerate(SHOWN_CHANNELS):
+        k = INPUT_CHANNELS.index(name)
         subtotal = worked.products[..., k].sum(dtype=np.float64)
         for i in range(kh):
             cells = [f"<td class=ch rowspan={kh}>{name}</td>"] if i == 0 else []
@@ -174,19 +181,19 @@ def _tables(worked: WorkedConvolution) -> str:
             if i == 0:
                 cells.append(f"<td class=op rowspan={kh}>×</td>")
             cells += [_cell(short(worked.weights[i, j, k]), weights_rgb[i, j, k],
-                            f"weight {name}[{i}, {j}]: {worked.weights[i, j, k]:.4f}")
+                            f"weight {name} at ({j}, {i}): {worked.weights[i, j, k]:.4f}")
                       for j in range(kw)]
             if i == 0:
                 cells.append(f"<td class=op rowspan={kh}>=</td>")
             cells += [_cell(short(worked.products[i, j, k]), products_rgb[i, j, k],
-                            f"product {name}[{i}, {j}]: {worked.products[i, j, k]:.4f}")
+                            f"product {name} at ({j}, {i}): {worked.products[i, j, k]:.4f}")
                       if worked.inside[i, j] else _cell("0", None, "padding × weight: 0")
                       for j in range(kw)]
             if i == 0:
                 cells.append(f"<td rowspan={kh} style='vertical-align:middle'>"
                              f"{short(subtotal)}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
-        if k < 2:
+        if position < len(SHOWN_CHANNELS) - 1:
             rows.append(f"<tr class=gap><td colspan={3 * kw + 4}></td></tr>")
     small = " small" if kw > 3 else ""
     return f"<table class='vggviz-conv{small}'>{''.join(rows)}</table>"
@@ -279,8 +286,9 @@ def worked_html(worked: WorkedConvolution) -> str:
         f"<small>{html.escape(kind)}</small>"
         f"<div style='margin:4px 0;display:flex;gap:6px;align-items:center'>"
         f"{_patch_picture(worked)}<small>The patch: pixels ({left}, {top})–({right}, {bottom}) "
-        "of what the network sees (outlined there). Its numbers are what the network received: "
-        "B, G, R less the ImageNet mean.</small></div></div>"
+        "of what the network sees (outlined there). Its numbers are what the network received, "
+        f"listed R, G, B (it takes them as B, G, R), less the ImageNet mean. {POINTS}"
+        "</small></div></div>"
         f"{_tables(worked)}<div style='margin-top:4px;max-width:{NARROW}px'>"
         f"{_arithmetic(worked)}</div>{_key()}</div>"
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from vggviz.network.effective_field import UnitField, unit_field
+from vggviz.network.effective_field import EffectiveField, UnitField
 from vggviz.render.fields import field_picture, heat_legend
 from vggviz.ui.parts.alt_text import field_words, network_view_alt
 from vggviz.ui.parts.controls import ImagePicker, StatusLine, picture
@@ -31,7 +31,7 @@ def caption(unit: UnitField, ms: float, *, under_patch: bool = False) -> str:
     heat is."""
     top, left, bottom, right = unit.box
     n = unit.field.size
-    where = f"unit (row {unit.row}, col {unit.col}) of {unit.stage} map {unit.channel}"
+    where = f"unit at ({unit.col}, {unit.row}) of {unit.stage} map {unit.channel}"
     clipped = (bottom - top + 1, right - left + 1) != (n, n)
     seen = (f", {bottom - top + 1}×{right - left + 1} of it on the picture" if clipped else "")
     colour = "yellow: the worked patch is this box" if under_patch else "cyan"
@@ -72,11 +72,11 @@ class FieldView:
              col: int) -> UnitField | None:
         """Compute unit (`row`, `col`) of map `channel` of `stage` and draw its field; on any
         failure say so in the status line and leave the last drawing as it was."""
-        self.status.show(f"following unit (row {row}, col {col}) of {stage} map {channel} back "
+        self.status.show(f"following the unit at ({col}, {row}) of {stage} map {channel} back "
                          "to the input…")
         try:
             t0 = time.perf_counter()
-            unit = unit_field(fx, image, stage, channel, row, col)
+            unit = EffectiveField(fx).attribute(image, stage, (channel, row, col))
             pixels, _ = fx.fitted(image)
             ms = (time.perf_counter() - t0) * 1e3
         except Exception as exc:  # noqa: BLE001  (TensorFlow's errors too: words, no traceback)
@@ -86,7 +86,7 @@ class FieldView:
         self.unit, self._pixels, self._ms = unit, pixels, ms
         self._draw()
         self.legend.layout.display = None
-        self.status.show(f"{stage} map {channel}, unit (row {row}, col {col}): a "
+        self.status.show(f"{stage} map {channel}, unit at ({col}, {row}): a "
                          f"{unit.field.size}×{unit.field.size} px field · gradient {ms:.0f} ms")
         return unit
 

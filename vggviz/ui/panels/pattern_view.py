@@ -14,10 +14,10 @@ from contextlib import AbstractContextManager
 import ipywidgets as w
 
 from vggviz.network.patterns import (
+    ActivationPatterns,
     PatternsCancelled,
     cached_patterns,
     keep_problem,
-    patterns,
     patterns_caption,
 )
 from vggviz.render import GridLayout
@@ -37,13 +37,18 @@ class _Run:
         self.target = target  # (fx, stage, channel) of a single map's run, None for a page
         self.label, self.started, self.shown_at = label, time.monotonic(), 0.0
         self.cancel = threading.Event()
-        self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="200px"),
+        # The words on a line of their own, over the bar and Cancel: beside them, in the
+        # panel's 380 px, they wrapped over three lines and cut Cancel to "✖ …".
+        self.text = live(w.HTML(_one_line(label)))
+        self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="240px"),
                                  tooltip=label)
-        self.text = live(w.HTML(html.escape(label)))
-        self.stop = w.Button(description="Cancel", icon="times", layout=w.Layout(width="90px"))
+        self.stop = w.Button(description="Cancel", layout=w.Layout(width="auto"),
+                             tooltip="stop; the patterns found so far are kept")
         self.stop.on_click(lambda _: self.cancel.set())
-        self.row = w.HBox([self.bar, self.text, self.stop],
-                          layout=w.Layout(align_items="center", grid_gap="0 8px"))
+        self.row = w.VBox([self.text, w.HBox([self.bar, self.stop],
+                                             layout=w.Layout(align_items="center",
+                                                             grid_gap="0 8px"))],
+                          layout=w.Layout(width="100%"))
         self.row.add_class("vggviz-pattern-progress")
 
     def progress(self, done: int, total: int) -> None:
@@ -55,9 +60,14 @@ class _Run:
         self.bar.max, self.bar.value = max(total, 1), done
         spent = now - self.started
         left = spent * (total - done) / done if done and spent > 1 else None
-        self.text.value = html.escape(
+        self.text.value = _one_line(
             f"{self.label} {done * 100 // max(total, 1)} %"
             + (f", about {_duration(left)} left" if left is not None and done < total else ""))
+
+
+def _one_line(text: str) -> str:
+    """`text` as HTML kept on one line."""
+    return f"<span style='white-space:nowrap'>{html.escape(text)}</span>"
 
 
 def _duration(seconds: float) -> str:
@@ -115,7 +125,7 @@ class PatternView:
         self._lock = lock or threading.RLock()
         self._state: tuple | None = None  # (fx, stage, channel, layout, order)
         self._page_key: tuple | None = None  # what the page picture shows
-        self._pages_asked: set[tuple] = set()  # pages shown while they fill: (fx's token,
+        self._pages_asked: set[tuple] = set()  # pages asked for, shown: (fx's token,
         # stage, maps); a token, as id(fx) may name another extractor once fx is freed
         self._one: _Run | None = None
         self._page: _Run | None = None
@@ -163,7 +173,7 @@ class PatternView:
         fx, stage, channel, layout, order = self._state
         found = cached_patterns(fx, stage, order)
         asked = (token(fx), stage, tuple(order)) in self._pages_asked
-        if not found or not (asked or len(found) == len(order)):  # a page, not stray maps
+        if not found or not asked:  # shown when asked for, even if another page filled it
             self.page_image.layout.display = "none"
             self.page_note.value = ""
             return
@@ -206,7 +216,8 @@ class PatternView:
                         self._draw_page()  # the batches done so far, while the rest is found
 
         try:
-            patterns(fx, stage, channels, progress=progress, cancel=run.cancel)
+            ActivationPatterns(fx).attribute_all(None, stage, channels, progress=progress,
+                                                 cancel=run.cancel)
         except PatternsCancelled:
             pass
         except Exception as exc:  # noqa: BLE001  (in a thread: a traceback would reach the page)
@@ -228,15 +239,18 @@ class PatternView:
                 return
             fx, stage, channel = self._state[:3]
             self.find.layout.display = "none"
-            self._start(f"finding what {stage} map {channel} responds to…", [channel], "one")
+            self._start(f"finding {stage} map {channel}'s pattern…", [channel], "one")
 
     def _find_page(self) -> None:
         with self._lock:
             if self._state is None or self._page is not None:
                 return
-            stage, order = self._state[1], self._state[4]
-            self._pages_asked.add((token(self._state[0]), stage, tuple(order)))
-            self._start(f"finding the patterns of {len(order)} {stage} maps…", order, "page")
+            fx, stage, order = self._state[0], self._state[1], self._state[4]
+            self._pages_asked.add((token(fx), stage, tuple(order)))
+            if len(cached_patterns(fx, stage, order)) == len(order):  # found before: show it
+                self._draw_page()
+                return
+            self._start(f"finding {len(order)} {stage} patterns…", order, "page")
 
     def _on_page_event(self, event: dict) -> None:
         if event.get("type") == "click":

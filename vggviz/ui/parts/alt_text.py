@@ -75,7 +75,7 @@ def point_words(value: float, row: int, col: int) -> str:
 
 def kernel_alt(weights: np.ndarray, channel: int, cmap: str = SIGN_CMAP, top: int = 3) -> str:
     """A (kh, kw, 3) kernel in the network's B, G, R order: its `top` largest weights by size,
-    with their sign's colour, channel and place."""
+    with their sign's colour, channel and place (x, y) as the explorer writes points."""
     kh, kw, _ = weights.shape
     positive, negative = SIGN_WORDS.get(cmap, ("positive", "negative"))
     order = np.argsort(-np.abs(weights), axis=None, kind="stable")[:top]
@@ -84,8 +84,7 @@ def kernel_alt(weights: np.ndarray, channel: int, cmap: str = SIGN_CMAP, top: in
         i, j, k = np.unravel_index(int(flat), weights.shape)
         value = float(weights[i, j, k])
         colour = positive if value > 0 else negative
-        parts.append(f"{number(value)} ({colour}) in {CHANNELS[k]} at row {i + 1}, "
-                     f"column {j + 1}")
+        parts.append(f"{number(value)} ({colour}) in {CHANNELS[k]} at ({j}, {i})")
     sums = {name: float(weights[..., k].sum()) for k, name in enumerate(CHANNELS)}
     leaning = ", ".join(f"{name} {number(sums[name])}" for name in ("R", "G", "B"))
     return (f"Kernel of map {channel}: {kh}×{kw} weights for each of R, G and B, {positive} "

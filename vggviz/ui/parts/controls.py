@@ -34,6 +34,7 @@ UPLOADED = " (your upload)"
 THUMB = 320
 """Largest side of the original's thumbnail, in pixels."""
 NARROW, WIDE = "145px", "296px"
+GAP = "6px"  # between the original and the network's view: two pictures, not one
 """Widths of the picker's pictures side by side, and of the network's view alone."""
 
 
@@ -113,6 +114,7 @@ class ImagePicker:
                                   on_refused=self._refused, on_broken=self._broken,
                                   on_progress=self._receiving, layout=w.Layout(width="110px"))
         self.original = picture(NARROW)
+        self.original.add_class("vggviz-original")
         self.network_view = picture(NARROW)
         self.network_view.add_class("vggviz-network-view")
         self.name = ""
@@ -132,7 +134,7 @@ class ImagePicker:
                 w.VBox([w.HTML("<small class='vggviz-caption'>What the network sees</small>",
                                layout=caption, tooltip=f"{SIZE}×{SIZE} after resize and crop"),
                         self.network_view]),
-            ]),
+            ], layout=w.Layout(grid_gap=f"0 {GAP}")),
         ], layout=w.Layout(align_items="flex-start"))
 
     def _use(self, shown: _Shown) -> None:

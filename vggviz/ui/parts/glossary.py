@@ -1,6 +1,7 @@
 """Words a student meets on the dashboards, each with a short definition one hover or one Tab
 away: the term is a focusable `role="term"` whose definition sits in the DOM beside it (read by
-screen readers through `aria-describedby`, shown on :hover and :focus by STYLE)."""
+screen readers through `aria-describedby`, shown on :hover and :focus by STYLE). Esc hides a
+definition shown (WCAG 2.1 1.4.13: content on hover or focus can be dismissed), by SCRIPT."""
 
 from __future__ import annotations
 
@@ -37,8 +38,36 @@ STYLE = """<style>
   line-height: 1.35; white-space: normal; text-align: left; }
 .vggviz-term:hover .vggviz-definition, .vggviz-term:focus .vggviz-definition,
 .vggviz-term:focus-within .vggviz-definition { display: block; }
+.vggviz-term.vggviz-dismissed .vggviz-definition { display: none; }
+.widget-box:has(.vggviz-term:is(:hover, :focus-within):not(.vggviz-dismissed)) {
+  overflow: visible; }
 </style>"""
-"""The CSS that shows a definition on hover and focus: once in any widget that uses `term`."""
+"""The CSS that shows a definition on hover and focus, over the edge of the widget box it is in
+(a box scrolls what overflows it: a definition would be cut by a narrow column): once in any
+widget that uses `term`."""
+
+SCRIPT = r"""<script>
+(() => {
+  if (window.vggvizGlossary) return;
+  window.vggvizGlossary = true;
+  const shown = (term) => term.matches(":hover, :focus-within");
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const open = [...document.querySelectorAll(".vggviz-term:not(.vggviz-dismissed)")]
+      .filter(shown);
+    for (const term of open) term.classList.add("vggviz-dismissed");
+    if (open.length) event.stopPropagation();  // Esc closed a definition, and nothing else
+  }, true);
+  // Once pointer and focus have both left the term, its definition shows again next time.
+  const leave = (event) => {
+    const term = event.target.closest && event.target.closest(".vggviz-dismissed");
+    if (term) setTimeout(() => { if (!shown(term)) term.classList.remove("vggviz-dismissed"); });
+  };
+  document.addEventListener("mouseout", leave, true);
+  document.addEventListener("focusout", leave, true);
+})();
+</script>"""
+"""Runs in the page (shown once beside each dashboard): Esc hides the definitions on screen."""
 
 _IDS = itertools.count()  # one kernel serves one page: ids unique within the page
 _ANY = re.compile("|".join(rf"\b{re.escape(html.escape(t))}\b"

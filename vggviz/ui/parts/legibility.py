@@ -1,5 +1,5 @@
 """What every dashboard page gets for reading and assistive technology: text no smaller than
-12 px, a name on every slider, and live regions for long work.
+12 px, a name on every slider, live regions for long work, and Esc for the glossary's definitions.
 
 ipywidgets 8 ties a slider's description to nothing a screen reader reads (the noUiSlider
 handle, `role=slider`, has no name), has no way to set ARIA attributes, and draws its progress
@@ -11,6 +11,8 @@ becomes a `role=progressbar` with its value, named by its description or else it
 from __future__ import annotations
 
 import ipywidgets as w
+
+from vggviz.ui.parts import glossary
 
 LIVE = "vggviz-live"
 """The class `live` puts on a widget: the page script makes it a polite status region."""
@@ -62,7 +64,7 @@ _SCRIPT = r"""<script>
 })();
 </script>"""
 
-PAGE_HTML = _STYLE + _SCRIPT
+PAGE_HTML = _STYLE + _SCRIPT + glossary.SCRIPT
 """Shown once beside each dashboard (see `vggviz.ui.parts.kernel_watch.Dashboard`)."""
 
 

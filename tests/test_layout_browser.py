@@ -1,0 +1,237 @@
+"""What the dashboards lay out, seen in Chromium at 1280×800: every column of the family table
+within reach of the keyboard, a glossary definition whole and dismissed with Esc, the grid's
+colour bar on the first screen at every stage, the original and the network's view apart, the
+patterns' progress on one line beside a whole Cancel, a page of patterns only when asked for,
+and one way of writing points and channels on the explorer. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser import ARTIFACTS, LONG, chromium_session
+from playwright.sync_api import expect
+from servers import voila
+
+pytestmark = pytest.mark.browser
+
+SIZE = {"width": 1280, "height": 800}
+EXPLORER, FAMILY = "01_stem_explorer.ipynb", "02_vgg_family.ipynb"
+# Whether the element's box, a few px inside each corner, is what the page shows there: a box
+# clipped by an ancestor's overflow, or covered, is not.
+WHOLE = """(el) => {
+  const r = el.getBoundingClientRect();
+  const points = [[r.left + 3, r.top + 3], [r.right - 3, r.top + 3],
+                  [r.left + 3, r.bottom - 3], [r.right - 3, r.bottom - 3]];
+  return r.width > 0 && points.every(([x, y]) => {
+    const hit = document.elementFromPoint(x, y);
+    return hit !== null && el.contains(hit);
+  });
+}"""
+
+# How many lines the element's text takes on the screen.
+LINES = """(el) => {
+  const tops = new Set(), walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    if (!walk.currentNode.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(walk.currentNode);
+    for (const box of range.getClientRects()) tops.add(Math.round(box.top));
+  }
+  return tops.size;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium_session() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="module")
+def server(browser, tmp_path_factory):
+    """The dashboards, their kernels with no ImageNet files (random filters) and a pattern cache
+    of this module's own, shared by every page as a server's is."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("no-imagenet")))
+        mp.setenv("VGGVIZ_CACHE", str(tmp_path_factory.mktemp("layout-cache")))
+        ARTIFACTS.mkdir(exist_ok=True)
+        with voila("notebooks", "--VoilaConfiguration.preheat_kernel=False",
+                   log=ARTIFACTS / "voila-layout.log") as (url, _):
+            yield url
+
+
+def open_page(browser, url: str, notebook: str, ready: str, size: dict = SIZE):
+    page = browser.new_context(viewport=size).new_page()
+    page.set_default_timeout(LONG)
+    page.goto(f"{url}voila/render/{notebook}", wait_until="commit")
+    page.locator(ready).first.wait_for()
+    return page
+
+
+def open_explorer(browser, url: str):
+    page = open_page(browser, url, EXPLORER, "img.vggviz-grid")
+    status(page, r"stem 224×224×64 · .* render \d+ ms")
+    return page
+
+
+def status(page, pattern: str) -> None:
+    expect(page.locator(".vggviz-status .vggviz-ok")).to_have_text(re.compile(pattern))
+
+
+def tab_to(page, test: str, limit: int = 80) -> None:
+    """Press Tab until `test(document.activeElement)` holds."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!({test}); }}"):
+            return
+    raise AssertionError(f"{limit} Tab stops and no element where {test}")
+
+
+@pytest.fixture(scope="module")
+def family(browser, server):
+    page = open_page(browser, server, FAMILY, "table.vggviz-family")
+    yield page
+    page.context.close()
+
+
+def test_every_column_of_the_family_table_is_within_reach_of_the_keyboard(family):
+    page = family
+    region = page.get_by_role("region", name="Every variant, counted")
+    last = page.locator("table.vggviz-family tr").first.locator("th").last
+    expect(last).to_have_text("GMACs")
+    page.locator("body").click(position={"x": 5, "y": 5})  # the keyboard from the page's top
+    tab_to(page, "el.getAttribute('role') === 'region'")
+    for _ in range(100):  # arrows scroll a focused region sideways, if it has to scroll
+        box, seen = last.bounding_box(), region.bounding_box()
+        if box["x"] + box["width"] <= min(seen["x"] + seen["width"], SIZE["width"]) + 1:
+            break
+        page.keyboard.press("ArrowRight")
+    page.screenshot(path=ARTIFACTS / "layout_family_table_1280x800.png")
+    box = last.bounding_box()
+    assert box["x"] + box["width"] <= SIZE["width"], f"the last column stays out of reach: {box}"
+    assert last.evaluate(WHOLE), "the last column's heading is hidden"
+
+
+def test_a_definition_shown_on_focus_or_hover_goes_with_esc(family):
+    page = family
+    page.locator("body").click(position={"x": 5, "y": 5})
+    tab_to(page, "el.getAttribute('role') === 'term'")
+    term = page.locator(".vggviz-term:focus")
+    definition = term.locator(".vggviz-definition")
+    expect(definition).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(definition).to_be_hidden()
+    assert page.evaluate("() => document.activeElement.getAttribute('role')") == "term"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")  # back on it: shown again
+    expect(page.locator(".vggviz-term:focus .vggviz-definition")).to_be_visible()
+    page.keyboard.press("Tab")  # leave it for another, then point at that
+    other = page.locator(".vggviz-term").nth(1)
+    page.locator("body").click(position={"x": 5, "y": 5})
+    other.hover()
+    expect(other.locator(".vggviz-definition")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(other.locator(".vggviz-definition")).to_be_hidden()
+    page.mouse.move(5, 5)
+    other.hover()
+    expect(other.locator(".vggviz-definition")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def explorer(browser, server):
+    page = open_explorer(browser, server)
+    yield page
+    page.context.close()
+
+
+def test_the_macs_definition_shows_whole_beside_the_left_column(explorer):
+    term = explorer.locator(".vggviz-cost-strip .vggviz-term")
+    term.focus()
+    definition = term.locator(".vggviz-definition")
+    expect(definition).to_be_visible()
+    explorer.screenshot(path=ARTIFACTS / "layout_macs_definition_1280x800.png")
+    assert definition.evaluate(WHOLE), "the definition is cut off"
+    explorer.keyboard.press("Escape")
+    expect(definition).to_be_hidden()
+
+
+def test_the_original_and_the_network_view_are_two_pictures(explorer):
+    original = explorer.locator("img[alt^='The original picture']").bounding_box()
+    seen = explorer.locator("img.vggviz-network-view").bounding_box()
+    assert seen["x"] - (original["x"] + original["width"]) >= 4, (original, seen)
+
+
+def test_the_grid_and_its_colour_bar_stay_on_the_first_screen_at_every_stage(explorer):
+    page = explorer
+    for stage, pattern in (("Group 2", r"group2 56×56×128"), ("Group 3", r"group3 28×28×256"),
+                           ("Stem", r"stem 224×224×64")):
+        page.get_by_role("button", name=stage).click()
+        status(page, pattern + r" · .* render \d+ ms")
+        page.screenshot(path=ARTIFACTS / f"layout_{stage.replace(' ', '').lower()}_1280x800.png")
+        assert page.evaluate("() => document.scrollingElement.scrollTop") == 0
+        bar = page.locator("img.vggviz-grid-scale").bounding_box()
+        assert bar["y"] + bar["height"] <= SIZE["height"], (stage, bar)
+        pager = page.get_by_role("combobox", name="Show")
+        if stage == "Stem":  # one page of maps
+            expect(pager).to_be_hidden()
+        else:  # on the first screen too
+            expect(pager).to_be_visible()
+            box = pager.bounding_box()
+            assert box["y"] + box["height"] <= SIZE["height"], (stage, box)
+
+
+def test_points_and_channels_are_written_one_way_and_it_says_which(explorer):
+    page = explorer
+    page.get_by_role("button", name="Stem").click()  # whatever stage an earlier test left
+    status(page, r"stem 224×224×64 · .* render \d+ ms")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    tab_to(page, "el.matches('img.vggviz-focus')")
+    page.keyboard.press("ArrowRight")  # the centre, one to the right: x 113, y 112
+    expect(page.locator(".vggviz-worked-panel b").first).to_have_text(
+        "How map 0's value at (113, 112) is made")
+    page.keyboard.press("Enter")  # its receptive field
+    expect(page.locator(".vggviz-field-caption")).to_contain_text("unit at (113, 112) of stem "
+                                                                  "map 0 sees a 3×3 px box")
+    page.screenshot(path=ARTIFACTS / "layout_points_and_channels_1280x800.png")
+    text = page.locator(".vggviz-stem-explorer").inner_text()
+    assert not re.search(r"\brow \d+\b|\bcol(umn)? \d+\b", text), "(row, col) beside (x, y)"
+    worked = page.locator(".vggviz-worked-panel").inner_text()
+    assert "Points are (x, y): x across, y down" in worked
+    # the worked sum lists the channels as the kernel's tiles do, and says so
+    channels = page.locator(".vggviz-conv td.ch").all_inner_texts()
+    assert channels == ["R", "G", "B"], channels
+    assert "listed R, G, B (it takes them as B, G, R)" in worked
+
+
+def test_the_patterns_progress_is_one_line_with_cancel_and_a_page_shows_only_when_asked(
+        browser, server):
+    first = open_explorer(browser, server)
+    asked = first.get_by_role("button", name="Patterns of this page")
+    asked.scroll_into_view_if_needed()
+    asked.click()
+    progress = first.locator(".vggviz-pattern-progress")
+    cancel = progress.get_by_role("button")
+    expect(cancel).to_have_text("Cancel")
+    expect(cancel).to_have_accessible_name("Cancel")
+    assert cancel.evaluate("(b) => b.scrollWidth <= b.clientWidth"), "Cancel is cut short"
+    words = progress.locator(".vggviz-live")
+    expect(words).to_contain_text(re.compile(r"\d+ %"))
+    first.screenshot(path=ARTIFACTS / "layout_patterns_progress_1280x800.png")
+    lines = words.evaluate(LINES)
+    assert lines == 1, f"the progress runs over {lines} lines"
+    expect(first.locator("img.vggviz-pattern-page")).to_be_visible()  # asked for: it fills
+    expect(progress).to_have_count(0)
+    first.context.close()
+
+    # Another visitor on the same server: its page is in the shared cache, and not shown until
+    # asked for; asked for, it shows at once.
+    second = open_explorer(browser, server)
+    expect(second.locator("img.vggviz-pattern")).to_be_visible()  # the chosen map's: there
+    tiles = second.locator("img.vggviz-pattern-page")
+    expect(tiles).to_be_hidden()
+    second.get_by_role("button", name="Patterns of this page").click()
+    expect(tiles).to_be_visible()
+    expect(second.locator(".vggviz-pattern-progress")).to_have_count(0)
+    second.context.close()
