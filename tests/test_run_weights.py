@@ -138,13 +138,13 @@ def test_the_heat_at_the_last_group_runs_on_the_runs_gap_head(fx, held_out):
 
 def test_the_worked_convolution_and_the_receptive_field_work_on_a_run(fx, held_out):
     from vggviz.by_hand.convolution import worked_output
-    from vggviz.network.effective_field import unit_field
+    from vggviz.network.effective_field import EffectiveField
 
     image = held_out.images[3]
     kernel, bias = fx.stem_weights()
     worked = worked_output(fx.fitted(image)[0], kernel, bias, 10, 12, 5)
     assert worked.value == pytest.approx(float(fx.activations(image)[10, 12, 5]), abs=1e-3)
-    unit = unit_field(fx, image, "group2", 3, 2, 2)
+    unit = EffectiveField(fx).attribute(image, "group2", (3, 2, 2))
     assert unit.box[0] >= 0 and unit.gradient.shape == (32, 32)
     outside = np.ones((32, 32), bool)
     x0, y0, x1, y1 = unit.box
@@ -183,7 +183,7 @@ def test_a_trained_units_pattern_shows_the_orientation_it_prefers(fx):
     orientation with the structure tensor: it must lie within 20° of the preferred grating's,
     read the same way (a grid of 15°; the four best-tuned maps were 0-12° off here), and be
     clearly oriented (coherence ≥ 0.3; measured 0.3-0.64)."""
-    from vggviz.network.patterns import pattern, patterns_caption
+    from vggviz.network.patterns import ActivationPatterns, patterns_caption
 
     assert f"(run {fx.run.name} weights)" in patterns_caption(fx, "group2")
     phases = np.linspace(0, 2 * np.pi, 4, endpoint=False)
@@ -195,7 +195,8 @@ def test_a_trained_units_pattern_shows_the_orientation_it_prefers(fx):
     channel = int(np.argmax(np.where(live, tuning, -1)))
     assert tuning[channel] > 0.5, tuning[channel]  # a unit that prefers one orientation
     preferred = ANGLES[np.argmax(response[:, channel])]
-    angle, coherence = _orientation(pattern(fx, "group2", channel).pixels)
+    angle, coherence = _orientation(
+        ActivationPatterns(fx).attribute(None, "group2", channel).pixels)
     expected, _ = _orientation(_grating(preferred))
     off = abs((angle - expected + 90) % 180 - 90)
     assert off <= 20 and coherence >= 0.3, (channel, preferred, angle, expected, coherence)
