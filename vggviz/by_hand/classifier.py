@@ -7,6 +7,7 @@ is what Grad-CAM takes as the upstream gradient of the conv stack (`vggviz.netwo
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -133,9 +134,16 @@ class GapClassifier:
         return np.ascontiguousarray(grad, np.float32), self.logits(pooled)
 
 
+_GAP_HEADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Each live extractor's GAP head, read once from its run's weights file."""
+
+
 def classifier_for(fx, *, download: bool = False) -> SharedClassifier | GapClassifier:
-    """The head that answers for `fx`: a run's own GAP head, else the fc head its weights hold
-    (`SharedClassifier.for_extractor`; NoClassifier saying why there is none)."""
+    """The head that answers for `fx`: a run's own GAP head (read once per extractor), else
+    the fc head its weights hold (`SharedClassifier.for_extractor`; NoClassifier saying why
+    there is none)."""
     if getattr(fx, "run", None) is not None:
-        return GapClassifier.for_extractor(fx)
+        if fx not in _GAP_HEADS:
+            _GAP_HEADS[fx] = GapClassifier.for_extractor(fx)
+        return _GAP_HEADS[fx]
     return SharedClassifier.for_extractor(fx, download=download)
