@@ -65,11 +65,11 @@ def test_a_variant_or_stem_other_than_the_runs_is_refused(trained_run):
 
 
 def test_top_k_answers_far_above_chance_by_the_runs_own_class_names(fx, trained_run, held_out):
-    """Ten classes: chance is 10 %. The run reached 77-78 % held-out accuracy here (six epochs,
-    seed 0); the extractor, rebuilding the network from the run's folder and scoring with the
-    GAP head in numpy, must agree with Keras' own model image by image, and its accuracy on
-    200 held-out images must stay at least 60 % (more than 20 standard deviations of a
-    guesser's 10 % on 200 images)."""
+    """Ten classes: chance is 10 %. The run reached 76 % on its 500 held-out images here (six
+    epochs, seed 0; 73.5 % on the 200 looked at); the extractor, rebuilding the network from
+    the run's folder and scoring with the GAP head in numpy, must agree with Keras' own model
+    image by image, and its accuracy on 200 held-out images must stay at least 60 % (more than
+    20 standard deviations of a guesser's 10 % on 200 images)."""
     from vggviz.network.predictions import classifier_problem, top_classes
     from vggviz.network.training import caffe, trainable_vgg
 
@@ -105,9 +105,10 @@ def _share_in_box(heat: np.ndarray, box: np.ndarray, size: int) -> float:
 def test_the_class_heat_of_the_trained_network_falls_on_the_object(fx, held_out):
     """Grad-CAM for the true class over 100 held-out images: heat spread evenly would put the
     box's share of the image inside it (48 % on average: boxes are 45-85 % of the side). The
-    heat at group 3's last conv (8×8 cells of 4 px) put 73 % inside here (92 % of images above
-    their box's area); the test asks for the mean share to beat the mean area by 15 points and
-    for three images in four to beat their own box. At 32 px group 5's last conv has 2×2 cells
+    heat at group 3's last conv (8×8 cells of 4 px) put 70 % inside here (93 % of images above
+    their box's area; 69-73 % over runs of five to eight epochs); the test asks for the mean
+    share to beat the mean area by 15 points and for three images in four to beat their own
+    box. At 32 px group 5's last conv has 2×2 cells
     of 16 px each, too coarse to place anything: its share was 48 %, the area's, so the check
     looks at group 3 (group 4's 4×4 cells gave 56 %)."""
     from vggviz.network.class_heat import GradCam
