@@ -1,5 +1,8 @@
 """Page request → first grid in Chromium, load after load, and what the range depends on.
 
+(Image bytes → PNG of the grid inside the kernel, against the tutorial way, is
+`bench_render.py`'s figure.)
+
 Run: `make bench` (or `.venv/bin/python benchmarks/bench_first_grid.py [--runs N]`). Reports,
 asserts nothing. Voilà runs as `make dashboard` runs it (tests/servers.py: voila.json, so
 `preheat_kernel: true, default_pool_size: 1`: one kernel waits with the notebook already run).

@@ -37,6 +37,40 @@ def test_conv_relu_equals_keras_conv2d(k):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
 
 
+def test_the_stem_convolution_keeps_to_the_calling_thread():
+    """No helper thread of the BLAS works on the stem's product: on a busy 2-core machine a
+    product split over two threads waits for the slower one (a median 20 ms against 2 here).
+    Counted as CPU ticks per thread of a fresh process (Linux /proc), where OpenBLAS may use 2."""
+    code = ("import json, os, threading\n"
+            "import numpy as np\n"
+            "from vggviz.by_hand.stem import conv_relu\n"
+            "def ticks():\n"
+            "    out = {}\n"
+            "    for t in os.listdir('/proc/self/task'):\n"
+            "        with open(f'/proc/self/task/{t}/stat') as f:\n"
+            "            fields = f.read().rsplit(')', 1)[1].split()\n"
+            "        out[int(t)] = int(fields[11]) + int(fields[12])\n"
+            "    return out\n"
+            "rng = np.random.default_rng(0)\n"
+            "x = rng.normal(0, 50, (224, 224, 3)).astype(np.float32)\n"
+            "kernel = rng.normal(0, 0.2, (3, 3, 3, 64)).astype(np.float32)\n"
+            "bias = np.zeros(64, np.float32)\n"
+            "conv_relu(x, kernel, bias)\n"
+            "before = ticks()\n"
+            "for _ in range(150):\n"
+            "    conv_relu(x, kernel, bias)\n"
+            "after = ticks()\n"
+            "me = threading.get_native_id()\n"
+            "others = sum(after[t] - before.get(t, 0) for t in after if t != me)\n"
+            "print(json.dumps({'caller': after[me] - before[me], 'others': others}))\n")
+    env = {"OPENBLAS_NUM_THREADS": "2", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True)
+    ticks = json.loads(out.stdout.strip().splitlines()[-1])
+    assert ticks["caller"] >= 5, ticks  # the product ran and was counted
+    assert ticks["others"] <= ticks["caller"] // 10, ticks
+
+
 def test_max_pool_equals_keras_on_odd_sizes():
     x = np.random.default_rng(0).normal(size=(1, 9, 6, 4)).astype(np.float32)
     want = np.asarray(keras.layers.MaxPooling2D(2)(x))[0]

@@ -180,6 +180,9 @@ def test_the_workers_redraw_waits_for_the_pages_and_draws_what_it_shows(monkeypa
     view = PatternView(lambda channel: None, lambda message: None,
                        lock=WatchedLock(lock, go))
     cache_patterns(fx, order)
+    other = list(range(32))  # the page will show half the maps, in a layout of their own
+    for maps in (order, other):  # a page of patterns is drawn once the person asked for it
+        view._pages_asked.add((token(fx), "stem", tuple(maps)))
     view.show(fx, "stem", 0, b"", layout, order)  # drawn from the page's thread
     first = view.page_image.value
     cache_patterns(fx, [])
@@ -191,7 +194,6 @@ def test_the_workers_redraw_waits_for_the_pages_and_draws_what_it_shows(monkeypa
                         lambda *args, **kwargs: [])
     worker[0].start()
     assert paused.wait(WAIT), "the worker did not redraw"
-    other = list(range(32))  # the page now shows half the maps, in a layout of their own
 
     def page_changes() -> None:
         view.show(fx, "stem", 0, b"", grid_layout(32, 24, map_size=(224, 224)), other)

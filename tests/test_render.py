@@ -319,6 +319,26 @@ def test_large_maps_are_area_mean_pooled():
     assert odd.indices.shape == (2 * 100 + GAP, 2 * 100 + GAP)
 
 
+
+@pytest.mark.parametrize("normalize", ["per_map", "shared"])
+def test_pooling_band_by_band_draws_what_one_pass_draws(monkeypatch, normalize):
+    """Maps read in bands of rows (BAND_BYTES) give the grid of one band; a NaN or inf in a
+    late band still takes the finite-values path."""
+    maps = random_maps(48, 36, 5) * np.linspace(1, 9, 5, dtype=np.float32)
+    maps[40, 3, 2] = 70.0  # the largest value lies in the last band
+    monkeypatch.setattr(render.maps, "BAND_BYTES", 2**40)
+    whole = grid_indices(maps, normalize=normalize, tile=12, labels=False).indices
+    monkeypatch.setattr(render.maps, "BAND_BYTES", 1)  # one band per pooled row
+    banded = grid_indices(maps, normalize=normalize, tile=12, labels=False).indices
+    np.testing.assert_array_equal(banded, whole)
+    maps[45, 0, 1], maps[44, 30, 4] = np.nan, np.inf
+    with np.errstate(all="raise"):
+        banded = grid_indices(maps, normalize=normalize, tile=12, labels=False).indices
+    monkeypatch.setattr(render.maps, "BAND_BYTES", 2**40)
+    np.testing.assert_array_equal(
+        banded, grid_indices(maps, normalize=normalize, tile=12, labels=False).indices)
+
+
 # --------------------------------------------------------------------------- single maps and stats
 
 

@@ -481,6 +481,16 @@ def widths_list(text: str) -> tuple[int, ...]:
                                          f"32,32,64,128,128, got {text!r}") from None
 
 
+def stems_list(text: str) -> list[str]:
+    """Two or more stem designs to compare, as "vgg,pooled"."""
+    stems = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [s for s in stems if s not in STEMS]
+    if unknown or len(stems) < 2:
+        raise argparse.ArgumentTypeError(f"--stems takes two or more of {', '.join(STEMS)}, "
+                                         f"comma-separated, got {text!r}")
+    return stems
+
+
 def epochs_done(epochs: list[dict]) -> str:
     """"12 epochs", or "1 epoch and 11 steps" when the last was cut short by a cancel."""
     whole = sum(1 for e in epochs if e.get("complete", True))
@@ -509,6 +519,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     from vggviz.sources.datasets import DataUnavailable
     from vggviz.sources.runs import cannot_keep
 
+    if args.stems:
+        return train_stems(args)
     settings = train_settings(args).check()
     problem = cannot_keep()
     if problem:  # said before any training, not after it
@@ -539,6 +551,40 @@ def cmd_train(args: argparse.Namespace) -> None:
           f"{np.nanmean(start.smooth):.2f} at the start → {np.nanmean(end.smooth):.2f} "
           f"(random weights: {start.smooth_chance:.2f})")
     print(f"run kept in {run.path}")
+
+
+def train_stems(args: argparse.Namespace) -> None:
+    """Train each stem of --stems on the same data, seed, image order and budget (each in a
+    fresh process), then print the comparison's table and where its runs are kept."""
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from vggviz.network.stem_race import race
+    from vggviz.plan.stem_race import format_table
+    from vggviz.sources.runs import cannot_keep, comparison_table
+
+    settings = train_settings(args)
+    for stem in args.stems:  # every stem refused before any training
+        replace(settings, stem=stem).check()
+    problem = cannot_keep()
+    if problem:
+        raise CommandError(problem)
+    cancel = threading.Event()
+    total = len(args.stems) * settings.epochs * settings.steps_per_epoch
+    with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
+            cancel_on_interrupt(cancel):
+        def progress(done: int, total: int, note: str) -> None:
+            bar.set_postfix_str(note, refresh=False)
+            bar.update(done - bar.n)
+
+        runs = race(settings, args.stems, progress=progress, cancel=cancel)
+    if len(runs) < len(args.stems) or any(run.status != "finished" for run in runs):
+        print(f"cancelled; kept the runs done: {', '.join(str(r.path) for r in runs)}")
+        return
+    print(format_table(comparison_table(runs)))
+    for run in runs:
+        print(f"{run.settings['stem']} stem's run kept in {run.path}")
 
 
 def cmd_runs(args: argparse.Namespace) -> None:
@@ -706,6 +752,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(with train/ and val/ in it, those are the splits)")
     p.add_argument("--variant", choices=list(VARIANTS), default=d.variant)
     p.add_argument("--stem", choices=list(STEMS), default=d.stem)
+    p.add_argument("--stems", type=stems_list, default=None, metavar="S1,S2",
+                   help="compare stems by training (e.g. vgg,pooled): each on the same data, "
+                   "seed, image order and budget; prints the table")
     p.add_argument("--size", type=_size, default=d.size, metavar="N",
                    help=f"N×N images ({d.size})")
     p.add_argument("--widths", type=widths_list, default=d.widths, metavar="W1,…,W5",
@@ -777,7 +826,10 @@ def check_options(args: argparse.Namespace) -> None:
         Settings(args.variant, args.batch, args.train, args.size, args.repeats,
                  args.classifier).check()
     if getattr(args, "func", None) is cmd_train:
-        train_settings(args).check()
+        from dataclasses import replace
+
+        for stem in args.stems or [args.stem]:  # with --stems, each stem it compares
+            replace(train_settings(args), stem=stem).check()
     run = None
     if getattr(args, "weights", None) not in (None, "auto", "imagenet", "random"):
         from vggviz.sources.runs import RunDamaged, find_run

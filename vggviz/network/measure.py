@@ -222,7 +222,7 @@ def memory_source(sources: set[str], notes: set[str]) -> str:
 # --------------------------------------------------------------------------- the worker
 
 
-def _rss_mb() -> tuple[float, float]:
+def rss_mb() -> tuple[float, float]:
     """(current, peak) resident memory of this process in MB, from /proc/self/status."""
     status = Path("/proc/self/status").read_text()
     current, peak = (int(re.search(rf"{key}:\s+(\d+)", status).group(1))
@@ -243,6 +243,26 @@ def _allocator_held(tf) -> tuple[int | None, str | None]:
         return tf.config.experimental.get_memory_info("CPU:0")["current"], None
     except ValueError as exc:
         return None, f"TensorFlow keeps no allocator statistics for the CPU here ({exc})"
+
+
+def peak_memory(tf, built_mb: float) -> Callable[[], dict]:
+    """Start watching peak memory from now (TensorFlow's allocator peak and the process's peak
+    RSS both reset); the function returned reads it: {"mb": the allocator's peak above what it
+    held now, or where it keeps none or reads 0, the rise of peak RSS above `built_mb`;
+    "source": "allocator" or "rss"; "rss_rise_mb"; "note": why RSS stood in, or None}."""
+    held, note = _allocator_held(tf)
+    _reset_peak()
+
+    def read() -> dict:
+        peak = 0 if held is None else tf.config.experimental.get_memory_info("CPU:0")["peak"]
+        rss_rise = rss_mb()[1] - built_mb
+        if peak > 0:
+            return {"mb": (peak - held) / 1e6, "source": "allocator", "rss_rise_mb": rss_rise,
+                    "note": None}
+        return {"mb": rss_rise, "source": "rss", "rss_rise_mb": rss_rise,
+                "note": note or "TensorFlow's allocator statistics read 0 here"}
+
+    return read
 
 
 def _say(message: dict) -> None:
@@ -283,23 +303,19 @@ def _work(request: dict) -> dict:
     # compile the training step alone and so compare two different engines.
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-3),
                   loss="categorical_crossentropy", jit_compile=False)
-    built_mb, _ = _rss_mb()
+    built_mb, _ = rss_mb()
     _say({"step": "built"})
     out: dict = {"built_mb": built_mb, "allocator_notes": []}
 
     def phase(name: str, run: Callable[[], None]) -> None:
         """Time `run`; its peak memory above the built model, from the allocator or RSS."""
-        held, note = _allocator_held(tf)
-        _reset_peak()
+        read_peak = peak_memory(tf, built_mb)
         out[f"{name}_ms"], out[f"{name}_ms_range"] = _timed(run, settings.repeats)
-        peak = 0 if held is None else tf.config.experimental.get_memory_info("CPU:0")["peak"]
-        rss_rise = _rss_mb()[1] - built_mb
-        out["rss_rise_mb"] = max(out.get("rss_rise_mb", 0.0), rss_rise)
-        if peak > 0:
-            out[f"{name}_peak_mb"], out[f"{name}_peak_source"] = (peak - held) / 1e6, "allocator"
-        else:
-            out[f"{name}_peak_mb"], out[f"{name}_peak_source"] = rss_rise, "rss"
-            out["allocator_notes"].append(note or "TensorFlow's allocator statistics read 0 here")
+        peak = read_peak()
+        out["rss_rise_mb"] = max(out.get("rss_rise_mb", 0.0), peak["rss_rise_mb"])
+        out[f"{name}_peak_mb"], out[f"{name}_peak_source"] = peak["mb"], peak["source"]
+        if peak["note"]:
+            out["allocator_notes"].append(peak["note"])
 
     phase("forward", lambda: model.predict_on_batch(x))
     if settings.train:

@@ -9,6 +9,7 @@ Keras' 'caffe' preprocessing (RGB→BGR, minus the ImageNet mean), done in the i
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vggviz.network.measure import memory_source, peak_memory, rss_mb
 from vggviz.network.models import make_layer, stem
 from vggviz.network.recording import ProgressFn, RunRecorder
 from vggviz.plan.architecture import (
@@ -72,14 +74,46 @@ def caffe(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32)[..., ::-1] - tf.constant(IMAGENET_MEAN_BGR)
 
 
+class BatchOrder:
+    """The indices of the images of each batch the pipeline handed to training, in order: the
+    evidence that two runs saw the same images in the same order."""
+
+    def __init__(self) -> None:
+        self.batches: list[np.ndarray] = []
+
+    def tap(self, indices: np.ndarray) -> np.ndarray:
+        """Note one batch's indices as the pipeline makes it; returns them unchanged."""
+        self.batches.append(np.array(indices, np.int64))
+        return indices
+
+    def digest(self, steps: int) -> str:
+        """SHA-256 of the first `steps` batches' indices (batches made ahead by the prefetch
+        but never trained on are left out)."""
+        h = hashlib.sha256()
+        for indices in self.batches[:steps]:
+            h.update(np.ascontiguousarray(indices, "<i8").tobytes())
+            h.update(b"|")
+        return h.hexdigest()
+
+
 def pipeline(images: np.ndarray, labels: np.ndarray, batch: int, *,
-             shuffle_seed: int | None = None) -> tf.data.Dataset:
+             shuffle_seed: int | None = None, order: BatchOrder | None = None) -> tf.data.Dataset:
     """Batches of (preprocessed images, labels); shuffled afresh each epoch, in the same order
-    for the same seed, when `shuffle_seed` is given."""
-    data = tf.data.Dataset.from_tensor_slices((images, labels))
+    for the same seed, when `shuffle_seed` is given; each batch's image indices told to `order`."""
+    data = tf.data.Dataset.from_tensor_slices((images, labels, np.arange(len(images))))
     if shuffle_seed is not None:
         data = data.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return (data.batch(batch).map(lambda x, y: (caffe(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+
+    def tell(x: tf.Tensor, y: tf.Tensor, i: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        if order is not None:
+            told = tf.numpy_function(order.tap, [i], i.dtype, stateful=True)
+            with tf.control_dependencies([told]):
+                y = tf.identity(y)
+        return x, y
+
+    # Told one batch at a time, in the order training takes them; preprocessed in parallel.
+    return (data.batch(batch).map(tell)
+            .map(lambda x, y: (caffe(x), y), num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))
 
 
@@ -113,10 +147,13 @@ def compiled(settings: TrainSettings, classes: int) -> keras.Model:
 def train(settings: TrainSettings | None = None, *, cancel: threading.Event | None = None,
           progress: ProgressFn | None = None, keep: bool = True,
           data: tuple[Shapes, Shapes] | None = None,
-          callbacks: Sequence[keras.callbacks.Callback] = ()) -> Trained:
-    """Train as `settings` say (the default run if None) with `model.fit`, recording the run;
-    `cancel` stops after the current step and keeps what was done; with `keep` the run is
-    written to the cache (a PermissionError before any training when it could not be)."""
+          callbacks: Sequence[keras.callbacks.Callback] = (),
+          comparison: str | None = None) -> Trained:
+    """Train as `settings` say (the default run if None) with `model.fit`, recording the run,
+    its peak memory as `measure-stems` measures it and the order of its batches; `cancel`
+    stops after the current step and keeps what was done; with `keep` the run is written to
+    the cache (a PermissionError before any training when it could not be); `comparison` names
+    the comparison of stems the run belongs to."""
     settings = (settings or TrainSettings()).check()
     problem = cannot_keep() if keep else None
     if problem:
@@ -130,11 +167,15 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
                            maps_layer=specs[-1].name,
                            total_steps=settings.epochs * settings.steps_per_epoch,
                            snapshots=settings.snapshots, cancel=cancel, progress=progress)
-    history = model.fit(pipeline(train_set.images, train_set.labels, settings.batch,
-                                 shuffle_seed=settings.seed),
+    order = BatchOrder()
+    training_batches = pipeline(train_set.images, train_set.labels, settings.batch,
+                                shuffle_seed=settings.seed, order=order)
+    read_peak = peak_memory(tf, rss_mb()[0])
+    history = model.fit(training_batches,
                         validation_data=pipeline(test_set.images, test_set.labels, 256),
                         epochs=settings.epochs, verbose=0, shuffle=False,
                         callbacks=[recorder, *callbacks])
+    peak = read_peak()
     run = None
     if keep:
         manifest = {"settings": settings.to_dict(), "class_names": list(train_set.class_names),
@@ -145,6 +186,13 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
                     "data_seeds": {"train": settings.seed,
                                    "held_out": settings.seed + HELD_OUT_SEED},
                     "probe": {"set": "held-out", "index": 0, "label": int(test_set.labels[0])},
-                    "kernel_layer": specs[0].name, "maps_layer": specs[-1].name}
+                    "kernel_layer": specs[0].name, "maps_layer": specs[-1].name,
+                    "peak_memory": {"mb": peak["mb"], "source": peak["source"],
+                                    "rss_rise_mb": peak["rss_rise_mb"],
+                                    "says": memory_source({peak["source"]},
+                                                          {peak["note"]} - {None})},
+                    "batch_order_sha256": order.digest(recorder.step)}
+        if comparison is not None:
+            manifest["comparison"] = comparison
         run = write_run(manifest, recorder.arrays(), lambda path: model.save_weights(path))
     return Trained(model, recorder, history.history, run)

@@ -136,10 +136,14 @@ def preprocess(
     minus the ImageNet mean) so all see one input; the argument is for a future convention."""
     if not isinstance(weights, str | os.PathLike):
         raise TypeError(f"weights must be 'imagenet', 'random' or a path, not {weights!r}")
-    pixels = to_array(image) if isinstance(image, Image.Image) else np.asarray(image, np.float32)
+    pixels = to_array(image) if isinstance(image, Image.Image) else np.asarray(image)
+    if pixels.dtype != np.uint8:  # uint8 (the fitted pixels) is subtracted from as it is
+        pixels = pixels.astype(np.float32, copy=False)
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ValueError(f"preprocess needs an (H, W, 3) RGB array, not shape {pixels.shape}")
-    return (pixels[np.newaxis, ..., ::-1] - IMAGENET_MEAN_BGR).astype(np.float32)
+    batch = np.empty((1, *pixels.shape), np.float32)
+    np.subtract(pixels[..., ::-1], IMAGENET_MEAN_BGR, out=batch[0], casting="unsafe")
+    return batch
 
 
 def sample_images() -> dict[str, Image.Image]:

@@ -18,13 +18,14 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from vggviz.plan.stem_race import RaceTable, race_table
 from vggviz.sources.disk_cache import cache_dirs, cache_problem
 from vggviz.sources.shared_files import make_folder
 
@@ -307,3 +308,24 @@ def _new_folder(root: Path, prefix: str) -> Path:
             return path
         except FileExistsError:  # another writer drew the same name: draw again
             continue
+
+
+def comparisons(runs: Sequence[Run]) -> list[tuple[str, list[Run]]]:
+    """The comparisons of stems among `runs` (those carrying a comparison id), newest first,
+    each with its runs in the order they were trained; a comparison of fewer than two finished
+    runs (one cancelled, or not all trained yet) is left out."""
+    grouped: dict[str, list[Run]] = {}
+    for run in runs:
+        ident = run.manifest.get("comparison")
+        if ident:
+            grouped.setdefault(ident, []).append(run)
+    kept = [(ident, sorted(group, key=lambda r: r.name)) for ident, group in grouped.items()
+            if len(group) >= 2 and all(r.status == "finished" and r.epochs for r in group)]
+    return sorted(kept, key=lambda item: item[0], reverse=True)
+
+
+def comparison_table(runs: Sequence[Run]) -> RaceTable:
+    """The table of one comparison's runs (see `vggviz.plan.stem_race`); the values entering
+    the learner are read from the recorded stem maps (H'×W'×64 per image)."""
+    return race_table([run.manifest for run in runs],
+                      [int(np.prod(run.arrays["probe_maps"].shape[1:])) for run in runs])

@@ -4,6 +4,7 @@ beside the counted one. Errors are shown in words; the controls keep answering w
 
 from __future__ import annotations
 
+import base64
 import html
 import threading
 from collections.abc import Callable
@@ -14,6 +15,10 @@ from vggviz.network.measure import ACCURACY_NOTE, MeasureError, Measurement, Set
 from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize
 from vggviz.plan.architecture import STEMS
+from vggviz.plan.stem_race import HEADERS, table_cells
+from vggviz.render.charts import figure_png
+from vggviz.render.stem_race import race_curves
+from vggviz.sources.runs import comparison_table, comparisons, list_runs
 from vggviz.ui.parts.legibility import live
 
 
@@ -29,6 +34,36 @@ def _accuracy_note() -> str:
         "rel='noopener' style='text-decoration:underline'>arXiv:1512.03385</a>")
     return (f"<div class='vggviz-accuracy-note' style='background:#fff4ce;padding:4px 8px;"
             f"line-height:1.4;max-width:1100px;margin-top:6px'>{text}</div>")
+
+
+def accuracy_section() -> str:
+    """The latest comparison of stems by training in the cache (its table and curves, saying
+    on what data and budget it was measured) or, where there is none, what is not measured."""
+    runs, _ = list_runs()
+    found = comparisons(runs)
+    if not found:
+        return _accuracy_note()
+    ident, race_runs = found[0]
+    try:
+        table = comparison_table(race_runs)
+    except ValueError as exc:  # runs that do not make a fair comparison are not shown as one
+        return (f"{_accuracy_note()}<div><small>The latest comparison, {html.escape(ident)}, "
+                f"is not shown: {html.escape(str(exc))}.</small></div>")
+    png = base64.b64encode(figure_png(race_curves([r.manifest for r in race_runs]))).decode()
+    stems = " and ".join(r.stem for r in table.rows)
+    alt = (f"Held-out accuracy of the {stems} stems after each epoch, against training steps "
+           f"and against wall seconds: " + "; ".join(
+               f"{r.stem} stem best {r.best:.1%}, final {r.final:.1%}" for r in table.rows))
+    return (f"<div class='vggviz-stem-race'><b>Accuracy, measured by training here "
+            f"(comparison {html.escape(ident)})</b>"
+            f"{fmt.html_table(list(HEADERS), table_cells(table), css_class='vggviz-race')}"
+            f"<div style='line-height:1.35;max-width:900px'><small>Measured on "
+            f"{html.escape(table.measured_on)}. Equal time = {table.equal_seconds:.0f} s, the "
+            f"shortest stem's whole training. Peak MB: {html.escape(table.memory)}. One data "
+            f"set, one seed, one budget: it says what these stems did here, not what they do "
+            f"on ImageNet.</small></div>"
+            f"<img src='data:image/png;base64,{png}' alt='{html.escape(alt)}' "
+            f"style='max-width:840px'></div>")
 
 
 class MeasurePanel:
@@ -64,7 +99,7 @@ class MeasurePanel:
             w.HBox([self.progress, self.progress_text], layout=w.Layout(align_items="center")),
             w.HBox([self.counted, self.measured],
                    layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
-            w.HTML(_accuracy_note()),
+            w.HTML(accuracy_section()),
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-measure-panel")
         self.show_counted()
