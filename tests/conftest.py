@@ -231,3 +231,46 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     why = "; ".join(f"{n} × {reason}" for reason, n in sorted(Counter(reasons).items()))
     terminalreporter.write_sep("!", f"{len(reasons)} tests SKIPPED: {why}", red=True, bold=True)
     return result
+
+
+TRAINED_SETTINGS = dict(variant="vgg11", stem="vgg", size=32, train_images=3000,
+                        test_images=500, epochs=6, seed=0, snapshots=4)
+"""The network trained here once per test session (see `trained_run`): VGG11 with the
+default learner widths on 3,000 built-in shapes images at 32 px, six epochs."""
+
+
+@pytest.fixture(scope="session")
+def trained_run_cache(tmp_path_factory) -> Path:
+    """A vggviz cache folder holding one run trained here on the built-in shapes data
+    (`TRAINED_SETTINGS`), trained once per session and shared by every xdist worker."""
+
+    def make(folder: Path) -> None:
+        import keras
+
+        from vggviz.network.training import train
+        from vggviz.plan.training import TrainSettings
+
+        before = os.environ.get("VGGVIZ_CACHE")
+        os.environ["VGGVIZ_CACHE"] = str(folder)
+        try:
+            train(TrainSettings(**TRAINED_SETTINGS))
+        finally:
+            if before is None:
+                del os.environ["VGGVIZ_CACHE"]
+            else:
+                os.environ["VGGVIZ_CACHE"] = before
+        keras.backend.clear_session()
+
+    return made_once(tmp_path_factory, "trained-run", make)
+
+
+@pytest.fixture
+def trained_run(trained_run_cache, tmp_path, monkeypatch):
+    """The run trained here, read from the shared cache, which this test sees read-only behind
+    a writable cache of its own (patterns and heads it computes stay in the test's folder)."""
+    from vggviz.sources.runs import read_run
+
+    monkeypatch.setenv("VGGVIZ_CACHE", f"{tmp_path / 'vggviz-cache'}{os.pathsep}"
+                                       f"{trained_run_cache}")
+    (folder,) = [p for p in (trained_run_cache / "runs").iterdir() if not p.name.startswith(".")]
+    return read_run(folder)

@@ -184,12 +184,13 @@ def _model_command(fn: Callable[[argparse.Namespace], None]):
     def run(args: argparse.Namespace) -> None:
         from vggviz.sources.imagenet import WeightsUnavailable
         from vggviz.sources.images import ImageError
+        from vggviz.sources.runs import RunDamaged
         from vggviz.sources.weight_files import WeightsMismatch
 
         try:
             with native_stderr_filtered():
                 fn(args)
-        except (ImageError, WeightsUnavailable, WeightsMismatch, OSError) as exc:
+        except (ImageError, WeightsUnavailable, WeightsMismatch, RunDamaged, OSError) as exc:
             raise CommandError(str(exc)) from None
 
     return run
@@ -654,10 +655,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_summary)
 
     model_options = _Parser(add_help=False)
-    model_options.add_argument("--variant", choices=list(VARIANTS), default="vgg16")
-    model_options.add_argument("--weights", default="auto", metavar="auto|imagenet|random|PATH",
-                               help="auto: ImageNet where available, else random (default)")
-    model_options.add_argument("--stem", choices=list(STEMS), default="vgg")
+    model_options.add_argument("--variant", choices=list(VARIANTS), default=None,
+                               help="vgg16 unless given (a run: the run's own)")
+    model_options.add_argument("--weights", default="auto",
+                               metavar="auto|imagenet|random|PATH|RUN",
+                               help="auto: ImageNet where available, else random (default); RUN: "
+                                    "a training run's name (`vggviz runs`) or folder")
+    model_options.add_argument("--stem", choices=list(STEMS), default=None,
+                               help="vgg unless given (a run: the run's own)")
     model_options.add_argument("--seed", type=int, default=0, help="seed of random weights")
 
     p = sub.add_parser("stem", parents=[model_options],
@@ -806,7 +811,7 @@ def check_options(args: argparse.Namespace) -> None:
     """Refuse, before any work, option values that argparse cannot judge one by one (an input
     size too small for the stem, an unknown colormap, a map the stage has not): these are usage
     errors (exit 2). A ValueError raised later, by the work itself, is a bug and says so."""
-    from vggviz.plan.architecture import WIDTHS, check_input_shape, stage_index
+    from vggviz.plan.architecture import WIDTHS, check_input_shape, stage_maps
 
     size = getattr(args, "input_size", None)
     if size is not None:
@@ -825,8 +830,23 @@ def check_options(args: argparse.Namespace) -> None:
 
         for stem in args.stems or [args.stem]:  # with --stems, each stem it compares
             replace(train_settings(args), stem=stem).check()
+    run = None
+    if getattr(args, "weights", None) not in (None, "auto", "imagenet", "random"):
+        from vggviz.sources.runs import RunDamaged, find_run
+
+        try:
+            run = find_run(args.weights)
+        except RunDamaged:
+            run = None  # the command names the damage, as a bad input (exit 1)
+    for what in ("variant", "stem"):
+        asked = getattr(args, what, None)
+        if run is not None and asked is not None and asked != run.settings[what]:
+            raise ValueError(f"run {run.name} trained {what} {run.settings[what]!r}, not "
+                             f"{asked!r}: leave --{what} out")
     if getattr(args, "channels", None) is not None and getattr(args, "stage", None):
-        count = WIDTHS[max(stage_index(args.stage) - 1, 0)]
+        widths = run.settings["widths"] if run is not None else WIDTHS
+        variant = run.settings["variant"] if run is not None else args.variant or "vgg16"
+        count = stage_maps(variant, args.stage, tuple(widths))
         if bad := [c for c in args.channels if not 0 <= c < count]:
             raise ValueError(f"{args.stage} has maps 0–{count - 1}; no map {bad[0]}")
 

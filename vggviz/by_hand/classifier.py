@@ -1,17 +1,21 @@
-"""The paper's classifier (flatten → fc1 → fc2 → predictions) worked in numpy on the arrays a
-server shares (`vggviz.sources.classifier_arrays`): its scores, and the backward pass through the
-same layers that Grad-CAM takes as the upstream gradient of the conv stack
-(`vggviz.network.class_heat`)."""
+"""The classifier heads worked in numpy, with one calling convention (`classes`, `class_of`,
+`logits`, `probabilities`, `logit_gradient`): the paper's (flatten → fc1 → fc2 → predictions) on
+the arrays a server shares (`vggviz.sources.classifier_arrays`), and a training run's GAP head
+(avg_pool → predictions, a few thousand numbers read from the run's weights). The backward pass
+is what Grad-CAM takes as the upstream gradient of the conv stack (`vggviz.network.class_heat`)."""
 
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from pathlib import Path
 
 import numpy as np
 
 from vggviz.sources.classifier_arrays import head_arrays
 from vggviz.sources.classifier_problems import NoClassifier, fit_problem
+from vggviz.sources.imagenet_classes import ImageNetClass, class_of
+from vggviz.sources.weight_files import WeightsMismatch, read_weights
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -40,6 +44,10 @@ class SharedClassifier:
     def classes(self) -> int:
         """Number of classes the head scores (1000 for ImageNet)."""
         return int(self.arrays["predictions_bias"].shape[0])
+
+    def class_of(self, index: int) -> ImageNetClass:
+        """Class `index` of this head: ImageNet's, or a numbered stand-in for other classes."""
+        return class_of(index, self.classes)
 
     def _hidden(self, pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Flattened input and the pre-ReLU values of fc1 and fc2."""
@@ -72,3 +80,70 @@ class SharedClassifier:
         g2 = self.arrays["predictions_kernel"][:, c].T * (z2 > 0)
         g1 = (g2 @ self.arrays["fc2_kernel"].T) * (z1 > 0)
         return (g1 @ self.arrays["fc1_kernel"].T).reshape(pooled.shape), logits
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GapClassifier:
+    """A training run's head: the mean of each group-5 map (avg_pool), then the softmax dense
+    layer `predictions`, with the run's own class names."""
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    names: tuple[str, ...]
+
+    @classmethod
+    def for_extractor(cls, fx) -> GapClassifier:
+        """The GAP head of `fx`'s run, read from its final weights (NoClassifier if damaged)."""
+        try:
+            kernel, bias = read_weights(fx.weights, variant=fx.variant,
+                                        stem=fx.stem)["predictions"]
+        except (OSError, WeightsMismatch, KeyError, ValueError) as exc:
+            raise NoClassifier(f"run {fx.run.name} has no readable GAP head: {exc}") from None
+        if kernel.shape[1] != len(fx.class_names):
+            raise NoClassifier(f"run {fx.run.name}'s head scores {kernel.shape[1]} classes, "
+                               f"its manifest names {len(fx.class_names)}")
+        return cls(np.asarray(kernel, np.float32), np.asarray(bias, np.float32), fx.class_names)
+
+    @property
+    def classes(self) -> int:
+        """Number of classes the head scores."""
+        return int(self.bias.shape[0])
+
+    def class_of(self, index: int) -> ImageNetClass:
+        """Class `index` by the run's own name (no WordNet id: these are not ImageNet's)."""
+        return ImageNetClass(index, "", self.names[index])
+
+    def logits(self, pooled: np.ndarray) -> np.ndarray:
+        """(n, classes) pre-softmax scores of (n, h, w, c) group-5 outputs."""
+        return np.asarray(pooled, np.float32).mean(axis=(1, 2)) @ self.kernel + self.bias
+
+    def probabilities(self, pooled: np.ndarray) -> np.ndarray:
+        """(n, classes) softmax of the logits, as Keras' last layer gives them."""
+        z = self.logits(pooled)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def logit_gradient(self, pooled: np.ndarray,
+                       class_index: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """∂logit_c/∂pooled (the class's weights spread evenly over the h×w places the mean
+        takes), shaped like `pooled`, and the logits."""
+        pooled = np.asarray(pooled, np.float32)
+        n, h, w, _ = pooled.shape
+        c = np.broadcast_to(np.asarray(class_index), (n,))
+        grad = np.broadcast_to((self.kernel[:, c].T / (h * w))[:, None, None, :], pooled.shape)
+        return np.ascontiguousarray(grad, np.float32), self.logits(pooled)
+
+
+_GAP_HEADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Each live extractor's GAP head, read once from its run's weights file."""
+
+
+def classifier_for(fx, *, download: bool = False) -> SharedClassifier | GapClassifier:
+    """The head that answers for `fx`: a run's own GAP head (read once per extractor), else
+    the fc head its weights hold (`SharedClassifier.for_extractor`; NoClassifier saying why
+    there is none)."""
+    if getattr(fx, "run", None) is not None:
+        if fx not in _GAP_HEADS:
+            _GAP_HEADS[fx] = GapClassifier.for_extractor(fx)
+        return _GAP_HEADS[fx]
+    return SharedClassifier.for_extractor(fx, download=download)

@@ -4,8 +4,8 @@ finds evidence for a class, at the last convolution of group 3, 4 or 5.
 Each channel k of that conv's output A (after its ReLU, as Keras' Grad-CAM example takes it)
 is weighted by the spatial mean of ∂logit_c/∂A_k (the pre-softmax score, as the paper), and the
 heat is the ReLU of the weighted sum. The conv part runs in TensorFlow with a GradientTape; the
-dense head stays memory-mapped in numpy and hands the tape its gradient at the last pool
-(`SharedClassifier.logit_gradient`).
+head (the fc head memory-mapped, or a run's GAP head) runs in numpy and hands the tape its
+gradient at the last pool (`logit_gradient`).
 
 `GradCam(fx).attribute(image, stage, target)` (the interpretation methods' one convention,
 `vggviz.network.attribution`): `target` the class (None: the top class).
@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from vggviz.by_hand.classifier import SharedClassifier
+from vggviz.by_hand.classifier import classifier_for
 from vggviz.network.attribution import Attribution
 from vggviz.network.compiled import compiled
 from vggviz.plan.architecture import layer_plan
-from vggviz.sources.imagenet_classes import class_of
 
 CAM_STAGES = ("group3", "group4", "group5")
 """Groups whose last convolution Grad-CAM can look at (group 5 by default, as the paper)."""
@@ -104,7 +103,7 @@ class GradCam(Attribution):
 
         fx = self.fx
         layer = cam_layer(fx.variant, stage, fx.stem)
-        head = SharedClassifier.for_extractor(fx, download=download)
+        head = classifier_for(fx, download=download)
         if target is not None and not 0 <= int(target) < head.classes:
             raise ValueError(f"class index must be 0–{head.classes - 1}, got {target}")
         batch, _ = fx.prepare(image)
@@ -120,5 +119,5 @@ class GradCam(Attribution):
         cam = np.maximum(np.asarray(a)[0] @ weights, 0).astype(np.float32)
         top = float(cam.max())
         heat = cam / top if top > 0 else np.zeros_like(cam)
-        name = class_of(int(target), head.classes).name
+        name = head.class_of(int(target)).name
         return ClassHeat(heat, top, int(target), name, stage, layer)

@@ -22,15 +22,18 @@ from vggviz.by_hand import stem as numpy_stem
 from vggviz.by_hand.glorot import glorot_uniform
 from vggviz.plan.architecture import (
     STAGES,
+    WIDTHS,
     check_input_shape,
     get_stem,
     get_variant,
     layer_plan,
     stage_index,
+    stage_maps,
     stem_layers,
 )
 from vggviz.sources.imagenet import fetch_imagenet
 from vggviz.sources.images import FITS, ImageSource, load_image, preprocess
+from vggviz.sources.runs import Run, find_run
 from vggviz.sources.weight_files import read_fitting
 from vggviz.sources.weights import RandomWeightsWarning, resolve_weights, weights_label
 
@@ -67,17 +70,35 @@ def source_digest(image: object) -> str | None:
 class FeatureExtractor:
     """Stem and group activations of one VGG variant with one set of weights.
 
-    `weights`: "imagenet", "random" (seeded), a Keras weights file, or "auto" (ImageNet where
+    `weights`: "imagenet", "random" (seeded), a Keras weights file, "auto" (ImageNet where
     it can be had, else random, with `notice` saying so and a RandomWeightsWarning;
-    `download=False` looks only in Keras' cache). What the extractor is (variant, weights,
-    stem, seed, size, fit) is fixed at construction, since the cache holds its answers.
+    `download=False` looks only in Keras' cache), or a training run (a `Run`, its folder or
+    its name as `vggviz runs` lists it): the run's own network (its variant, stem, learner
+    widths and GAP head) at the run's input size unless `size` says otherwise; a `variant` or
+    `stem` other than the run's is refused. Without a run, `variant` is vgg16, `stem` vgg and
+    `size` 224 unless given. What the extractor is (variant, weights, stem, seed, size, fit)
+    is fixed at construction, since the cache holds its answers.
     Activations are kept for the most recent images, up to `cache_bytes`; the arrays returned
     are read-only views of that cache.
     """
 
-    def __init__(self, variant: str = "vgg16", *, weights: str | os.PathLike = "imagenet",
-                 stem: str = "vgg", seed: int = 0, size: int = 224, fit: str = "crop",
+    def __init__(self, variant: str | None = None, *,
+                 weights: str | os.PathLike | Run = "imagenet", stem: str | None = None,
+                 seed: int = 0, size: int | None = None, fit: str = "crop",
                  cache_bytes: int = 100 * 2**20, download: bool = True):
+        self._run = find_run(weights)
+        if self._run is not None:
+            trained = self._run.settings
+            for what, asked in (("variant", variant), ("stem", stem)):
+                if asked is not None and asked != trained[what]:
+                    raise ValueError(f"run {self._run.name} trained {what} "
+                                     f"{trained[what]!r}, not {asked!r}")
+            variant, stem = trained["variant"], trained["stem"]
+            size = trained["size"] if size is None else size
+            weights = self._run.weights
+        variant = "vgg16" if variant is None else variant
+        stem = "vgg" if stem is None else stem
+        size = 224 if size is None else size
         get_variant(variant)
         get_stem(stem)
         check_input_shape((size, size, 3), stem)
@@ -107,7 +128,9 @@ class FeatureExtractor:
     stem = property(lambda self: self._stem, doc="The stem design: 'vgg', 'pooled', 'strided'.")
     seed = property(lambda self: self._seed, doc="Seed of random weights.")
     weights = property(lambda self: self._weights,
-                       doc="'imagenet', 'random' or a weights file ('auto' resolved).")
+                       doc="'imagenet', 'random' or a weights file ('auto' resolved; a run's "
+                           "final weights file).")
+    run = property(lambda self: self._run, doc="The training run the weights are, or None.")
     notice = property(lambda self: self._notice,
                       doc="Why 'auto' weights fell back to random, in words; else None.")
     size = property(lambda self: self._size, doc="Side of the square input, in pixels.")
@@ -116,7 +139,20 @@ class FeatureExtractor:
     @property
     def label(self) -> str:
         """The weights in words, for status lines."""
+        if self._run is not None:
+            return f"run {self._run.name}"
         return weights_label(self._weights, self._seed)
+
+    def maps(self, stage: str) -> int:
+        """How many feature maps `stage` has: 64 in the stem, then VGG's widths per group, or
+        the run's narrower learner's."""
+        widths = self._run.settings["widths"] if self._run is not None else WIDTHS
+        return stage_maps(self._variant, stage, tuple(widths))
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """The classes a run's head was trained on, by label; None for other weights."""
+        return tuple(self._run.class_names) if self._run is not None else None
 
     @property
     def built(self) -> list[str]:
@@ -130,9 +166,11 @@ class FeatureExtractor:
         <FeatureExtractor vgg16, weights='random' seed=0 (asked 'auto'), stem='vgg', 224×224,
         built: stem, group1>."""
         weights = repr(os.fspath(self._weights))
-        if self._weights == "random":
+        if self._run is not None:
+            weights = f"run {self._run.name!r}"
+        elif self._weights == "random":
             weights += f" seed={self._seed}"
-        if self._asked != self._weights:
+        if self._asked != self._weights and self._run is None:
             weights += f" (asked {os.fspath(self._asked)!r})"
         return (f"<FeatureExtractor {self._variant}, weights={weights}, stem={self._stem!r}, "
                 f"{self._size}×{self._size}, fit={self._fit!r}, "
@@ -146,13 +184,28 @@ class FeatureExtractor:
 
         from vggviz.network.models import build_vgg
 
-        model = build_vgg(self._variant, stem=self._stem, input_shape=(self._size, self._size, 3),
-                          include_top=False, upto=STAGES[depth], seed=self._seed,
-                          weights=None if self._weights == "random" else self._weights)
+        if self._run is not None:
+            model = self._trained_network()
+        else:
+            model = build_vgg(self._variant, stem=self._stem,
+                              input_shape=(self._size, self._size, 3), include_top=False,
+                              upto=STAGES[depth], seed=self._seed,
+                              weights=None if self._weights == "random" else self._weights)
         plan = layer_plan(self._variant, stem=self._stem, include_top=False, upto=STAGES[depth])
         last = {spec.component: spec.name for spec in plan}  # each stage's final layer
         outputs = [model.get_layer(last[s]).output for s in STAGES[:depth + 1]]
         return keras.Model(model.input, outputs, name=f"{model.name}_stages")
+
+    def _trained_network(self):
+        """The run's whole network (its learner widths and GAP head, small: a few hundred
+        thousand weights) at this extractor's size, its final weights loaded."""
+        from vggviz.network.training import trainable_vgg
+
+        trained = self._run.settings
+        model = trainable_vgg(self._variant, self._stem, self._size, trained["widths"],
+                              len(self._run.class_names), seed=self._seed)
+        model.load_weights(self._run.weights)
+        return model
 
     def model(self, stage: str = "stem"):
         """The model that runs exactly the layers up to `stage`, with one output per stage.

@@ -205,9 +205,7 @@ def _target(fx, stage: str, settings: PatternSettings) -> _Target:
 
 
 def _channels(fx, stage: str, channels: Iterable[int]) -> list[int]:
-    from vggviz.plan.architecture import WIDTHS
-
-    count = WIDTHS[max(stage_index(stage) - 1, 0)]
+    count = fx.maps(stage)
     wanted = [int(c) for c in channels]
     bad = [c for c in wanted if not 0 <= c < count]
     if bad:
@@ -417,4 +415,4 @@ def patterns_caption(fx, stage: str) -> str:
                 f"patterns show what untrained filters happen to respond to, and mean nothing "
                 f"until the network is trained.")
     note = foreign_stem_note(fx.weights, fx.variant, fx.stem)
-    return f"{what} ({weights_label(fx.weights, fx.seed)} weights)." + (f" {note}." if note else "")
+    return f"{what} ({fx.label} weights)." + (f" {note}." if note else "")

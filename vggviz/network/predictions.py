@@ -1,5 +1,5 @@
-"""The classifier's answer for an image: its top classes with their probabilities, or why this
-network gives none, said before anything is downloaded or built.
+"""The classifier's answer for an image: its top classes with their probabilities (a run's by its
+own class names), or why this network gives none, said before anything is downloaded or built.
 
 The group-5 maps come from the extractor's cache (a group-5 view already computed them), the
 head from the memory-mapped `SharedClassifier`: predictions after a group-5 view cost the three
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vggviz.by_hand.classifier import SharedClassifier
+from vggviz.by_hand.classifier import classifier_for
 from vggviz.plan.architecture import whole_number
 from vggviz.sources.classifier_problems import (
     NoClassifier,
@@ -22,7 +22,6 @@ from vggviz.sources.classifier_problems import (
     weights_problem,
 )
 from vggviz.sources.imagenet import imagenet_cached
-from vggviz.sources.imagenet_classes import class_of
 from vggviz.sources.weight_files import WeightsMismatch, weight_datasets
 
 
@@ -53,6 +52,8 @@ def _file_problem(fx) -> str | None:
 def classifier_problem(fx) -> str | None:
     """Why `fx` gives no classifier answer, in one line; None when it gives one. Instant:
     no download, no TensorFlow (a weights file's layout is read, not its numbers)."""
+    if getattr(fx, "run", None) is not None:
+        return None  # a run's GAP head takes any size's group-5 maps
     problem = weights_problem(fx)
     if problem:
         return problem
@@ -66,11 +67,11 @@ def top_classes(fx, image, k: int = 5, *, download: bool = False) -> list[ClassS
     """The `k` most probable classes for `image`, most probable first. Raises NoClassifier
     (see `classifier_problem`); `download=True` may fetch ImageNet's classifier file."""
     k = whole_number(k, "k", 1)
-    head = SharedClassifier.for_extractor(fx, download=download)
+    head = classifier_for(fx, download=download)
     pooled = fx.activations(image, "group5")
     probs = head.probabilities(pooled[np.newaxis])[0]
     best = np.argsort(probs, kind="stable")[::-1][:k]
-    return [ClassScore(*class_of(int(i), head.classes), float(probs[i])) for i in best]
+    return [ClassScore(*head.class_of(int(i)), float(probs[i])) for i in best]
 
 
 __all__ = ["ClassScore", "NoClassifier", "classifier_problem", "top_classes"]

@@ -278,6 +278,17 @@ def classifier_layers(classes: int = 1000, head: str = "fc") -> list[LayerSpec]:
     ]
 
 
+def stage_maps(variant: str, stage: str, widths: tuple[int, ...] = WIDTHS) -> int:
+    """How many feature maps `stage` hands on when the groups have `widths` filters (a training
+    run's narrower learner; VGG's by default): the stem's 64, then each group's convs' width (a
+    group without convs, VGG11's group 1, hands on what it got)."""
+    maps = WIDTHS[0]
+    for index in range(1, stage_index(stage) + 1):
+        if any(spec.kind == "conv" for spec in group_layers(variant, index)):
+            maps = int(widths[index - 1])
+    return maps
+
+
 def stage_index(stage: str) -> int:
     """0 for the stem, k for group k; a ValueError naming the stages otherwise."""
     if stage not in STAGES:

@@ -245,6 +245,24 @@ def list_runs() -> tuple[list[Run], list[str]]:
     return runs, damaged
 
 
+def find_run(name: str | os.PathLike | Run) -> Run | None:
+    """The run `name` names, checked: a Run as it is, a run folder's path, or a run's name
+    (its folder's, as `vggviz runs` lists it) in the cache; None when `name` names no run
+    folder (a weights file, "imagenet"). RunDamaged when the folder it names fails its check."""
+    if isinstance(name, Run):
+        return name
+    if not isinstance(name, str | os.PathLike):
+        return None
+    text = os.fspath(name)
+    candidates = [Path(text)] if os.sep in text or Path(text).is_dir() else []
+    if text and not text.startswith(".") and os.sep not in text:
+        candidates += [folder / text for folder in runs_dirs()]
+    for path in candidates:
+        if (path / MANIFEST).is_file() or (path.is_dir() and (path / WEIGHTS).is_file()):
+            return read_run(path)
+    return None
+
+
 def _arrays_problem(arrays: Mapping[str, np.ndarray]) -> str | None:
     """What keeps `arrays` from replaying, in words, or None: a missing array, one of the wrong
     kind or dimensions, or snapshots that disagree in number."""

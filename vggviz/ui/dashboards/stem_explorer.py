@@ -118,7 +118,7 @@ class StemExplorer:
 
         self.picker = ImagePicker(self.status, self.refresh)
         # ImageNet from the start: from Keras' cache, or downloaded while random filters show
-        self.model = ModelPicker(self.refresh, weights="imagenet")
+        self.model = ModelPicker(self.refresh, weights="imagenet", runs=True)
         label = {"description_width": LABEL_WIDTH}
         self.stage = w.ToggleButtons(options=STAGE_LABELS, value="stem",
                                      style={"button_width": "76px"},
@@ -267,9 +267,11 @@ class StemExplorer:
         if downloading:  # in the background: random filters meanwhile, switched when it ends
             self.downloads.start(variant)
         fx, reason = self.pool.get(variant, weights, stem, seed)
+        if fx.run is not None:  # a run brings its own; shown in the picker (no re-entry: busy)
+            variant, stem = self.model.variant.value, self.model.stem.value = fx.variant, fx.stem
         reason = self.downloads.reason(variant, wanted=weights == "imagenet") or reason
         notice = weights_notice(fx.weights, variant, stem, seed, reason)
-        if not downloading:
+        if not downloading and fx.run is None:
             self.model.weights.value = fx.weights  # shows a fallback; no re-entry while busy
         credit, foreign = weights_credit(fx.weights), foreign_stem_note(fx.weights, variant, stem)
         self.notice.value = (notice_html(notice) if notice else

@@ -225,18 +225,43 @@ class ImagePicker:
             self._listing = False
 
 
+RUNS_OFFERED = 3
+"""Training runs offered as weights beside ImageNet and random: the newest finished ones."""
+
+
+def run_choices(limit: int = RUNS_OFFERED) -> list[tuple[str, str, str]]:
+    """The newest finished training runs in the cache as weights choices: (label, the run's
+    folder, a tooltip saying what was trained and how well), newest first."""
+    from vggviz.sources.runs import list_runs
+
+    runs = [run for run in list_runs()[0] if run.status == "finished"][:limit]
+    choices = []
+    for number, run in enumerate(runs, 1):
+        trained, accuracy = run.settings, run.held_out_accuracy()
+        choices.append((f"Run {number}", str(run.path),
+                        f"run {run.name}: {trained['variant']}, {trained['stem']} stem, "
+                        f"{trained['size']} px, {len(run.class_names)} classes"
+                        + (f", held-out accuracy {accuracy:.0%}" if accuracy is not None else "")))
+    return choices
+
+
 class ModelPicker:
-    """Variant, weights (ImageNet or seeded random) and stem design."""
+    """Variant, weights (ImageNet, seeded random, or one of the newest training runs in the
+    cache) and stem design."""
 
     def __init__(self, on_change: Callable[[], None], *, stems: bool = True,
-                 weights: str = "imagenet"):
+                 weights: str = "imagenet", runs: bool = False):
         label = {"description_width": LABEL_WIDTH}
         self.variant = w.Dropdown(options=[(v.title, k) for k, v in VARIANTS.items()],
                                   value="vgg16", description="Variant", style=label,
                                   layout=w.Layout(width="250px"))
-        self.weights = w.ToggleButtons(options=[("ImageNet", "imagenet"), ("Random", "random")],
-                                       value=weights, description="Weights",
-                                       style=label | {"button_width": "84px"})
+        offered = run_choices() if runs else []
+        self.weights = w.ToggleButtons(
+            options=[("ImageNet", "imagenet"), ("Random", "random"),
+                     *[(label, path) for label, path, _ in offered]],
+            value=weights, description="Weights", style=label | {"button_width": "84px"},
+            tooltips=["Keras' ImageNet weights", "seeded random filters",
+                      *[tip for _, _, tip in offered]])
         self.seed = w.BoundedIntText(value=0, min=0, max=2**31 - 1, description="Seed",
                                      style=label, layout=w.Layout(width="170px"),
                                      tooltip="seed of the random filters")

@@ -21,13 +21,22 @@ class ExtractorPool:
 
     def get(self, variant: str, weights: str, stem: str, seed: int) -> tuple[object, str | None]:
         """An extractor for these options with its stem built, and why its weights are random
-        when trained ones were asked for (None otherwise)."""
+        when trained ones were asked for (None otherwise). A training run (`weights` its folder)
+        brings its own variant, stem and input size."""
         from vggviz.network.features import FeatureExtractor
         from vggviz.sources.imagenet import WeightsUnavailable, imagenet_cached, imagenet_supported
+        from vggviz.sources.runs import RunDamaged, find_run
+        from vggviz.sources.weight_files import WeightsMismatch
         from vggviz.sources.weights import with_fallback
 
         if weights == "imagenet" and not imagenet_supported(variant, stem):
             weights = "random"
+        try:
+            run = find_run(weights) if weights not in ("imagenet", "random") else None
+        except RunDamaged:
+            run = None  # load() says so and falls back to random
+        if run is not None:  # a run is its own variant and stem
+            variant, stem = run.settings["variant"], run.settings["stem"]
         with self._lock:
             if (variant, weights, stem, seed) in self._pool:
                 key, reason = (variant, weights, stem, seed), None
@@ -35,12 +44,15 @@ class ExtractorPool:
                 def load(choice: str) -> object:
                     if choice == "imagenet" and not imagenet_cached(variant):
                         raise WeightsUnavailable("ImageNet weights are not downloaded yet")
-                    fx = FeatureExtractor(variant, weights=choice, stem=stem, seed=seed)
+                    try:
+                        fx = FeatureExtractor(variant, weights=choice, stem=stem, seed=seed)
+                    except RunDamaged as exc:
+                        raise WeightsMismatch(str(exc)) from None
                     fx.stem_weights()  # read now, so unusable weights show up here
                     return fx
 
                 fx, reason = with_fallback(load, weights)
-                key = (variant, fx.weights, stem, seed)
+                key = (variant, weights if fx.run is not None else fx.weights, stem, seed)
                 self._pool.setdefault(key, fx)
                 while len(self._pool) > self.keep:
                     self._pool.popitem(last=False)
