@@ -18,6 +18,13 @@ from vggviz.sources.imagenet_classes import ImageNetClass, class_of
 from vggviz.sources.weight_files import WeightsMismatch, read_weights
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (n, classes) scores, shifted by each row's largest so exp never
+    overflows."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class SharedClassifier:
     """The fc head's arrays, mapped read-only from the disk cache (shared by every process)."""
@@ -64,9 +71,7 @@ class SharedClassifier:
 
     def probabilities(self, pooled: np.ndarray) -> np.ndarray:
         """(n, classes) softmax of the logits, as Keras' last layer gives them."""
-        z = self.logits(pooled)
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(self.logits(pooled))
 
     def logit_gradient(self, pooled: np.ndarray,
                        class_index: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,9 +124,7 @@ class GapClassifier:
 
     def probabilities(self, pooled: np.ndarray) -> np.ndarray:
         """(n, classes) softmax of the logits, as Keras' last layer gives them."""
-        z = self.logits(pooled)
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(self.logits(pooled))
 
     def logit_gradient(self, pooled: np.ndarray,
                        class_index: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

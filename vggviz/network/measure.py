@@ -174,11 +174,17 @@ def _measure_stem(settings: Settings, stem: str, step: Callable[[], None],
             process.stdout.close()
             process.wait()
         if result is None or process.returncode:
-            errors.seek(0)
-            said = [line for line in errors.read().splitlines() if line.strip()]
-            raise MeasureError(f"measuring the {stem} stem failed (exit code "
-                               f"{process.returncode}): {said[-1] if said else 'no message'}")
+            raise worker_failed(process, errors, f"measuring the {stem} stem")
     return result
+
+
+def worker_failed(process: subprocess.Popen, errors, what: str) -> MeasureError:
+    """The error of a worker process that ended without its answer: `what` failed, its exit
+    code and the last line it wrote to `errors` (a file it shared its stderr with)."""
+    errors.seek(0)
+    said = [line for line in errors.read().splitlines() if line.strip()]
+    return MeasureError(f"{what} failed (exit code {process.returncode}): "
+                        f"{said[-1] if said else 'no message'}")
 
 
 def measure_stems(settings: Settings, *, progress: Callable[[int, int, str], None] | None = None,

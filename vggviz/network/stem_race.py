@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from vggviz.network.measure import MeasureError, _worker_env
+from vggviz.network.measure import _worker_env, worker_failed
 from vggviz.plan.training import TrainSettings
 from vggviz.sources.runs import Run, cannot_keep, read_run
 
@@ -84,10 +84,7 @@ def _train_in_fresh_process(settings: TrainSettings, ident: str,
             process.stdout.close()
             process.wait()
         if path is None or process.returncode:
-            errors.seek(0)
-            said = [line for line in errors.read().splitlines() if line.strip()]
-            raise MeasureError(f"training the {settings.stem} stem failed (exit code "
-                               f"{process.returncode}): {said[-1] if said else 'no message'}")
+            raise worker_failed(process, errors, f"training the {settings.stem} stem")
     return read_run(path)
 
 
