@@ -264,9 +264,11 @@ PATH_CALLS = {"open", "Path", "PurePath", "PosixPath", "load_weights", "File", "
 
 def test_no_widget_lets_the_browser_name_a_server_path():
     """Static: the dashboards open no files and have no free-text input; weights are chosen
-    among "imagenet" and "random" only (uploads arrive as bytes, never as a path)."""
-    weight_choices = []
-    for source in sorted((ROOT / "vggviz" / "ui").glob("*.py")):
+    among "imagenet", "random" and the training runs the kernel itself lists from its cache
+    (ipywidgets' selection widgets sync an index, so the page picks among the kernel's options
+    and never names a path); uploads arrive as bytes, never as a path."""
+    weight_choices, listed = [], []
+    for source in sorted((ROOT / "vggviz" / "ui").rglob("*.py")):
         tree = ast.parse(source.read_text(), filename=str(source))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
@@ -285,10 +287,14 @@ def test_no_widget_lets_the_browser_name_a_server_path():
                     target, "id", "")
                 options = [k.value for k in node.value.keywords if k.arg == "options"]
                 if label == "weights" and options:
+                    listed += [ast.unparse(e) for e in options[0].elts
+                               if isinstance(e, ast.Starred)]
                     values = [v[1] if isinstance(v, tuple) else v
-                              for v in ast.literal_eval(options[0])]
+                              for v in (ast.literal_eval(e) for e in options[0].elts
+                                        if not isinstance(e, ast.Starred))]
                     weight_choices.append((source.name, values))
     assert weight_choices, "a weights control exists"
+    assert set(listed) <= {"*[(label, path) for label, path, _ in offered]"}, listed
     for name, values in weight_choices:
         assert set(values) <= {"imagenet", "random"}, (name, values)
 

@@ -261,7 +261,8 @@ def test_vggviz_dashboard_from_the_installed_package_serves_the_explorer(install
         _twelve_and_twenty_five_mb(page, tmp_path)
         _screenshots(page, "installed_dashboard")
     printed = (tmp_path / "installed_dashboard.log").read_text(errors="replace")
-    assert f"vggviz: http://127.0.0.1:{port}/  (Ctrl-C stops it)" in printed
+    assert f"vggviz: http://127.0.0.1:{port}/  (1 kernel(s) kept ready for " \
+        f"01_stem_explorer.ipynb; Ctrl-C stops it)" in printed
 
 
 EXPLORER_CELL = "from vggviz import stem_explorer\nstem_explorer()"
