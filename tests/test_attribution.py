@@ -14,6 +14,7 @@ from vggviz.network.class_heat import GradCam
 from vggviz.network.effective_field import EffectiveField
 from vggviz.network.features import FeatureExtractor
 from vggviz.network.patterns import ActivationPatterns, PatternSettings
+from vggviz.sources.imagenet_classes import ImageNetClass
 
 SIZE = 64
 QUICK = PatternSettings(steps=1)
@@ -32,6 +33,9 @@ class StandInHead:
     def logits(self, pooled):
         return np.asarray(pooled).reshape(len(pooled), -1) @ self.kernel
 
+    def class_of(self, index):
+        return ImageNetClass(index, "", f"class {index}")
+
     def logit_gradient(self, pooled, class_index):
         upstream = self.kernel[:, class_index].reshape(np.shape(pooled)).astype(np.float32)
         return upstream, self.logits(pooled)
@@ -39,8 +43,8 @@ class StandInHead:
 
 @pytest.fixture
 def stand_in_head(monkeypatch):
-    monkeypatch.setattr(class_heat.SharedClassifier, "for_extractor",
-                        classmethod(lambda cls, fx, download=False: StandInHead(fx)))
+    monkeypatch.setattr(class_heat, "classifier_for",
+                        lambda fx, download=False: StandInHead(fx))
 
 
 def picture() -> np.ndarray:

@@ -11,6 +11,7 @@ import re
 import pytest
 from browser import ARTIFACTS, LONG, chromium_session
 from playwright.sync_api import expect
+from servers import voila
 
 pytestmark = pytest.mark.browser
 
@@ -20,21 +21,28 @@ TAB_LIMIT = 80  # Tab stops tried before giving up: the page has about 30
 
 
 @pytest.fixture(scope="module")
-def page(dashboards_server):
-    url = dashboards_server
-    with chromium_session() as chromium:
-        context = chromium.new_context(viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(LONG)
-        page = context.new_page()
-        page.goto(f"{url}voila/render/01_stem_explorer.ipynb", wait_until="commit")
-        page.locator(GRID).wait_for()
-        status(page, r"stem 224×224×64 · .* render \d+ ms")
-        # ImageNet's weights are not here: the page tries to fetch them and, offline, goes back
-        # to random filters. The walk starts once that has settled (every row of it hidden).
-        for row in page.locator(".vggviz-download").all():
-            expect(row).to_be_hidden()
-        yield page
-        context.close()
+def page(tmp_path_factory):
+    """The explorer on a server of its own, with caches of its own: the keyboard walk starts
+    from a first view that no earlier test's patterns, runs or weights have changed."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VGGVIZ_CACHE", str(tmp_path_factory.mktemp("keyboard-cache")))
+        mp.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keyboard-keras")))
+        with voila("notebooks", "--VoilaConfiguration.preheat_kernel=False",
+                   log=ARTIFACTS / "voila-keyboard.log") as (url, _), \
+                chromium_session() as chromium:
+            context = chromium.new_context(viewport={"width": 1280, "height": 800})
+            context.set_default_timeout(LONG)
+            page = context.new_page()
+            page.goto(f"{url}voila/render/01_stem_explorer.ipynb", wait_until="commit")
+            page.locator(GRID).wait_for()
+            status(page, r"stem 224×224×64 · .* render \d+ ms")
+            # ImageNet's weights are not here: the page tries to fetch them and, offline, goes
+            # back to random filters. The walk starts once that has settled (its rows hidden).
+            for row in page.locator(".vggviz-download").all():
+                expect(row).to_be_hidden()
+            yield page
+            context.close()
 
 
 def status(page, pattern: str) -> None:

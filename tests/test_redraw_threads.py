@@ -12,6 +12,7 @@ import pytest
 
 from vggviz.network import pattern_cache
 from vggviz.network.patterns import PatternSettings, _target
+from vggviz.plan.architecture import WIDTHS, stage_maps
 from vggviz.render import grid_layout
 from vggviz.ui.dashboards import stem_explorer as explorer_module
 from vggviz.ui.panels import pattern_view as pattern_module
@@ -129,6 +130,10 @@ class StandIn(SimpleNamespace):
 
     __hash__ = object.__hash__
     __eq__ = object.__eq__
+
+    def maps(self, stage: str) -> int:
+        """How many maps `stage` has, as a VGG16 extractor counts them."""
+        return stage_maps(self.variant, stage, WIDTHS)
 
 
 def stand_in(seed: int) -> StandIn:
