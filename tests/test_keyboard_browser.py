@@ -122,8 +122,12 @@ def test_on_the_large_map_arrows_move_the_worked_sum_and_enter_shows_the_field(p
     hover = page.locator(".vggviz-focus-column .widget-html").filter(has_text=re.compile(r"^at \("))
     value = page.locator(".vggviz-worked-value")
     page.keyboard.press("ArrowRight")  # from the centre, (112, 112), one to the right
-    expect(page.locator(".vggviz-worked-panel b").first).to_have_text(
-        "How map 1's value at (113, 112) is made")
+    title = page.locator(".vggviz-worked-panel b").first
+    expect(title).to_have_text(re.compile(r"^How map \d+'s value at \(113, 112\) is made$"))
+    # the worked sum is that of the map shown large (the map chosen is the grid test's to check)
+    chosen = int(re.search(r"map (\d+)", title.inner_text()).group(1))
+    expect(page.locator(".vggviz-focus-column")).to_contain_text(
+        re.compile(rf"stem map {chosen} \("))
     expect(hover).to_have_text(re.compile(r"^at \(113, 112\): "))
     sums = [page.locator(".vggviz-conv-sum").inner_text()]
     for key, (x, y) in (("ArrowDown", (113, 113)), ("ArrowLeft", (112, 113)),
@@ -131,7 +135,7 @@ def test_on_the_large_map_arrows_move_the_worked_sum_and_enter_shows_the_field(p
         page.keyboard.press(key)
         expect(hover).to_have_text(re.compile(rf"^at \({x}, {y}\): "))
         expect(page.locator(".vggviz-worked-words")).to_have_text(
-            re.compile(rf"^Map 1 at x {x}, y {y}: the 27 products .* add up to "))
+            re.compile(rf"^Map {chosen} at x {x}, y {y}: the 27 products .* add up to "))
         sums.append(page.locator(".vggviz-conv-sum").inner_text())
     assert len(set(sums)) == len(sums), "the worked sum's numbers did not change with the keys"
     assert value.is_visible() and in_view(page, ".vggviz-worked-panel")
@@ -147,7 +151,7 @@ def test_on_the_large_map_arrows_move_the_worked_sum_and_enter_shows_the_field(p
     page.keyboard.press("Enter")
     expect(page.locator(OVERLAY)).to_have_count(1, timeout=LONG)
     expect(page.locator(".vggviz-field-caption")).to_contain_text(
-        "unit at (0, 105) of stem map 1 sees a 3×3 px box")
+        f"unit at (0, 105) of stem map {chosen} sees a 3×3 px box")
     expect_alt(page, "img.vggviz-network-view", r"receptive field outlined in cyan, x 0–1, "
                                                 r"y 104–106")
     assert page.evaluate("() => document.activeElement.matches('img.vggviz-focus')")

@@ -23,7 +23,8 @@ _connect = socket.create_connection  # the proxy's own, whatever a test does to 
 @dataclass
 class Behaviour:
     """How the file server sends a file: in `chunk`-byte pieces `delay` s apart; at `hold_at`
-    bytes it waits until `release` is set; at `drop_at` bytes it closes the connection."""
+    bytes it trickles a byte a second until `release` is set; at `drop_at` bytes it closes the
+    connection."""
 
     chunk: int = 1 << 20
     delay: float = 0.0
@@ -81,7 +82,12 @@ class _FileHandler(BaseHTTPRequestHandler):
                     return
                 if b.hold_at is not None and sent >= b.hold_at and not b.release.is_set():
                     b.held.set()
-                    b.release.wait()
+                    # held, not dead: a byte a second, so a client's read timeout (15 s in
+                    # vggviz) never ends a hold that a busy test takes its time to look at
+                    while not b.release.wait(1.0) and sent < len(data) - 1:
+                        self.wfile.write(data[sent:sent + 1])
+                        self.wfile.flush()
+                        sent += 1
                 end = min(len(data), sent + b.chunk)
                 if b.drop_at is not None:
                     end = min(end, max(b.drop_at, sent + 1))

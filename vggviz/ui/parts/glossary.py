@@ -59,9 +59,16 @@ SCRIPT = r"""<script>
     if (open.length) event.stopPropagation();  // Esc closed a definition, and nothing else
   }, true);
   // Once pointer and focus have both left the term, its definition shows again next time.
+  // Decided at once from where they go (relatedTarget): a Tab away and straight back must
+  // find the term undismissed, which a check after a timeout could miss.
   const leave = (event) => {
     const term = event.target.closest && event.target.closest(".vggviz-dismissed");
-    if (term) setTimeout(() => { if (!shown(term)) term.classList.remove("vggviz-dismissed"); });
+    if (!term) return;
+    const next = event.relatedTarget;
+    const staying = next instanceof Node && term.contains(next);
+    const other = event.type === "focusout" ? term.matches(":hover")
+                                            : term.matches(":focus-within");
+    if (!staying && !other) term.classList.remove("vggviz-dismissed");
   };
   document.addEventListener("mouseout", leave, true);
   document.addEventListener("focusout", leave, true);
