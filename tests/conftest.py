@@ -8,11 +8,20 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 # vggviz's disk cache (patterns, the classifier's arrays) for this run only: nothing cached by an
-# earlier run, or by a person's own use in ~/.keras, can answer for a test.
-os.environ["VGGVIZ_CACHE"] = tempfile.mkdtemp(prefix="vggviz-test-cache-")
+# earlier run, or by a person's own use in ~/.keras, can answer for a test. Each process (the
+# controller and every xdist worker) makes its own and removes it when pytest ends there
+# (`pytest_unconfigure`): it holds hundreds of MB of classifier arrays, and the caches of earlier
+# runs, left behind, filled a CI machine's disk.
+TEST_CACHE = tempfile.mkdtemp(prefix="vggviz-test-cache-")
+os.environ["VGGVIZ_CACHE"] = TEST_CACHE
 
 import pytest  # noqa: E402
 from keras_files import write_legacy_h5  # noqa: E402  (tests import it from here too)
+
+
+def pytest_unconfigure(config):
+    """This process's test cache goes with it."""
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
 
 
 @pytest.fixture
