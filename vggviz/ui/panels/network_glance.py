@@ -19,14 +19,22 @@ from vggviz.plan.glance import SIDE_PX, Glance, network_glance
 from vggviz.render.charts import COMPONENT_COLORS
 
 COLOURS = {"input": "#9e9e9e", **COMPONENT_COLORS}
-"""A block's fill: the component's colour in every chart, the input grey (as the cost strip's).
-Each box also has a dark edge (#1f1f1f, 16:1 on white), so no box relies on its fill to show."""
+"""A block's fill: the component's colour in every chart, the input grey (as the cost strip's)."""
 DRAWING_PX = SIDE_PX + 4  # the tallest box and the stack drawn behind it
 _GROUPS = ", ".join(COLOURS[f"group{i}"] for i in range(1, 6))
 SWATCHES = {"stem": COLOURS["stem"], "group": COLOURS["group3"],
             "learner": f"linear-gradient(90deg, {_GROUPS})", "classifier": COLOURS["classifier"]}
 """The key beside each line: a group in group 3's colour, the learner in all five groups'."""
 TITLES = {"stem": "Stem", "group": "A group", "learner": "The learner", "classifier": "Classifier"}
+
+INK = "#1f1f1f"
+"""Text and every box's edge: 16:1 on white, so no box relies on its fill to show."""
+MUTED = "#5f6368"
+"""The arrows between parts (decorative) and a part's edge under the pointer."""
+PARTS = {"edge": "#d6d6d6", "hover": "#f5f8fd", "pressed": "#e8f0fe", "pressed edge": "#1a56db",
+         "focus": "#0b57d0"}
+"""A part's look: its faint edge (a hint, not its only sign), its fill under the pointer and
+when pressed (shown), the pressed part's 2-px edge, and the focus ring."""
 
 _ESM = """
 export default {
@@ -140,11 +148,11 @@ export default {
 """
 
 _CSS = """
-.vggviz-glance { font-size: 12px; line-height: 1.25; color: #1f1f1f; max-width: 900px; }
+.vggviz-glance { font-size: 12px; line-height: 1.25; color: __INK__; max-width: 900px; }
 .vggviz-glance-row { display: flex; align-items: stretch; gap: 0 2px; }
 .vggviz-glance-learner { display: flex; align-items: stretch; gap: 0 2px; position: relative; }
 .vggviz-glance-bracket { position: absolute; left: 20px; right: 6px; top: 5px; height: 4px;
-  border: 1px solid #1f1f1f; border-bottom: none; pointer-events: none; z-index: 1;
+  border: 1px solid __INK__; border-bottom: none; pointer-events: none; z-index: 1;
   font-weight: bold; line-height: 1; text-align: center; }
 .vggviz-glance-bracket > span { position: relative; top: -7px; padding: 0 4px;
   background: #fff; }
@@ -152,30 +160,34 @@ _CSS = """
   justify-content: flex-start; min-width: 72px; margin: 0; padding: 10px 4px 2px;
   font: inherit; color: inherit; background: #fff; border: 2px solid transparent;
   border-radius: 6px; }
-button.vggviz-glance-part { cursor: pointer; border-color: #d6d6d6; }
-button.vggviz-glance-part:hover { border-color: #5f6368; background: #f5f8fd; }
-button.vggviz-glance-part:focus-visible { outline: 3px solid #0b57d0; outline-offset: 1px; }
-button.vggviz-glance-part[aria-pressed="true"] { border-color: #1a56db; background: #e8f0fe; }
+button.vggviz-glance-part { cursor: pointer; border-color: __EDGE__; }
+button.vggviz-glance-part:hover { border-color: __MUTED__; background: __HOVER__; }
+button.vggviz-glance-part:focus-visible { outline: 3px solid __FOCUS__; outline-offset: 1px; }
+button.vggviz-glance-part[aria-pressed="true"] { border-color: __PEDGE__; background: __PRESSED__; }
 button.vggviz-glance-part[aria-pressed="true"] .vggviz-glance-label { text-decoration: underline;
   text-decoration-thickness: 2px; text-underline-offset: 2px; }
 .vggviz-glance-drawing { display: flex; flex-direction: column; align-items: center;
   justify-content: center; gap: 2px; height: var(--vggviz-glance-drawing); padding-right: 3px; }
 .vggviz-glance-stack { display: flex; flex-direction: column; align-items: center; gap: 3px; }
-.vggviz-glance-box { display: block; box-sizing: border-box; border: 1px solid #1f1f1f;
-  box-shadow: 3px -3px 0 -1px #fff, 3px -3px 0 0 #1f1f1f; }
+.vggviz-glance-box { display: block; box-sizing: border-box; border: 1px solid __INK__;
+  box-shadow: 3px -3px 0 -1px #fff, 3px -3px 0 0 __INK__; }
 .vggviz-glance-classifier .vggviz-glance-box { box-shadow: none; }
 .vggviz-glance-tag { font-style: italic; white-space: nowrap; }
 .vggviz-glance-label { font-weight: bold; white-space: nowrap; margin-top: 1px; }
 .vggviz-glance-shape { white-space: nowrap; }
-.vggviz-glance-arrow { align-self: flex-start; color: #5f6368; font-size: 14px;
+.vggviz-glance-arrow { align-self: flex-start; color: __MUTED__; font-size: 14px;
   margin-top: calc(10px + var(--vggviz-glance-drawing) / 2 - 9px); }
 .vggviz-glance-lines { margin-top: 2px; }
 .vggviz-glance-lines p { margin: 0; }
 .vggviz-glance-swatch { display: inline-block; width: 10px; height: 10px; margin-right: 5px;
-  border: 1px solid #1f1f1f; vertical-align: -1px; }
+  border: 1px solid __INK__; vertical-align: -1px; }
 .vggviz-glance-sr { position: absolute; width: 1px; height: 1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; }
 """
+for _name, _colour in {"__INK__": INK, "__MUTED__": MUTED, "__EDGE__": PARTS["edge"],
+                       "__HOVER__": PARTS["hover"], "__PRESSED__": PARTS["pressed"],
+                       "__PEDGE__": PARTS["pressed edge"], "__FOCUS__": PARTS["focus"]}.items():
+    _CSS = _CSS.replace(_name, _colour)
 
 
 class _Blocks(anywidget.AnyWidget):
