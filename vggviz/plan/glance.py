@@ -17,16 +17,18 @@ from vggviz.plan.accounting import Summary, summarize
 from vggviz.plan.architecture import CLASSIFIERS, GROUPS, STEMS, get_variant
 from vggviz.plan.formatting import count, shape
 
-SIDE_PX = 64
+SIDE_PX = 56
 """Height of the input's block: every other block's height is this × its side / the input's."""
 DEPTH_PX = 6
 """Width per doubling of depth: a block of d maps is DEPTH_PX × log2(d) wide."""
 FLOOR_PX = 3
-"""The least a drawn box measures either way (a 7×7 map at 224 px would be 2.25 px tall; a
-vector 0.3 px), so every box stays visible; boxes at the floor are marked `floored`."""
+"""The least a drawn box measures either way (a 7×7 map of a 224-px input would be 1.75 px
+tall, a vector 0.25 px), so every box stays visible; boxes at the floor are marked `floored`."""
 GAP_PX = 3
 """Between the classifier's bars."""
-ROLES = ("input", "stem", "group", "classifier")
+SCALE = ("Drawn to scale: a block's height follows its maps' side, and its width grows one step "
+         "each time the number of maps doubles; the classifier's vectors are thin bars.")
+"""The scale in words, for the drawing's description."""
 
 
 @dataclass(frozen=True)

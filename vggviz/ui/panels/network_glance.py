@@ -4,7 +4,8 @@
 Each part is a native <button> (Tab reaches it, Enter or Space presses it) named by its output
 ("group 2: 56×56×128"), described by what it does, and `aria-pressed` on the part shown; the
 input is drawn but is no part to go to. The stem, the learner (a bracket over the groups) and
-the classifier are named on the drawing; a line each below says what they do. About 900×170 px.
+the classifier are named on the drawing; a line each below says what they do. 850×176 px (VGG16
+in Chromium at 1280×800, tests/test_glance_browser.py holds it to 900×190).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import anywidget
 import traitlets
 
 from vggviz.plan.architecture import COMPONENTS
-from vggviz.plan.glance import SIDE_PX, Glance, network_glance
+from vggviz.plan.glance import SCALE, SIDE_PX, Glance, network_glance
 from vggviz.render.charts import COMPONENT_COLORS
 
 COLOURS = {"input": "#9e9e9e", **COMPONENT_COLORS}
@@ -44,6 +45,10 @@ export default {
     root.setAttribute("role", "group");
     root.setAttribute("aria-label", "The network at a glance: each part, drawn to scale");
     const id = Math.random().toString(36).slice(2);
+    const scale = document.createElement("span");  // how to read the drawing, for everyone
+    scale.className = "vggviz-glance-sr";
+    scale.id = `vggviz-glance-${id}-scale`;
+    root.setAttribute("aria-describedby", scale.id);
     const part = (block, index) => {
       const chooses = block.role !== "input";
       const item = document.createElement(chooses ? "button" : "div");
@@ -128,7 +133,9 @@ export default {
         line.append(swatch, name, text);
         lines.append(line);
       }
-      root.replaceChildren(row, lines);
+      scale.textContent = model.get("scale");
+      row.title = model.get("scale");
+      root.replaceChildren(row, lines, scale);
       mark();
       if (focused) root.querySelector(`[data-part="${focused}"]`)?.focus();
     };
@@ -149,15 +156,19 @@ export default {
 
 _CSS = """
 .vggviz-glance { font-size: 12px; line-height: 1.25; color: __INK__; max-width: 900px; }
-.vggviz-glance-row { display: flex; align-items: stretch; gap: 0 2px; }
-.vggviz-glance-learner { display: flex; align-items: stretch; gap: 0 2px; position: relative; }
-.vggviz-glance-bracket { position: absolute; left: 20px; right: 6px; top: 5px; height: 4px;
-  border: 1px solid __INK__; border-bottom: none; pointer-events: none; z-index: 1;
-  font-weight: bold; line-height: 1; text-align: center; }
-.vggviz-glance-bracket > span { position: relative; top: -7px; padding: 0 4px;
-  background: #fff; }
+.vggviz-glance-row { display: flex; align-items: stretch; gap: 0 2px; padding-top: 14px; }
+/* the learner's bracket, in a strip of its own over the groups: ⌐ learner: groups 1–5 ¬ */
+.vggviz-glance-learner { display: flex; align-items: stretch; gap: 0 2px; position: relative;
+  margin-top: -14px; padding-top: 14px; }
+.vggviz-glance-bracket { position: absolute; left: 2px; right: 2px; top: 0; height: 13px;
+  display: flex; align-items: flex-start; gap: 6px; pointer-events: none;
+  font-weight: bold; line-height: 1; white-space: nowrap; }
+.vggviz-glance-bracket::before, .vggviz-glance-bracket::after { content: ""; flex: 1;
+  height: 6px; margin-top: 6px; border-top: 1px solid __INK__; }
+.vggviz-glance-bracket::before { border-left: 1px solid __INK__; }
+.vggviz-glance-bracket::after { border-right: 1px solid __INK__; }
 .vggviz-glance-part { display: flex; flex-direction: column; align-items: center;
-  justify-content: flex-start; min-width: 72px; margin: 0; padding: 10px 4px 2px;
+  justify-content: flex-start; min-width: 72px; margin: 0; padding: 3px 4px 2px;
   font: inherit; color: inherit; background: #fff; border: 2px solid transparent;
   border-radius: 6px; }
 button.vggviz-glance-part { cursor: pointer; border-color: __EDGE__; }
@@ -176,7 +187,7 @@ button.vggviz-glance-part[aria-pressed="true"] .vggviz-glance-label { text-decor
 .vggviz-glance-label { font-weight: bold; white-space: nowrap; margin-top: 1px; }
 .vggviz-glance-shape { white-space: nowrap; }
 .vggviz-glance-arrow { align-self: flex-start; color: __MUTED__; font-size: 14px;
-  margin-top: calc(10px + var(--vggviz-glance-drawing) / 2 - 9px); }
+  margin-top: calc(3px + var(--vggviz-glance-drawing) / 2 - 9px); }
 .vggviz-glance-lines { margin-top: 2px; }
 .vggviz-glance-lines p { margin: 0; }
 .vggviz-glance-swatch { display: inline-block; width: 10px; height: 10px; margin-right: 5px;
@@ -200,6 +211,7 @@ class _Blocks(anywidget.AnyWidget):
     lines = traitlets.List(traitlets.List()).tag(sync=True)
     shown = traitlets.Unicode("").tag(sync=True)
     drawing_px = traitlets.Int(DRAWING_PX).tag(sync=True)
+    scale = traitlets.Unicode(SCALE).tag(sync=True)
 
 
 class NetworkGlance:
