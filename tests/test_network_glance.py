@@ -58,6 +58,13 @@ def test_show_draws_the_variant_and_stem_and_marks_the_part():
         panel.show("vgg16", "vgg", "group6")
 
 
+def test_reveal_asks_the_page_to_go_to_a_part_shown_elsewhere(monkeypatch):
+    panel, sent = NetworkGlance(), []
+    monkeypatch.setattr(panel.widget, "send", sent.append)
+    panel.reveal(".vggviz-classifier-view")
+    assert sent == [{"do": "reveal", "selector": ".vggviz-classifier-view"}]
+
+
 def _contrast(a: str, b: str) -> float:
     """WCAG 2.1's contrast ratio of two #rrggbb colours."""
     def luminance(colour: str) -> float:

@@ -144,6 +144,16 @@ export default {
         button.setAttribute("aria-pressed", String(button.dataset.part === model.get("shown")));
       }
     };
+    model.on("msg:custom", (msg) => {  // go to a part shown elsewhere on the page
+      if (msg?.do !== "reveal") return;
+      const target = document.querySelector(msg.selector);
+      if (!target) return;
+      if (!target.matches("a[href], button, input, select, textarea, [tabindex]")) {
+        target.tabIndex = -1;  // focus follows, so the keyboard goes on from there
+      }
+      target.scrollIntoView({ block: "start" });
+      target.focus({ preventScroll: true });
+    });
     model.on("change:blocks", draw);
     model.on("change:lines", draw);
     model.on("change:drawing_px", draw);
@@ -243,6 +253,11 @@ class NetworkGlance:
             self.widget.lines = [[TITLES[role], text, SWATCHES[role]]
                                  for role, text in glance.lines.items()]
         self.widget.shown = stage
+
+    def reveal(self, selector: str) -> None:
+        """Scroll the page to the first element matching the CSS `selector` and move the focus
+        to it: where a part is shown further down (the explorer's classifier view)."""
+        self.widget.send({"do": "reveal", "selector": selector})
 
     @property
     def shown(self) -> str:
