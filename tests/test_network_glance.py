@@ -34,7 +34,7 @@ def test_the_input_and_anything_else_are_not_parts_to_go_to():
     chosen = []
     panel = NetworkGlance(chosen.append)
     for content in ({"type": "choose", "stage": "input"}, {"type": "choose", "stage": "fc1"},
-                    {"type": "keydown", "stage": "stem"}, {"type": "choose"}):
+                    {"type": "keydown", "stage": "stem"}, {"type": "choose"}, "stem"):
         panel.widget._handle_custom_msg(content, [])
     assert chosen == [] and panel.shown == ""
 

@@ -45,7 +45,7 @@ export default {
     root.setAttribute("role", "group");
     root.setAttribute("aria-label", "The network at a glance: each part, drawn to scale");
     const id = Math.random().toString(36).slice(2);
-    const scale = document.createElement("span");  // how to read the drawing, for everyone
+    const scale = document.createElement("span");  // how to read it: read aloud, and on hover
     scale.className = "vggviz-glance-sr";
     scale.id = `vggviz-glance-${id}-scale`;
     root.setAttribute("aria-describedby", scale.id);
@@ -265,8 +265,10 @@ class NetworkGlance:
         return self.widget.shown
 
     def _received(self, _widget, content: dict, _buffers) -> None:
-        stage = content.get("stage") if isinstance(content, dict) else None
-        if content.get("type") != "choose" or stage not in COMPONENTS:
+        if not isinstance(content, dict) or content.get("type") != "choose":
+            return
+        stage = content.get("stage")
+        if stage not in COMPONENTS:
             return
         self.widget.shown = stage
         self.on_choose(stage)
