@@ -13,10 +13,11 @@ from matplotlib.figure import Figure
 from vggviz.plan import formatting as fmt
 from vggviz.plan import series
 from vggviz.plan.accounting import summarize_all
-from vggviz.plan.architecture import STEMS, VARIANTS
+from vggviz.plan.architecture import COMPONENTS, STEMS, VARIANTS
 from vggviz.render import charts
 from vggviz.ui.panels import chart_tables
 from vggviz.ui.panels.head_costs import ClassifierHead
+from vggviz.ui.panels.network_glance import NetworkGlance
 from vggviz.ui.panels.stack_panel import stack_panel
 from vggviz.ui.parts import glossary
 from vggviz.ui.parts.controls import StatusLine, framed, picture
@@ -75,6 +76,10 @@ class VGGFamily:
         self.frames = {"size": framed(self.size_chart), "params": framed(self.params_chart),
                        "memory": framed(self.memory_chart), "macs": framed(self.macs_chart)}
         self.head = ClassifierHead()
+        # The chosen variant drawn as its parts; a part pressed is marked there and its
+        # parameters' column marked in the table below.
+        self.glance = NetworkGlance(self._choose_part)
+        self._counted = ""  # the table's HTML, its chosen part's column marked by _mark_part
         self.frames["head"] = self.head.frame  # a chart's frame is dimmed while it is stale
         # Each chart's numbers, visually hidden beside it, for a screen reader; its alt is
         # the table's caption.
@@ -103,6 +108,7 @@ class VGGFamily:
             # No intro of its own: the notebook's markdown above says it.
             w.HTML(f"<style>.{STALE} {{opacity: 0.3}}{TABLE_STYLE}</style>{glossary.STYLE}"),
             w.HBox([controls, self.frames["size"]]), self.status.widget,
+            self.glance.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
             self.log, self.frames["params"], self.frames["memory"], self.frames["macs"],
@@ -153,12 +159,14 @@ class VGGFamily:
                 self._adjusting = False
         n = self.size.value
         summaries = summarize_all(stem=stem, input_shape=(n, n, 3))
-        self.table.value = (
+        self._counted = (
             "<div class='vggviz-family-scroll' role='region' tabindex='0' "
             "aria-label='Every variant, counted'>"
             f"{fmt.html_table(*fmt.variants_table(summaries), css_class='vggviz-family')}</div>")
+        self._mark_part()
         self.stacks.value = stack_panel(variant, stem)
         self.head.show(variant, stem, n)
+        self.glance.show(variant, stem, self.glance.shown, n)
         setting = f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1"
         # Each chart and its table read one series, counted here once.
         by_size = series.input_sizes(variant, sizes, stem=stem, current=n)
@@ -232,6 +240,22 @@ class VGGFamily:
                     settled()
 
         self._worker.submit(draw_waiting)
+
+    def _choose_part(self, part: str) -> None:
+        """A part pressed in the drawing (which marks it): its column is marked in the table."""
+        self._mark_part()
+
+    def _mark_part(self) -> None:
+        """The table, with the column of the part marked in the drawing (if any) marked too:
+        tinted and edged in blue, its heading underlined."""
+        part, mark = self.glance.shown, ""
+        if part:
+            column = 2 + COMPONENTS.index(part)  # after the variant's column; 1-based
+            cells = f"table.vggviz-family tr > :nth-child({column})"
+            mark = (f"<style>{cells} {{background: #e8f0fe; box-shadow: inset 2px 0 #1a56db, "
+                    f"inset -2px 0 #1a56db}} {cells}:is(th) {{text-decoration: underline "
+                    f"2px}}</style>")
+        self.table.value = mark + self._counted
 
     def _show(self, chart: str, drawn: tuple[bytes, chart_tables.Table]) -> None:
         """A chart's picture, its alt (the table's caption) and its numbers as a table."""
