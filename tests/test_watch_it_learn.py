@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from vggviz.plan.training import TrainSettings
+from vggviz.plan.training import COMPARISON, TrainSettings
 from vggviz.render import render_grid, render_kernels
 from vggviz.sources.runs import list_runs, write_run
 from vggviz.ui.dashboards.watch_it_learn import WatchItLearn
@@ -106,9 +107,14 @@ def test_no_stem_chosen_is_said_and_nothing_starts(isolated_cache):
 def test_choosing_the_pooled_stem_trains_both_on_images_it_takes(isolated_cache):
     app = WatchItLearn(TINY)
     assert "32×32 px" in app.size_note.value
+    (alone,) = app.settings()
+    assert (alone.schedule, alone.clip_norm) == ("constant", 0.0)  # one stem: the plain rate
     app.stems["pooled"].value = True
     assert "64×64 px" in app.size_note.value and "needs at least 64" in app.size_note.value
     assert [(s.stem, s.size) for s in app.settings()] == [("vgg", 64), ("pooled", 64)]
+    vgg, pooled = app.settings()  # compared: the comparison's stabiliser, the same for both
+    assert replace(vgg, stem="pooled") == pooled and vgg.clip_norm == COMPARISON["clip_norm"]
+    assert vgg.schedule == "cosine"
 
 
 @pytest.mark.slow
