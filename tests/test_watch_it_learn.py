@@ -122,10 +122,12 @@ def test_a_tiny_run_is_drawn_while_it_trains_then_kept_and_replayed(isolated_cac
     app = WatchItLearn(TINY)
     app.images.value = 64
     seen = []  # (step, kernels picture) each time a snapshot is drawn live
+    progress = []  # the progress line then
     show = app.view.show
 
     def watched(now, start, *args, **kwargs):
         show(now, start, *args, **kwargs)
+        progress.append(app.progress_text.value)
         seen.append((now.step, start.step, app.bar.layout.display, app.cancel_button.disabled))
 
     app.view.show = watched
@@ -138,6 +140,9 @@ def test_a_tiny_run_is_drawn_while_it_trains_then_kept_and_replayed(isolated_cac
     assert len(runs) == 1 and not damaged and runs[0].status == "finished"
     assert app.runs.value == str(runs[0].path)
     assert "finished" in app.progress_text.value and "held-out accuracy" in app.progress_text.value
+    from vggviz.network.training import hardware, hardware_words  # TensorFlow: imported late
+    said = f"training the VGG stem {hardware_words(hardware())}: "
+    assert any(said in text for text in progress)  # said while it trained
     assert app.bar.value == app.bar.max == 2
     assert not app.train_button.disabled and app.cancel_button.layout.display == "none"
     assert app.slider.max == len(runs[0]) - 1

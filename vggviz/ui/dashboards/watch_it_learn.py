@@ -295,14 +295,13 @@ class WatchItLearn:
 
             from vggviz.network.training import hardware, hardware_words, train
             where = hardware()
-            self.status.show(f"training {len(runs)} run{'s' * (len(runs) > 1)} "
-                             f"{hardware_words(where)}, {runs[0].optimiser_words}")
             done_before = 0
             for number, settings in enumerate(runs, 1):
                 if cancel.is_set():
                     break
                 stem, title = settings.stem, STEMS[settings.stem].title
                 what = f"{title} ({number} of {len(runs)})" if len(runs) > 1 else title
+                what += f" {hardware_words(where)}"
 
                 def progress(done: int, _all: int, note: str, what=what, before=done_before):
                     now = time.monotonic()
