@@ -7,9 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from vggviz.cli import main
-from vggviz.network.training import BatchOrder, pipeline
+from vggviz.cli import build_parser, main, train_settings
+from vggviz.network.training import BatchOrder, hardware, hardware_words, pipeline
 from vggviz.plan.stem_race import format_table, race_table
+from vggviz.plan.training import COMPARISON
 from vggviz.render.stem_race import race_curves
 from vggviz.sources.runs import comparisons, list_runs, write_run
 from vggviz.ui.panels.measure_panel import accuracy_section
@@ -51,6 +52,38 @@ def test_the_table_refuses_runs_trained_otherwise_than_by_the_stem():
     with pytest.raises(ValueError, match="differs from the vgg stem's in seed"):
         race_table([_manifest("vgg", [0.5], [1.0]), _manifest("pooled", [0.5], [1.0], seed=1)],
                    [1, 1])
+    with pytest.raises(ValueError, match="differs from the vgg stem's in clip_norm"):
+        race_table([_manifest("vgg", [0.5], [1.0]), _stabilised("pooled") | {
+            "settings": _stabilised("pooled")["settings"] | {"clip_norm": 5.0}}], [1, 1])
+    with pytest.raises(ValueError, match="differs from the vgg stem's in precision"):
+        race_table([_manifest("vgg", [0.5], [1.0]) | {"precision": "float32"},
+                    _manifest("pooled", [0.5], [1.0]) | {"precision": "mixed_float16"}], [1, 1])
+
+
+def _stabilised(stem: str) -> dict:
+    m = _manifest(stem, [0.5, 0.6], [1.0, 1.0])
+    return m | {"settings": m["settings"] | COMPARISON, "precision": "float32", "device": "CPU"}
+
+
+def test_the_table_says_the_stabiliser_and_precision_the_stems_trained_with():
+    text = format_table(race_table([_stabilised("vgg"), _stabilised("pooled")], [1, 1]))
+    assert ("SGD lr 0.01 momentum 0.9 (1-epoch warm-up, then cosine decay to 0), gradients "
+            "clipped to global norm 1, seed 0; float32 on CPU") in text
+    # a run kept before schedules were settings: the plain rate, said as before
+    old = format_table(race_table([_manifest("vgg", [0.5], [1.0]),
+                                   _manifest("pooled", [0.5], [1.0])], [1, 1]))
+    assert "SGD lr 0.01 momentum 0.9, seed 0" in old and "cosine" not in old
+
+
+def test_the_comparison_trains_every_stem_with_the_stabiliser_unless_told_otherwise():
+    parser = build_parser()
+    args = parser.parse_args(["train", "--stems", "vgg,pooled", "--size", "64"])
+    settings = train_settings(args)
+    assert {k: getattr(settings, k) for k in COMPARISON} == COMPARISON
+    assert train_settings(parser.parse_args(["train"])).clip_norm == 0.0  # a single run: none
+    told = train_settings(parser.parse_args(["train", "--stems", "vgg,pooled", "--clip-norm",
+                                             "0", "--schedule", "constant", "--warmup", "0"]))
+    assert (told.schedule, told.warmup_epochs, told.clip_norm) == ("constant", 0, 0.0)
 
 
 def test_the_curves_draw_one_line_per_stem_against_steps_and_seconds():
@@ -106,7 +139,9 @@ def test_train_stems_prints_the_table_of_two_stems_that_saw_the_same_images(isol
     assert main(["train", "--stems", "vgg,pooled", "--size", "64", "--train-images", "64",
                  "--test-images", "32", "--epochs", "1", "--batch", "32",
                  "--widths", "4,4,4,4,4"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert f"each SGD lr 0.01 momentum 0.9 (cosine decay to 0), gradients clipped to global " \
+           f"norm 1, {hardware_words(hardware())}" in err  # said as training starts
     runs, damaged = list_runs()
     assert damaged == [] and len(runs) == 2
     (ident, race_runs), = comparisons(runs)
@@ -114,6 +149,9 @@ def test_train_stems_prints_the_table_of_two_stems_that_saw_the_same_images(isol
     orders = {r.manifest["batch_order_sha256"] for r in race_runs}
     assert len(orders) == 1  # the two stems saw the same images in the same order
     for run in race_runs:
+        assert {k: run.settings[k] for k in COMPARISON} == {  # the stabiliser, one epoch: no
+            **COMPARISON, "warmup_epochs": 0}                   # warm-up
+        assert {k: run.manifest[k] for k in ("device", "precision")} == hardware()
         peak = run.manifest["peak_memory"]
         assert peak["source"] in ("allocator", "rss") and peak["mb"] > 0
         assert run.epochs[0]["steps"] == 2

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import math
 import threading
+from dataclasses import replace
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from vggviz.by_hand.glorot import glorot_uniform
 from vggviz.by_hand.kernel_structure import kernel_structure
 from vggviz.network.recording import snapshot_steps
-from vggviz.network.training import caffe, train, trainable_vgg, training_data
-from vggviz.plan.training import TrainSettings
+from vggviz.network.training import (
+    caffe,
+    compiled,
+    hardware,
+    hardware_words,
+    learning_rate,
+    train,
+    trainable_vgg,
+    training_data,
+)
+from vggviz.plan.training import COMPARISON, TrainSettings, for_comparison, precision_for
 from vggviz.sources.images import preprocess
 from vggviz.sources.runs import list_runs, read_run
 
@@ -77,6 +90,7 @@ def test_a_short_training_records_its_run_and_replay_equals_the_record(isolated_
     assert a["probe_maps"].shape == (len(a["steps"]), 32, 32, 64)
     assert np.array_equal(a["probe_image"], training_data(TINY)[1].images[0])
     assert run.settings["widths"] == [8, 8, 8, 8, 8] and len(run.class_names) == 10
+    assert {k: run.manifest[k] for k in ("device", "precision")} == hardware()
     assert [r.name for r in list_runs()[0]] == [run.name]
 
 
@@ -105,3 +119,72 @@ def test_the_default_run_learns_and_its_stem_kernels_gain_structure(isolated_cac
     # 64 kernels at random: mean share 1/3, standard error ≈ 0.016
     assert np.mean(start.smooth) < 0.4 and np.mean(end.smooth) > 0.45, (start, end)
     assert np.mean(end.edge) > 2 * end.edge_chance
+
+
+def test_settings_refuse_a_schedule_they_cannot_follow_in_words():
+    with pytest.raises(ValueError, match="unknown schedule 'step'"):
+        TrainSettings(schedule="step").check()
+    with pytest.raises(ValueError, match="needs the cosine schedule"):
+        TrainSettings(warmup_epochs=1).check()
+    with pytest.raises(ValueError, match="more epochs than that"):
+        TrainSettings(schedule="cosine", warmup_epochs=2, epochs=2).check()
+    with pytest.raises(ValueError, match="clip_norm must be 0"):
+        TrainSettings(clip_norm=-1.0).check()
+
+
+def test_the_cosine_schedule_warms_up_linearly_then_decays_to_zero():
+    settings = TrainSettings(train_images=640, batch=64, epochs=5, schedule="cosine",
+                             warmup_epochs=1)  # 10 steps an epoch: 10 of warm-up, 40 of decay
+    rate = learning_rate(settings)
+    at = [float(rate(step)) for step in (0, 5, 10, 30, 50)]
+    # the textbook cosine: lr · ½(1 + cos(π t/T)), t steps after the warm-up, T = 40
+    assert at == pytest.approx([0.0, 0.005, 0.01, 0.01 * 0.5 * (1 + math.cos(math.pi / 2)), 0.0],
+                               abs=1e-7)
+    assert learning_rate(TrainSettings()) == 0.01  # the single run's: constant
+
+
+def test_the_comparisons_stabiliser_reaches_the_optimiser():
+    settings = for_comparison(TINY).check()
+    assert (settings.schedule, settings.warmup_epochs, settings.clip_norm) == ("cosine", 1, 1.0)
+    optimizer = compiled(settings, 10).optimizer
+    assert optimizer.global_clipnorm == COMPARISON["clip_norm"]
+    assert float(optimizer.learning_rate) == 0.0  # step 0 of the warm-up
+    single = compiled(TINY, 10).optimizer
+    assert single.global_clipnorm is None and float(single.learning_rate) == pytest.approx(0.01)
+    assert for_comparison(TINY, clip_norm=0.0).clip_norm == 0.0  # what is given wins
+    assert for_comparison(TrainSettings(epochs=1)).check().warmup_epochs == 0
+
+
+def test_the_precision_is_mixed_float16_only_where_a_gpu_is_seen(monkeypatch):
+    assert precision_for([]) == "float32"
+    gpu = tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")
+    assert precision_for([gpu]) == "mixed_float16"
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: [gpu] if kind == "GPU" else [])
+    where = hardware()
+    assert where == {"device": "GPU:0", "precision": "mixed_float16"}
+    assert hardware_words(where) == "on GPU:0 in mixed float16 (softmax in float32)"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    assert hardware_words(hardware()) == "on the CPU in float32"
+
+
+def test_a_model_in_mixed_float16_trains_a_step_and_answers_in_float32():
+    settings = replace(TINY, size=32, widths=(4, 4, 4, 4, 4)).check()
+    model = compiled(settings, 3, "mixed_float16")
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
+    conv = model.get_layer("block1_conv1")
+    assert conv.compute_dtype == "float16" and conv.kernel.dtype == "float32"
+    assert model.get_layer("predictions").compute_dtype == "float32"
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)  # Keras scales loss
+    images = caffe(training_data(settings)[0].images[:8])
+    before, scale = conv.kernel.numpy().copy(), model.optimizer.initial_scale
+    # The first steps overflow float16 at Keras' initial loss scale (2¹⁵): skipped, the scale
+    # halved, until one fits; then the weights move.
+    losses = [model.train_on_batch(images, np.arange(8) % 3, return_dict=True)["loss"]
+              for _ in range(4)]
+    assert np.all(np.isfinite(losses)) and not np.array_equal(before, conv.kernel.numpy())
+    assert float(model.optimizer.dynamic_scale) < scale
+    out = model(images[:2])
+    assert out.dtype == "float32" and np.allclose(np.sum(out.numpy(), axis=1), 1, atol=1e-3)
+    assert trainable_vgg(widths=(4, 4, 4, 4, 4)).get_layer("block1_conv1").compute_dtype == \
+        "float32"  # a model built after it is float32 again

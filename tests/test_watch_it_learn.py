@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from vggviz.plan.training import TrainSettings
+from vggviz.plan.training import COMPARISON, TrainSettings
 from vggviz.render import render_grid, render_kernels
 from vggviz.sources.runs import list_runs, write_run
 from vggviz.ui.dashboards.watch_it_learn import WatchItLearn
@@ -106,9 +107,14 @@ def test_no_stem_chosen_is_said_and_nothing_starts(isolated_cache):
 def test_choosing_the_pooled_stem_trains_both_on_images_it_takes(isolated_cache):
     app = WatchItLearn(TINY)
     assert "32×32 px" in app.size_note.value
+    (alone,) = app.settings()
+    assert (alone.schedule, alone.clip_norm) == ("constant", 0.0)  # one stem: the plain rate
     app.stems["pooled"].value = True
     assert "64×64 px" in app.size_note.value and "needs at least 64" in app.size_note.value
     assert [(s.stem, s.size) for s in app.settings()] == [("vgg", 64), ("pooled", 64)]
+    vgg, pooled = app.settings()  # compared: the comparison's stabiliser, the same for both
+    assert replace(vgg, stem="pooled") == pooled and vgg.clip_norm == COMPARISON["clip_norm"]
+    assert vgg.schedule == "cosine"
 
 
 @pytest.mark.slow
@@ -116,10 +122,12 @@ def test_a_tiny_run_is_drawn_while_it_trains_then_kept_and_replayed(isolated_cac
     app = WatchItLearn(TINY)
     app.images.value = 64
     seen = []  # (step, kernels picture) each time a snapshot is drawn live
+    progress = []  # the progress line then
     show = app.view.show
 
     def watched(now, start, *args, **kwargs):
         show(now, start, *args, **kwargs)
+        progress.append(app.progress_text.value)
         seen.append((now.step, start.step, app.bar.layout.display, app.cancel_button.disabled))
 
     app.view.show = watched
@@ -132,6 +140,9 @@ def test_a_tiny_run_is_drawn_while_it_trains_then_kept_and_replayed(isolated_cac
     assert len(runs) == 1 and not damaged and runs[0].status == "finished"
     assert app.runs.value == str(runs[0].path)
     assert "finished" in app.progress_text.value and "held-out accuracy" in app.progress_text.value
+    from vggviz.network.training import hardware, hardware_words  # TensorFlow: imported late
+    said = f"training the VGG stem {hardware_words(hardware())}: "
+    assert any(said in text for text in progress)  # said while it trained
     assert app.bar.value == app.bar.max == 2
     assert not app.train_button.disabled and app.cancel_button.layout.display == "none"
     assert app.slider.max == len(runs[0]) - 1

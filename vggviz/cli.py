@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vggviz.plan.accounting import Summary, summarize, summarize_all
 from vggviz.plan.architecture import CLASSIFIERS, STAGES, STEMS, VARIANTS
-from vggviz.plan.training import DATA, TrainSettings
+from vggviz.plan.training import COMPARISON, DATA, SCHEDULES, TrainSettings, for_comparison
 
 
 class _Parser(argparse.ArgumentParser):
@@ -499,11 +499,19 @@ def epochs_done(epochs: list[dict]) -> str:
 
 
 def train_settings(args: argparse.Namespace) -> TrainSettings:
-    """The training settings `vggviz train`'s options ask for (not yet checked)."""
-    return TrainSettings(variant=args.variant, stem=args.stem, size=args.size,
-                         widths=args.widths, data=args.data, epochs=args.epochs,
-                         batch=args.batch, train_images=args.train_images,
-                         test_images=args.test_images, learning_rate=args.lr, seed=args.seed)
+    """The training settings `vggviz train`'s options ask for (not yet checked); with --stems,
+    the comparison's stabiliser unless an option says otherwise."""
+    from dataclasses import replace
+
+    settings = TrainSettings(variant=args.variant, stem=args.stem, size=args.size,
+                             widths=args.widths, data=args.data, epochs=args.epochs,
+                             batch=args.batch, train_images=args.train_images,
+                             test_images=args.test_images, learning_rate=args.lr,
+                             seed=args.seed)
+    given = {name: value for name, value in (("schedule", args.schedule),
+                                             ("warmup_epochs", args.warmup),
+                                             ("clip_norm", args.clip_norm)) if value is not None}
+    return for_comparison(settings, **given) if args.stems else replace(settings, **given)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -515,7 +523,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from vggviz.by_hand.kernel_structure import kernel_structure
-    from vggviz.network.training import train, training_data
+    from vggviz.network.training import hardware, hardware_words, train, training_data
     from vggviz.sources.datasets import DataUnavailable
     from vggviz.sources.runs import cannot_keep
 
@@ -532,13 +540,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     settings = replace(settings, train_images=len(data[0]), test_images=len(data[1]))
     cancel = threading.Event()
     total = settings.epochs * settings.steps_per_epoch
+    where = hardware()
+    print(f"training {settings.variant}, {settings.stem} stem, {settings.size} px, "
+          f"{settings.optimiser_words}, {hardware_words(where)}", file=sys.stderr)
     with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
             cancel_on_interrupt(cancel):
         def progress(done: int, total: int, note: str) -> None:
             bar.set_postfix_str(note, refresh=False)
             bar.update(done - bar.n)
 
-        trained = train(settings, cancel=cancel, progress=progress, data=data)
+        trained = train(settings, cancel=cancel, progress=progress, data=data, where=where)
     run = trained.run
     if run.status == "cancelled":
         print(f"cancelled after {trained.recorder.step} of {total} steps; kept what was done")
@@ -561,6 +572,7 @@ def train_stems(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from vggviz.network.stem_race import race
+    from vggviz.network.training import hardware, hardware_words
     from vggviz.plan.stem_race import format_table
     from vggviz.sources.runs import cannot_keep, comparison_table
 
@@ -572,13 +584,16 @@ def train_stems(args: argparse.Namespace) -> None:
         raise CommandError(problem)
     cancel = threading.Event()
     total = len(args.stems) * settings.epochs * settings.steps_per_epoch
+    where = hardware()
+    print(f"training the {', '.join(args.stems)} stems one after the other, each "
+          f"{settings.optimiser_words}, {hardware_words(where)}", file=sys.stderr)
     with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
             cancel_on_interrupt(cancel):
         def progress(done: int, total: int, note: str) -> None:
             bar.set_postfix_str(note, refresh=False)
             bar.update(done - bar.n)
 
-        runs = race(settings, args.stems, progress=progress, cancel=cancel)
+        runs = race(settings, args.stems, progress=progress, cancel=cancel, where=where)
     if len(runs) < len(args.stems) or any(run.status != "finished" for run in runs):
         print(f"cancelled; kept the runs done: {', '.join(str(r.path) for r in runs)}")
         return
@@ -769,6 +784,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"held-out images ({d.test_images})")
     p.add_argument("--lr", type=float, default=d.learning_rate,
                    help=f"SGD learning rate ({d.learning_rate})")
+    p.add_argument("--schedule", choices=SCHEDULES, default=None,
+                   help=f"the learning rate's course: constant, or cosine decay to 0 after the "
+                   f"warm-up ({d.schedule}; with --stems {COMPARISON['schedule']})")
+    p.add_argument("--warmup", type=int, default=None, metavar="N",
+                   help=f"epochs of linear warm-up, with the cosine schedule ({d.warmup_epochs}; "
+                   f"with --stems {COMPARISON['warmup_epochs']})")
+    p.add_argument("--clip-norm", type=float, default=None, metavar="X",
+                   help=f"clip the gradients to this global norm, 0 for none ({d.clip_norm:g}; "
+                   f"with --stems {COMPARISON['clip_norm']:g})")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the data and the weights")
     p.set_defaults(func=cmd_train)
 

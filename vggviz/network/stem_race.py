@@ -32,10 +32,11 @@ def comparison_id(settings: TrainSettings, stems: Sequence[str]) -> str:
 
 def race(settings: TrainSettings, stems: Sequence[str], *,
          progress: Callable[[int, int, str], None] | None = None,
-         cancel: threading.Event | None = None) -> list[Run]:
+         cancel: threading.Event | None = None, where: dict | None = None) -> list[Run]:
     """Train `settings` once per stem of `stems`, each in a fresh process, and return the runs
     (one comparison id). `progress(done, total, what)` hears of every step; `cancel` stops the
-    stem in training (what it did is kept) and trains no further stem."""
+    stem in training (what it did is kept) and trains no further stem; `where`, the device and
+    precision every stem trains in (each worker's own `hardware()` when None)."""
     stems = list(dict.fromkeys(stems))
     if len(stems) < 2:
         raise ValueError(f"a comparison needs two stems or more, got {', '.join(stems) or 'none'}")
@@ -55,15 +56,15 @@ def race(settings: TrainSettings, stems: Sequence[str], *,
                 progress(index * per_stem + done, per_stem * len(checked),
                          f"{stem} stem {note}".strip())
 
-        runs.append(_train_in_fresh_process(stem_settings, ident, told, cancel))
+        runs.append(_train_in_fresh_process(stem_settings, ident, told, cancel, where))
     return runs
 
 
 def _train_in_fresh_process(settings: TrainSettings, ident: str,
                             told: Callable[[int, str], None],
-                            cancel: threading.Event | None) -> Run:
+                            cancel: threading.Event | None, where: dict | None) -> Run:
     """Run the worker for one stem; its run, read back from the cache."""
-    request = json.dumps({"settings": settings.to_dict(), "comparison": ident})
+    request = json.dumps({"settings": settings.to_dict(), "comparison": ident, "where": where})
     with tempfile.TemporaryFile("w+") as errors:
         process = subprocess.Popen([sys.executable, "-m", "vggviz.network.stem_race", request],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
@@ -108,7 +109,7 @@ def _work(request: dict) -> str:
             print(json.dumps({"done": done, "note": note}), flush=True)
 
     trained = train(TrainSettings(**fields), cancel=cancel, progress=progress,
-                    comparison=request["comparison"])
+                    comparison=request["comparison"], where=request.get("where"))
     return str(trained.run.path)
 
 

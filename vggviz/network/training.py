@@ -9,9 +9,10 @@ Keras' 'caffe' preprocessing (RGB→BGR, minus the ImageNet mean), done in the i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import keras
@@ -29,7 +30,7 @@ from vggviz.plan.architecture import (
     stem_layers,
     whole_number,
 )
-from vggviz.plan.training import TrainSettings
+from vggviz.plan.training import TrainSettings, precision_for
 from vggviz.sources.datasets import load_data
 from vggviz.sources.images import IMAGENET_MEAN_BGR
 from vggviz.sources.runs import Run, cannot_keep, write_run
@@ -47,25 +48,58 @@ class Trained:
     run: Run | None
 
 
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Layers made within take the Keras dtype policy `name`; the global one is restored after."""
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def hardware() -> dict:
+    """Where a run trains and in what precision: the first GPU TensorFlow sees, under mixed
+    float16, or the CPU, in float32."""
+    gpus = tf.config.list_physical_devices("GPU")
+    return {"device": gpus[0].name.removeprefix("/physical_device:") if gpus else "CPU",
+            "precision": precision_for(gpus)}
+
+
+def hardware_words(where: dict) -> str:
+    """"on the CPU in float32", or "on GPU:0 in mixed float16 (softmax in float32)"."""
+    device = "the CPU" if where["device"] == "CPU" else where["device"]
+    precision = ("mixed float16 (softmax in float32)" if where["precision"] == "mixed_float16"
+                 else where["precision"])
+    return f"on {device} in {precision}"
+
+
 def trainable_vgg(variant: str = "vgg11", stem_design: str = "vgg", size: int = 32,
                   widths: Sequence[int] = TrainSettings.widths, classes: int = 10, *,
-                  seed: int = 0) -> keras.Model:
+                  seed: int = 0, precision: str = "float32") -> keras.Model:
     """A VGG of `variant` and `stem_design` for `size`×`size` RGB input whose groups have
     `widths` filters (the stem keeps its 64), ending in global average pooling and a softmax
-    over `classes`; layers named as Keras names them, weights seeded by `seed`."""
+    over `classes`; layers named as Keras names them, weights seeded by `seed`, computing under
+    the Keras dtype policy `precision` but for the softmax, always float32."""
     check_input_shape((size, size, 3), stem_design)
     if len(widths) != len(GROUPS):
         raise ValueError(f"widths gives each of the {len(GROUPS)} groups its filters, got "
                          f"{tuple(widths)}")
-    inputs = keras.Input((size, size, 3), name="input")
-    x = stem(inputs, variant, stem_design, seed=seed)
-    for index, width in enumerate(widths, 1):
-        width = whole_number(width, f"group {index}'s width", 1)
-        for spec in group_layers(variant, index):
-            x = make_layer(replace(spec, units=width) if spec.kind == "conv" else spec, seed)(x)
-    for spec in classifier_layers(classes, "gap"):
-        x = make_layer(spec, seed)(x)
-    return keras.Model(inputs, x, name=f"{variant}_{stem_design}_stem_{size}px")
+    *head, last = classifier_layers(classes, "gap")
+    with dtype_policy(precision):
+        inputs = keras.Input((size, size, 3), name="input")
+        x = stem(inputs, variant, stem_design, seed=seed)
+        for index, width in enumerate(widths, 1):
+            width = whole_number(width, f"group {index}'s width", 1)
+            for spec in group_layers(variant, index):
+                x = make_layer(replace(spec, units=width) if spec.kind == "conv" else spec,
+                               seed)(x)
+        for spec in head:
+            x = make_layer(spec, seed)(x)
+        with dtype_policy("float32"):  # the softmax in float32, as Keras' mixed precision asks
+            x = make_layer(last, seed)(x)
+        return keras.Model(inputs, x, name=f"{variant}_{stem_design}_stem_{size}px")
 
 
 def caffe(images: tf.Tensor) -> tf.Tensor:
@@ -130,15 +164,30 @@ def training_data(settings: TrainSettings) -> tuple[Shapes, Shapes]:
             shapes(settings.test_images, settings.size, seed=settings.seed + HELD_OUT_SEED))
 
 
-def compiled(settings: TrainSettings, classes: int) -> keras.Model:
-    """The model of `settings`, compiled: SGD with momentum, cross-entropy, accuracy. Seeds
-    Python's, numpy's and TensorFlow's global generators with the run's seed (Keras'
-    `set_random_seed`), so a run repeats exactly."""
+def learning_rate(settings: TrainSettings) -> float | keras.optimizers.schedules.CosineDecay:
+    """The settings' learning rate: a constant, or Keras' `CosineDecay` from a linear warm-up
+    over `warmup_epochs` to `learning_rate`, down to 0 at the last step."""
+    if settings.schedule == "constant":
+        return settings.learning_rate
+    warmup = settings.warmup_epochs * settings.steps_per_epoch
+    total = settings.epochs * settings.steps_per_epoch
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(settings.learning_rate, total)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, total - warmup, warmup_target=settings.learning_rate, warmup_steps=warmup)
+
+
+def compiled(settings: TrainSettings, classes: int, precision: str = "float32") -> keras.Model:
+    """The model of `settings`, compiled: SGD with momentum (scheduled and clipped as the
+    settings say), cross-entropy, accuracy; under the dtype policy `precision` (with mixed
+    float16, Keras scales the loss). Seeds Python's, numpy's and TensorFlow's global generators
+    with the run's seed (Keras' `set_random_seed`), so a run repeats exactly."""
     keras.utils.set_random_seed(settings.seed)
     model = trainable_vgg(settings.variant, settings.stem, settings.size, settings.widths,
-                          classes, seed=settings.seed)
-    model.compile(optimizer=keras.optimizers.SGD(settings.learning_rate,
-                                                 momentum=settings.momentum),
+                          classes, seed=settings.seed, precision=precision)
+    clip = {"global_clipnorm": settings.clip_norm} if settings.clip_norm else {}
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate(settings),
+                                                 momentum=settings.momentum, **clip),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=False)
     return model
@@ -149,20 +198,22 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
           keep: bool = True,
           data: tuple[Shapes, Shapes] | None = None,
           callbacks: Sequence[keras.callbacks.Callback] = (),
-          comparison: str | None = None) -> Trained:
+          comparison: str | None = None, where: dict | None = None) -> Trained:
     """Train as `settings` say (the default run if None) with `model.fit`, recording the run,
     its peak memory as `measure-stems` measures it and the order of its batches; `cancel`
     stops after the current step and keeps what was done; `on_snapshot` hears of each
     snapshot as it is recorded (a dashboard draws it live); with `keep` the run is written to
     the cache (a PermissionError before any training when it could not be); `comparison` names
-    the comparison of stems the run belongs to."""
+    the comparison of stems the run belongs to; `where` is the device and precision to train in
+    (`hardware()`'s, the default), kept in the run."""
     settings = (settings or TrainSettings()).check()
     problem = cannot_keep() if keep else None
     if problem:
         raise PermissionError(problem)
     train_set, test_set = data or training_data(settings)
     settings = replace(settings, train_images=len(train_set), test_images=len(test_set))
-    model = compiled(settings, len(train_set.class_names))
+    where = where or hardware()
+    model = compiled(settings, len(train_set.class_names), where["precision"])
     specs = stem_layers(settings.variant, settings.stem)
     probe = test_set.images[0]
     recorder = RunRecorder(probe, caffe(probe[None]).numpy(), kernel_layer=specs[0].name,
@@ -185,6 +236,7 @@ def train(settings: TrainSettings | None = None, *, cancel: threading.Event | No
                     "epochs": recorder.epochs,
                     "status": "cancelled" if recorder.cancelled else "finished",
                     "steps": recorder.step, "params": model.count_params(),
+                    "device": where["device"], "precision": where["precision"],
                     "recording_seconds": recorder.recording_seconds,
                     "data_seeds": {"train": settings.seed,
                                    "held_out": settings.seed + HELD_OUT_SEED},

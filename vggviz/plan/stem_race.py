@@ -9,6 +9,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from vggviz.plan.training import TrainSettings
+
 
 @dataclass(frozen=True)
 class StemRow:
@@ -55,8 +57,16 @@ def measured_on(manifest: Mapping) -> str:
             f"images of {len(manifest['class_names'])} classes) at {s['size']}×{s['size']} px; "
             f"{s['variant']} with learner widths {widths}; {s['epochs']} epoch"
             f"{'' if s['epochs'] == 1 else 's'} of batch "
-            f"{s['batch']}, SGD lr {s['learning_rate']} momentum {s['momentum']}, seed "
-            f"{s['seed']}")
+            f"{s['batch']}, {optimiser_words(s)}, seed {s['seed']}"
+            + (f"; {manifest['precision']} on {manifest['device']}"
+               if "precision" in manifest else ""))
+
+
+def optimiser_words(settings: Mapping) -> str:
+    """A run's optimiser in words, from its manifest's settings (runs kept before schedules and
+    clipping were settings trained with neither)."""
+    fields = {k: v for k, v in settings.items() if k in TrainSettings.__dataclass_fields__}
+    return TrainSettings(**fields).optimiser_words
 
 
 def race_table(manifests: Sequence[Mapping], values_in: Sequence[int]) -> RaceTable:
@@ -69,6 +79,7 @@ def race_table(manifests: Sequence[Mapping], values_in: Sequence[int]) -> RaceTa
     for m in manifests[1:]:
         differ = sorted(k for k in set(first["settings"]) | set(m["settings"])
                         if k != "stem" and first["settings"].get(k) != m["settings"].get(k))
+        differ += [k for k in ("precision",) if m.get(k) != first.get(k)]
         if differ:
             raise ValueError(f"the {m['settings']['stem']} stem's run differs from the "
                              f"{first['settings']['stem']} stem's in {', '.join(differ)}")

@@ -15,7 +15,7 @@ import ipywidgets as w
 import numpy as np
 
 from vggviz.plan.architecture import STEMS, VARIANTS
-from vggviz.plan.training import DATA, TrainSettings
+from vggviz.plan.training import DATA, TrainSettings, for_comparison
 from vggviz.sources.runs import Run, RunDamaged, Snapshot, cannot_keep, list_runs, read_run
 from vggviz.sources.shapes import shapes
 from vggviz.ui.panels.learning_view import LearningView
@@ -143,10 +143,12 @@ class WatchItLearn:
             raise ValueError("choose at least one stem to train")
         images = self.images.value
         held_out = min(self.base.test_images, max(MIN_IMAGES // 2, images // 6))
-        return [replace(self.base, data=self.data.value, variant=self.variant.value,
-                        widths=WIDTHS[self.width.value], stem=stem, size=self.size(),
-                        epochs=self.epochs.value, train_images=images,
-                        test_images=held_out).check() for stem in chosen]
+        base = replace(self.base, data=self.data.value, variant=self.variant.value,
+                       widths=WIDTHS[self.width.value], size=self.size(),
+                       epochs=self.epochs.value, train_images=images, test_images=held_out)
+        if len(chosen) > 1:  # stems compared: the comparison's stabiliser, the same for each
+            base = for_comparison(base)
+        return [replace(base, stem=stem).check() for stem in chosen]
 
     def size(self) -> int:
         """The images' side: the base size, or the least every chosen stem takes (stems are
@@ -291,13 +293,15 @@ class WatchItLearn:
         try:
             import keras
 
-            from vggviz.network.training import train
+            from vggviz.network.training import hardware, hardware_words, train
+            where = hardware()
             done_before = 0
             for number, settings in enumerate(runs, 1):
                 if cancel.is_set():
                     break
                 stem, title = settings.stem, STEMS[settings.stem].title
                 what = f"{title} ({number} of {len(runs)})" if len(runs) > 1 else title
+                what += f" {hardware_words(where)}"
 
                 def progress(done: int, _all: int, note: str, what=what, before=done_before):
                     now = time.monotonic()
@@ -312,7 +316,7 @@ class WatchItLearn:
                             k: float(v) for k, v in (logs or {}).items()}})
                         self.view.show_curves(self._live)
 
-                trained = train(settings, cancel=cancel, progress=progress,
+                trained = train(settings, cancel=cancel, progress=progress, where=where,
                                 on_snapshot=lambda s, st=settings: self._live_snapshot(s, st),
                                 callbacks=[keras.callbacks.LambdaCallback(
                                     on_epoch_end=epoch_end)])
