@@ -74,7 +74,7 @@ class StemExplorer:
         self.component_costs = ComponentCosts()
         self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.map_grid.cmap,
                                          normalize=self.map_grid.normalize, lock=self.lock)
-        self.classifier = ClassifierView(self.status.error)
+        self.classifier = ClassifierView(self.status.error, lock=self.lock)
         self.patterns = PatternView(self.chosen_map.choose, self.status.error,
                                     on_key=self.map_grid.on_key, lock=self.lock)
 

@@ -240,7 +240,7 @@ class PatternView:
 
     @entry
     def _find_one(self) -> None:
-        """"Find what it responds to": the chosen map's pattern, found in the background."""
+        """The "Find what it responds to" button: the chosen map's pattern, found aside."""
         if self._state is None or self._one is not None:
             return
         fx, stage, channel = self._state[:3]
@@ -249,7 +249,7 @@ class PatternView:
 
     @entry
     def _find_page(self) -> None:
-        """"Patterns of this page": shown if found before, else found in the background."""
+        """The "Patterns of this page" button: shown if found before, else found aside."""
         if self._state is None or self._page is not None:
             return
         fx, stage, order = self._state[0], self._state[1], self._state[4]
