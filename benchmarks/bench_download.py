@@ -121,7 +121,7 @@ def main() -> None:
     while app.downloads.running("vgg16"):
         for cmap in COLORMAPS:
             t = time.perf_counter()
-            app.cmap.value = cmap
+            app.map_grid.cmap.value = cmap
             during.append((time.perf_counter() - t) * 1e3)
         time.sleep(0.2)
     app.downloads.join()
@@ -129,7 +129,7 @@ def main() -> None:
     for _ in range(max(1, len(during) // len(COLORMAPS))):
         for cmap in COLORMAPS:
             t = time.perf_counter()
-            app.cmap.value = cmap
+            app.map_grid.cmap.value = cmap
             quiet.append((time.perf_counter() - t) * 1e3)
     print(f"colormap change while a download runs at {THROTTLE / 1e6:.0f} MB/s: {spread(during)}")
     print(f"colormap change with no download: {spread(quiet)}")

@@ -133,21 +133,21 @@ def main() -> None:
 
     # (3) the whole redraw in the app, after a colormap change
     app = StemExplorer()
-    cmaps = [value for _, value in app.cmap.options] if isinstance(app.cmap.options[0], tuple) \
-        else list(app.cmap.options)
-    order = [c for c in cmaps if c != app.cmap.value]
+    options = app.map_grid.cmap.options
+    cmaps = [value for _, value in options] if isinstance(options[0], tuple) else list(options)
+    order = [c for c in cmaps if c != app.map_grid.cmap.value]
     app_passes = app.fx.forward_passes
 
     def change_colormap(i: int) -> None:
-        app.cmap.value = order[i % len(order)]  # its observer runs app.redraw()
+        app.map_grid.cmap.value = order[i % len(order)]  # its observer runs app.redraw()
 
     for i in range(warm):
         change_colormap(i)
-    before = app.grid_png
+    before = app.map_grid.png
     redraw_ms = times_ms(change_colormap, range(warm, warm + runs))
     if app.fx.forward_passes != app_passes:
         raise SystemExit("a colormap change ran the model: the figure (3) is not display-only")
-    if app.grid_png == before:
+    if app.map_grid.png == before:
         raise SystemExit("a colormap change did not redraw the grid: the figure (3) is not one")
 
     # (4) a 12-megapixel phone JPEG uploaded into the app

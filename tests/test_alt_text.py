@@ -140,60 +140,61 @@ def explorer(offline):
 
 
 def test_the_explorers_pictures_all_have_alt_text_from_the_data(explorer):
-    pictures = [explorer.grid_image, explorer.focus_image, explorer.kernel_image,
-                explorer.grid_bar, explorer.focus_bar, explorer.kernel_legend,
+    pictures = [explorer.map_grid.image, explorer.chosen_map.image,
+                explorer.chosen_map.kernel_image,
+                explorer.map_grid.bar, explorer.chosen_map.bar, explorer.chosen_map.kernel_legend,
                 explorer.kernels_image, explorer.picker.original, explorer.picker.network_view]
     assert all(p.alt for p in pictures), [p for p in pictures if not p.alt]
     m = explorer.maps[..., 0]
-    assert explorer.focus_image.alt.startswith(
+    assert explorer.chosen_map.image.alt.startswith(
         f"stem map 0, 224×224: values 0 to {alt_text.number(m.max())}")
-    assert explorer.grid_image.alt.startswith("64 stem feature maps of Grace Hopper (photo), "
+    assert explorer.map_grid.image.alt.startswith("64 stem feature maps of Grace Hopper (photo), "
                                               "224×224 each, map 0 chosen; brightest maps ")
     brightest = np.argsort(-explorer.maps.mean(axis=(0, 1)), kind="stable")[:3]
-    assert explorer.grid_image.alt.split("brightest maps ")[1].startswith(
+    assert explorer.map_grid.image.alt.split("brightest maps ")[1].startswith(
         ", ".join(map(str, brightest)))
 
 
 def test_grid_keys_choose_maps_and_the_alt_texts_follow(explorer):
-    assert explorer._grid_key("ArrowRight") == "Map 1 chosen, 2 of 64."
-    assert explorer.focus.value == 1 and "map 1 chosen" in explorer.grid_image.alt
-    assert explorer.focus_image.alt.startswith("stem map 1, ")
-    assert "Kernel of map 1:" in explorer.kernel_image.alt
-    explorer._grid_key("ArrowDown")
-    explorer._grid_key("End")
-    assert explorer.focus.value == 63
-    assert explorer._grid_key("PageDown").startswith("No page of maps after this one")
-    assert explorer._grid_key("Enter").startswith("Map 63, large: stem map 63")
+    assert explorer.map_grid.on_key("ArrowRight") == "Map 1 chosen, 2 of 64."
+    assert explorer.chosen_map.slider.value == 1 and "map 1 chosen" in explorer.map_grid.image.alt
+    assert explorer.chosen_map.image.alt.startswith("stem map 1, ")
+    assert "Kernel of map 1:" in explorer.chosen_map.kernel_image.alt
+    explorer.map_grid.on_key("ArrowDown")
+    explorer.map_grid.on_key("End")
+    assert explorer.chosen_map.slider.value == 63
+    assert explorer.map_grid.on_key("PageDown").startswith("No page of maps after this one")
+    assert explorer.map_grid.on_key("Enter").startswith("Map 63, large: stem map 63")
 
 
 def test_map_keys_move_the_worked_sum_and_enter_shows_the_field(explorer):
-    explorer._on_map_key("ArrowRight")  # from the centre
+    explorer.chosen_map._on_key("ArrowRight")  # from the centre
     assert explorer.worked.worked.at == (112, 113)
     scale = focus_scale((224, 224))
-    assert explorer.focus_image.mark == [113 * scale + scale // 2, 112 * scale + scale // 2]
-    assert "at (113, 112)" in explorer.hover.value
-    assert "Map 0 at x 113, y 112: the 27 products" in explorer.focus_image.announce
+    assert explorer.chosen_map.image.mark == [113 * scale + scale // 2, 112 * scale + scale // 2]
+    assert "at (113, 112)" in explorer.chosen_map.hover.value
+    assert "Map 0 at x 113, y 112: the 27 products" in explorer.chosen_map.image.announce
     for key in ("ArrowUp", "PageUp", "End"):
-        explorer._on_map_key(key)
+        explorer.chosen_map._on_key(key)
     assert explorer.worked.worked.at == (103, 223)
     assert "the worked patch outlined in yellow, pixels x 222–223, y 102–104" in (
         explorer.picker.network_view.alt)
-    explorer._on_map_key("Enter")
+    explorer.chosen_map._on_key("Enter")
     assert explorer.field.unit is not None and (explorer.field.unit.row,
                                                 explorer.field.unit.col) == (103, 223)
     assert "receptive field outlined in cyan" in explorer.picker.network_view.alt
-    assert explorer.focus_image.announce.startswith("Receptive field of x 223, y 103: a 3×3")
+    assert explorer.chosen_map.image.announce.startswith("Receptive field of x 223, y 103: a 3×3")
 
 
 def test_page_down_on_a_group_keeps_the_place_on_the_page(explorer):
     explorer.stage.value = "group3"
-    explorer._grid_key("ArrowRight")
-    explorer._grid_key("ArrowRight")
-    assert explorer._grid_key("PageDown") == "maps 64–127 of 256: map 66 chosen."
-    assert explorer.page.value == 1 and "(maps 64–127)" in explorer.grid_image.alt
-    assert explorer.focus_image.alt.startswith("group3 map 66, 28×28")
+    explorer.map_grid.on_key("ArrowRight")
+    explorer.map_grid.on_key("ArrowRight")
+    assert explorer.map_grid.on_key("PageDown") == "maps 64–127 of 256: map 66 chosen."
+    assert explorer.map_grid.page.value == 1 and "(maps 64–127)" in explorer.map_grid.image.alt
+    assert explorer.chosen_map.image.alt.startswith("group3 map 66, 28×28")
     explorer.patterns.on_key("PageUp")  # the patterns' page takes the grid's keys
-    assert explorer.focus.value == 2
+    assert explorer.chosen_map.slider.value == 2
 
 
 def _contrast(a, b) -> float:

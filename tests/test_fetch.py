@@ -324,7 +324,7 @@ def test_a_slow_download_shows_progress_keeps_the_app_answering_and_switches_the
         assert app.maps is not None and app.fx.label == "random (seed 0)"
         assert app.model.weights.value == "imagenet" and app.downloads.running("vgg16")
         assert "Downloading the ImageNet weights" in app.notice.value
-        random_kernels, random_grid = app.fx.kernels(), app.grid_png
+        random_kernels, random_grid = app.fx.kernels(), app.map_grid.png
         (row,) = app.downloads.widget.children
         bar = row.children[1]
         assert behaviour.held.wait(WAIT)
@@ -335,8 +335,8 @@ def test_a_slow_download_shows_progress_keeps_the_app_answering_and_switches_the
 
         # Held half way: the download runs, and the app answers.
         passes = app.fx.forward_passes
-        app.cmap.value = "magma"
-        assert app.grid_png != random_grid and "cached" in app.status.text
+        app.map_grid.cmap.value = "magma"
+        assert app.map_grid.png != random_grid and "cached" in app.status.text
         assert app.fx.forward_passes == passes and app.downloads.running("vgg16")
         app.compare.toggle.value = True
         assert "downloading" in app.compare.message.value
@@ -349,7 +349,7 @@ def test_a_slow_download_shows_progress_keeps_the_app_answering_and_switches_the
     assert not app.downloads.widget.children
     np.testing.assert_array_equal(app.fx.kernels(), served_weights.kernel)
     assert not np.array_equal(app.fx.kernels(), random_kernels)
-    assert "magma" == app.cmap.value and "vggviz-error" not in app.status.text
+    assert "magma" == app.map_grid.cmap.value and "vggviz-error" not in app.status.text
     # the comparison, open, now shows both sides
     assert app.compare.message.value == "" and app.compare.columns.layout.display is None
     assert "Trained on ImageNet" in app.compare.sides["imagenet"].caption.value

@@ -27,8 +27,8 @@ def click(app, row: int, col: int) -> None:
     scale = focus_scale(app.maps.shape[:2])
     event = {"type": "click", "dataX": col * scale + scale // 2,
              "dataY": row * scale + scale // 2}
-    app._on_hover(event)
-    app._on_field_click(event)
+    app.chosen_map._on_hover(event)
+    app.chosen_map._on_field_click(event)
 
 
 def shown(app) -> np.ndarray:
@@ -37,7 +37,7 @@ def shown(app) -> np.ndarray:
 
 def test_a_click_on_a_group3_map_draws_its_field_on_the_input(explorer):
     explorer.stage.value = "group3"
-    explorer.focus.value = channel = 7
+    explorer.chosen_map.slider.value = channel = 7
     row, col = np.unravel_index(np.argmax(explorer.maps[:, :, channel]), (28, 28))
     before = explorer.picker.network_view.value
     assert CSS_CLASS not in explorer.picker.network_view._dom_classes
@@ -60,12 +60,12 @@ def test_a_click_on_a_group3_map_draws_its_field_on_the_input(explorer):
 
 def test_a_dead_unit_says_so_and_the_field_goes_with_its_map(explorer):
     explorer.stage.value = "group3"
-    explorer.focus.value = 3
+    explorer.chosen_map.slider.value = 3
     row, col = (int(v) for v in np.argwhere(explorer.maps[:, :, 3] == 0)[0])
     click(explorer, row, col)
     assert explorer.field.unit.moving is None
     assert "This unit is 0 here" in explorer.field.caption.value
-    explorer.focus.value = 4  # another map: the field belonged to map 3
+    explorer.chosen_map.slider.value = 4  # another map: the field belonged to map 3
     assert explorer.field.unit is None
     assert CSS_CLASS not in explorer.picker.network_view._dom_classes
     assert "Click a point of the large map" in explorer.field.caption.value
@@ -77,7 +77,7 @@ def test_at_the_stem_the_worked_patch_shares_the_picture_and_a_stage_switch_clea
     assert explorer.worked.worked is not None  # the hover's worked sum, patch outlined
     with_field = explorer.picker.network_view.value
     assert CSS_CLASS in explorer.picker.network_view._dom_classes
-    explorer._on_hover({"type": "mousemove", "dataX": 50 * focus_scale((224, 224)),
+    explorer.chosen_map._on_hover({"type": "mousemove", "dataX": 50 * focus_scale((224, 224)),
                         "dataY": 60 * focus_scale((224, 224))})
     assert explorer.field.unit is not None  # pointing elsewhere moves only the yellow patch
     assert explorer.picker.network_view.value not in (plain, with_field)

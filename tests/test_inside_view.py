@@ -105,14 +105,15 @@ def test_the_chosen_maps_pattern_and_its_page_and_a_page_tile_chooses_its_map(of
     view._find_page()
     assert view.join(300)
     assert view.page_image.layout.display is None
-    layout, order = app.grid.layout, app.grid.channels
+    layout, order = app.map_grid.grid.layout, app.map_grid.grid.channels
     page = picture_of(view.page_image)
     assert view.page_image.alt == "Patterns of stem maps 0–63, laid out as the grid, map 0 chosen."
     assert page.shape[:2] == (layout.height, layout.width)  # laid out as the maps' grid
     x, y = layout.origin(5)
     view._on_page_click({"dataX": x + 3, "dataY": y + 3})
-    assert app.focus.value == order[5]
+    assert app.chosen_map.slider.value == order[5]
     assert f"map {order[5]}" in view.title.value
     assert view.page_image.alt.endswith(f"map {order[5]} chosen.")
     view.on_key("ArrowRight")  # the page takes the grid's keys
-    assert app.focus.value == order[6] and view.page_image.alt.endswith(f"map {order[6]} chosen.")
+    assert app.chosen_map.slider.value == order[6] and view.page_image.alt.endswith(
+        f"map {order[6]} chosen.")

@@ -142,7 +142,7 @@ def test_the_stem_explorer_opens_without_tensorflow(tmp_path):
             "from vggviz.ui.dashboards.stem_explorer import StemExplorer\n"
             "app = StemExplorer()\n"
             "print(json.dumps({'tf': 'tensorflow' in sys.modules, 'keras': 'keras' in sys.modules,"
-            " 'grid': len(app.grid_image.value), 'shape': list(app.maps.shape)}))\n")
+            " 'grid': len(app.map_grid.image.value), 'shape': list(app.maps.shape)}))\n")
     env = {"KERAS_HOME": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg",
            "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,

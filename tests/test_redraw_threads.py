@@ -15,6 +15,7 @@ from vggviz.network.patterns import PatternSettings, _target
 from vggviz.plan.architecture import WIDTHS, stage_maps
 from vggviz.render import grid_layout
 from vggviz.ui.dashboards import stem_explorer as explorer_module
+from vggviz.ui.panels import map_grid as map_grid_module
 from vggviz.ui.panels import pattern_view as pattern_module
 from vggviz.ui.panels.pattern_view import PatternView
 from vggviz.ui.panels.weights_download import WeightsDownloads
@@ -84,11 +85,13 @@ def test_a_download_that_ends_between_a_click_and_its_redraw_leaves_no_stale_gri
         random_until_the_download_ends, monkeypatch):
     app, arrive = random_until_the_download_ends
     go, paused = threading.Event(), threading.Event()
-    app._lock = WatchedLock(app._lock, go)  # the download finding the click's lock lets it on
+    panels = (app.map_grid, app.chosen_map, app.map_export, app.compare, app.patterns)
+    assert all(panel.lock is app.lock for panel in panels)  # the app's one lock
+    app.lock = WatchedLock(app.lock, go)  # the download finding the click's lock lets it on
     click: list[threading.Thread] = []
-    monkeypatch.setattr(explorer_module, "encode_png",
-                        paused_once(explorer_module.encode_png, click, paused, go))
-    click.append(threading.Thread(target=lambda: setattr(app.focus, "value", 5)))
+    monkeypatch.setattr(map_grid_module, "encode_png",
+                        paused_once(map_grid_module.encode_png, click, paused, go))
+    click.append(threading.Thread(target=lambda: setattr(app.chosen_map.slider, "value", 5)))
     click[0].start()  # the click: map 5, its tile outlined in the grid, then drawn large
     assert paused.wait(WAIT), "the click's redraw did not start"
     arrive()
@@ -102,10 +105,11 @@ def test_a_download_that_ends_between_a_click_and_its_redraw_leaves_no_stale_gri
     click[0].join(WAIT)
     finished.join(WAIT)
     assert not click[0].is_alive() and not finished.is_alive()
-    assert app.fx.weights == "imagenet" and app.focus.value == 5
-    shown = app.grid_image.value, app.focus_image.value, app.grid_image.alt
+    assert app.fx.weights == "imagenet" and app.chosen_map.slider.value == 5
+    shown = app.map_grid.image.value, app.chosen_map.image.value, app.map_grid.image.alt
     app.redraw()  # what the view is, drawn from the maps it holds
-    assert (app.grid_image.value, app.focus_image.value, app.grid_image.alt) == shown, \
+    assert (app.map_grid.image.value, app.chosen_map.image.value,
+            app.map_grid.image.alt) == shown, \
         "the grid shown belongs to the filters before the download"
 
 
@@ -115,12 +119,12 @@ def test_keys_and_pointer_moves_on_the_map_work_out_under_the_apps_lock(
     app, _ = random_until_the_download_ends
     seen = []
     show = app.worked.show
-    app.worked.show = lambda *args, **kwargs: (seen.append(held_elsewhere(app._lock)),
+    app.worked.show = lambda *args, **kwargs: (seen.append(held_elsewhere(app.lock)),
                                                show(*args, **kwargs))[1]
     if action == "key":
-        app._on_map_key("ArrowRight")
+        app.chosen_map._on_key("ArrowRight")
     else:
-        app._on_hover({"type": "mousemove", "dataX": 40, "dataY": 40})
+        app.chosen_map._on_hover({"type": "mousemove", "dataX": 40, "dataY": 40})
     assert seen == [True], "the map's value was worked out while a download could redraw"
 
 

@@ -177,7 +177,7 @@ POD = textwrap.dedent("""
 
     app = stem_explorer().app  # the explorer, as the pod's dashboard opens it
     assert app.downloads.join(120)
-    app.focus.value = 5  # a click on map 5
+    app.chosen_map.slider.value = 5  # a click on map 5
     view = app.patterns
     note_before = view.keep_note.value
     view._find_one()

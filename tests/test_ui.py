@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import vggviz.ui.dashboards.stem_explorer
 import vggviz.ui.dashboards.vgg_family
+import vggviz.ui.panels.chosen_map
+import vggviz.ui.panels.map_grid
 from vggviz import summarize
 from vggviz.render import focus_scale
 from vggviz.server.dashboards import config_dir
@@ -48,7 +49,7 @@ def explorer(offline):
 def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
     assert explorer.picker.name == "Grace Hopper (photo)"
     assert explorer.maps.shape == (224, 224, 64)
-    assert Image.open(io.BytesIO(explorer.grid_png)).size[0] == 8 * 112 + 7 * 2  # 8×8 tiles
+    assert Image.open(io.BytesIO(explorer.map_grid.png)).size[0] == 8 * 112 + 7 * 2  # 8×8 tiles
     assert "stem 224×224×64" in explorer.status.text
     assert Image.open(io.BytesIO(explorer.kernels_image.value)).size[0] > 250  # 64 kernels
     assert explorer.fx.label == "random (seed 0)" and explorer.model.weights.value == "random"
@@ -58,10 +59,10 @@ def test_opens_on_the_sample_with_a_grid_and_an_honest_notice(explorer):
 
 
 def test_upload_replaces_the_grid(explorer):
-    before = explorer.grid_png
+    before = explorer.map_grid.png
     upload(explorer, png(), "red.png")
     assert explorer.picker.name == "red.png"
-    assert explorer.grid_png != before
+    assert explorer.map_grid.png != before
     assert "red.png" in explorer.status.text and "vggviz-error" not in explorer.status.text
     assert explorer.picker.upload.value == ()  # ready for the next upload
     assert explorer.picker.sample.value == "red.png (your upload)"  # the list says what is shown
@@ -69,13 +70,13 @@ def test_upload_replaces_the_grid(explorer):
 
 def test_picking_a_sample_after_an_upload_shows_it_and_the_upload_comes_back(explorer):
     upload(explorer, png((20, 200, 20)), "green.png")
-    uploaded = explorer.grid_png
+    uploaded = explorer.map_grid.png
     explorer.picker.sample.value = "Checkerboard"
     assert explorer.picker.name == "Checkerboard" and "Checkerboard" in explorer.status.text
     assert explorer.picker.sample.options[-1] == "green.png (your upload)"
     explorer.picker.sample.value = "green.png (your upload)"
     assert explorer.picker.name == "green.png" and "green.png" in explorer.status.text
-    assert explorer.grid_png == uploaded
+    assert explorer.map_grid.png == uploaded
 
 
 def test_a_new_upload_replaces_the_last_in_the_list(explorer):
@@ -92,27 +93,28 @@ def test_a_new_upload_replaces_the_last_in_the_list(explorer):
     (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "logo.svg", "SVG"),
 ])
 def test_bad_upload_shows_an_error_and_keeps_the_last_grid(explorer, data, name, needle):
-    before, shown = explorer.grid_png, explorer.picker.name
+    before, shown = explorer.map_grid.png, explorer.picker.name
     upload(explorer, data, name)
     assert "vggviz-error" in explorer.status.text and needle in explorer.status.text
-    assert explorer.grid_png == before and explorer.picker.name == shown
+    assert explorer.map_grid.png == before and explorer.picker.name == shown
 
 
 def test_oversized_upload_is_refused_unread(explorer):
-    before = explorer.grid_png
+    before = explorer.map_grid.png
     upload(explorer, b"\xff\xd8" + bytes(25 * 10**6 - 2), "huge.jpg")
     assert "huge.jpg is 25 MB; the limit is 20 MB" in explorer.status.text
-    assert explorer.grid_png == before
+    assert explorer.map_grid.png == before
 
 
 def test_display_changes_do_not_run_the_model(explorer):
     passes = explorer.fx.forward_passes
-    pictures = {explorer.grid_png}
-    for control, value in [(explorer.cmap, "magma"), (explorer.normalize, "shared"),
-                           (explorer.order, "mean"), (explorer.tile, 56)]:
+    pictures = {explorer.map_grid.png}
+    grid = explorer.map_grid
+    for control, value in [(grid.cmap, "magma"), (grid.normalize, "shared"),
+                           (grid.order, "mean"), (grid.tile, 56)]:
         control.value = value
-        assert explorer.grid_png not in pictures, control.description
-        pictures.add(explorer.grid_png)
+        assert explorer.map_grid.png not in pictures, control.description
+        pictures.add(explorer.map_grid.png)
     assert explorer.fx.forward_passes == passes
     assert "cached" in explorer.status.text
 
@@ -120,25 +122,26 @@ def test_display_changes_do_not_run_the_model(explorer):
 def test_stages_pages_and_focus(explorer):
     explorer.stage.value = "group3"
     assert explorer.maps.shape == (28, 28, 256)
-    assert [label for label, _ in explorer.page.options] == [
+    assert [label for label, _ in explorer.map_grid.page.options] == [
         "maps 0–63 of 256", "maps 64–127 of 256", "maps 128–191 of 256", "maps 192–255 of 256"]
-    assert explorer.page.layout.display is None
-    first = explorer.grid.channels
-    explorer.page.value = 2
-    assert explorer.grid.channels[0] == 128 and explorer.grid.channels != first
-    assert explorer.focus.value in explorer.grid.channels
+    assert explorer.map_grid.page.layout.display is None
+    first = explorer.map_grid.grid.channels
+    explorer.map_grid.page.value = 2
+    assert explorer.map_grid.grid.channels[0] == 128 and explorer.map_grid.grid.channels != first
+    assert explorer.chosen_map.slider.value in explorer.map_grid.grid.channels
     explorer.stage.value = "stem"
-    assert explorer.page.layout.display == "none" and explorer.kernel_image.value
+    assert explorer.map_grid.page.layout.display == "none" and \
+        explorer.chosen_map.kernel_image.value
 
 
 def test_clicking_a_tile_focuses_its_map(explorer):
-    layout = explorer.grid.layout
+    layout = explorer.map_grid.grid.layout
     x, y = layout.origin(10)
-    explorer._on_grid_click({"dataX": x + 3, "dataY": y + 3})
-    assert explorer.focus.value == explorer.grid.channels[10]
-    assert f"map {explorer.focus.value}" in explorer.focus_info.value
-    explorer._on_hover({"dataX": 20, "dataY": 30})
-    assert "at (10, 15)" in explorer.hover.value
+    explorer.map_grid._on_click({"dataX": x + 3, "dataY": y + 3})
+    assert explorer.chosen_map.slider.value == explorer.map_grid.grid.channels[10]
+    assert f"map {explorer.chosen_map.slider.value}" in explorer.chosen_map.info.value
+    explorer.chosen_map._on_hover({"dataX": 20, "dataY": 30})
+    assert "at (10, 15)" in explorer.chosen_map.hover.value
 
 
 def read_out(html: str) -> str:
@@ -150,23 +153,23 @@ def test_pointing_at_the_large_map_works_out_its_value(explorer):
     passes = explorer.fx.forward_passes
     plain = explorer.picker.network_view.value
     assert "point at (or click) the large map" in explorer.worked.widget.value
-    explorer._on_hover({"event": "mousemove", "dataX": 181, "dataY": 100})  # map pixel (90, 50)
+    explorer.chosen_map._on_hover({"event": "mousemove", "dataX": 181, "dataY": 100})  # (90, 50)
     worked = explorer.worked.worked
-    assert worked.at == (50, 90) and worked.channel == explorer.focus.value == 0
+    assert worked.at == (50, 90) and worked.channel == explorer.chosen_map.slider.value == 0
     assert worked.value == pytest.approx(float(explorer.maps[50, 90, 0]), abs=1e-4)
     panel = explorer.worked.widget.value
     assert "How map 0's value at (90, 50) is made" in panel and "27 products" in panel
-    assert read_out(panel) == read_out(explorer.hover.value)  # the same value as the read-out
+    assert read_out(panel) == read_out(explorer.chosen_map.hover.value)  # the read-out's value
     for label in ("input numbers", "weights", "products", "+ bias", "ReLU: max(0,"):
         assert label in panel
     assert explorer.picker.network_view.value != plain  # the patch is outlined
     assert explorer.fx.forward_passes == passes  # numpy on the cached input: no forward pass
 
-    explorer.focus.value = 7  # another map: the same pixel, worked out with its filter
+    explorer.chosen_map.slider.value = 7  # another map: the same pixel, worked out with its filter
     assert explorer.worked.worked.channel == 7 and explorer.worked.worked.at == (50, 90)
     assert read_out(explorer.worked.widget.value) == f"{explorer.maps[50, 90, 7]:.4g}"
 
-    explorer._on_hover({"event": "click", "dataX": 0, "dataY": 447})  # a click, at a corner
+    explorer.chosen_map._on_hover({"event": "click", "dataX": 0, "dataY": 447})  # at a corner
     worked = explorer.worked.worked
     assert worked.at == (223, 0) and not worked.inside.all()
     assert "padding" in explorer.worked.widget.value
@@ -175,14 +178,14 @@ def test_pointing_at_the_large_map_works_out_its_value(explorer):
 
 def test_the_worked_panel_explains_what_it_cannot_show(explorer):
     plain = explorer.picker.network_view.value
-    explorer._on_hover({"dataX": 10, "dataY": 10})
+    explorer.chosen_map._on_hover({"dataX": 10, "dataY": 10})
     assert explorer.worked.show(explorer.fx, explorer.picker.image, "stem", 0,
                                 at=(300, 5)) is None
     assert "outside the 224×224 maps" in explorer.worked.widget.value
     assert explorer.picker.network_view.value == plain  # no outline without a patch
     explorer.stage.value = "group2"
     assert "step back to Stem" in explorer.worked.widget.value
-    explorer._on_hover({"dataX": 10, "dataY": 10})
+    explorer.chosen_map._on_hover({"dataX": 10, "dataY": 10})
     assert "Group 2" in explorer.worked.widget.value and explorer.worked.worked is None
     assert explorer.picker.network_view.value == plain
     explorer.picker.sample.value = "Checkerboard"  # a new picture: nothing pointed at yet
@@ -195,13 +198,13 @@ def test_the_pooled_stems_show_the_pool_and_its_winner(explorer, stem, window, t
     explorer.model.stem.value = stem
     passes = explorer.fx.forward_passes
     scale = focus_scale(explorer.maps.shape[:2])  # screen pixels per map pixel
-    explorer._on_hover({"dataX": 5 * scale, "dataY": 7 * scale})
+    explorer.chosen_map._on_hover({"dataX": 5 * scale, "dataY": 7 * scale})
     worked = explorer.worked.worked
     assert worked.at == (7, 5) and worked.pool.shape == (window, window)
     assert worked.terms == terms and worked.pool[worked.winner] == worked.value
     panel = explorer.worked.widget.value
     assert f"{window}×{window} max-pool" in panel and f"{terms} products" in panel
-    assert read_out(panel) == read_out(explorer.hover.value)
+    assert read_out(panel) == read_out(explorer.chosen_map.hover.value)
     if stem == "strided":
         assert "laid out the same way" in panel
     assert explorer.fx.forward_passes == passes
@@ -209,17 +212,17 @@ def test_the_pooled_stems_show_the_pool_and_its_winner(explorer, stem, window, t
 
 def test_a_bn_variant_shows_its_normalisation_before_the_relu(explorer):
     explorer.model.variant.value = "vgg16_bn"
-    explorer._on_hover({"dataX": 60, "dataY": 80})
+    explorer.chosen_map._on_hover({"dataX": 60, "dataY": 80})
     panel, worked = explorer.worked.widget.value, explorer.worked.worked
     assert worked.normalization is not None and "batch norm" in panel
-    assert read_out(panel) == read_out(explorer.hover.value)
+    assert read_out(panel) == read_out(explorer.chosen_map.hover.value)
 
 
 @pytest.mark.parametrize("change", ["upload", "stage", "stage and back", "variant", "seed",
                                     "stem", "weights"])
 def test_nothing_pointed_at_outlives_the_maps_it_was_read_from(explorer, change):
-    explorer._on_hover({"event": "mousemove", "dataX": 181, "dataY": 100})  # map pixel (90, 50)
-    assert read_out(explorer.hover.value) == f"{explorer.maps[50, 90, 0]:.4g}"
+    explorer.chosen_map._on_hover({"event": "mousemove", "dataX": 181, "dataY": 100})  # (90, 50)
+    assert read_out(explorer.chosen_map.hover.value) == f"{explorer.maps[50, 90, 0]:.4g}"
     if change == "upload":
         upload(explorer, png((20, 60, 220)), "blue.png")
     elif change.startswith("stage"):
@@ -235,12 +238,12 @@ def test_nothing_pointed_at_outlives_the_maps_it_was_read_from(explorer, change)
     else:
         explorer.model.weights.value = "imagenet"  # offline: back to random, said why
         opened(explorer)
-    shown = explorer.hover.value
+    shown = explorer.chosen_map.hover.value
     worked = explorer.worked.worked
     if shown:  # recomputed: the new maps' value there, worked out from them
         y, x = worked.at
         assert re.match(rf"at \({x}, {y}\):", shown)
-        assert read_out(shown) == f"{explorer.maps[y, x, explorer.focus.value]:.4g}"
+        assert read_out(shown) == f"{explorer.maps[y, x, explorer.chosen_map.slider.value]:.4g}"
         assert read_out(explorer.worked.widget.value) == read_out(shown)
     else:  # cleared: nor does the worked panel show an old sum
         assert worked is None and "vggviz-worked-value" not in explorer.worked.widget.value
@@ -254,13 +257,13 @@ def test_model_controls_change_the_maps(explorer):
     explorer.model.variant.value = "vgg11"
     assert explorer.fx.variant == "vgg11"
     total = summarize("vgg11", stem="pooled").total_params
-    assert f"<td>total</td><td align=right>{total:,}</td>" in explorer.costs.value
+    assert f"<td>total</td><td align=right>{total:,}</td>" in explorer.component_costs.widget.value
 
 
 def test_export_offers_the_grid_png_and_the_maps_as_float16_npz_under_5_mb(explorer):
-    explorer.export()
-    grid, maps = explorer.export_grid, explorer.export_maps
-    assert grid.filename == "stem_grid.png" and grid.data == explorer.grid_png
+    explorer.map_export.export()
+    grid, maps = explorer.map_export.grid_link, explorer.map_export.maps_link
+    assert grid.filename == "stem_grid.png" and grid.data == explorer.map_grid.png
     assert Image.open(io.BytesIO(grid.data)).format == "PNG"
     assert maps.filename == "stem_maps_float16.npz" and "float16" in maps.label
     saved = np.load(io.BytesIO(maps.data))["maps"]
@@ -271,48 +274,48 @@ def test_export_offers_the_grid_png_and_the_maps_as_float16_npz_under_5_mb(explo
 
 @pytest.mark.parametrize("change", ["stage", "cmap", "focus", "upload"])
 def test_export_links_vanish_with_the_view_they_were_made_from(explorer, change):
-    explorer.export()
-    assert explorer.export_grid.data and explorer.export_maps.data
+    explorer.map_export.export()
+    assert explorer.map_export.grid_link.data and explorer.map_export.maps_link.data
     if change == "stage":
         explorer.stage.value = "group5"
     elif change == "cmap":
-        explorer.cmap.value = "magma"
+        explorer.map_grid.cmap.value = "magma"
     elif change == "focus":
-        explorer.focus.value = 9
+        explorer.chosen_map.slider.value = 9
     else:
         upload(explorer, png(), "new.png")
-    assert explorer.export_grid.data == explorer.export_maps.data == b""
+    assert explorer.map_export.grid_link.data == explorer.map_export.maps_link.data == b""
 
 
 def test_a_stage_switch_never_shows_the_old_stages_maps(explorer):
     """From page 3 of group 3 to group 5: the old pictures are hidden at once, the next grid
     drawn is group 5's, and only then are the pictures shown again."""
     explorer.stage.value = "group3"
-    explorer.page.value = 2
+    explorer.map_grid.page.value = 2
     events = []
-    explorer.grid_image.observe(lambda c: events.append(("grid", explorer.maps.shape)), "value")
-    explorer.grid_image.layout.observe(lambda c: events.append(("visibility", c["new"])),
+    explorer.map_grid.image.observe(lambda c: events.append(("grid", explorer.maps.shape)), "value")
+    explorer.map_grid.image.layout.observe(lambda c: events.append(("visibility", c["new"])),
                                        "visibility")
     explorer.stage.value = "group5"
     assert events[0] == ("visibility", "hidden")
     assert events[1:] == [("grid", (7, 7, 512)), ("visibility", None)]
-    assert explorer.grid.channels == list(range(64))
+    assert explorer.map_grid.grid.channels == list(range(64))
 
 
 def test_clicking_a_tile_outlines_it_and_explains_the_map(explorer):
     from vggviz.render import LABEL_INDEX
 
-    layout = explorer.grid.layout
+    layout = explorer.map_grid.grid.layout
     x, y = layout.origin(19)
-    explorer._on_grid_click({"dataX": x + 20, "dataY": y + 20})
-    indices = np.asarray(Image.open(io.BytesIO(explorer.grid_png)))  # palette indices
+    explorer.map_grid._on_click({"dataX": x + 20, "dataY": y + 20})
+    indices = np.asarray(Image.open(io.BytesIO(explorer.map_grid.png)))  # palette indices
     assert (indices[y, x:x + layout.tile_w] == LABEL_INDEX).all()  # the chosen tile, framed
     x0, y0 = layout.origin(0)
     assert not (indices[y0, x0:x0 + layout.tile_w] == LABEL_INDEX).all()  # not the others
-    assert "stem map 19" in explorer.focus_info.value
+    assert "stem map 19" in explorer.chosen_map.info.value
     assert "27 weights (3×3×3) and a bias, slid over every pixel, then ReLU" in \
-        explorer.focus_info.value
-    for bar in (explorer.grid_bar, explorer.focus_bar, explorer.kernel_legend):
+        explorer.chosen_map.info.value
+    for bar in (explorer.map_grid.bar, explorer.chosen_map.bar, explorer.chosen_map.kernel_legend):
         assert bar.value[:4] == b"\x89PNG"  # every picture of values has its scale
 
 
@@ -328,10 +331,10 @@ def test_the_cost_strip_states_the_chapters_point(explorer):
 
 
 def test_a_variant_with_the_same_stem_says_the_maps_do_not_change(explorer):
-    before = explorer.grid_png
+    before = explorer.map_grid.png
     explorer.model.variant.value = "vgg19"
     assert "VGG19 has the same stem as VGG16" in explorer.status.text
-    assert explorer.grid_png == before
+    assert explorer.map_grid.png == before
     explorer.model.variant.value = "vgg16_bn"  # batch norm: another stem
     assert "same stem" not in explorer.status.text
 
@@ -579,7 +582,8 @@ def stated_ranges(app, monkeypatch) -> list:
         stated.append((lo, hi, kwargs.get("low_text"), kwargs.get("high_text")))
         return colorbar(lo, hi, **kwargs)
 
-    monkeypatch.setattr(vggviz.ui.dashboards.stem_explorer, "colorbar", spy)
+    for module in (vggviz.ui.panels.map_grid, vggviz.ui.panels.chosen_map):  # the two bars
+        monkeypatch.setattr(module, "colorbar", spy)
     return stated
 
 
@@ -633,14 +637,14 @@ def test_every_colour_bar_states_the_range_its_colours_span(explorer, monkeypatc
     if stage != "stem":  # a later page, without the stage's largest value: its own range
         tops = explorer.maps.reshape(-1, 4, 64).max(axis=(0, 2))
         page = next(p for p in range(1, 4) if tops[p] < tops.max())
-        explorer.page.value = page
-    page = explorer.page.value
-    explorer.normalize.value = "shared" if scaling == "per_map" else "per_map"
+        explorer.map_grid.page.value = page
+    page = explorer.map_grid.page.value
+    explorer.map_grid.normalize.value = "shared" if scaling == "per_map" else "per_map"
     stated = stated_ranges(explorer, monkeypatch)
-    explorer.normalize.value = scaling  # draws the grid's bar, then the large map's
-    explorer.focus.value = explorer.grid.channels[5]  # and the large map's again
+    explorer.map_grid.normalize.value = scaling  # draws the grid's bar, then the large map's
+    explorer.chosen_map.slider.value = explorer.map_grid.grid.channels[5]  # the large map's again
     grid_bar, focus_bar = stated[0], stated[-1]
-    maps, cmap = explorer.maps, explorer.cmap.value
+    maps, cmap = explorer.maps, explorer.map_grid.cmap.value
     first = page * 64
     shown = maps[:, :, first:first + 64]
     if scaling == "shared":  # one range, stated in numbers, the same on both bars
@@ -649,24 +653,24 @@ def test_every_colour_bar_states_the_range_its_colours_span(explorer, monkeypatc
     else:  # each map from its own min to its max, as the map's line states them
         assert grid_bar[2:] == ("each map's min", "its max")
 
-    layout = explorer.grid.layout
-    expected = np.full(colour_levels(explorer.grid_png, cmap)[0].shape, np.nan)
+    layout = explorer.map_grid.grid.layout
+    expected = np.full(colour_levels(explorer.map_grid.png, cmap)[0].shape, np.nan)
     lows, highs = np.zeros_like(expected), np.ones_like(expected)
-    for position, channel in enumerate(explorer.grid.channels):
+    for position, channel in enumerate(explorer.map_grid.grid.channels):
         m = maps[:, :, channel].astype(np.float64)
         x, y = layout.origin(position)
         tile = np.s_[y:y + layout.tile_h, x:x + layout.tile_w]
         expected[tile] = as_tile(m, layout.tile_h, layout.tile_w)
         lows[tile], highs[tile] = grid_bar[:2] if scaling == "shared" else (m.min(), m.max())
-    assert reads_as(explorer.grid_png, cmap, lows, highs, expected) == 1.0
+    assert reads_as(explorer.map_grid.png, cmap, lows, highs, expected) == 1.0
 
-    channel = explorer.focus.value
+    channel = explorer.chosen_map.slider.value
     m = maps[:, :, channel].astype(np.float64)
     if scaling == "per_map":
         assert focus_bar[:2] == pytest.approx((m.min(), m.max()))
     scale = focus_scale(m.shape)
     big = np.repeat(np.repeat(m, scale, axis=0), scale, axis=1)
-    assert reads_as(explorer.focus_image.value, cmap, *focus_bar[:2], big) == 1.0
+    assert reads_as(explorer.chosen_map.image.value, cmap, *focus_bar[:2], big) == 1.0
 
 
 # ---------------------------------------------------------------------------- notices
@@ -751,7 +755,7 @@ def test_choosing_random_with_imagenet_cached_says_so_once(fake_imagenet_cache):
 
 def test_the_large_maps_share_of_zeros_is_not_rounded_to_all(explorer, monkeypatch):
     """"max 1.9 · zeros 100% of the map" for a map with live units: a share rounded to all."""
-    module = vggviz.ui.dashboards.stem_explorer
+    module = vggviz.ui.panels.chosen_map
     real = module.map_stats
 
     def one_live_unit_in_3136(maps):
@@ -761,7 +765,7 @@ def test_the_large_maps_share_of_zeros_is_not_rounded_to_all(explorer, monkeypat
 
     monkeypatch.setattr(module, "map_stats", one_live_unit_in_3136)
     explorer.draw_focus()
-    text = explorer.focus_info.value
+    text = explorer.chosen_map.info.value
     assert "zeros >99.9% of the map" in text and "100%" not in text
 
 

@@ -267,8 +267,8 @@ def explorer():
     from vggviz.ui.dashboards.stem_explorer import stem_explorer
 
     explorer = stem_explorer().app
-    assert explorer.grid_png, "the explorer shows a grid as it opens"
-    return explorer, explorer.grid_png
+    assert explorer.map_grid.png, "the explorer shows a grid as it opens"
+    return explorer, explorer.map_grid.png
 
 
 @pytest.fixture
@@ -280,7 +280,7 @@ def app(explorer):
     picker.sample.value = None  # then choosing the first sample is a change, which redraws
     picker.sample.value = next(iter(picker.samples))
     assert picker.upload.value == () and "vggviz-ok" in app.status.text
-    assert app.grid_png == opening_grid
+    assert app.map_grid.png == opening_grid
     return app
 
 
@@ -299,29 +299,29 @@ def picture_bytes(app) -> bytes:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=UPLOADS)
 def test_upload_handler_shows_an_error_or_a_new_grid(app, data):
-    grid, picture = app.grid_png, picture_bytes(app)
+    grid, picture = app.map_grid.png, picture_bytes(app)
     upload(app, upload_item(data))
     status = app.status.text
     assert app.picker.upload.value == (), "the upload is cleared, so the same file can be re-sent"
     if "vggviz-error" in status:
-        assert app.grid_png == grid, "after an error the last grid stays"
+        assert app.map_grid.png == grid, "after an error the last grid stays"
         assert picture_bytes(app) == picture, "after an error the last image stays"
         assert "Traceback" not in status
         event("error shown")
     else:
-        event("new grid" if app.grid_png != grid else "same picture, same grid")
+        event("new grid" if app.map_grid.png != grid else "same picture, same grid")
         assert "x.png" in status and "vggviz-ok" in status, status
         # A new picture gives a new grid (a damaged file may still decode to the same picture).
-        assert app.grid_png != grid or picture_bytes(app) == picture
+        assert app.map_grid.png != grid or picture_bytes(app) == picture
 
 
 def test_upload_of_a_valid_image_then_garbage_keeps_the_good_view(app):
-    grid = app.grid_png
+    grid = app.map_grid.png
     upload(app, upload_item(png_of(_gradient(300, 200))))
-    assert "vggviz-ok" in app.status.text and app.grid_png != grid
-    grid = app.grid_png
+    assert "vggviz-ok" in app.status.text and app.map_grid.png != grid
+    grid = app.map_grid.png
     upload(app, upload_item(b"\x89PNG\r\n\x1a\n" + bytes(100)))
-    assert "vggviz-error" in app.status.text and app.grid_png == grid
+    assert "vggviz-error" in app.status.text and app.map_grid.png == grid
 
 
 @pytest.fixture(scope="module")
@@ -342,18 +342,18 @@ def test_load_image_refuses_a_decompression_bomb_undecoded(bomb, decodes):
 
 
 def test_upload_handler_refuses_a_decompression_bomb_undecoded(app, decodes, bomb):
-    grid = app.grid_png
+    grid = app.map_grid.png
     upload(app, upload_item(bomb, name="bomb.png"))
     assert "vggviz-error" in app.status.text and "pixels" in app.status.text
-    assert app.grid_png == grid
+    assert app.map_grid.png == grid
     assert decodes == []
 
 
 def test_upload_handler_refuses_a_header_only_bomb(app, decodes):
-    grid = app.grid_png
+    grid = app.map_grid.png
     upload(app, upload_item(claim_size(SEEDS["png"], 50_000, 50_000), name="claims.png"))
     assert "vggviz-error" in app.status.text and "claims.png" in app.status.text
-    assert app.grid_png == grid
+    assert app.map_grid.png == grid
     assert decodes == []
 
 
@@ -363,13 +363,13 @@ def test_upload_handler_refuses_an_over_limit_file_unread(app, decodes, declared
     copying the 20 MB (the upload is a memoryview of the browser's data)."""
     good = png_of(_gradient())
     data = good + bytes(DEFAULT_MAX_BYTES + 1 - len(good))  # a valid PNG, then padding
-    grid = app.grid_png
+    grid = app.map_grid.png
     size = len(data) if declared == "true size" else len(good)
     item = upload_item(data, size=size, name="big.png")
     peak = peak_traced_bytes(lambda: upload(app, item))
     status = app.status.text
     assert "vggviz-error" in status and "big.png is over 20 MB; the limit is 20 MB" in status
-    assert app.grid_png == grid
+    assert app.map_grid.png == grid
     assert decodes == []
     assert peak < 2**20, f"{peak / 2**20:.1f} MB allocated while refusing: the upload was copied"
 

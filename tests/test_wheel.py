@@ -121,7 +121,7 @@ assert app.downloads.join(120), "the ImageNet download did not end"
 print(json.dumps({
     "file": vggviz.__file__, "prefix": sys.prefix, "modules": modules,
     "children": len(widget.children), "shape": list(app.maps.shape),
-    "grid_png": app.grid_png[:8].hex(), "label": app.fx.label, "status": app.status.text,
+    "grid_png": app.map_grid.png[:8].hex(), "label": app.fx.label, "status": app.status.text,
 }))
 """
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import ipywidgets as w
 
@@ -19,6 +20,7 @@ from vggviz.sources.classifier_problems import TOP_FILE_MB
 from vggviz.sources.imagenet import imagenet_cached
 from vggviz.ui.panels.weights_download import WeightsDownloads
 from vggviz.ui.parts.alt_text import heat_alt
+from vggviz.ui.parts.app_lock import entry
 from vggviz.ui.parts.controls import LABEL_WIDTH, picture
 from vggviz.ui.parts.latest import LatestOnly
 
@@ -67,8 +69,12 @@ class ClassifierView:
     """The classifier's top-5 and the class heat for the image shown, with the trained
     classifier's file fetched only when asked (progress bar and Cancel)."""
 
-    def __init__(self, on_error: Callable[[str], None]):
+    def __init__(self, on_error: Callable[[str], None],
+                 lock: AbstractContextManager | None = None):
+        """`on_error(words)` says what failed; `lock` is the app's (without one, the view's
+        own), held by every way in: the page's, the download's and the worker's draws."""
         self.on_error = on_error
+        self.lock = lock or threading.RLock()
         self.summary = w.HTML()  # the one-line answer, near the picture
         self.summary.add_class("vggviz-answer-line")
         self.answer = w.HTML()
@@ -103,28 +109,26 @@ class ClassifierView:
                                 lambda exc: self.on_error(f"the classifier's answer failed "
                                                           f"({type(exc).__name__}: {exc})"))
         self._shown: tuple | None = None  # (fx, image) the view belongs to
-        # update() runs in the page's thread and, when a download ends, in the download's
-        self._asking = threading.RLock()
         self._setting = False
         self.heat_class.observe(lambda _: None if self._setting else self._redo_heat(), "value")
         self.heat_stage.observe(lambda _: self._redo_heat(), "value")
 
+    @entry
     def update(self, fx, image, *, again: bool = False) -> None:
         """Show what `fx`'s classifier says about `image` (in the background), or why not;
         nothing to do when they are what is shown (a stage switch, say) unless `again` (the
         classifier's file came or failed since)."""
-        with self._asking:
-            if not again and self._shown is not None and self._shown[0] is fx \
-                    and self._shown[1] is image:
-                return
-            self._shown = (fx, image)
-            problem = classifier_problem(fx)
-            if problem is not None:
-                self._no_answer(fx, problem)
-                return
-            self.fetch.layout.display = "none"
-            self.answer.value = f"<i>asking {html.escape(VARIANTS[fx.variant].title)}…</i>"
-            self._work.submit(lambda: self._answer(fx, image))
+        if not again and self._shown is not None and self._shown[0] is fx \
+                and self._shown[1] is image:
+            return
+        self._shown = (fx, image)
+        problem = classifier_problem(fx)
+        if problem is not None:
+            self._no_answer(fx, problem)
+            return
+        self.fetch.layout.display = "none"
+        self.answer.value = f"<i>asking {html.escape(VARIANTS[fx.variant].title)}…</i>"
+        self._work.submit(lambda: self._answer(fx, image))
 
     def _no_answer(self, fx, problem: str) -> None:
         self.summary.value = (f"<div style='line-height:1.3'><small>No answer from the "
@@ -144,15 +148,26 @@ class ClassifierView:
         self.heat_box.layout.display = self.heat_controls.layout.display = "none"
 
     def _answer(self, fx, image) -> None:
+        """The worker's job: the top-5 worked out, then drawn, then the class heat."""
         try:
             scores = top_classes(fx, image, k=5)
         except NoClassifier as exc:
-            with self._asking:
-                if self._shown == (fx, image):
-                    self._no_answer(fx, str(exc))
+            self._no_answer_for(fx, image, str(exc))
             return
+        if self._show_answer(fx, image, scores):
+            self._heat(fx, image)
+
+    @entry
+    def _no_answer_for(self, fx, image, problem: str) -> None:
+        """Why there is no answer, if `fx` and `image` are still what is shown."""
+        if self._shown == (fx, image):
+            self._no_answer(fx, problem)
+
+    @entry
+    def _show_answer(self, fx, image, scores: list[ClassScore]) -> bool:
+        """The top-5 as bars, if `fx` and `image` are still what is shown; whether so."""
         if self._shown != (fx, image):
-            return  # a newer image or model came meanwhile
+            return False  # a newer image or model came meanwhile
         self.answer.value = bars_html(fx.variant, scores)
         self.summary.value = (f"<div style='line-height:1.3'><small>"
                               f"{summary_line(fx.variant, scores)}</small></div>")
@@ -163,10 +178,16 @@ class ClassifierView:
             self.heat_class.value = scores[0].index
         finally:
             self._setting = False
-        self._heat(fx, image)
+        return True
 
     def _heat(self, fx, image) -> None:
-        heat = GradCam(fx).attribute(image, self.heat_stage.value, self.heat_class.value)
+        """The worker's job: the class heat worked out for the class and stage chosen."""
+        self._show_heat(fx, image, GradCam(fx).attribute(image, self.heat_stage.value,
+                                                         self.heat_class.value))
+
+    @entry
+    def _show_heat(self, fx, image, heat: ClassHeat) -> None:
+        """The class heat over the picture, if `fx` and `image` are still what is shown."""
         if self._shown != (fx, image):
             return
         pixels, _ = fx.fitted(image)
@@ -179,25 +200,29 @@ class ClassifierView:
                                    f"{heat_caption(heat, fx.variant)}</small></div>")
         self.heat_box.layout.display = self.heat_controls.layout.display = None
 
+    @entry
     def _redo_heat(self) -> None:
+        """Another class or stage for the heat: worked out again in the background."""
         if self._shown is not None and self.heat_class.options:
             fx, image = self._shown
             self._work.submit(lambda: self._heat(fx, image))
 
+    @entry
     def _fetch(self) -> None:
+        """The "Get the classifier" button: its file fetched in the background."""
         if self._shown is None:
             return
         self.fetch.layout.display = "none"
         self.downloads.start(self._shown[0].variant)
 
+    @entry
     def _arrived(self, variant: str, error: str | None) -> None:
         """The classifier's file arrived (or failed), in the download's thread: answer for what
         is shown now, or say why not and offer the download again."""
         if error:
             self.on_error(error)
-        with self._asking:
-            if self._shown is not None and self._shown[0].variant == variant:
-                self.update(*self._shown, again=True)
+        if self._shown is not None and self._shown[0].variant == variant:
+            self.update(*self._shown, again=True)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the answer and heat asked for so far are shown (for tests)."""

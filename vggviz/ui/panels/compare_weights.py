@@ -7,7 +7,7 @@ between the two columns; what the maps show apart is what training on ImageNet p
 from __future__ import annotations
 
 import html
-import threading
+from contextlib import AbstractContextManager
 
 import ipywidgets as w
 import numpy as np
@@ -18,6 +18,7 @@ from vggviz.render import render_grid, render_kernels
 from vggviz.sources.imagenet import IMAGENET_CREDIT, imagenet_cached, imagenet_supported
 from vggviz.ui.panels.weights_download import WeightsDownloads
 from vggviz.ui.parts.alt_text import grid_alt
+from vggviz.ui.parts.app_lock import entry
 from vggviz.ui.parts.controls import picture
 from vggviz.ui.parts.extractors import ExtractorPool
 from vggviz.ui.parts.notices import credit_html
@@ -61,7 +62,9 @@ class WeightsComparison:
     show them when the trained weights are not here."""
 
     def __init__(self, pool: ExtractorPool, downloads: WeightsDownloads, *, cmap: w.Dropdown,
-                 normalize: w.ToggleButtons):
+                 normalize: w.ToggleButtons, lock: AbstractContextManager):
+        """`cmap` and `normalize` are the app's controls, drawn with; `lock` is the app's."""
+        self.lock = lock
         self.pool, self.downloads = pool, downloads
         self.cmap, self.normalize = cmap, normalize
         self.toggle = w.ToggleButton(value=False, icon="columns",
@@ -84,15 +87,14 @@ class WeightsComparison:
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-compare-weights")
         self._subject: tuple[Image.Image, str, str, int] | None = None
-        self._lock = threading.RLock()
         for control in (self.toggle, cmap, normalize):
             control.observe(lambda _: self.draw(), "value")
 
+    @entry
     def update(self, image: Image.Image, variant: str, stem: str, seed: int) -> None:
         """Compare on this image and model from now on (drawn at once if the toggle is on)."""
-        with self._lock:
-            self._subject = (image, variant, stem, seed)
-            self.draw()
+        self._subject = (image, variant, stem, seed)
+        self.draw()
 
     def _problem(self, variant: str, stem: str, seed: int) -> str | None:
         """Why the comparison cannot be drawn, in words; None when it can."""
@@ -110,23 +112,23 @@ class WeightsComparison:
         _, reason = self.pool.get(variant, "imagenet", stem, seed)
         return f"There are no trained filters to compare with: {reason}." if reason else None
 
+    @entry
     def draw(self) -> None:
         """Show or hide the comparison and, when shown, draw both columns."""
-        with self._lock:
-            self.body.layout.display = None if self.toggle.value else "none"
-            if not self.toggle.value or self._subject is None:
-                return
-            image, variant, stem, seed = self._subject
-            problem = self._problem(variant, stem, seed)
-            self.message.value = "" if problem is None else \
-                f"<div class='vggviz-compare-why'>ℹ {html.escape(problem)}</div>"
-            self.columns.layout.display = "none" if problem else None
-            self.credit.value = "" if problem else credit_html(IMAGENET_CREDIT)
-            if problem:
-                return
-            titles = {"imagenet": "Trained on ImageNet",
-                      "random": f"Random (seed {seed}), never trained"}
-            for weights, side in self.sides.items():
-                fx, _ = self.pool.get(variant, weights, stem, seed)
-                side.show(titles[weights], fx, fx.activations(image, "stem"), self.cmap.value,
-                          self.normalize.value)
+        self.body.layout.display = None if self.toggle.value else "none"
+        if not self.toggle.value or self._subject is None:
+            return
+        image, variant, stem, seed = self._subject
+        problem = self._problem(variant, stem, seed)
+        self.message.value = "" if problem is None else \
+            f"<div class='vggviz-compare-why'>ℹ {html.escape(problem)}</div>"
+        self.columns.layout.display = "none" if problem else None
+        self.credit.value = "" if problem else credit_html(IMAGENET_CREDIT)
+        if problem:
+            return
+        titles = {"imagenet": "Trained on ImageNet",
+                  "random": f"Random (seed {seed}), never trained"}
+        for weights, side in self.sides.items():
+            fx, _ = self.pool.get(variant, weights, stem, seed)
+            side.show(titles[weights], fx, fx.activations(image, "stem"), self.cmap.value,
+                      self.normalize.value)

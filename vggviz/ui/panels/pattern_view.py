@@ -23,6 +23,7 @@ from vggviz.network.patterns import (
 from vggviz.render import GridLayout
 from vggviz.render.patterns import render_pattern, render_pattern_page
 from vggviz.ui.parts.alt_text import pattern_alt, pattern_page_alt
+from vggviz.ui.parts.app_lock import entry
 from vggviz.ui.parts.controls import picture
 from vggviz.ui.parts.latest import token
 from vggviz.ui.parts.legibility import live
@@ -122,7 +123,7 @@ class PatternView:
         self.chosen.add_class("vggviz-pattern-view")
         self.page = w.VBox([self.page_note, self.page_image],
                            layout=w.Layout(align_items="flex-start"))
-        self._lock = lock or threading.RLock()
+        self.lock = lock or threading.RLock()
         self._state: tuple | None = None  # (fx, stage, channel, layout, order)
         self._page_key: tuple | None = None  # what the page picture shows
         self._pages_asked: set[tuple] = set()  # pages asked for, shown: (fx's token,
@@ -133,16 +134,12 @@ class PatternView:
 
     # ------------------------------------------------------------------ what is shown
 
+    @entry
     def show(self, fx, stage: str, channel: int, map_png: bytes, layout: GridLayout,
              order: Sequence[int]) -> None:
         """The chosen map (`map_png`, as the explorer draws it large) beside its pattern (from
         the cache, else a button to find it), and the page's patterns that are cached, in the
         grid's layout."""
-        with self._lock:
-            self._show(fx, stage, channel, map_png, layout, order)
-
-    def _show(self, fx, stage: str, channel: int, map_png: bytes, layout: GridLayout,
-              order: Sequence[int]) -> None:
         self._state = (fx, stage, int(channel), layout, list(order))
         self.title.value = (f"<b>What {html.escape(stage)} map {channel} responds to</b>")
         if self.map_image.value != map_png:
@@ -211,9 +208,7 @@ class PatternView:
             run.progress(done, total)
             if which == "page" and time.monotonic() - drawn[0] > 2:
                 drawn[0] = time.monotonic()
-                with self._lock:
-                    if self._showing(fx, stage):
-                        self._draw_page()  # the batches done so far, while the rest is found
+                self._found_some(fx, stage)
 
         try:
             ActivationPatterns(fx).attribute_all(None, stage, channels, progress=progress,
@@ -222,37 +217,51 @@ class PatternView:
             pass
         except Exception as exc:  # noqa: BLE001  (in a thread: a traceback would reach the page)
             self.on_error(f"finding the patterns failed ({type(exc).__name__}: {exc})")
-        with self._lock:
-            if getattr(self, f"_{which}") is run:
-                setattr(self, f"_{which}", None)
-            self.runs.children = [r.row for r in (self._one, self._page) if r is not None]
-            if self._showing(fx, stage):
-                self._draw_one()
-                self._draw_page()
+        self._ended(run, which, fx, stage)
+
+    @entry
+    def _found_some(self, fx, stage: str) -> None:
+        """The worker's batches done so far, drawn while the rest is found."""
+        if self._showing(fx, stage):
+            self._draw_page()
+
+    @entry
+    def _ended(self, run: _Run, which: str, fx, stage: str) -> None:
+        """The worker's run ended: its row goes, and what it found is drawn."""
+        if getattr(self, f"_{which}") is run:
+            setattr(self, f"_{which}", None)
+        self.runs.children = [r.row for r in (self._one, self._page) if r is not None]
+        if self._showing(fx, stage):
+            self._draw_one()
+            self._draw_page()
 
     def _showing(self, fx, stage: str) -> bool:
         return self._state is not None and self._state[:2] == (fx, stage)
 
+    @entry
     def _find_one(self) -> None:
-        with self._lock:
-            if self._state is None or self._one is not None:
-                return
-            fx, stage, channel = self._state[:3]
-            self.find.layout.display = "none"
-            self._start(f"finding {stage} map {channel}'s pattern…", [channel], "one")
+        """The "Find what it responds to" button: the chosen map's pattern, found aside."""
+        if self._state is None or self._one is not None:
+            return
+        fx, stage, channel = self._state[:3]
+        self.find.layout.display = "none"
+        self._start(f"finding {stage} map {channel}'s pattern…", [channel], "one")
 
+    @entry
     def _find_page(self) -> None:
-        with self._lock:
-            if self._state is None or self._page is not None:
-                return
-            fx, stage, order = self._state[0], self._state[1], self._state[4]
-            self._pages_asked.add((token(fx), stage, tuple(order)))
-            if len(cached_patterns(fx, stage, order)) == len(order):  # found before: show it
-                self._draw_page()
-                return
-            self._start(f"finding {len(order)} {stage} patterns…", order, "page")
+        """The "Patterns of this page" button: shown if found before, else found aside."""
+        if self._state is None or self._page is not None:
+            return
+        fx, stage, order = self._state[0], self._state[1], self._state[4]
+        self._pages_asked.add((token(fx), stage, tuple(order)))
+        if len(cached_patterns(fx, stage, order)) == len(order):  # found before: show it
+            self._draw_page()
+            return
+        self._start(f"finding {len(order)} {stage} patterns…", order, "page")
 
+    @entry
     def _on_page_event(self, event: dict) -> None:
+        """A click or a key on the page of patterns."""
         if event.get("type") == "click":
             self._on_page_click(event)
         elif event.get("type") == "keydown" and self.on_key is not None:
