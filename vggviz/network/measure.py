@@ -43,8 +43,9 @@ ACCURACY_NOTE = (
 
 PEAK_NOTE = (
     "Why a pooled stem's peak can read above the VGG stem's although it counts fewer "
-    "activations (measured here with the fc head: 244 MB against 206 MB for a forward pass of "
-    "8 images at 224 px; with the GAP head 166 against 237 MB): the peak is the most memory "
+    "activations (VGG16 as the README measured it, a forward pass of 8 images at 224 px: 244 "
+    "MB against 206 MB with the fc head, though 166 against 237 MB with the GAP head): the "
+    "peak is the most memory "
     "held at one moment over the warm-up and the timed runs, above what was held once the model "
     "was built. It counts the activations alive at that moment, but also the workspace the "
     "operations borrow and buffers not yet freed, so it depends on the order operations run and "
