@@ -107,8 +107,9 @@ class MeasurePanel:
                                 indent=False, layout=w.Layout(width="150px"))
         self.classifier = w.ToggleButtons(
             options=[(label, k) for k, label in HEADS.items()], value="fc",
-            description="Classifier", style={"button_width": "90px"},
-            tooltips=[HEAD_TIPS[k] for k in HEADS])
+            description="Classifier", style={"button_width": "90px", "description_width": "72px"},
+            tooltips=[HEAD_TIPS[k] for k in HEADS],
+            layout=w.Layout(display="flex", align_items="center", flex="0 0 auto"))
         self.button = w.Button(description="Measure on this machine", icon="stopwatch",
                                button_style="primary", layout=w.Layout(width="220px"))
         self.cancel_button = w.Button(description="Cancel", layout=w.Layout(width="80px",
