@@ -1,11 +1,13 @@
 """`vggviz measure-stems`: every stem timed and its memory measured in a fresh process, the
 counted figures beside them, bad arguments refused in words. No timing is asserted."""
 
+import html
 import json
 import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -261,3 +263,59 @@ def test_an_unexpected_failure_is_said_in_words_not_lost_in_the_thread(offline, 
     assert "Not measured: something went wrong (KeyError: &#x27;forward_peak_source&#x27;)" in text
     assert "Traceback" not in text and panel.progress.bar_style == "danger"
     assert not panel.button.disabled and panel.cancel_button.layout.display == "none"
+
+
+def _stand_in(settings):
+    """A measurement with made-up figures for `settings`, as `measure_stems` returns one."""
+    from vggviz.network.measure import Measurement, StemMeasurement
+
+    rows = tuple(StemMeasurement(stem, 10, 1000, 12.0, (11.0, 13.0), 5.0, "allocator",
+                                 40.0, (39.0, 41.0), 9.0, "allocator", 7.0) for stem in STEMS)
+    return Measurement(settings, rows, "allocator = test", "test machine")
+
+
+def test_the_dashboard_measures_with_the_classifier_chosen(offline, monkeypatch):
+    import vggviz.ui.panels.measure_panel as mp
+    from vggviz.network.measure import PEAK_NOTE
+    from vggviz.ui import stem_designs
+
+    asked = []
+
+    def record(settings, progress, cancel):
+        asked.append(settings)
+        return _stand_in(settings)
+
+    monkeypatch.setattr(mp, "measure_stems", record)
+    panel = stem_designs().app.measure
+    assert panel.classifier.value == "fc"
+    assert "fc classifier (VGG&#x27;s)" in panel.counted.value
+    assert "138,357,544" in panel.counted.value  # VGG16 with the paper's head (Keras' count)
+    panel.classifier.value = "gap"
+    counted = panel.counted.value
+    assert "Counted, batch of 8 at 224×224, GAP classifier" in counted
+    assert "15,227,688" in counted and "138,357,544" not in counted  # Keras: pooling="avg" + Dense
+    panel.start()
+    panel.thread.join(60)
+    assert [s.classifier for s in asked] == ["gap"]
+    assert panel.progress.bar_style == "success"
+    measured = panel.measured.value
+    assert "Measured on this machine, GAP classifier" in measured
+    assert "VGG16 with its gap classifier" in measured
+    assert html.escape(PEAK_NOTE) in measured and "vggviz-peak-note" in measured
+    panel.classifier.value = "fc"  # the GAP figures stay, marked as for other settings
+    assert "Measured, GAP classifier" in panel.measured.value
+    assert "measure again for these settings" in panel.measured.value
+    assert html.escape(PEAK_NOTE) in panel.measured.value
+    assert "fc classifier (VGG&#x27;s)" in panel.counted.value
+
+
+def test_the_peak_note_says_what_a_peak_includes_and_what_is_a_hypothesis():
+    from vggviz.network.measure import PEAK_NOTE
+
+    for words in ("workspace", "buffers not yet freed", "hypothesis", "244 MB against 206 MB",
+                  "166 against 237 MB"):
+        assert words in PEAK_NOTE, words
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "| vgg | 504–521 ms | 1,891–1,899 ms | 206 / " in readme  # the figures it quotes
+    assert "| pooled | 141–144 ms | 522–524 ms | 244 / " in readme
+    assert "237 / 639 MB" in readme and "166 / 367 MB" in readme

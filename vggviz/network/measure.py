@@ -41,6 +41,20 @@ ACCURACY_NOTE = (
 )
 """What the measurement does not say, and where the no-loss claim comes from."""
 
+PEAK_NOTE = (
+    "Why a pooled stem's peak can read above the VGG stem's although it counts fewer "
+    "activations (VGG16 as the README measured it, a forward pass of 8 images at 224 px: 244 "
+    "MB against 206 MB with the fc head, though 166 against 237 MB with the GAP head): the "
+    "peak is the most memory "
+    "held at one moment over the warm-up and the timed runs, above what was held once the model "
+    "was built. It counts the activations alive at that moment, but also the workspace the "
+    "operations borrow and buffers not yet freed, so it depends on the order operations run and "
+    "free; an RSS peak also counts memory the process keeps after freeing it. That this, not "
+    "the stem's own work, makes the difference is a hypothesis: it was not traced. The counted "
+    "activations compare like with like."
+)
+"""Why a measured peak need not follow the counted activations, and what is not known."""
+
 ALLOCATOR = ("peak of TensorFlow's allocator (tf.config.experimental.get_memory_info) above "
              "what it held once the model was built: activations, gradients and workspace, "
              "not the weights")

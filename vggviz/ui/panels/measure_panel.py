@@ -1,6 +1,8 @@
 """The stem's cost measured on this machine, for the stem-designs dashboard: a button that runs
 `vggviz.network.measure` in a background thread with a progress bar, and the measured table
-beside the counted one. Errors are shown in words; the controls keep answering while it runs."""
+beside the counted one, both with the classifier head chosen (fc or GAP), and why a measured
+peak need not follow the counts. Errors are shown in words; the controls keep answering while
+it runs."""
 
 from __future__ import annotations
 
@@ -11,15 +13,35 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from vggviz.network.measure import ACCURACY_NOTE, MeasureError, Measurement, Settings, measure_stems
+from vggviz.network.measure import (
+    ACCURACY_NOTE,
+    PEAK_NOTE,
+    MeasureError,
+    Measurement,
+    Settings,
+    measure_stems,
+)
 from vggviz.plan import formatting as fmt
 from vggviz.plan.accounting import summarize
-from vggviz.plan.architecture import STEMS
+from vggviz.plan.architecture import CLASSIFIERS, STEMS
 from vggviz.plan.stem_race import HEADERS, table_cells
 from vggviz.render.charts import figure_png
 from vggviz.render.stem_race import race_curves
 from vggviz.sources.runs import comparison_table, comparisons, list_runs
 from vggviz.ui.parts.legibility import live
+
+HEADS = {"fc": "fc (VGG's)", "gap": "GAP"}
+"""The classifier heads offered, as their buttons say them (keys of CLASSIFIERS)."""
+HEAD_TIPS = {
+    "fc": f"{CLASSIFIERS['fc']}; fc1 shrinks with the stem's reduction, so its cost moves too",
+    "gap": f"{CLASSIFIERS['gap']}; the same small head on every stem, so the differences are "
+           f"the stem's own",
+}
+
+
+def head_title(classifier: str) -> str:
+    """The classifier in a table's title: "fc classifier (VGG's)" or "GAP classifier"."""
+    return "fc classifier (VGG's)" if classifier == "fc" else f"{HEADS[classifier]} classifier"
 
 
 def _table(headers: list[str], rows: list[list[str]], title: str, css: str) -> str:
@@ -34,6 +56,12 @@ def _accuracy_note() -> str:
         "rel='noopener' style='text-decoration:underline'>arXiv:1512.03385</a>")
     return (f"<div class='vggviz-accuracy-note' style='background:#fff4ce;padding:4px 8px;"
             f"line-height:1.4;max-width:1100px;margin-top:6px'>{text}</div>")
+
+
+def _peak_note() -> str:
+    """Why a reducing stem's measured peak can read above the VGG stem's, beside the table."""
+    return (f"<div class='vggviz-peak-note' style='line-height:1.35;max-width:640px;"
+            f"margin-top:4px'><small>{html.escape(PEAK_NOTE)}</small></div>")
 
 
 def accuracy_section() -> str:
@@ -67,7 +95,8 @@ def accuracy_section() -> str:
 
 
 class MeasurePanel:
-    """Counted and measured cost of the whole model with each stem, for the chosen variant."""
+    """Counted and measured cost of the whole model with each stem, for the chosen variant and
+    classifier head."""
 
     def __init__(self, variant: Callable[[], str]):
         self.variant = variant
@@ -76,6 +105,11 @@ class MeasurePanel:
                                       tooltip="random images per forward pass / SGD step")
         self.train = w.Checkbox(value=True, description="and one SGD step",
                                 indent=False, layout=w.Layout(width="150px"))
+        self.classifier = w.ToggleButtons(
+            options=[(label, k) for k, label in HEADS.items()], value="fc",
+            description="Classifier", style={"button_width": "90px", "description_width": "72px"},
+            tooltips=[HEAD_TIPS[k] for k in HEADS],
+            layout=w.Layout(display="flex", align_items="center", flex="0 0 auto"))
         self.button = w.Button(description="Measure on this machine", icon="stopwatch",
                                button_style="primary", layout=w.Layout(width="220px"))
         self.cancel_button = w.Button(description="Cancel", layout=w.Layout(width="80px",
@@ -90,12 +124,12 @@ class MeasurePanel:
         self._cancel = threading.Event()
         self.button.on_click(lambda _: self.start())
         self.cancel_button.on_click(lambda _: self._cancel.set())
-        for control in (self.batch, self.train):
+        for control in (self.classifier, self.batch, self.train):
             control.observe(lambda _: self.show_counted(), "value")
         self.widget = w.VBox([
             w.HTML("<h3>The stem's cost, measured on this machine</h3>"),
-            w.HBox([self.batch, self.train, self.button, self.cancel_button],
-                   layout=w.Layout(align_items="center")),
+            w.HBox([self.classifier, self.batch, self.train, self.button, self.cancel_button],
+                   layout=w.Layout(align_items="center", flex_flow="row wrap")),
             w.HBox([self.progress, self.progress_text], layout=w.Layout(align_items="center")),
             w.HBox([self.counted, self.measured],
                    layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
@@ -105,21 +139,24 @@ class MeasurePanel:
         self.show_counted()
 
     def settings(self) -> Settings:
-        return Settings(self.variant(), self.batch.value, self.train.value)
+        return Settings(self.variant(), self.batch.value, self.train.value,
+                        classifier=self.classifier.value)
 
     def show_counted(self) -> None:
-        """The counted table for the current variant and batch (instant: arithmetic)."""
+        """The counted table for the current variant, head and batch (instant: arithmetic)."""
         st = self.settings()
-        summaries = [summarize(st.variant, stem=k, input_shape=(st.size, st.size, 3))
-                     for k in STEMS]
+        summaries = [summarize(st.variant, stem=k, classifier=st.classifier,
+                               input_shape=(st.size, st.size, 3)) for k in STEMS]
         self.counted.value = _table(
             *fmt.counted_stems_table(summaries, st.batch),
-            f"Counted, batch of {st.batch} at {st.size}×{st.size}", "vggviz-counted-stems")
+            f"Counted, batch of {st.batch} at {st.size}×{st.size}, {head_title(st.classifier)}",
+            "vggviz-counted-stems")
         if self.result is not None and self.result.settings != st:
-            self.measured.value = (f"<div style='color:#555'><b>Measured</b><br><small>for "
-                                   f"{html.escape(fmt.measured_settings(self.result))}; "
-                                   f"measure again for these settings.</small>"
-                                   f"{self._measured_table(self.result)}</div>")
+            self.measured.value = (
+                f"<div style='color:#555'><b>Measured, "
+                f"{html.escape(head_title(self.result.settings.classifier))}</b><br><small>for "
+                f"{html.escape(fmt.measured_settings(self.result))}; measure again for these "
+                f"settings.</small>{self._measured_table(self.result)}{_peak_note()}</div>")
 
     @staticmethod
     def _measured_table(m: Measurement) -> str:
@@ -163,10 +200,11 @@ class MeasurePanel:
             self.progress.bar_style = "success"
             self.progress_text.value = "<small>done</small>"
             self.measured.value = (
-                f"<div><b>Measured on this machine</b>{self._measured_table(m)}"
+                f"<div><b>Measured on this machine, "
+                f"{html.escape(head_title(m.settings.classifier))}</b>{self._measured_table(m)}"
                 f"<div style='line-height:1.35;max-width:640px'><small>"
                 f"{html.escape(fmt.measured_settings(m))}. Times: median (min–max). Peak MB: "
-                f"{html.escape(m.memory_source)}.</small></div></div>")
+                f"{html.escape(m.memory_source)}.</small></div>{_peak_note()}</div>")
         finally:
             self.button.disabled = False
             self.cancel_button.layout.display = "none"
