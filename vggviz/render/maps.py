@@ -2,9 +2,9 @@
 large (`render_map`), plus the statistics and channel orders the grid is sorted by.
 
 Speed is the point (the dashboard turns image bytes into a picture of the 64 stem maps in
-~20 ms, ~8 ms of which is the forward pass), so a grid is built as one uint8 array of palette
-indices with vectorised numpy (range of the maps → pool → quantise → reshape/transpose into
-tiles) and written as a palette PNG (see `vggviz.render.palettes`). The range is the maps'
+~15 ms of CPU, ~5 ms of which is the forward pass), so a grid is built as one uint8 array of
+palette indices with vectorised numpy (range of the maps → pool → quantise → reshape/transpose
+into tiles) and written as a palette PNG (see `vggviz.render.palettes`). The range is the maps'
 own, not their pooled tiles', so a colour bar stating it reads true for the grid and the
 large map alike.
 """

@@ -8,19 +8,22 @@ imported on first use). A grid or map is a palette ("P") PNG whose 256 colours a
 * index 254 (`GAP_INDEX`): dark grey, the gaps between tiles and the boxes behind labels.
 * index 255 (`LABEL_INDEX`): white, the label text.
 
-PNGs are written by Pillow's encoder with zlib level 1 and the Z_RLE strategy (as small as
-level 1's default strategy on ReLU maps, at half its cost: about 5 ms for the 910×910 stem
-grid, where an RGB PNG of it would take 10× longer).
+PNGs are written here, not by Pillow: every row with PNG's "Up" filter (its difference from
+the row above, one numpy subtraction), deflated at level 1 by ISA-L (`isal`), whose deflate
+is several times faster than zlib's. The 910×910 stem grid of random-weight maps takes about
+2 ms and 0.41 MB where Pillow's best (zlib level 1, Z_RLE, no filter) took about 6 ms and
+0.47 MB; an RGB PNG of it would take 10× longer.
 """
 
 from __future__ import annotations
 
 import functools
-import io
+import struct
 import zlib
 from typing import Any
 
 import numpy as np
+from isal import isal_zlib
 from PIL import Image
 
 COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray", "RdBu_r", "coolwarm")
@@ -42,7 +45,11 @@ GAP_RGB = (40, 40, 40)
 LABEL_RGB = (255, 255, 255)
 
 PNG_LEVEL = 1
-PNG_STRATEGY = zlib.Z_RLE
+"""ISA-L's deflate level (0..3): 1 is within 2 % of 2's size on grids, and faster."""
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOUR_TYPES = {1: 0, 3: 2, 4: 6}  # samples per pixel → PNG colour type: grey, RGB, RGBA
+_PALETTE_TYPE = 3
+_UP = 2  # PNG filter type "Up": each byte minus the byte above it
 
 
 @functools.lru_cache(maxsize=64)
@@ -83,7 +90,8 @@ def encode_png(image: np.ndarray | Image.Image, *, palette: Any = None) -> bytes
     """PNG bytes of a uint8 array — (H, W) grey or, with `palette` ((N, 3) uint8 or N·3 bytes,
     N ≤ 256), palette indices; (H, W, 3) RGB; (H, W, 4) RGBA — or of a PIL image.
 
-    The one place PNG settings live: zlib level PNG_LEVEL with the PNG_STRATEGY (Z_RLE).
+    The one place PNG settings live: 8-bit samples, rows Up-filtered, deflated by ISA-L at
+    PNG_LEVEL (see the module's docstring).
     """
     if isinstance(image, Image.Image):
         if image.mode == "P" and palette is None:
@@ -100,7 +108,7 @@ def encode_png(image: np.ndarray | Image.Image, *, palette: Any = None) -> bytes
         raise ValueError(
             f"encode_png needs an (H, W), (H, W, 3) or (H, W, 4) array, got shape {arr.shape}"
         )
-    im = Image.fromarray(arr)
+    colour_type, pal = _COLOUR_TYPES[1 if arr.ndim == 2 else arr.shape[2]], None
     if palette is not None:
         if arr.ndim != 2:
             raise ValueError("a palette needs an (H, W) array of indices")
@@ -109,9 +117,31 @@ def encode_png(image: np.ndarray | Image.Image, *, palette: Any = None) -> bytes
         pal = np.asarray(palette, dtype=np.uint8).reshape(-1)
         if pal.size % 3 or not 3 <= pal.size <= 768:
             raise ValueError(f"palette must hold 1..256 RGB colours, got {pal.size} values")
-        im = Image.frombuffer("P", (arr.shape[1], arr.shape[0]), np.ascontiguousarray(arr),
-                              "raw", "P", 0, 1)
-        im.putpalette(pal.tobytes())
-    buffer = io.BytesIO()
-    im.save(buffer, format="PNG", compress_level=PNG_LEVEL, compress_type=PNG_STRATEGY)
-    return buffer.getvalue()
+        if pal.size < 768 and int(arr.max()) >= pal.size // 3:  # PNG needs a colour per index
+            pal = np.concatenate([pal, np.zeros(3 * (int(arr.max()) + 1) - pal.size, np.uint8)])
+        colour_type = _PALETTE_TYPE
+    height, width = arr.shape[:2]
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    chunks = [_chunk(b"IHDR", header)]
+    if pal is not None:
+        chunks.append(_chunk(b"PLTE", pal.tobytes()))
+    chunks += [_chunk(b"IDAT", isal_zlib.compress(_up_filtered(arr), PNG_LEVEL)),
+               _chunk(b"IEND", b"")]
+    return PNG_SIGNATURE + b"".join(chunks)
+
+
+def _up_filtered(arr: np.ndarray) -> memoryview:
+    """PNG's scanlines, each a filter byte (Up) then the row minus the row above (mod 256; the
+    first row's "above" is zeros, so it stays as it is)."""
+    rows = arr.reshape(arr.shape[0], -1)
+    out = np.empty((rows.shape[0], rows.shape[1] + 1), np.uint8)
+    out[:, 0] = _UP
+    out[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=out[1:, 1:])
+    return memoryview(out).cast("B")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    """A PNG chunk: length, type, data, CRC-32 of type and data."""
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
