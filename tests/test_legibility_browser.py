@@ -78,9 +78,15 @@ def test_text_names_order_and_live_status_at_1280(browser, server):
     expect(status).to_have_attribute("role", "status")
     expect(status).to_have_attribute("aria-live", "polite")
     before = status.inner_text()
-    page.get_by_role("button", name="Group 1").click()
+    stem, group1 = (page.get_by_role("button", name=name, exact=True)
+                    for name in ("Stem", "Group 1"))
+    expect(stem).to_have_attribute("aria-pressed", "true")  # the stage shown, said
+    expect(group1).to_have_attribute("aria-pressed", "false")
+    group1.click()
     expect(status).to_contain_text("group1")
     assert status.inner_text() != before
+    expect(group1).to_have_attribute("aria-pressed", "true")
+    expect(stem).to_have_attribute("aria-pressed", "false")
 
     page.locator(".vggviz-stem-explorer select").first.focus()  # the sample picker, top left
     stops = [page.evaluate(FOCUSED)]

@@ -1,5 +1,6 @@
 """What every dashboard page gets for reading and assistive technology: text no smaller than
-12 px, a name on every slider, live regions for long work, and Esc for the glossary's definitions.
+12 px, a name on every slider, the chosen one of toggle buttons said (aria-pressed), live
+regions for long work, and Esc for the glossary's definitions.
 
 ipywidgets 8 ties a slider's description to nothing a screen reader reads (the noUiSlider
 handle, `role=slider`, has no name), has no way to set ARIA attributes, and draws its progress
@@ -39,6 +40,15 @@ _SCRIPT = r"""<script>
       const readout = slider.querySelector(".widget-readout");
       if (readout && !readout.getAttribute("aria-label")) {
         readout.setAttribute("aria-label", label + " (type a value)");
+      }
+    }
+    // ipywidgets 8 shows the chosen one of ToggleButtons (and a pressed ToggleButton) by the
+    // class mod-active alone: say it to a screen reader too
+    for (const button of root.querySelectorAll(".vggviz-dashboard .widget-toggle-buttons " +
+                                               "button, .vggviz-dashboard .widget-toggle-button")) {
+      const pressed = String(button.classList.contains("mod-active"));
+      if (button.getAttribute("aria-pressed") !== pressed) {
+        button.setAttribute("aria-pressed", pressed);
       }
     }
     for (const box of root.querySelectorAll(".vggviz-live:not([role])")) {
