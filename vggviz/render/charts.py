@@ -416,14 +416,14 @@ def _stem_bars(panels: StemPanels) -> list[tuple[str, list[float], list[str], Ca
     memory = [value / MB for value in panels.learner_bytes]
     macs = [value / 1e9 for value in panels.learner_macs]
     return [
-        ("Output size (H×W per map)", [h * w for h, w in panels.output_sizes],
+        ("Output size\n(H×W per map)", [h * w for h, w in panels.output_sizes],
          [f"{h}×{w}" for h, w in panels.output_sizes], _eng_ticks),
-        ("Values entering the learner (H×W×C)", list(panels.entering),
+        ("Values entering the learner\n(H×W×C)", list(panels.entering),
          [_entering_text(value, cut)
           for value, cut in zip(panels.entering, panels.cuts, strict=True)], _eng_ticks),
-        ("Learner activation memory (MB, groups 1–5)", memory,
+        ("Learner activation memory\n(MB, groups 1–5)", memory,
          [f"{measure(v)} MB" for v in memory], None),
-        ("Stem + learner MACs (G)", macs, [f"{measure(v)} G" for v in macs], None),
+        ("Stem + learner MACs\n(G)", macs, [f"{measure(v)} G" for v in macs], None),
     ]
 
 
@@ -598,9 +598,12 @@ def head_vs_input_size(curves: Curves) -> Figure:
         ax.axvline(current, color=_MUTED, linestyle="--", linewidth=1)
         right = current > points[0] + 0.75 * (points[-1] - points[0])  # label goes left
         for curve in curves.curves:
+            # fc1 rises to the right: its label goes below it on the right, above on the left
+            below = curve is fc1 and not right
             _mark(ax, current, curve.marked, COMPONENT_COLORS[curve.component],
-                  _si(curve.marked), left=right, offset=(6, 5))
-    ax.legend(loc="center right", frameon=False, fontsize=TEXT_PT)  # between the two lines
+                  _si(curve.marked), left=right, offset=(6, -5 if below else 5),
+                  va="top" if below else "bottom")
+    ax.legend(loc="upper left", frameon=False, fontsize=TEXT_PT)  # where fc1 has not risen yet
     _suptitle(fig, "fc1 grows with the input's area; GAP does not")
     fig.supxlabel(f"{v.title} · {design.title} · 1000 classes · parameters as Keras counts "
                   "them", fontsize=TEXT_PT, color=_MUTED)

@@ -76,6 +76,7 @@ class StemDesigns:
         self.captions = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
         self.details = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
         self.chart = picture("100%")  # a row of four panels as wide as the page
+        self.chart.add_class("vggviz-designs-chart")
         self.chart_table = w.HTML()  # the chart's numbers, for a screen reader
         self.variant.observe(lambda _: self.refresh(), "value")
         self.measure = MeasurePanel(lambda: self.variant.value)

@@ -85,8 +85,8 @@ class VGGFamily:
                        "memory": framed(self.memory_chart), "macs": framed(self.macs_chart)}
         for frame in self.frames.values():
             frame.layout.width = "100%"
-        # beside the controls, as wide as the window leaves, up to 1100 px
-        self.frames["size"].layout = w.Layout(flex="1 1 0", min_width="0", max_width="1100px")
+        # beside the controls, as wide as the window leaves, up to 1400 px
+        self.frames["size"].layout = w.Layout(flex="1 1 0", min_width="0", max_width="1400px")
         self.charts = w.Box([self.frames[name] for name in ("params", "memory", "macs")])
         self.charts.add_class("vggviz-family-charts")
         self.head = ClassifierHead()
