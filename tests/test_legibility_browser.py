@@ -183,8 +183,7 @@ def test_chart_text_is_legible_at_1280_and_1920_and_the_room_is_used(browser, se
         for width, height, floor in ((1280, 800, 12), (1920, 1080, 14)):
             page.set_viewport_size({"width": width, "height": height})
             charts = page.evaluate(CHARTS, SMALLEST_TEXT)
-            page.screenshot(path=ARTIFACTS / f"legibility_charts_{notebook[:-6]}_{width}.png",
-                            full_page=True)
+            page.screenshot(path=ARTIFACTS / f"legibility_charts_{notebook[:-6]}_{width}.png")
             assert len(charts) == count, charts
             on_screen = {c["alt"]: round(c["smallest"] * c["shown"] / c["natural"], 1)
                          for c in charts}

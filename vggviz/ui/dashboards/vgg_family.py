@@ -39,11 +39,12 @@ TABLE_STYLE = (
     "table.vggviz-family th:first-child {text-align: left}")
 """The family table's CSS: it fits a 1280 px screen, and scrolls sideways in a narrower one."""
 CHARTS_STYLE = (
-    # The three charts of every variant: one under another up to 1000 px wide, two to a row
-    # where the window has room for two of 860 px or more (1920 px: about 930 px each).
+    # The three charts of every variant and the classifier head's panel: one under another
+    # (the charts up to 1000 px wide), two to a row where the window has room for two of
+    # 860 px or more (1920 px: about 930 px each; the head's panel beside the MACs chart).
     ".vggviz-family-charts {display: grid; gap: 16px 24px; width: 100%;"
     " grid-template-columns: repeat(auto-fit, minmax(min(100%, 860px), 1fr))}"
-    ".vggviz-family-charts > * {max-width: 1000px}")
+    ".vggviz-family-charts > :not(.vggviz-classifier-head) {max-width: 1000px}")
 """The family charts' CSS: they take the width a wide window offers."""
 _DRAWING = threading.Lock()  # matplotlib's text engine is not thread-safe: one draw at a time
 
@@ -85,11 +86,13 @@ class VGGFamily:
                        "memory": framed(self.memory_chart), "macs": framed(self.macs_chart)}
         for frame in self.frames.values():
             frame.layout.width = "100%"
-        # beside the controls, as wide as the window leaves, up to 1400 px
-        self.frames["size"].layout = w.Layout(flex="1 1 0", min_width="0", max_width="1400px")
-        self.charts = w.Box([self.frames[name] for name in ("params", "memory", "macs")])
-        self.charts.add_class("vggviz-family-charts")
+        # beside the controls, as wide as the window leaves, up to 1150 px (its text
+        # at 18 px: wider, it would shout over the page)
+        self.frames["size"].layout = w.Layout(flex="1 1 0", min_width="0", max_width="1150px")
         self.head = ClassifierHead()
+        self.charts = w.Box([*(self.frames[name] for name in ("params", "memory", "macs")),
+                             self.head.widget])
+        self.charts.add_class("vggviz-family-charts")
         # The chosen variant drawn as its parts; a part pressed is marked there and its
         # parameters' column marked in the table below.
         self.glance = NetworkGlance(self._choose_part)
@@ -127,8 +130,7 @@ class VGGFamily:
             self.glance.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
-            self.log, self.charts,
-            self.head.widget, self.stacks,
+            self.log, self.charts, self.stacks,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
         self.refresh()
