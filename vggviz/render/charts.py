@@ -81,7 +81,7 @@ TEXT_PT = 10.5
 chart at about its width in inches × 100 CSS px, or wider (`figure_png`), so no text of it is
 under 14 px at 1920 px wide, nor under 12 px at 1280."""
 _HEADING = 12  # a panel's heading
-_STRIP_WIDTH = 14.0  # inches: a row of small multiples across the page
+_STRIP_WIDTH = 13.8  # inches: a row of small multiples across the page
 _HEAD_WIDTH = 7.6  # inches: the classifier head's chart, beside its table
 _TITLE = {"fontsize": 14, "fontweight": "bold", "x": 0.01, "ha": "left"}
 _MUTED = "#555555"
