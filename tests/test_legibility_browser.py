@@ -191,6 +191,7 @@ def test_chart_text_is_legible_at_1280_and_1920_and_the_room_is_used(browser, se
             assert min(on_screen.values()) >= floor, on_screen
             assert all(c["left"] >= 0 and c["right"] <= width for c in charts), charts
             rows[width] = widest_row(charts) / width
+        print(f"[chart room] {notebook}: widest row of charts / window width {rows}")
         assert rows[1920] > rows[1280], rows
         found = Axe().run(page, options={"runOnly": {"type": "rule", "values": [
             *NAME_RULES, "image-alt"]}})
