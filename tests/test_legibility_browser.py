@@ -5,6 +5,11 @@ control-name violation, every slider named, Tab going down the left column, then
 then the chosen map's; the status line a polite live region whose text changes. At 200 % zoom
 (640×400 CSS px at device scale 2) the cost strip, the grid and the chosen map are whole
 across and overlap nothing. Screenshots of both go to test-artifacts/.
+
+The charts of the family and stem designs pages, at 1280×800 and at 1920×1080: the smallest text
+of each, as the browser shows it (its size in the PNG's pixels, which the PNG itself says, ×
+displayed width / natural width), at least 12 px and 14 px; and at 1920 the widest row of charts
+spans a larger share of the window than at 1280.
 """
 
 from __future__ import annotations
@@ -36,6 +41,30 @@ FOCUSED = """() => {
   const box = el.getBoundingClientRect();  // its middle, from the row's top
   return {column, x: box.left, y: box.top + box.height / 2 - row.getBoundingClientRect().top,
           name: el.getAttribute("aria-label") || el.title || el.textContent.trim().slice(0, 30)};
+}"""
+# Each chart <img> on the page: its smallest text in the PNG's pixels (the tEXt chunk
+# `charts.SMALLEST_TEXT` that `figure_png` writes), its displayed box and its natural width.
+CHARTS = """async (key) => {
+  const found = [];
+  for (const img of document.images) {
+    if (!img.complete || !img.naturalWidth) continue;
+    const png = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    const view = new DataView(png.buffer);
+    let smallest = null;
+    for (let at = 8; at + 8 <= png.length; at += 12 + view.getUint32(at)) {
+      const length = view.getUint32(at);
+      const kind = String.fromCharCode(...png.subarray(at + 4, at + 8));
+      if (kind !== "tEXt") continue;
+      const text = new TextDecoder("latin1").decode(png.subarray(at + 8, at + 8 + length));
+      const [name, value] = text.split("\\0");
+      if (name === key) smallest = parseFloat(value);
+    }
+    if (smallest === null) continue;  // a picture, not a chart
+    const box = img.getBoundingClientRect();
+    found.push({alt: img.alt.slice(0, 50), smallest, shown: box.width, natural: img.naturalWidth,
+                left: box.left, right: box.right, top: box.top, bottom: box.bottom});
+  }
+  return found;
 }"""
 NAME_RULES = ["color-contrast", "aria-input-field-name", "label-title-only", "label",
               "button-name", "select-name"]
@@ -123,3 +152,56 @@ def test_the_story_stays_readable_at_200_percent_zoom(browser, server):
         assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (a, b)
     assert boxes["focus"][2] >= 250  # the chosen map keeps its size
     assert page.evaluate(SMALL_TEXT) == []
+
+
+def widest_row(charts: list[dict]) -> float:
+    """The most width that charts side by side (their boxes overlapping in height) cover."""
+    widest = 0.0
+    for chart in charts:
+        row = sorted((c["left"], c["right"]) for c in charts
+                     if c["top"] < chart["bottom"] and chart["top"] < c["bottom"])
+        covered, end = 0.0, -1e9
+        for left, right in row:
+            covered += max(0.0, right - max(left, end))
+            end = max(end, right)
+        widest = max(widest, covered)
+    return widest
+
+
+@pytest.mark.parametrize(("notebook", "selector", "count"), [
+    ("02_vgg_family.ipynb", ".vggviz-vgg-family img.vggviz-picture-img", 5),
+    ("03_stem_designs.ipynb", "img.vggviz-designs-chart", 1)])
+def test_chart_text_is_legible_at_1280_and_1920_and_the_room_is_used(browser, server, notebook,
+                                                                     selector, count):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from vggviz.render.charts import SMALLEST_TEXT
+
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.set_default_timeout(LONG)
+    try:
+        page.goto(server + "voila/render/" + notebook, wait_until="commit")
+        page.wait_for_function(  # every chart drawn for the setting shown: none dimmed
+            "([selector, n]) => !document.querySelector('.vggviz-stale') && [...document"
+            ".querySelectorAll(selector)].filter((i) => i.complete && i.naturalWidth).length >= n",
+            arg=[selector, count])
+        rows = {}
+        for width, height, floor in ((1280, 800, 12), (1920, 1080, 14)):
+            page.set_viewport_size({"width": width, "height": height})
+            charts = page.evaluate(CHARTS, SMALLEST_TEXT)
+            page.screenshot(path=ARTIFACTS / f"legibility_charts_{notebook[:-6]}_{width}.png")
+            assert len(charts) == count, charts
+            on_screen = {c["alt"]: round(c["smallest"] * c["shown"] / c["natural"], 1)
+                         for c in charts}
+            print(f"\n[chart text] {notebook} at {width}: smallest text px {on_screen}")
+            assert min(on_screen.values()) >= floor, on_screen
+            assert all(c["left"] >= 0 and c["right"] <= width for c in charts), charts
+            rows[width] = widest_row(charts) / width
+        print(f"[chart room] {notebook}: widest row of charts / window width {rows}")
+        assert rows[1920] > rows[1280], rows
+        found = Axe().run(page, options={"runOnly": {"type": "rule", "values": [
+            *NAME_RULES, "image-alt"]}})
+        assert [(v["id"], [n["target"] for n in v["nodes"]])
+                for v in found.response["violations"]] == []
+    finally:
+        page.context.close()

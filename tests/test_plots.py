@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # only to check that vggviz.render.charts regis
 import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 from vggviz.plan import series
@@ -140,14 +141,40 @@ def test_variant_comparisons_draw_for_every_stem(stem, top):
 
 
 def test_figure_png_of_every_chart_is_a_dashboard_sized_png():
+    """At 100 px to the inch (the CSS px a page gives a chart's inch, or more) every chart is
+    of a page's size; the PNG itself has 1.5 pixels to each of those."""
     for name, fig in _all_charts().items():
-        png = charts.figure_png(fig)
+        png = charts.figure_png(fig, dpi=100)
         assert png.startswith(PNG_MAGIC), name
         with Image.open(io.BytesIO(png)) as image:
             image.load()
             width, height = image.size
         assert 500 <= width <= 1400, (name, image.size)
         assert 250 <= height <= 900, (name, image.size)
+        with Image.open(io.BytesIO(charts.figure_png(fig))) as sharp:
+            assert sharp.size[0] == pytest.approx(1.5 * width, rel=0.05), name
+
+
+def test_every_png_says_its_smallest_text_in_its_own_pixels():
+    """The size written in the PNG is the smallest font drawn, × dpi / 72 (PIL reads the chunk
+    as any PNG reader does), and no chart's text is under `TEXT_PT`."""
+    for name, fig in [*_all_charts().items(),
+                      ("head_vs_input_size", charts.head_vs_input_size(
+                          series.head_sizes("vgg16", range(32, 513, 32), current=224)))]:
+        for dpi in (100, 150):
+            png = charts.figure_png(fig, dpi=dpi)
+            with Image.open(io.BytesIO(png)) as image:
+                written = float(image.text[charts.SMALLEST_TEXT])
+            sizes = [t.get_fontsize() for t in fig.findobj(Text)
+                     if t.get_visible() and t.get_text().strip()]
+            assert written == charts.smallest_text_px(png) == pytest.approx(
+                min(sizes) * dpi / 72, abs=0.01), name
+            assert min(sizes) >= charts.TEXT_PT, name
+
+
+def test_a_png_without_the_chunk_says_nothing():
+    png = charts.figure_png(Figure())  # nothing written on it
+    assert png.startswith(PNG_MAGIC) and charts.smallest_text_px(png) is None
 
 
 def test_figure_png_dpi_scales_the_image():

@@ -14,6 +14,8 @@ groups in a sequential palette (deeper is darker), the classifier in a contrasti
 from __future__ import annotations
 
 import math
+import struct
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from io import BytesIO
 from numbers import Real
@@ -22,6 +24,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
 from vggviz.plan.accounting import Summary
@@ -37,6 +40,9 @@ __all__ = [
     "activation_memory_by_variant",
     "axis_ceiling",
     "figure_png",
+    "smallest_text_px",
+    "SMALLEST_TEXT",
+    "TEXT_PT",
     "head_vs_input_size",
     "input_size_effect",
     "macs_by_variant",
@@ -69,8 +75,15 @@ COMPONENT_LABELS: dict[str, str] = {
 STEM_COLORS: dict[str, str] = {"vgg": "#8c8c8c", "pooled": "#2a9d8f", "strided": "#6a4c93"}
 """One colour per stem design (`stem_comparison`): the VGG stem, the baseline, in grey."""
 
-_WIDTH = 8.4  # inches: 840 px at dpi 100, before bbox_inches="tight" trims the margins
-_TITLE = {"fontsize": 13, "fontweight": "bold", "x": 0.01, "ha": "left"}
+_WIDTH = 9.0  # inches: 900 px at dpi 100, before bbox_inches="tight" trims the margins
+TEXT_PT = 10.5
+"""The smallest text of every chart, in points: 14.6 px at 100 px to the inch. The pages show a
+chart at about its width in inches × 100 CSS px, or wider (`figure_png`), so no text of it is
+under 14 px at 1920 px wide, nor under 12 px at 1280."""
+_HEADING = 12  # a panel's heading
+_STRIP_WIDTH = 13.8  # inches: a row of small multiples across the page
+_HEAD_WIDTH = 7.6  # inches: the classifier head's chart, beside its table
+_TITLE = {"fontsize": 14, "fontweight": "bold", "x": 0.01, "ha": "left"}
 _MUTED = "#555555"
 _GRID = "#e6e6e6"
 
@@ -129,7 +142,9 @@ def _style(ax: Axes, value_axis: str = "x") -> None:
         ax.spines[side].set_visible(False)
     ax.grid(axis=value_axis, color=_GRID, linewidth=0.8)
     ax.set_axisbelow(True)
-    ax.tick_params(length=3)
+    ax.tick_params(length=3, labelsize=TEXT_PT)
+    for label in (ax.xaxis.label, ax.yaxis.label):
+        label.set_fontsize(TEXT_PT)
 
 
 def _title(summary: Summary) -> str:
@@ -149,7 +164,7 @@ def _suptitle(fig: Figure, text: str) -> None:
 
 
 def _subtitle(ax: Axes, text: str) -> None:
-    ax.set_title(text, loc="left", fontsize=9.5, color=_MUTED, pad=8)
+    ax.set_title(text, loc="left", fontsize=TEXT_PT, color=_MUTED, pad=8)
 
 
 def _legend(fig: Figure, names: Iterable[str]) -> None:
@@ -157,7 +172,7 @@ def _legend(fig: Figure, names: Iterable[str]) -> None:
     names = list(names)
     handles = [Patch(facecolor=COMPONENT_COLORS[n], label=COMPONENT_LABELS[n]) for n in names]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False,
-               fontsize=9, handlelength=1.2, columnspacing=1.2)
+               fontsize=TEXT_PT, handlelength=1.2, columnspacing=1.2)
 
 
 AXIS_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
@@ -187,7 +202,7 @@ def _stacked_by_variant(stack: Stack, *, title: str, xlabel: str,
     `limit` fixes the axis (in the bars' unit), so charts of several input sizes compare.
     """
     labels, unit = list(stack.labels), stack.metric.unit
-    fig = _figure(0.9 + 0.36 * len(labels))
+    fig = _figure(1.3 + 0.36 * len(labels))
     ax = fig.add_subplot()
     left = [0.0] * len(labels)
     for name in stack.components:
@@ -198,7 +213,7 @@ def _stacked_by_variant(stack: Stack, *, title: str, xlabel: str,
     totals = left
     for y, total in enumerate(totals):
         ax.text(total, y, f"  {total_format(total)} {unit}", va="center", ha="left",
-                fontsize=9)
+                fontsize=TEXT_PT)
     ax.set_xlim(0, max(limit or 0, max(totals)) * 1.16 or 1)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
@@ -229,7 +244,7 @@ def params_per_component(summary: Summary) -> Figure:
     for y, value in enumerate(values):
         share = value / total if total else 0.0
         ax.text(value, y, f"  {_si(value)}  ({percent(share)})", va="center", ha="left",
-                fontsize=9)
+                fontsize=TEXT_PT)
     ax.set_xlim(0, max(values) * 1.3 or 1)
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(_eng_ticks())
@@ -282,7 +297,7 @@ def _params_headline(stack: Stack) -> str:
 def _params_dots(stack: Stack, title: str, limit: float | None) -> Figure:
     """One dot per component on each variant's row, x on a log scale; totals at the right."""
     labels = list(stack.labels)
-    fig = _figure(0.9 + 0.36 * len(labels))
+    fig = _figure(1.3 + 0.36 * len(labels))
     ax = fig.add_subplot()
     _dots(ax, stack)
     ax.set_xscale("log")
@@ -313,9 +328,9 @@ def _dots(ax: Axes, stack: Stack) -> None:
                    label=COMPONENT_LABELS[name])
     for y, total in enumerate(stack.totals):
         ax.text(1.01, y, f"{_si(total)}", transform=ax.get_yaxis_transform(),
-                va="center", ha="left", fontsize=9)
+                va="center", ha="left", fontsize=TEXT_PT)
     ax.text(1.01, -0.75, "total", transform=ax.get_yaxis_transform(), va="center", ha="left",
-            fontsize=9, color=_MUTED)
+            fontsize=TEXT_PT, color=_MUTED)
 
 
 def activation_memory(summary: Summary) -> Figure:
@@ -329,20 +344,20 @@ def activation_memory(summary: Summary) -> Figure:
     ticks = [f"{COMPONENT_LABELS[c.name]}\n{shape(c.output_shape)}" for c in comps]
     ax.bar(range(len(comps)), values, color=[COMPONENT_COLORS[c.name] for c in comps],
            width=0.66)
-    ax.set_xticks(range(len(comps)), ticks, fontsize=9)
+    ax.set_xticks(range(len(comps)), ticks, fontsize=TEXT_PT)
     for x, value in enumerate(values):
         ax.annotate(f"{measure(value)} MB", (x, value), xytext=(0, 3), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=9)
+                    ha="center", va="bottom", fontsize=TEXT_PT)
     stem = s.component("stem")
     stem_mb = stem.activation_bytes / MB
     if stem_mb >= 0.5 * max(values):  # room inside the bar
         ax.annotate(f"{shape(stem.output_shape)} out\n= {_si(stem.output_values)} values\n"
                     "enter the learner", (0, stem_mb / 2), ha="center", va="center",
-                    fontsize=8.5, color="#1b3b2b")
+                    fontsize=TEXT_PT, color="#1b3b2b")
     else:  # above the bar's value label
         ax.annotate(f"{shape(stem.output_shape)} out = {_si(stem.output_values)} values",
                     (0, stem_mb), xytext=(0, 16), textcoords="offset points", ha="center",
-                    va="bottom", fontsize=8.5, color="#1b3b2b")
+                    va="bottom", fontsize=TEXT_PT, color="#1b3b2b")
     ax.set_ylim(0, max(values) * 1.14 or 1)
     ax.set_ylabel("MB (float32, batch 1)")
     ax.tick_params(axis="x", length=0)
@@ -379,18 +394,18 @@ def macs_by_variant(stack: Stack, *, limit: float | None = None) -> Figure:
 
 def stem_comparison(panels: StemPanels) -> Figure:
     """Stem designs side by side for one variant (`series.stems`): output size, values
-    entering the learner, learner activation memory and stem + learner MACs (2×2 small
-    multiples, a bar per stem)."""
+    entering the learner, learner activation memory and stem + learner MACs (four small
+    multiples in a row, as wide as the page, a bar per stem)."""
     panels = _check_series(panels, StemPanels)
     labels = [get_stem(k).title.replace(" stem", "\nstem") for k in panels.stems]
     colors = [STEM_COLORS[k] for k in panels.stems]
-    fig = _figure(5.6)
-    for ax, bars in zip(fig.subplots(2, 2).flat, _stem_bars(panels), strict=True):
+    fig = _figure(3.9, _STRIP_WIDTH)
+    for ax, bars in zip(fig.subplots(1, 4).flat, _stem_bars(panels), strict=True):
         _bar_panel(ax, *bars, labels=labels, colors=colors)
     title = get_variant(panels.variant).title
     _suptitle(fig, _stem_headline(title, panels))
     h, w, c = panels.input_shape
-    fig.supxlabel(f"{title} · {h}×{w}×{c} input · float32, batch 1", fontsize=8.5,
+    fig.supxlabel(f"{title} · {h}×{w}×{c} input · float32, batch 1", fontsize=TEXT_PT,
                   color=_MUTED)
     return fig
 
@@ -401,14 +416,14 @@ def _stem_bars(panels: StemPanels) -> list[tuple[str, list[float], list[str], Ca
     memory = [value / MB for value in panels.learner_bytes]
     macs = [value / 1e9 for value in panels.learner_macs]
     return [
-        ("Output size (H×W per map)", [h * w for h, w in panels.output_sizes],
+        ("Output size\n(H×W per map)", [h * w for h, w in panels.output_sizes],
          [f"{h}×{w}" for h, w in panels.output_sizes], _eng_ticks),
-        ("Values entering the learner (H×W×C)", list(panels.entering),
+        ("Values entering the learner\n(H×W×C)", list(panels.entering),
          [_entering_text(value, cut)
           for value, cut in zip(panels.entering, panels.cuts, strict=True)], _eng_ticks),
-        ("Learner activation memory (MB, groups 1–5)", memory,
+        ("Learner activation memory\n(MB, groups 1–5)", memory,
          [f"{measure(v)} MB" for v in memory], None),
-        ("Stem + learner MACs (G)", macs, [f"{measure(v)} G" for v in macs], None),
+        ("Stem + learner MACs\n(G)", macs, [f"{measure(v)} G" for v in macs], None),
     ]
 
 
@@ -424,14 +439,14 @@ def _bar_panel(ax: Axes, heading: str, values: list[float], texts: list[str],
                formatter: Callable | None, *, labels: list[str], colors: list[str]) -> None:
     """One small multiple: a bar per stem, its text above it, the heading on top."""
     ax.bar(range(len(values)), values, color=colors, width=0.62)
-    ax.set_xticks(range(len(values)), labels, fontsize=9)
+    ax.set_xticks(range(len(values)), labels, fontsize=TEXT_PT)
     for x, (value, text) in enumerate(zip(values, texts, strict=True)):
         ax.annotate(text, (x, value), xytext=(0, 3), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=9)
+                    ha="center", va="bottom", fontsize=TEXT_PT)
     ax.set_ylim(0, max(values) * 1.2 or 1)
     if formatter is not None:
         ax.yaxis.set_major_formatter(formatter())
-    ax.set_title(heading, loc="left", fontsize=10.5)
+    ax.set_title(heading, loc="left", fontsize=_HEADING)
     ax.tick_params(axis="x", length=0)
     _style(ax, "y")
 
@@ -462,7 +477,7 @@ def input_size_effect(curves: Curves) -> Figure:
     curves = _check_series(curves, Curves)
     v, design = get_variant(curves.variant), get_stem(curves.stem)
     points, current = list(curves.sizes), curves.current
-    fig = _figure(3.7)
+    fig = _figure(4.0)
     span = (min(points[0], current or points[0]), max(points[-1], current or points[-1]))
     for ax, curve in zip(fig.subplots(1, 2), curves.curves, strict=True):
         _size_panel(ax, curve, points, current, span)
@@ -474,7 +489,7 @@ def input_size_effect(curves: Curves) -> Figure:
         _suptitle(fig, f"{v.title}: fc1 and the stem's memory grow with the square of the "
                        "input size")
     fig.supxlabel(f"{v.title} · {design.title} · 3 channels · float32, batch 1",
-                  fontsize=8.5, color=_MUTED)
+                  fontsize=TEXT_PT, color=_MUTED)
     return fig
 
 
@@ -485,7 +500,7 @@ def _size_panel(ax: Axes, curve: Curve, points: list[int], current: int | None,
     color = COMPONENT_COLORS[curve.component]
     style = {"marker": "o", "markersize": 3.5} if len(points) <= 40 else {}
     ax.plot(points, values, color=color, linewidth=2, **style)
-    ax.set_title(curve.heading, loc="left", fontsize=10.5)
+    ax.set_title(curve.heading, loc="left", fontsize=_HEADING)
     ax.set_xlabel("input size (px, square)")
     lo, hi = span
     ax.set_xlim(lo - 0.03 * (hi - lo or 1), hi + 0.03 * (hi - lo or 1))
@@ -506,15 +521,52 @@ def _size_panel(ax: Axes, curve: Curve, points: list[int], current: int | None,
 # --------------------------------------------------------------------------- encoding
 
 
-def figure_png(fig: Figure, dpi: float = 100) -> bytes:
-    """PNG bytes of `fig` (tight bounding box) for an `ipywidgets.Image`."""
+SMALLEST_TEXT = "vggviz:smallest-text-px"
+"""The PNG text chunk (tEXt) in which `figure_png` writes the height, in the PNG's own pixels,
+of the smallest text drawn on it: a page shows it at that × displayed width / natural width."""
+
+
+def figure_png(fig: Figure, dpi: float = 150) -> bytes:
+    """PNG bytes of `fig` (tight bounding box) for an `ipywidgets.Image`, with the size of its
+    smallest text in pixels (`SMALLEST_TEXT`, read back by `smallest_text_px`).
+
+    At dpi 150 a chart has 1.5 pixels for each CSS pixel the pages give it (about its width in
+    inches × 100): it stays sharp when a wide window shows it larger.
+    """
     if not isinstance(fig, Figure):
         raise ValueError(f"expected a matplotlib Figure, got {type(fig).__name__}")
     if isinstance(dpi, bool) or not isinstance(dpi, Real) or not 10 <= dpi <= 600:
         raise ValueError(f"dpi must be a number from 10 to 600, got {dpi!r}")
     buffer = BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
-    return buffer.getvalue()
+    # Read off the figure as just drawn: every text with something in it, tick labels included.
+    drawn = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
+    if not drawn:
+        return buffer.getvalue()
+    return _with_text_chunk(buffer.getvalue(), SMALLEST_TEXT, f"{min(drawn) * dpi / 72:.2f}")
+
+
+def _with_text_chunk(png: bytes, key: str, value: str) -> bytes:
+    """`png` with a tEXt chunk `key`: `value` just before its IEND chunk (the last 12 bytes)."""
+    data = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    chunk = (struct.pack(">I", len(data)) + b"tEXt" + data
+             + struct.pack(">I", zlib.crc32(b"tEXt" + data)))
+    return png[:-12] + chunk + png[-12:]
+
+
+def smallest_text_px(png: bytes) -> float | None:
+    """The smallest text's height in the PNG's pixels, as `figure_png` wrote it; None if the
+    PNG does not say."""
+    at = 8  # after the signature: length, type, data, CRC, chunk after chunk
+    while at + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[at:at + 8])
+        if kind == b"tEXt":
+            key, _, value = png[at + 8:at + 8 + length].partition(b"\0")
+            if key == SMALLEST_TEXT.encode("latin-1"):
+                return float(value)
+        at += 12 + length
+    return None
 
 
 # --------------------------------------------------------------------------- the classifier head
@@ -529,7 +581,7 @@ def head_vs_input_size(curves: Curves) -> Figure:
     v, design = get_variant(curves.variant), get_stem(curves.stem)
     points, current = list(curves.sizes), curves.current
     fc1, gap = curves.curves
-    fig = _figure(3.0, 5.6)
+    fig = _figure(3.6, _HEAD_WIDTH)
     ax = fig.add_subplot()
     for curve in curves.curves:
         ax.plot(points, curve.values, color=COMPONENT_COLORS[curve.component], linewidth=2,
@@ -546,12 +598,15 @@ def head_vs_input_size(curves: Curves) -> Figure:
         ax.axvline(current, color=_MUTED, linestyle="--", linewidth=1)
         right = current > points[0] + 0.75 * (points[-1] - points[0])  # label goes left
         for curve in curves.curves:
+            # fc1 rises to the right: its label goes below it on the right, above on the left
+            below = curve is fc1 and not right
             _mark(ax, current, curve.marked, COMPONENT_COLORS[curve.component],
-                  _si(curve.marked), left=right, offset=(6, 5))
-    ax.legend(loc="center right", frameon=False, fontsize=9)  # between the two lines
+                  _si(curve.marked), left=right, offset=(6, -5 if below else 5),
+                  va="top" if below else "bottom")
+    ax.legend(loc="upper left", frameon=False, fontsize=TEXT_PT)  # where fc1 has not risen yet
     _suptitle(fig, "fc1 grows with the input's area; GAP does not")
     fig.supxlabel(f"{v.title} · {design.title} · 1000 classes · parameters as Keras counts "
-                  "them", fontsize=8.5, color=_MUTED)
+                  "them", fontsize=TEXT_PT, color=_MUTED)
     return fig
 
 
@@ -563,7 +618,7 @@ def _mark(ax: Axes, current: int, value: float, color: str, text: str, *, left: 
             zorder=4)
     ax.annotate(text, (current, value), xytext=(-offset[0] if left else offset[0], offset[1]),
                 textcoords="offset points", ha="right" if left else "left", **align,
-                fontsize=9, fontweight="bold",
+                fontsize=TEXT_PT, fontweight="bold",
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
 
 

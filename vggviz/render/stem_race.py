@@ -8,13 +8,13 @@ from collections.abc import Mapping, Sequence
 from matplotlib.figure import Figure
 
 from vggviz.plan.stem_race import elapsed
-from vggviz.render.charts import STEM_COLORS
+from vggviz.render.charts import STEM_COLORS, TEXT_PT
 
 
 def race_curves(manifests: Sequence[Mapping]) -> Figure:
     """Two panels: each run's held-out accuracy after every epoch against the steps trained so
     far (equal epochs) and against the wall seconds so far (equal time), one line per stem."""
-    fig = Figure(figsize=(8.4, 3.4))
+    fig = Figure(figsize=(8.4, 3.6), layout="constrained")
     by_steps, by_seconds = fig.subplots(1, 2, sharey=True)
     for m in manifests:
         stem = m["settings"]["stem"]
@@ -27,11 +27,13 @@ def race_curves(manifests: Sequence[Mapping]) -> Figure:
                  "label": f"{stem} stem"}
         by_steps.plot(steps, accuracy, **style)
         by_seconds.plot(elapsed(m["epochs"]), accuracy, **style)
-    by_steps.set(xlabel="training steps", ylabel="held-out accuracy", ylim=(0, 1),
-                 title="at equal steps")
-    by_seconds.set(xlabel="wall seconds", title="at equal time")
-    for axes in (by_steps, by_seconds):
+    by_steps.set_ylim(0, 1)
+    by_steps.set_ylabel("held-out accuracy", fontsize=TEXT_PT)
+    for axes, x, title in ((by_steps, "training steps", "at equal steps"),
+                           (by_seconds, "wall seconds", "at equal time")):
+        axes.set_xlabel(x, fontsize=TEXT_PT)
+        axes.set_title(title, fontsize=12)
+        axes.tick_params(labelsize=TEXT_PT)
         axes.grid(color="#e6e6e6")
-    by_steps.legend(loc="upper left", frameon=False)
-    fig.tight_layout()
+    by_steps.legend(loc="upper left", frameon=False, fontsize=TEXT_PT)
     return fig

@@ -75,7 +75,8 @@ class StemDesigns:
         self.grids = {k: picture() for k in STEMS}
         self.captions = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
         self.details = {k: w.HTML(layout=w.Layout(width="100%")) for k in STEMS}
-        self.chart = picture()
+        self.chart = picture("100%")  # a row of four panels as wide as the page
+        self.chart.add_class("vggviz-designs-chart")
         self.chart_table = w.HTML()  # the chart's numbers, for a screen reader
         self.variant.observe(lambda _: self.refresh(), "value")
         self.measure = MeasurePanel(lambda: self.variant.value)
@@ -91,7 +92,7 @@ class StemDesigns:
             w.HTML(glossary.STYLE),
             w.HBox([left, w.HBox(columns, layout=w.Layout(align_items="flex-start"))],
                    layout=w.Layout(align_items="flex-start")),
-            w.Box([self.chart, self.chart_table]),
+            w.Box([self.chart, self.chart_table], layout=w.Layout(width="100%")),
             self.measure.widget,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-stem-designs")

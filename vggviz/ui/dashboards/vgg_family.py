@@ -38,6 +38,14 @@ TABLE_STYLE = (
     "table.vggviz-family th {white-space: normal; vertical-align: bottom; text-align: right}"
     "table.vggviz-family th:first-child {text-align: left}")
 """The family table's CSS: it fits a 1280 px screen, and scrolls sideways in a narrower one."""
+CHARTS_STYLE = (
+    # The three charts of every variant and the classifier head's panel: one under another
+    # (the charts up to 1000 px wide), two to a row where the window has room for two of
+    # 860 px or more (1920 px: about 930 px each; the head's panel beside the MACs chart).
+    ".vggviz-family-charts {display: grid; gap: 16px 24px; width: 100%;"
+    " grid-template-columns: repeat(auto-fit, minmax(min(100%, 860px), 1fr))}"
+    ".vggviz-family-charts > :not(.vggviz-classifier-head) {max-width: 1000px}")
+"""The family charts' CSS: they take the width a wide window offers."""
 _DRAWING = threading.Lock()  # matplotlib's text engine is not thread-safe: one draw at a time
 
 
@@ -71,11 +79,20 @@ class VGGFamily:
         self.table.add_class("vggviz-family-table")
         self.stacks = w.HTML()  # stacked 3×3 convolutions against one large kernel
         self.params_chart, self.memory_chart = picture(), picture()
-        self.macs_chart, self.size_chart = picture(), picture("560px")
+        self.macs_chart, self.size_chart = picture("100%"), picture("100%")
+        self.params_chart.layout.width = self.memory_chart.layout.width = "100%"
         self.size_chart.add_class("vggviz-size-chart")
         self.frames = {"size": framed(self.size_chart), "params": framed(self.params_chart),
                        "memory": framed(self.memory_chart), "macs": framed(self.macs_chart)}
+        for frame in self.frames.values():
+            frame.layout.width = "100%"
+        # beside the controls, as wide as the window leaves, up to 1150 px (its text
+        # at 18 px: wider, it would shout over the page)
+        self.frames["size"].layout = w.Layout(flex="1 1 0", min_width="0", max_width="1150px")
         self.head = ClassifierHead()
+        self.charts = w.Box([*(self.frames[name] for name in ("params", "memory", "macs")),
+                             self.head.widget])
+        self.charts.add_class("vggviz-family-charts")
         # The chosen variant drawn as its parts; a part pressed is marked there and its
         # parameters' column marked in the table below.
         self.glance = NetworkGlance(self._choose_part)
@@ -98,7 +115,7 @@ class VGGFamily:
                    "Move the slider: fc1 (flatten → 4096) grows with the area of the last pool, "
                    "and so does the stem's output.</small></div>"),
             self.size, self.stem, self.variant,
-        ], layout=w.Layout(width="420px", align_items="flex-start"))
+        ], layout=w.Layout(width="420px", flex="0 0 420px", align_items="flex-start"))
         shown = ("total params", "fc1 params", "stem MB", "activations MB", "GMACs")
         seen: set[str] = set()  # each term explained at its first use only
         footnote = "<br>".join(f"<b>{glossary.explain(name, seen)}</b>: "
@@ -106,13 +123,14 @@ class VGGFamily:
                                for name, note in fmt.COLUMN_NOTES.items() if name in shown)
         self.widget = Dashboard([
             # No intro of its own: the notebook's markdown above says it.
-            w.HTML(f"<style>.{STALE} {{opacity: 0.3}}{TABLE_STYLE}</style>{glossary.STYLE}"),
-            w.HBox([controls, self.frames["size"]]), self.status.widget,
+            w.HTML(f"<style>.{STALE} {{opacity: 0.3}}{TABLE_STYLE}{CHARTS_STYLE}</style>"
+                   f"{glossary.STYLE}"),
+            w.HBox([controls, self.frames["size"]], layout=w.Layout(width="100%")),
+            self.status.widget,
             self.glance.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
-            self.log, self.frames["params"], self.frames["memory"], self.frames["macs"],
-            self.head.widget, self.stacks,
+            self.log, self.charts, self.stacks,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
         self.refresh()

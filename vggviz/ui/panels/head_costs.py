@@ -66,15 +66,17 @@ class ClassifierHead:
     def __init__(self):
         self.sentence = w.HTML()
         self.text = w.HTML(layout=w.Layout(flex="0 1 auto", margin="0 16px 0 0"))
-        self.chart = picture("560px")
+        self.chart = picture("100%")
         self.chart.add_class("vggviz-head-chart")
         self.frame = framed(self.chart)
+        # beside the table, as wide as the row leaves, from 560 px (else under it) to 900 px
+        self.frame.layout = w.Layout(flex="1 1 560px", min_width="0", max_width="900px")
         self.widget = w.VBox([
             w.HTML("<h3>The classifier's cost, and the head that replaced it</h3>"),
             self.sentence,
-            w.HBox([self.text, self.frame],
-                   layout=w.Layout(align_items="flex-start", flex_flow="row wrap")),
-        ], layout=w.Layout(align_items="flex-start"))
+            w.HBox([self.text, self.frame], layout=w.Layout(
+                align_items="flex-start", flex_flow="row wrap", width="100%")),
+        ], layout=w.Layout(align_items="flex-start", width="100%"))
         self.widget.add_class("vggviz-classifier-head")
 
     def show(self, variant: str, stem: str, size: int) -> None:

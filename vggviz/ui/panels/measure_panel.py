@@ -91,7 +91,7 @@ def accuracy_section() -> str:
             f"set, one seed, one budget: it says what these stems did here, not what they do "
             f"on ImageNet.</small></div>"
             f"<img src='data:image/png;base64,{png}' alt='{html.escape(alt)}' "
-            f"style='max-width:840px'></div>")
+            f"style='width:min(calc(100vw - 60px), max(840px, 60vw))'></div>")
 
 
 class MeasurePanel:
