@@ -207,15 +207,26 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Where each test runs under pytest-xdist (`--dist loadgroup`): a file's tests stay together
-    (its module fixtures, servers and models, are made once), and every file that drives
-    Chromium shares one worker, so two browsers and their kernels never starve each other while
-    the other worker takes the rest."""
-    browser_files = {item.path for item in items if item.get_closest_marker("browser")}
-    for item in items:
-        group = "browser" if item.path in browser_files else item.path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
+TESTS = Path(__file__).parent
+BROWSER_FILES = frozenset(path.name for path in TESTS.glob("test_*.py")
+                          if "pytest.mark.browser" in path.read_text(encoding="utf-8"))
+"""The test files that drive Chromium (a test in them is marked `browser`)."""
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Where each test runs under pytest-xdist (`make test`: `-n 2`): a file's tests stay on one
+    worker, so its module fixtures (servers, models, a venv) are made once, and every file that
+    drives Chromium shares one worker, so two browsers and their kernels never starve each
+    other while the other worker takes the rest. (xdist's own `--dist loadgroup` cannot do this
+    under pytest 9.2: the group it writes into a test's `_nodeid` is no longer read.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return "browser" if Path(file).name in BROWSER_FILES else file
+
+    return ByFile(config, log)
 
 
 def _skip_reason(report) -> str:
