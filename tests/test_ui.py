@@ -4,6 +4,7 @@ import datetime
 import html
 import io
 import re
+import threading
 
 import ipywidgets
 import numpy as np
@@ -372,9 +373,14 @@ family = vggviz.ui.dashboards.vgg_family  # the module (vggviz.ui.dashboards.vgg
 
 
 def drawn_figures(monkeypatch) -> list:
-    """Every figure the family app turns into a PNG from now on, in order."""
+    """Every figure the family app turns into a PNG from now on, in order. An earlier test's
+    family app may still be drawing in its thread (on a busy machine): it is let finish first,
+    so none of its figures is counted here."""
     from vggviz.render import charts
 
+    for thread in threading.enumerate():
+        if thread.name == "vggviz-family":
+            thread.join(300)
     figures, real = [], charts.figure_png
     monkeypatch.setattr(charts, "figure_png", lambda fig: figures.append(fig) or real(fig))
     return figures
