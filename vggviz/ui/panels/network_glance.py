@@ -228,8 +228,12 @@ class NetworkGlance:
     """VGG drawn as its parts; pressing one marks it and calls `on_choose(part)` with "stem",
     "group1"…"group5" or "classifier". `show` draws a variant and stem and marks a part."""
 
-    def __init__(self, on_choose: Callable[[str], None] = lambda part: None):
+    def __init__(self, on_choose: Callable[[str], None] = lambda part: None, *,
+                 lines: bool = True):
+        """`lines`: the line each on what the parts do, below the drawing (a page short of
+        room leaves them out: each part's note says it on hover and to a screen reader)."""
         self.on_choose = on_choose
+        self.lines = lines
         self.widget = _Blocks()
         self.widget.add_class("vggviz-network-glance")
         self.widget.on_msg(self._received)
@@ -251,7 +255,7 @@ class NetworkGlance:
                  "boxes": [[box.width, box.height] for box in b.boxes]}
                 for b in glance.blocks]
             self.widget.lines = [[TITLES[role], text, SWATCHES[role]]
-                                 for role, text in glance.lines.items()]
+                                 for role, text in glance.lines.items()] if self.lines else []
         self.widget.shown = stage
 
     def reveal(self, selector: str) -> None:
