@@ -12,6 +12,7 @@ import time
 
 import ipywidgets as w
 import numpy as np
+import traitlets
 
 from vggviz.by_hand import stem as numpy_stem
 from vggviz.plan.architecture import STAGES, STEMS, VARIANTS
@@ -39,13 +40,18 @@ from vggviz.ui.parts.kernel_watch import Dashboard
 from vggviz.ui.parts.notices import caution_html, credit_html, notice_html
 from vggviz.ui.parts.view_address import ViewLink, page_query
 
-STAGE_LABELS = [("Stem", "stem")] + [(f"Group {i}", f"group{i}") for i in range(1, 6)]
 LEFT = "300px"  # the left column: the image, the cost strip, the model
 LINKED_WEIGHTS = ("imagenet", "random")
 """Weights a link can name (a training run's folder is this computer's own)."""
 LINK_TIP = ("The sample image, the model, the stage, the page of maps and the chosen map, as a "
             "link to open this view again. An uploaded image cannot be linked (it never leaves "
             "this computer's page): the link then opens on the first sample.")
+
+
+class Stage(traitlets.HasTraits):
+    """The stage whose maps are shown: "stem" or "group1"…"group5" (observe "value")."""
+
+    value = traitlets.Enum(STAGES, "stem")
 
 
 class StemExplorer:
@@ -60,14 +66,12 @@ class StemExplorer:
         self.fx = None
         self.maps: np.ndarray | None = None
         self._busy = False
+        self._link_said: tuple[str, tuple] = ("", ())  # what a link ignored, for that view
 
         self.picker = ImagePicker(self.status, self.refresh)
         # ImageNet from the start: from Keras' cache, or downloaded while random filters show
         self.model = ModelPicker(self.refresh, weights="imagenet", runs=True)
-        self.stage = w.ToggleButtons(options=STAGE_LABELS, value="stem",
-                                     style={"button_width": "76px"},
-                                     tooltips=["the stem's 64 maps"] + [
-                                         f"the maps group {i} hands on" for i in range(1, 6)])
+        self.stage = Stage()  # chosen in the network's drawing (`self.glance`)
         self.stage.observe(self._on_stage, "value")
         self.kernels_image = picture()  # the 64 stem kernels, below
         self.strip = w.HTML(layout=w.Layout(width="100%"))
@@ -76,13 +80,14 @@ class StemExplorer:
         self.map_export = MapExport(self.lock, self._exported)
         self.chosen_map = ChosenMap(self.lock, self.field, self.worked,
                                     below=self.map_export.widget, on_choose=self._on_chosen)
-        self.map_grid = MapGrid(self.lock, self.stage, chosen=lambda: self.chosen_map.channel,
+        self.map_grid = MapGrid(self.lock, chosen=lambda: self.chosen_map.channel,
                                 choose=self.chosen_map.choose, open_large=self.chosen_map.reveal,
                                 on_change=self.redraw)
         self.component_costs = ComponentCosts()
-        # The network drawn as its parts, the stage shown marked: a part pressed goes to it
-        self.glance = NetworkGlance(self._go_to, lines=False)
-        self.link = ViewLink(tooltip=LINK_TIP)
+        # The network drawn as its parts, the stage shown marked: the stage control (a part
+        # pressed goes to it), above the grid and the chosen map
+        self.glance = NetworkGlance(self._go_to, compact=True)
+        self.link = ViewLink(hint=LINK_TIP)
         self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.map_grid.cmap,
                                          normalize=self.map_grid.normalize, lock=self.lock)
         self.classifier = ClassifierView(self.status.error, lock=self.lock)
@@ -94,9 +99,9 @@ class StemExplorer:
         self.open_link(page_query(self.open_link))
 
     def _layout(self) -> w.Widget:
-        """At 1280×800 the first screen holds the image, the cost strip, the grid with its
-        colour bar (at every stage) and the chosen map with its kernel; the cost table and the
-        64 kernels follow below."""
+        """At 1280×800 the first screen holds the image, the cost strip, the network's drawing
+        (the stage control) over the grid with its colour bar (at every stage) and the chosen
+        map with its kernel; the cost table, the 64 kernels and the link follow below."""
         top = {"align_items": "flex-start"}
         left = w.VBox([
             self.picker.widget, self.classifier.summary, self.field.widget,
@@ -117,12 +122,15 @@ class StemExplorer:
                    "patch (each scaled to its own range; channel order shown as R, G, B): "
                    "what the stem looks for</small>"), self.kernels_image,
         ], layout=w.Layout(**top))
-        columns = w.HBox([left, self.map_grid.widget, self.chosen_map.widget],
-                         layout=w.Layout(flex_flow="row wrap", **top))
+        shown = w.VBox([self.glance.widget,
+                        w.HBox([self.map_grid.widget, self.chosen_map.widget],
+                               layout=w.Layout(flex_flow="row wrap", **top))],
+                       layout=w.Layout(**top))
+        columns = w.HBox([left, shown], layout=w.Layout(flex_flow="row wrap", **top))
         columns.add_class("vggviz-columns")
         # No title of its own: the notebook's markdown above it has one.
         return Dashboard([self.notice, self.downloads.widget, self.status.widget,
-                          self.glance.widget, columns, below, self.link,
+                          columns, below, self.link,
                           self.compare.widget],
                          layout=w.Layout(**top))
 
@@ -223,8 +231,14 @@ class StemExplorer:
                 self.map_grid.page.value = page  # its observer redraws
             if chosen is not None:
                 self.chosen_map.choose(chosen)
-        if problems:
-            self.status.add(ignored(problems))
+        if problems:  # said with the view the link opened, until another is chosen
+            self._link_said = ignored(problems), self._view_key()
+            self.status.add(self._link_said[0])
+
+    def _view_key(self) -> tuple:
+        """What makes another view: the image, the variant, the stem and the stage (not the
+        weights, which a download in the background may change)."""
+        return self.picker.name, self.model.variant.value, self.model.stem.value, self.stage.value
 
     def _go_to(self, part: str) -> None:
         """A part pressed in the drawing: the classifier's view further down, or that stage."""
@@ -300,6 +314,9 @@ class StemExplorer:
         self.status.show(f"{self.picker.name} · {self.stage.value} {h}×{wd}×{c} · "
                          f"{self.fx.label} · {forward} · render {render_ms:.0f} ms"
                          + (f" · {note}" if note else ""))
+        said, view = self._link_said
+        if said and view == self._view_key():
+            self.status.add(said)
 
     def _on_chosen(self) -> None:
         """Another map chosen (inside the slider's entry): its tile outlined in the grid, and

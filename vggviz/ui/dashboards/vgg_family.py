@@ -69,7 +69,7 @@ class VGGFamily:
                                   layout=w.Layout(width="260px"))
         self.log = w.Checkbox(value=False, description="parameters on a log scale")
         self.status = StatusLine()
-        self.link = ViewLink(tooltip="The variant, the stem and the input size, as a link to "
+        self.link = ViewLink(hint="The variant, the stem and the input size, as a link to "
                                      "open this view again.")
         # Twelve columns: their headings wrap, so the table fits a 1280 px screen; in a narrower
         # window it scrolls sideways in a box of its own (a Tab stop, so a keyboard scrolls it

@@ -59,7 +59,7 @@ export default {
     };
     const draw = () => {
       field.value = address();
-      field.title = copy.title = model.get("tooltip");
+      field.title = copy.title = model.get("hint");
       said.textContent = model.get("note");
     };
     field.addEventListener("focus", () => field.select());
@@ -77,7 +77,7 @@ export default {
     });
     model.on("change:query", draw);
     model.on("change:note", draw);
-    model.on("change:tooltip", draw);
+    model.on("change:hint", draw);
     draw();
     root.append(label, field, copy, said);
     el.replaceChildren(root);
@@ -102,10 +102,11 @@ _CSS = """
 class ViewLink(anywidget.AnyWidget):
     """"Link to this view": a labelled, selectable field holding the page's address with
     `query`, a button that copies it where the page may use the clipboard (and selects it for
-    Ctrl+C where not), `tooltip` on both and `note` said below them."""
+    Ctrl+C where not), `hint` as the tooltip of both and `note` said below them (not ipywidgets'
+    `tooltip`: its view reads a `description` this widget has not)."""
 
     _esm = _ESM
     _css = _CSS
     query = traitlets.Unicode("").tag(sync=True)
-    tooltip = traitlets.Unicode("").tag(sync=True)
+    hint = traitlets.Unicode("").tag(sync=True)
     note = traitlets.Unicode("").tag(sync=True)
