@@ -30,11 +30,14 @@ SMALL_TEXT = """() => {
   }
   return out;
 }"""
-# The focused element: which of the explorer's three columns holds it, and where it is.
+# The focused element: which of the explorer's three columns holds it (the network's drawing
+# heads the grid's), and where it is.
 FOCUSED = """() => {
   const el = document.activeElement;
   const row = document.querySelector(".vggviz-stem-explorer .vggviz-columns");
-  const column = [...row.children].findIndex((c) => c.contains(el));
+  const column = [".vggviz-left-column", ".vggviz-network-glance, .vggviz-grid-column",
+                  ".vggviz-focus-column"].findIndex((columns) => [...row.querySelectorAll(
+                    columns)].some((c) => c.contains(el)));
   const box = el.getBoundingClientRect();  // its middle, from the row's top
   return {column, x: box.left, y: box.top + box.height / 2 - row.getBoundingClientRect().top,
           name: el.getAttribute("aria-label") || el.title || el.textContent.trim().slice(0, 30)};

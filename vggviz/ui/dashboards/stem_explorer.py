@@ -41,6 +41,12 @@ from vggviz.ui.parts.notices import caution_html, credit_html, notice_html
 from vggviz.ui.parts.view_address import ViewLink, page_query
 
 LEFT = "300px"  # the left column: the image, the cost strip, the model
+TALL_CARD = ("<style>.vggviz-stem-explorer .vggviz-worked.vggviz-lens:has(.vggviz-conv.small)"
+             "{top:-99px}</style>")
+"""The worked sum of a 7×7 kernel, the tallest card, starts level with the network's drawing
+(99 px tall, compact) over the grid: below it, the card ran off a 1280×800 screen."""
+SHOWN_MAX = "1100px"
+"""The drawing, the grid and the chosen map together at most (the chosen map beside the grid)."""
 LINKED_WEIGHTS = ("imagenet", "random")
 """Weights a link can name (a training run's folder is this computer's own)."""
 LINK_TIP = ("The sample image, the model, the stage, the page of maps and the chosen map, as a "
@@ -105,7 +111,7 @@ class StemExplorer:
         top = {"align_items": "flex-start"}
         left = w.VBox([
             self.picker.widget, self.classifier.summary, self.field.widget,
-            w.HTML("<b>What the stem does to the numbers</b>"), self.strip,
+            w.HTML(f"{TALL_CARD}<b>What the stem does to the numbers</b>"), self.strip,
             self.model.widget,
         ], layout=w.Layout(width=LEFT, flex=f"0 0 {LEFT}", margin="0 12px 0 0", **top))
         inside = w.VBox([
@@ -122,11 +128,18 @@ class StemExplorer:
                    "patch (each scaled to its own range; channel order shown as R, G, B): "
                    "what the stem looks for</small>"), self.kernels_image,
         ], layout=w.Layout(**top))
+        left.add_class("vggviz-left-column")
+        self.map_grid.widget.add_class("vggviz-grid-column")
+        seen = {"overflow": "visible"}  # the worked sum's card shows whole over the grid
+        # The chosen map to the right of the room left: at 1280 px the widest worked sum (a
+        # 7×7 kernel's) needs all of it between the map and the page's left edge.
         shown = w.VBox([self.glance.widget,
                         w.HBox([self.map_grid.widget, self.chosen_map.widget],
-                               layout=w.Layout(flex_flow="row wrap", **top))],
-                       layout=w.Layout(**top))
-        columns = w.HBox([left, shown], layout=w.Layout(flex_flow="row wrap", **top))
+                               layout=w.Layout(flex_flow="row wrap", width="100%",
+                                               justify_content="space-between", **seen, **top))],
+                       layout=w.Layout(flex="1 1 auto", max_width=SHOWN_MAX, **seen, **top))
+        columns = w.HBox([left, shown], layout=w.Layout(flex_flow="row wrap", width="100%",
+                                                         **top))
         columns.add_class("vggviz-columns")
         # No title of its own: the notebook's markdown above it has one.
         return Dashboard([self.notice, self.downloads.widget, self.status.widget,
