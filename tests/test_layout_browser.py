@@ -275,6 +275,9 @@ def test_a_link_opens_its_view_and_the_drawing_on_the_first_screen_changes_the_s
         page.get_by_role("button", name="Copy link").click()  # copied, or selected to copy
         expect(page.locator(".vggviz-view-link-said")).to_have_text(
             re.compile(r"^Copied\.$|press Ctrl\+C"))
+        page.locator(".vggviz-glance button[data-part='classifier']").press("Enter")
+        expect(page.locator(".vggviz-inside")).to_be_focused()  # scrolled to, the stage kept
+        expect(link).to_have_value(re.compile(r"stage=group3&page=0&map=0$"))
         assert not page.locator(".vggviz-status .vggviz-error").count()
     finally:
         page.context.close()
