@@ -78,8 +78,10 @@ def status(page, pattern: str) -> None:
 
 
 def stage_button(page, label: str):
-    """The stage's button (the class heat's "Heat at" buttons, further down, share names)."""
-    return page.get_by_role("button", name=label, exact=True).first
+    """The stage's part in the network's drawing ("Group 2" → the button "group 2: 56×56×128";
+    the class heat's "Heat at" buttons, further down, share the stages' names)."""
+    return page.locator(".vggviz-glance").get_by_role(
+        "button", name=re.compile(f"^{re.escape(label.lower())}:"))
 
 
 def pictures_loaded(page, root: str, at_least: int = 1) -> None:

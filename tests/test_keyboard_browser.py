@@ -171,7 +171,7 @@ def test_on_the_large_map_arrows_move_the_worked_sum_and_enter_shows_the_field(p
 
 
 def test_page_down_pages_through_a_groups_channels(page):
-    tab_to(page, "el.tagName === 'BUTTON' && el.textContent.trim() === 'Group 3'", back=True)
+    tab_to(page, "el.dataset.part === 'group3'", back=True)
     page.keyboard.press("Space")
     status(page, r"group3 28×28×256 · .* render \d+ ms")
     expect_alt(page, GRID, r"^64 of the 256 group3 feature maps \(maps 0–63\) .* map 0 chosen")

@@ -2,7 +2,9 @@
 within reach of the keyboard, a glossary definition whole and dismissed with Esc, the grid's
 colour bar on the first screen at every stage, the original and the network's view apart, the
 patterns' progress on one line beside a whole Cancel, a page of patterns only when asked for,
-and one way of writing points and channels on the explorer. Screenshots go to test-artifacts/.
+one way of writing points and channels on the explorer, a link opening its view (the network's
+drawing on the first screen, Enter on a part going to that stage) and a malformed link said in
+words. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -165,16 +167,16 @@ def test_the_original_and_the_network_view_are_two_pictures(explorer):
 
 def test_the_grid_and_its_colour_bar_stay_on_the_first_screen_at_every_stage(explorer):
     page = explorer
-    for stage, pattern in (("Group 2", r"group2 56×56×128"), ("Group 3", r"group3 28×28×256"),
-                           ("Stem", r"stem 224×224×64")):
-        page.get_by_role("button", name=stage).click()
+    for stage, pattern in (("group 2", r"group2 56×56×128"), ("group 3", r"group3 28×28×256"),
+                           ("stem", r"stem 224×224×64")):
+        page.get_by_role("button", name=re.compile(f"^{stage}:")).click()
         status(page, pattern + r" · .* render \d+ ms")
         page.screenshot(path=ARTIFACTS / f"layout_{stage.replace(' ', '').lower()}_1280x800.png")
         assert page.evaluate("() => document.scrollingElement.scrollTop") == 0
         bar = page.locator("img.vggviz-grid-scale").bounding_box()
         assert bar["y"] + bar["height"] <= SIZE["height"], (stage, bar)
         pager = page.get_by_role("combobox", name="Show")
-        if stage == "Stem":  # one page of maps
+        if stage == "stem":  # one page of maps
             expect(pager).to_be_hidden()
         else:  # on the first screen too
             expect(pager).to_be_visible()
@@ -184,7 +186,7 @@ def test_the_grid_and_its_colour_bar_stay_on_the_first_screen_at_every_stage(exp
 
 def test_points_and_channels_are_written_one_way_and_it_says_which(explorer):
     page = explorer
-    page.get_by_role("button", name="Stem").click()  # whatever stage an earlier test left
+    page.get_by_role("button", name=re.compile("^stem:")).click()  # whatever stage was left
     status(page, r"stem 224×224×64 · .* render \d+ ms")
     page.locator("body").click(position={"x": 5, "y": 5})
     tab_to(page, "el.matches('img.vggviz-focus')")
@@ -235,3 +237,61 @@ def test_the_patterns_progress_is_one_line_with_cancel_and_a_page_shows_only_whe
     expect(tiles).to_be_visible()
     expect(second.locator(".vggviz-pattern-progress")).to_have_count(0)
     second.context.close()
+
+
+def in_first_screen(page, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return (box is not None and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= SIZE["width"]
+            and box["y"] + box["height"] <= SIZE["height"])
+
+
+def test_a_link_opens_its_view_and_the_drawing_on_the_first_screen_changes_the_stage(
+        browser, server):
+    page = open_page(browser, server, EXPLORER + "?stage=group2&map=5&stem=pooled&zoom=3",
+                     "img.vggviz-grid")
+    try:
+        status(page, r"group2 28×28×128 · .* render \d+ ms · Ignored in the link: “zoom” is not "
+                     r"a setting of this page\. The rest of it is shown\.$")  # the pooled stem's
+        expect(page.locator("img.vggviz-focus")).to_have_attribute("alt",
+                                                                   re.compile(r"^group2 map 5,"))
+        link = page.get_by_label("Link to this view")
+        expect(link).to_have_value(re.compile(r"01_stem_explorer\.ipynb\?.*stem=pooled"
+                                              r"&stage=group2&page=0&map=5$"))
+        part = page.locator(".vggviz-glance button[data-part='group2']")
+        expect(part).to_have_attribute("aria-pressed", "true")
+        page.screenshot(path=ARTIFACTS / "layout_linked_view_1280x800.png")
+        for selector in (".vggviz-glance", "img.vggviz-grid", "img.vggviz-grid-scale",
+                         "img.vggviz-focus", ".vggviz-cost-strip", "img.vggviz-network-view"):
+            assert in_first_screen(page, selector), f"{selector} is not on the first screen"
+        assert page.evaluate("() => document.scrollingElement.scrollTop") == 0
+
+        page.locator(".vggviz-glance button[data-part='group3']").focus()
+        page.keyboard.press("Enter")
+        status(page, r"group3 14×14×256 · .* render \d+ ms")
+        expect(page.locator(".vggviz-glance button[aria-pressed='true']")).to_have_attribute(
+            "data-part", "group3")
+        expect(link).to_have_value(re.compile(r"stage=group3&page=0&map=0$"))
+        page.get_by_role("button", name="Copy link").click()  # copied, or selected to copy
+        expect(page.locator(".vggviz-view-link-said")).to_have_text(
+            re.compile(r"^Copied\.$|press Ctrl\+C"))
+        page.locator(".vggviz-glance button[data-part='classifier']").press("Enter")
+        expect(page.locator(".vggviz-inside")).to_be_focused()  # scrolled to, the stage kept
+        expect(link).to_have_value(re.compile(r"stage=group3&page=0&map=0$"))
+        assert not page.locator(".vggviz-status .vggviz-error").count()
+    finally:
+        page.context.close()
+
+
+def test_a_malformed_link_opens_the_page_and_says_what_it_ignored(browser, server):
+    page = open_page(browser, server, FAMILY + "?variant=vgg19&size=100&colour=red",
+                     "table.vggviz-family")
+    try:
+        said = page.locator(".vggviz-status .vggviz-ok")
+        expect(said).to_contain_text("Ignored in the link: size=“100” is not one of 32, 64")
+        expect(said).to_contain_text("“colour” is not a setting of this page")
+        expect(page.get_by_label("Link to this view")).to_have_value(
+            re.compile(r"02_vgg_family\.ipynb\?variant=vgg19&stem=vgg&size=224$"))
+        assert "Traceback" not in page.content()
+    finally:
+        page.context.close()

@@ -14,6 +14,8 @@ spans a larger share of the window than at 1280.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser import ARTIFACTS, LONG, chromium_session
 from playwright.sync_api import expect
@@ -33,11 +35,14 @@ SMALL_TEXT = """() => {
   }
   return out;
 }"""
-# The focused element: which of the explorer's three columns holds it, and where it is.
+# The focused element: which of the explorer's three columns holds it (the network's drawing
+# heads the grid's), and where it is.
 FOCUSED = """() => {
   const el = document.activeElement;
   const row = document.querySelector(".vggviz-stem-explorer .vggviz-columns");
-  const column = [...row.children].findIndex((c) => c.contains(el));
+  const column = [".vggviz-left-column", ".vggviz-network-glance, .vggviz-grid-column",
+                  ".vggviz-focus-column"].findIndex((columns) => [...row.querySelectorAll(
+                    columns)].some((c) => c.contains(el)));
   const box = el.getBoundingClientRect();  // its middle, from the row's top
   return {column, x: box.left, y: box.top + box.height / 2 - row.getBoundingClientRect().top,
           name: el.getAttribute("aria-label") || el.title || el.textContent.trim().slice(0, 30)};
@@ -107,15 +112,13 @@ def test_text_names_order_and_live_status_at_1280(browser, server):
     expect(status).to_have_attribute("role", "status")
     expect(status).to_have_attribute("aria-live", "polite")
     before = status.inner_text()
-    stem, group1 = (page.get_by_role("button", name=name, exact=True)
-                    for name in ("Stem", "Group 1"))
-    expect(stem).to_have_attribute("aria-pressed", "true")  # the stage shown, said
-    expect(group1).to_have_attribute("aria-pressed", "false")
-    group1.click()
+    per_map, shared = (page.get_by_role("button", name=name, exact=True)
+                       for name in ("Per map", "Shared"))  # toggle buttons say which is chosen
+    expect(per_map).to_have_attribute("aria-pressed", "true")
+    expect(shared).to_have_attribute("aria-pressed", "false")
+    page.get_by_role("button", name=re.compile(r"^group 1:")).click()
     expect(status).to_contain_text("group1")
     assert status.inner_text() != before
-    expect(group1).to_have_attribute("aria-pressed", "true")
-    expect(stem).to_have_attribute("aria-pressed", "false")
 
     page.locator(".vggviz-stem-explorer select").first.focus()  # the sample picker, top left
     stops = [page.evaluate(FOCUSED)]

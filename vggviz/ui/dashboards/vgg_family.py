@@ -14,6 +14,7 @@ from vggviz.plan import formatting as fmt
 from vggviz.plan import series
 from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import COMPONENTS, STEMS, VARIANTS
+from vggviz.plan.view_link import Choice, ignored, link, parse
 from vggviz.render import charts
 from vggviz.ui.panels import chart_tables
 from vggviz.ui.panels.head_costs import ClassifierHead
@@ -23,8 +24,12 @@ from vggviz.ui.parts import glossary
 from vggviz.ui.parts.controls import StatusLine, framed, picture
 from vggviz.ui.parts.kernel_watch import Dashboard
 from vggviz.ui.parts.latest import LatestOnly
+from vggviz.ui.parts.view_address import ViewLink, page_query
 
 SIZES = range(32, 513, 32)
+FIELDS = {"variant": Choice(tuple(VARIANTS)), "stem": Choice(tuple(STEMS)),
+          "size": Choice(tuple(str(size) for size in SIZES))}
+"""What a link to the family page may set: the variant, the stem and the input size."""
 CHARTS_KEPT = 64
 """PNGs kept per app, the most recently shown: a few sweeps of the slider (about 40 kB each)."""
 STALE = "vggviz-stale"
@@ -72,6 +77,8 @@ class VGGFamily:
                                   layout=w.Layout(width="260px"))
         self.log = w.Checkbox(value=False, description="parameters on a log scale")
         self.status = StatusLine()
+        self.link = ViewLink(hint="The variant, the stem and the input size, as a link to "
+                                     "open this view again.")
         # Twelve columns: their headings wrap, so the table fits a 1280 px screen; in a narrower
         # window it scrolls sideways in a box of its own (a Tab stop, so a keyboard scrolls it
         # too) instead of running off the page.
@@ -108,6 +115,7 @@ class VGGFamily:
         self._worker = LatestOnly("vggviz-family", self._failed)
         self._generation = 0
         self._adjusting = False  # a change of the slider's range, not of the person's choice
+        self._link_said = ""  # what an opening link asked for that was ignored, said once
         for control in (self.size, self.stem, self.variant, self.log):
             control.observe(lambda _: None if self._adjusting else self.refresh(), "value")
         controls = w.VBox([
@@ -126,13 +134,30 @@ class VGGFamily:
             w.HTML(f"<style>.{STALE} {{opacity: 0.3}}{TABLE_STYLE}{CHARTS_STYLE}</style>"
                    f"{glossary.STYLE}"),
             w.HBox([controls, self.frames["size"]], layout=w.Layout(width="100%")),
-            self.status.widget,
+            self.status.widget, self.link,
             self.glance.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
             self.log, self.charts, self.stacks,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-vgg-family")
+        self.open_link(page_query(self.open_link))
+
+    def open_link(self, query: str) -> None:
+        """Show the setting a link's `query` asks for (the page's address when it opens); what
+        does not fit is ignored and said in the status line."""
+        state, problems = parse(query, FIELDS)
+        self._adjusting = True  # one recount for all of it, below
+        try:
+            for name, control in (("variant", self.variant), ("stem", self.stem)):
+                if name in state:
+                    control.value = state[name]
+            if "size" in state:
+                self.size.min = min(SIZES)  # refresh sets it back to the stem's minimum
+                self.size.value = int(state["size"])
+        finally:
+            self._adjusting = False
+        self._link_said = ignored(problems)
         self.refresh()
 
     def _cached(self, key: tuple) -> tuple[bytes, chart_tables.Table] | None:
@@ -164,6 +189,7 @@ class VGGFamily:
         once, the charts from the cache or, dimmed until then, from the background thread."""
         t0 = time.perf_counter()
         stem, variant, log = self.stem.value, self.variant.value, self.log.value
+        link_said, self._link_said = self._link_said, ""
         minimum = STEMS[stem].min_input
         sizes = [s for s in SIZES if s >= minimum]
         note = (f"the {STEMS[stem].title.lower()} needs an input of at least "
@@ -185,6 +211,7 @@ class VGGFamily:
         self.stacks.value = stack_panel(variant, stem)
         self.head.show(variant, stem, n)
         self.glance.show(variant, stem, self.glance.shown, n)
+        self.link.query = link({"variant": variant, "stem": stem, "size": str(n)}, FIELDS)
         setting = f"input {n}×{n}×3 · {STEMS[stem].title} · float32, batch 1"
         # Each chart and its table read one series, counted here once.
         by_size = series.input_sizes(variant, sizes, stem=stem, current=n)
@@ -225,7 +252,8 @@ class VGGFamily:
                 self.status.error(note)
             else:
                 ms = (time.perf_counter() - t0) * 1e3
-                self.status.show(f"{setting} · answered in {ms:.0f} ms")
+                self.status.show(f"{setting} · answered in {ms:.0f} ms"
+                                 + (f" · {link_said}" if link_said else ""))
 
         if not waiting:
             settled()
@@ -233,7 +261,8 @@ class VGGFamily:
         if note:
             self.status.error(note)
         else:
-            self.status.show(f"{setting} · drawing {len(waiting)} of the charts…")
+            self.status.show(f"{setting} · drawing {len(waiting)} of the charts…"
+                             + (f" · {link_said}" if link_said else ""))
 
         def draw_waiting() -> None:
             failed = []

@@ -30,7 +30,7 @@ from vggviz.ui.parts.app_lock import entry
 from vggviz.ui.parts.controls import LABEL_WIDTH, picture
 
 COLUMN = "330px"  # the chosen map's column, beside the grid
-FOCUS_PX = 270  # the chosen map's displayed side: with its kernel, above the fold
+FOCUS_PX = 240  # the chosen map's side: with its kernel and key on a 1280×800 first screen
 MAP_HINT = ("Arrow keys move the pointed pixel and its value is worked out beside the map; Enter "
             "or Space shows the part of the picture that pixel depends on.")
 MAP_STEP = 8  # pixels Page Up and Page Down move the pointed pixel on the large map

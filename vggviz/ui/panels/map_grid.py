@@ -29,9 +29,9 @@ from vggviz.ui.parts.picture import grid_move
 PAGE = 64
 LABELLED_TILE = 48  # px: smaller tiles show no channel numbers (they would cover the map)
 GRID_TILE = 112  # px: the grid is drawn this sharp, and shown as wide as the window allows
-FIT_MIN_PX = 460  # the narrowest the fitted grid is shown (its tile numbers are sized for it)
+FIT_MIN_PX = 448  # the narrowest the fitted grid is shown (its tile numbers are sized for it)
 # As wide as the window allows beside the left and the map column, and no taller than it is.
-FIT_WIDTH = f"max({FIT_MIN_PX}px, min(calc(100vw - 760px), calc(100vh - 250px), 980px))"
+FIT_WIDTH = f"max({FIT_MIN_PX}px, min(calc(100vw - 760px), calc(100vh - 345px), 980px))"
 BAR_PX = 300
 GRID_HINT = ("Arrow keys choose a map, Home and End the first and last of the page, Page Up and "
              "Page Down the page of channels before and after; Enter or Space opens it large.")
@@ -47,10 +47,10 @@ class MapGrid:
     """A page of maps as one picture, the chosen map's tile outlined: the one owner of the grid
     drawn, its PNG, the page and the zoom, and of the colour settings the chosen map shares."""
 
-    def __init__(self, lock: AbstractContextManager, header: w.Widget, *,
+    def __init__(self, lock: AbstractContextManager, *,
                  chosen: Callable[[], int], choose: Callable[[int], None],
                  open_large: Callable[[], str], on_change: Callable[[], None]):
-        """`header` is shown above the grid; `chosen()` is the chosen map, `choose(channel)`
+        """`chosen()` is the chosen map, `choose(channel)`
         chooses another, `open_large()` brings it into view large and says so, and
         `on_change()` redraws after the page or a display setting changed."""
         self.lock = lock
@@ -90,7 +90,7 @@ class MapGrid:
         under = w.HBox([self.bar, self.page], layout=w.Layout(
             flex_flow="row wrap", align_items="center", grid_gap="0 8px"))
         self.widget = w.VBox([
-            header, self.image, under,
+            self.image, under,
             w.HTML("<small>Click a map to look at it closely.</small>"),
             self.cmap, self.normalize, self.order, self.tile,
         ], layout=w.Layout(margin="0 12px 0 0", align_items="flex-start"))

@@ -42,6 +42,7 @@ export default {
   render({ model, el }) {
     const root = document.createElement("div");
     root.className = "vggviz-glance";
+    if (model.get("compact")) root.classList.add("vggviz-glance-compact");
     root.setAttribute("role", "group");
     root.setAttribute("aria-label", "The network at a glance: each part, drawn to scale");
     const id = Math.random().toString(36).slice(2);
@@ -79,7 +80,7 @@ export default {
       shape.className = "vggviz-glance-shape";
       shape.textContent = block.shape;
       item.append(drawing, label, shape);
-      item.title = block.note;
+      item.title = model.get("compact") ? `${block.shape}: ${block.note}` : block.note;
       if (chooses) {
         item.type = "button";
         item.setAttribute("aria-label", block.name_said);
@@ -198,7 +199,9 @@ button.vggviz-glance-part[aria-pressed="true"] .vggviz-glance-label { text-decor
 .vggviz-glance-shape { white-space: nowrap; }
 .vggviz-glance-arrow { align-self: flex-start; color: __MUTED__; font-size: 14px;
   margin-top: calc(3px + var(--vggviz-glance-drawing) / 2 - 9px); }
+.vggviz-glance-compact .vggviz-glance-shape { display: none; }
 .vggviz-glance-lines { margin-top: 2px; }
+.vggviz-glance-lines:empty { display: none; }
 .vggviz-glance-lines p { margin: 0; }
 .vggviz-glance-swatch { display: inline-block; width: 10px; height: 10px; margin-right: 5px;
   border: 1px solid __INK__; vertical-align: -1px; }
@@ -222,15 +225,20 @@ class _Blocks(anywidget.AnyWidget):
     shown = traitlets.Unicode("").tag(sync=True)
     drawing_px = traitlets.Int(DRAWING_PX).tag(sync=True)
     scale = traitlets.Unicode(SCALE).tag(sync=True)
+    compact = traitlets.Bool(False).tag(sync=True)
 
 
 class NetworkGlance:
     """VGG drawn as its parts; pressing one marks it and calls `on_choose(part)` with "stem",
     "group1"…"group5" or "classifier". `show` draws a variant and stem and marks a part."""
 
-    def __init__(self, on_choose: Callable[[str], None] = lambda part: None):
+    def __init__(self, on_choose: Callable[[str], None] = lambda part: None, *,
+                 compact: bool = False):
+        """`compact`: for a page short of room, no line on each part below the
+        drawing and no shape under each block (the part's name, said and on hover, has both)."""
         self.on_choose = on_choose
-        self.widget = _Blocks()
+        self.compact = compact
+        self.widget = _Blocks(compact=compact)
         self.widget.add_class("vggviz-network-glance")
         self.widget.on_msg(self._received)
         self.glance: Glance | None = None
@@ -251,7 +259,7 @@ class NetworkGlance:
                  "boxes": [[box.width, box.height] for box in b.boxes]}
                 for b in glance.blocks]
             self.widget.lines = [[TITLES[role], text, SWATCHES[role]]
-                                 for role, text in glance.lines.items()]
+                                 for role, text in glance.lines.items()] if not self.compact else []
         self.widget.shown = stage
 
     def reveal(self, selector: str) -> None:

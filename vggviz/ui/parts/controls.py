@@ -69,6 +69,11 @@ class StatusLine:
     def text(self) -> str:
         return self.widget.value
 
+    def add(self, text: str) -> None:
+        """`text` after what the line says now, in its manner (a note on the view just shown)."""
+        said, end, after = self.widget.value.rpartition("</span>")
+        self.widget.value = f"{said} · {html.escape(text)}{end}{after}" if end else text
+
 
 @dataclass(frozen=True)
 class _Shown:
