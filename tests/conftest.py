@@ -207,28 +207,6 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-TESTS = Path(__file__).parent
-BROWSER_FILES = frozenset(path.name for path in TESTS.glob("test_*.py")
-                          if "pytest.mark.browser" in path.read_text(encoding="utf-8"))
-"""The test files that drive Chromium (a test in them is marked `browser`)."""
-
-
-def pytest_xdist_make_scheduler(config, log):
-    """Where each test runs under pytest-xdist (`make test`: `-n 2`): a file's tests stay on one
-    worker, so its module fixtures (servers, models, a venv) are made once, and every file that
-    drives Chromium shares one worker, so two browsers and their kernels never starve each
-    other while the other worker takes the rest. (xdist's own `--dist loadgroup` cannot do this
-    under pytest 9.2: the group it writes into a test's `_nodeid` is no longer read.)"""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class ByFile(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            file = nodeid.split("::", 1)[0]
-            return "browser" if Path(file).name in BROWSER_FILES else file
-
-    return ByFile(config, log)
-
-
 def _skip_reason(report) -> str:
     """The message of a skip report ("Skipped: " dropped)."""
     longrepr = report.longrepr

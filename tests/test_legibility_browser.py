@@ -20,6 +20,8 @@ import pytest
 from browser import ARTIFACTS, LONG, chromium_session
 from playwright.sync_api import expect
 
+from vggviz.ui.panels.chosen_map import FOCUS_PX
+
 pytestmark = pytest.mark.browser
 
 EXPLORER = "voila/render/01_stem_explorer.ipynb"
@@ -153,7 +155,7 @@ def test_the_story_stays_readable_at_200_percent_zoom(browser, server):
     for a, b in (("strip", "grid"), ("strip", "focus"), ("grid", "focus")):
         (ax, ay, aw, ah), (bx, by, bw, bh) = boxes[a], boxes[b]
         assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (a, b)
-    assert boxes["focus"][2] >= 250  # the chosen map keeps its size
+    assert boxes["focus"][2] >= FOCUS_PX  # the chosen map keeps its size
     assert page.evaluate(SMALL_TEXT) == []
 
 

@@ -18,6 +18,7 @@ from vggviz.by_hand import stem as numpy_stem
 from vggviz.plan.architecture import STAGES, STEMS, VARIANTS
 from vggviz.plan.view_link import Choice, Field, Whole, ignored, link, parse
 from vggviz.render import render_kernels
+from vggviz.server.page_query import page_query
 from vggviz.sources.imagenet import imagenet_cached, imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import foreign_stem_note, weights_credit, weights_notice
@@ -38,7 +39,7 @@ from vggviz.ui.parts.controls import ImagePicker, ModelPicker, StatusLine, pictu
 from vggviz.ui.parts.extractors import ExtractorPool
 from vggviz.ui.parts.kernel_watch import Dashboard
 from vggviz.ui.parts.notices import caution_html, credit_html, notice_html
-from vggviz.ui.parts.view_address import ViewLink, page_query
+from vggviz.ui.parts.view_address import ViewLink
 
 LEFT = "300px"  # the left column: the image, the cost strip, the model
 TALL_CARD = ("<style>.vggviz-stem-explorer .vggviz-worked.vggviz-lens:has(.vggviz-conv.small)"

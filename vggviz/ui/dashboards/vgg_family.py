@@ -16,6 +16,7 @@ from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import COMPONENTS, STEMS, VARIANTS
 from vggviz.plan.view_link import Choice, ignored, link, parse
 from vggviz.render import charts
+from vggviz.server.page_query import page_query
 from vggviz.ui.panels import chart_tables
 from vggviz.ui.panels.head_costs import ClassifierHead
 from vggviz.ui.panels.network_glance import NetworkGlance
@@ -24,7 +25,7 @@ from vggviz.ui.parts import glossary
 from vggviz.ui.parts.controls import StatusLine, framed, picture
 from vggviz.ui.parts.kernel_watch import Dashboard
 from vggviz.ui.parts.latest import LatestOnly
-from vggviz.ui.parts.view_address import ViewLink, page_query
+from vggviz.ui.parts.view_address import ViewLink
 
 SIZES = range(32, 513, 32)
 FIELDS = {"variant": Choice(tuple(VARIANTS)), "stem": Choice(tuple(STEMS)),
@@ -133,9 +134,9 @@ class VGGFamily:
             # No intro of its own: the notebook's markdown above says it.
             w.HTML(f"<style>.{STALE} {{opacity: 0.3}}{TABLE_STYLE}{CHARTS_STYLE}</style>"
                    f"{glossary.STYLE}"),
+            self.glance.widget,  # VGG at a glance first: what the counts below are of
             w.HBox([controls, self.frames["size"]], layout=w.Layout(width="100%")),
             self.status.widget, self.link,
-            self.glance.widget,
             w.HTML("<h3>Parameters per component, and the cost of one image</h3>"),
             self.table, w.HTML(f"<div style='line-height:1.35'><small>{footnote}</small></div>"),
             self.log, self.charts, self.stacks,
