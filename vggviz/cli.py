@@ -472,6 +472,22 @@ def cancel_on_interrupt(cancel: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, before)
 
 
+@contextlib.contextmanager
+def training_bar(total: int) -> Iterator[tuple[Callable[[int, int, str], None], threading.Event]]:
+    """A tqdm bar of `total` training steps on stderr, and the `progress` callback that moves
+    it, with the `cancel` event the first Ctrl-C sets while inside (`cancel_on_interrupt`)."""
+    from tqdm import tqdm  # imported where used, as the other commands do
+
+    cancel = threading.Event()
+    with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
+            cancel_on_interrupt(cancel):
+        def progress(done: int, total: int, note: str) -> None:
+            bar.set_postfix_str(note, refresh=False)
+            bar.update(done - bar.n)
+
+        yield progress, cancel
+
+
 def widths_list(text: str) -> tuple[int, ...]:
     """The groups' filters as "32,32,64,128,128"."""
     try:
@@ -520,7 +536,6 @@ def cmd_train(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
     import numpy as np
-    from tqdm import tqdm
 
     from vggviz.by_hand.kernel_structure import kernel_structure
     from vggviz.network.training import hardware, hardware_words, train, training_data
@@ -538,17 +553,11 @@ def cmd_train(args: argparse.Namespace) -> None:
     except (DataUnavailable, ValueError) as exc:
         raise CommandError(str(exc)) from None
     settings = replace(settings, train_images=len(data[0]), test_images=len(data[1]))
-    cancel = threading.Event()
     total = settings.epochs * settings.steps_per_epoch
     where = hardware()
     print(f"training {settings.variant}, {settings.stem} stem, {settings.size} px, "
           f"{settings.optimiser_words}, {hardware_words(where)}", file=sys.stderr)
-    with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
-            cancel_on_interrupt(cancel):
-        def progress(done: int, total: int, note: str) -> None:
-            bar.set_postfix_str(note, refresh=False)
-            bar.update(done - bar.n)
-
+    with training_bar(total) as (progress, cancel):
         trained = train(settings, cancel=cancel, progress=progress, data=data, where=where)
     run = trained.run
     if run.status == "cancelled":
@@ -569,8 +578,6 @@ def train_stems(args: argparse.Namespace) -> None:
     fresh process), then print the comparison's table and where its runs are kept."""
     from dataclasses import replace
 
-    from tqdm import tqdm
-
     from vggviz.network.stem_race import race
     from vggviz.network.training import hardware, hardware_words
     from vggviz.plan.stem_race import format_table
@@ -582,17 +589,11 @@ def train_stems(args: argparse.Namespace) -> None:
     problem = cannot_keep()
     if problem:
         raise CommandError(problem)
-    cancel = threading.Event()
     total = len(args.stems) * settings.epochs * settings.steps_per_epoch
     where = hardware()
     print(f"training the {', '.join(args.stems)} stems one after the other, each "
           f"{settings.optimiser_words}, {hardware_words(where)}", file=sys.stderr)
-    with tqdm(total=total, desc="training", unit="step", file=sys.stderr) as bar, \
-            cancel_on_interrupt(cancel):
-        def progress(done: int, total: int, note: str) -> None:
-            bar.set_postfix_str(note, refresh=False)
-            bar.update(done - bar.n)
-
+    with training_bar(total) as (progress, cancel):
         runs = race(settings, args.stems, progress=progress, cancel=cancel, where=where)
     if len(runs) < len(args.stems) or any(run.status != "finished" for run in runs):
         print(f"cancelled; kept the runs done: {', '.join(str(r.path) for r in runs)}")
