@@ -256,12 +256,12 @@ def _redirected_relu():
     return relu
 
 
-def _step_functions(fx, target: _Target):
+def _step_functions(fx, target: _Target, base):
     """Compiled functions of a batch of target.size px through the extractor's own layers
     (shared weights): (centre-unit activations, their gradient with redirected ReLUs), and
     the activations alone, exactly as the network computes them; made once per model, stage
-    and size (`vggviz.network.compiled`)."""
-    base = fx.model(target.stage)
+    and size (`vggviz.network.compiled`) for `base`, fx's model of the stage, which the caller
+    holds while they run: they reach it only weakly."""
     plan = layer_plan(fx.variant, stem=fx.stem, include_top=False, upto=target.stage)
     count = int(base.outputs[-1].shape[-1])
 
@@ -324,8 +324,9 @@ def _optimise(fx, target: _Target, channels: list[int], settings: PatternSetting
     import tensorflow as tf
 
     s, n = target.size, len(channels)
-    climb, measure = _step_functions(fx, target)
-    count = int(fx.model(target.stage).outputs[-1].shape[-1])
+    base = fx.model(target.stage)  # held to the end: the functions below reach it weakly
+    climb, measure = _step_functions(fx, target, base)
+    count = int(base.outputs[-1].shape[-1])
     onehot = tf.constant(np.eye(count, dtype=np.float32)[channels])
     low, high = -IMAGENET_MEAN_BGR, 255 - IMAGENET_MEAN_BGR  # the valid range, preprocessed
     starts, shifts = [], []
