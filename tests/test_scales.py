@@ -9,6 +9,7 @@ from vggviz.render import (
     GAP_INDEX,
     LABEL_INDEX,
     colorbar,
+    colour_ramp,
     grid_indices,
     outline_tile,
     palette,
@@ -34,6 +35,15 @@ def test_colorbar_marks_zero_only_when_it_lies_inside():
     assert (inside[2:12, 100] < 60).all()  # a dark tick at the middle
     outside = _rgb(colorbar(0.5, 1.0, width=201))
     assert not (outside[2:12, 100] < 60).all()
+
+
+def test_a_bare_colour_ramp_runs_from_the_colormap_low_end_to_its_high_end():
+    import matplotlib
+
+    ramp = _rgb(colour_ramp("magma"))
+    assert ramp.shape == (1, 256, 3)  # stretched by the page; its values written by the page
+    reference = (np.asarray(matplotlib.colormaps["magma"]([0.0, 1.0]))[:, :3] * 255).round()
+    assert np.abs(ramp[0, [0, -1]].astype(int) - reference).max() <= 2
 
 
 def test_sign_legend_is_blue_to_red_through_white():

@@ -581,6 +581,7 @@ def test_the_landing_page_links_the_four_dashboards_with_a_thumbnail_each():
 def stated_ranges(app, monkeypatch) -> list:
     """Record what every colour bar the explorer draws from now on states: (lo, hi, texts)."""
     from vggviz.render import colorbar
+    from vggviz.ui.panels.chosen_map import scale_values
 
     stated = []
 
@@ -588,8 +589,12 @@ def stated_ranges(app, monkeypatch) -> list:
         stated.append((lo, hi, kwargs.get("low_text"), kwargs.get("high_text")))
         return colorbar(lo, hi, **kwargs)
 
-    for module in (vggviz.ui.panels.map_grid, vggviz.ui.panels.chosen_map):  # the two bars
-        monkeypatch.setattr(module, "colorbar", spy)
+    def spy_values(lo, hi):  # the large map's ramp, its values written under it by the page
+        stated.append((lo, hi, None, None))
+        return scale_values(lo, hi)
+
+    monkeypatch.setattr(vggviz.ui.panels.map_grid, "colorbar", spy)  # the two bars
+    monkeypatch.setattr(vggviz.ui.panels.chosen_map, "scale_values", spy_values)
     return stated
 
 
@@ -786,3 +791,16 @@ def test_no_toggle_button_says_null_on_hover(explorer):
         seen += [c for c in getattr(widget, "children", ()) if isinstance(c, ipywidgets.Widget)]
     assert any(t.description == "Compare trained and random filters" for t in toggles)
     assert [t.description for t in toggles if not t.tooltip] == []
+
+
+def test_the_large_maps_scale_writes_its_ends_and_marks_zero_where_it_falls():
+    from vggviz.ui.panels.chosen_map import scale_values
+
+    def spans(text: str) -> list[tuple[str, str]]:
+        return re.findall(r"<span (?:class='zero' )?style='([^']*)'>([^<]*)</span>", text)
+
+    assert spans(scale_values(0, 59.7)) == [("left:0", "0"), ("right:0", "59.7")]
+    assert spans(scale_values(-1.5, 4.5)) == [("left:0", "−1.5"), ("right:0", "4.5"),
+                                               ("left:25.00%", "0")]  # a quarter along
+    near = spans(scale_values(-0.02, 60))[-1]  # by the low end's value: marked, not written
+    assert near == ("left:0.03%", "&nbsp;")

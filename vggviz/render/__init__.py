@@ -32,7 +32,7 @@ from vggviz.render.palettes import (
     encode_png,
     palette,
 )
-from vggviz.render.scales import colorbar, outline_tile, sign_legend
+from vggviz.render.scales import colorbar, colour_ramp, outline_tile, sign_legend
 
 __all__ = [
     "COLORMAPS",
@@ -51,6 +51,7 @@ __all__ = [
     "Grid",
     "GridLayout",
     "colorbar",
+    "colour_ramp",
     "colour_range",
     "encode_png",
     "focus_scale",

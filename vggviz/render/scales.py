@@ -48,6 +48,12 @@ def colorbar(lo: float, hi: float, *, cmap: str = "viridis", width: int = 300,
     return encode_png(np.asarray(canvas))
 
 
+def colour_ramp(cmap: str = "viridis", levels: int = 256) -> bytes:
+    """PNG of a bare colour ramp, `levels` px wide and 1 px high, low end at the left: for a
+    page to stretch to any width (and write its values beside it at a legible size)."""
+    return encode_png(_colors(cmap, levels)[None])
+
+
 def sign_legend(*, cmap: str = SIGN_CMAP, width: int = 300) -> bytes:
     """PNG of a diverging ramp labelled "negative", "0", "positive": how kernel weights read."""
     font = _text_font(12)

@@ -22,7 +22,7 @@ from vggviz.server.page_query import page_query
 from vggviz.sources.imagenet import imagenet_cached, imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import foreign_stem_note, weights_credit, weights_notice
-from vggviz.ui.panels.chosen_map import ChosenMap, Shown
+from vggviz.ui.panels.chosen_map import COLUMN, ChosenMap, Shown
 from vggviz.ui.panels.classifier_view import ClassifierView
 from vggviz.ui.panels.compare_weights import WeightsComparison
 from vggviz.ui.panels.component_costs import ComponentCosts
@@ -46,7 +46,7 @@ TALL_CARD = ("<style>.vggviz-stem-explorer .vggviz-worked.vggviz-lens:has(.vggvi
              "{top:-99px}</style>")
 """The worked sum of a 7×7 kernel, the tallest card, starts level with the network's drawing
 (99 px tall, compact) over the grid: below it, the card ran off a 1280×800 screen."""
-SHOWN_MAX = "1100px"
+SHOWN_MAX = f"calc(770px + {COLUMN})"
 """The drawing, the grid and the chosen map together at most (the chosen map beside the grid)."""
 LINKED_WEIGHTS = ("imagenet", "random")
 """Weights a link can name (a training run's folder is this computer's own)."""

@@ -15,7 +15,7 @@ from PIL import Image
 from vggviz.plan import formatting as fmt
 from vggviz.plan.architecture import VARIANTS
 from vggviz.render import (
-    colorbar,
+    colour_ramp,
     colour_range,
     focus_scale,
     kernel_for,
@@ -23,17 +23,49 @@ from vggviz.render import (
     render_map,
     sign_legend,
 )
+from vggviz.render.maps import FOCUS_SIZE
 from vggviz.ui.panels.convolution_panel import ConvolutionPanel
 from vggviz.ui.panels.field_view import FieldView
 from vggviz.ui.parts import alt_text
 from vggviz.ui.parts.app_lock import entry
 from vggviz.ui.parts.controls import LABEL_WIDTH, picture
 
-COLUMN = "330px"  # the chosen map's column, beside the grid
-FOCUS_PX = 240  # the chosen map's side: with its kernel and key on a 1280×800 first screen
+FOCUS_ROOM = 580  # px of the window's height the first screen needs besides the chosen map
+FOCUS_PX = 240  # the chosen map's least side: with its kernel and key on a 1280×800 screen
+FOCUS_SIDE = (f"clamp({FOCUS_PX}px, min(calc({FOCUS_PX}px + (100vw - 1280px) / 3), "
+              f"calc(100vh - {FOCUS_ROOM}px)), {FOCUS_SIZE}px)")
+"""The chosen map's side on the page: FOCUS_PX up to 1280 px of window, a third of every pixel
+wider (the first screen's height allowing), up to its PNG's FOCUS_SIZE (shown 1:1, crisp)."""
+COLUMN = f"max(330px, {FOCUS_SIDE})"  # the chosen map's column, beside the grid
 MAP_HINT = ("Arrow keys move the pointed pixel and its value is worked out beside the map; Enter "
             "or Space shows the part of the picture that pixel depends on.")
+SCALE_STYLE = """<style>
+img.vggviz-focus{image-rendering:pixelated}
+img.vggviz-focus-scale{height:14px!important;object-fit:fill!important;box-sizing:border-box;
+  border:1px solid #222}
+.vggviz-scale-values{position:relative;height:1.35em;color:#222;white-space:nowrap;
+  font:clamp(12px,calc(8px + .3125vw),14px)/1.35 sans-serif}
+.vggviz-scale-values span{position:absolute;top:0}
+.vggviz-scale-values .zero{transform:translateX(-50%)}
+.vggviz-scale-values .zero::before{content:"";position:absolute;left:50%;bottom:100%;
+  height:16px;border-left:1px solid #222}
+</style>"""
+"""The large map drawn with square pixels, its colour ramp as wide and its values written 12 px
+at 1280 px of window to 14 px at 1920, whatever the ramp's width."""
 MAP_STEP = 8  # pixels Page Up and Page Down move the pointed pixel on the large map
+
+
+def scale_values(lo: float, hi: float) -> str:
+    """The values of a colour ramp from `lo` to `hi`, as HTML to go under it: each end's, and
+    zero marked where it falls inside (written too, unless near an end's value)."""
+    ends = (f"<span style='left:0'>{html.escape(alt_text.number(lo))}</span>"
+            f"<span style='right:0'>{html.escape(alt_text.number(hi))}</span>")
+    zero = ""
+    if lo < 0 < hi:
+        at = 100 * -lo / (hi - lo)
+        zero = (f"<span class='zero' style='left:{at:.2f}%'>"
+                f"{'0' if 12 < at < 88 else '&nbsp;'}</span>")
+    return f"{SCALE_STYLE}<div class='vggviz-scale-values' aria-hidden='true'>{ends}{zero}</div>"
 
 
 def what_a_map_is(variant: str, stem: str, stage: str) -> str:
@@ -72,11 +104,12 @@ class ChosenMap:
         self.slider = w.IntSlider(value=0, min=0, max=63, description="Map",
                                   style={"description_width": LABEL_WIDTH},
                                   layout=w.Layout(width=COLUMN))
-        self.image = picture(f"{FOCUS_PX}px", focusable=True, watched=["click", "mousemove"],
+        self.image = picture(FOCUS_SIDE, focusable=True, watched=["click", "mousemove"],
                              hint=MAP_HINT)
         self.image.add_class("vggviz-focus")
-        self.bar = picture(f"{FOCUS_PX}px")
+        self.bar = picture(FOCUS_SIDE)  # the colour ramp, stretched; its values below it
         self.bar.add_class("vggviz-focus-scale")
+        self.bar_values = w.HTML(scale_values(0, 1), layout=w.Layout(width=FOCUS_SIDE, margin="0"))
         self.kernel_image = picture()
         self.kernel_legend = picture("230px", alt="Key of the kernel's colours: weights below "
                                      "0, 0, and above 0.")
@@ -90,7 +123,7 @@ class ChosenMap:
         self.slider.observe(self._on_slider, "value")
         self.image.on_event(self._on_event)
         self.widget = w.VBox([
-            self.info, self.image, self.bar, self.slider, self.kernel_image,
+            self.info, self.image, self.bar, self.bar_values, self.slider, self.kernel_image,
             self.kernel_legend, self.hover, self.worked.widget, below,
         ], layout=w.Layout(width=COLUMN, flex=f"0 0 {COLUMN}", align_items="flex-start"))
         self.widget.add_class("vggviz-focus-column")  # the worked sum's card is placed beside it
@@ -141,10 +174,11 @@ class ChosenMap:
                                       channels=shared)
         stats = map_stats(maps[:, :, channel:channel + 1])
         m = maps[:, :, channel]
-        self.bar.value = colorbar(*colour_range(maps, shared), cmap=cmap, width=FOCUS_PX)
+        lo, hi = colour_range(maps, shared)
+        self.bar.value = colour_ramp(cmap)
+        self.bar_values.value = scale_values(lo, hi)
         self.image.alt = alt_text.map_alt(m, channel, stage)
-        self.bar.alt = alt_text.scale_alt(*colour_range(maps, shared), cmap,
-                                          "colour scale of the map")
+        self.bar.alt = alt_text.scale_alt(lo, hi, cmap, "colour scale of the map")
         self.info.value = (
             f"<div style='line-height:1.35'><b>{stage} map {channel}</b> "
             f"({m.shape[0]}×{m.shape[1]}): "

@@ -20,6 +20,7 @@ from vggviz.render import (
     outline_tile,
     palette,
 )
+from vggviz.ui.panels.chosen_map import COLUMN
 from vggviz.ui.parts import alt_text
 from vggviz.ui.parts.app_lock import entry
 from vggviz.ui.parts.controls import LABEL_WIDTH, picture
@@ -31,7 +32,8 @@ LABELLED_TILE = 48  # px: smaller tiles show no channel numbers (they would cove
 GRID_TILE = 112  # px: the grid is drawn this sharp, and shown as wide as the window allows
 FIT_MIN_PX = 448  # the narrowest the fitted grid is shown (its tile numbers are sized for it)
 # As wide as the window allows beside the left and the map column, and no taller than it is.
-FIT_WIDTH = f"max({FIT_MIN_PX}px, min(calc(100vw - 760px), calc(100vh - 345px), 980px))"
+FIT_WIDTH = (f"max({FIT_MIN_PX}px, min(calc(100vw - 430px - {COLUMN}), calc(100vh - 345px), "
+             "980px))")
 BAR_PX = 300
 GRID_HINT = ("Arrow keys choose a map, Home and End the first and last of the page, Page Up and "
              "Page Down the page of channels before and after; Enter or Space opens it large.")
