@@ -2,19 +2,23 @@
 within reach of the keyboard, a glossary definition whole and dismissed with Esc, the grid's
 colour bar on the first screen at every stage, the original and the network's view apart, the
 patterns' progress on one line beside a whole Cancel, a page of patterns only when asked for,
-one way of writing points and channels on the explorer, a link opening its view (the network's
-drawing on the first screen, Enter on a part going to that stage) and a malformed link said in
-words. Screenshots go to test-artifacts/.
+one way of writing points and channels on the explorer, the chosen map as on the first 1280×800
+screen and larger at 1920×1080, a click on it pointing the pixel under it at both, a link opening
+its view (the network's drawing on the first screen, Enter on a part going to that stage) and a
+malformed link said in words. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
 from browser import ARTIFACTS, LONG, chromium_session
 from playwright.sync_api import expect
 from servers import voila
+
+from vggviz.ui.panels.chosen_map import FOCUS_PX
 
 pytestmark = pytest.mark.browser
 
@@ -205,6 +209,55 @@ def test_points_and_channels_are_written_one_way_and_it_says_which(explorer):
     channels = page.locator(".vggviz-conv td.ch").all_inner_texts()
     assert channels == ["R", "G", "B"], channels
     assert "listed R, G, B (it takes them as B, G, R)" in worked
+
+
+def inside(start: float, size: float, near: int, pixels: int = 224) -> tuple[int, int]:
+    """A map pixel from `near` on, of a map of `pixels` drawn from `start` over `size` CSS px,
+    and a whole CSS px of the window (where a mouse event lands) well inside it: shown at about
+    1 CSS px to the map's pixel, a pixel's middle may fall between two of the window's."""
+    per = size / pixels
+    for pixel in range(near, pixels):
+        low, high = start + (pixel + 0.15) * per, start + (pixel + 0.85) * per
+        if math.ceil(low) <= high:
+            return pixel, math.ceil(low)
+    raise AssertionError(f"no map pixel from {near} on has a whole window px well inside it")
+
+
+def test_the_large_map_grows_with_the_window_and_a_click_points_the_pixel_under_it(browser,
+                                                                                    server):
+    page = open_explorer(browser, server)  # 1280×800
+    focus, grid = page.locator("img.vggviz-focus"), page.locator("img.vggviz-grid")
+    shown = {}
+    try:
+        # a pixel of the 224×224 map at each size, clicked where the map is drawn
+        for (width, height), (x, y) in (((1280, 800), (150, 60)), ((1920, 1080), (37, 201))):
+            page.set_viewport_size({"width": width, "height": height})
+            box, natural = focus.bounding_box(), focus.evaluate("(i) => i.naturalWidth")
+            shown[width] = (box["width"], grid.bounding_box()["width"])
+            # the map, its colour ramp and values, its kernel and its key on the first screen
+            for part in ("img.vggviz-focus", "img.vggviz-focus-scale", ".vggviz-scale-values",
+                         "img[alt^='Kernel of map']", "img[alt^='Key of the kernel']",
+                         "img.vggviz-grid", ".vggviz-glance"):
+                edge = page.locator(part).first.bounding_box()
+                assert edge["x"] >= 0 and edge["x"] + edge["width"] <= width, (width, part, edge)
+                assert edge["y"] >= 0 and edge["y"] + edge["height"] <= height, (width, part,
+                                                                                 edge)
+            assert box["x"] >= grid.bounding_box()["x"] + shown[width][1], "not beside the grid"
+            assert page.evaluate("() => document.scrollingElement.scrollWidth") <= width
+            assert box["width"] <= natural, "drawn larger than its picture: not crisp"
+            (x, at_x), (y, at_y) = (inside(box["x"], box["width"], x),
+                                    inside(box["y"], box["height"], y))
+            page.mouse.click(at_x, at_y)
+            expect(page.locator(".vggviz-field-caption")).to_contain_text(
+                f"unit at ({x}, {y}) of stem map 0 sees a 3×3 px box")
+            expect(page.locator(".vggviz-worked-panel b").first).to_have_text(
+                f"How map 0's value at ({x}, {y}) is made")
+            page.screenshot(path=ARTIFACTS / f"layout_large_map_{width}x{height}.png")
+        print(f"\n[large map] displayed width, grid width (px): {shown}")
+        assert shown[1280][0] == FOCUS_PX, shown  # the first 1280×800 screen as it was
+        assert shown[1920][0] >= 380 and shown[1920][1] > shown[1280][1], shown
+    finally:
+        page.context.close()
 
 
 def test_the_patterns_progress_is_one_line_with_cancel_and_a_page_shows_only_when_asked(

@@ -46,9 +46,6 @@ img.vggviz-focus-scale{height:14px!important;object-fit:fill!important;box-sizin
 .vggviz-scale-values{position:relative;height:1.35em;color:#222;white-space:nowrap;
   font:clamp(12px,calc(8px + .3125vw),14px)/1.35 sans-serif}
 .vggviz-scale-values span{position:absolute;top:0}
-.vggviz-scale-values .zero{transform:translateX(-50%)}
-.vggviz-scale-values .zero::before{content:"";position:absolute;left:50%;bottom:100%;
-  height:16px;border-left:1px solid #222}
 </style>"""
 """The large map drawn with square pixels, its colour ramp as wide and its values written 12 px
 at 1280 px of window to 14 px at 1920, whatever the ramp's width."""
@@ -56,16 +53,11 @@ MAP_STEP = 8  # pixels Page Up and Page Down move the pointed pixel on the large
 
 
 def scale_values(lo: float, hi: float) -> str:
-    """The values of a colour ramp from `lo` to `hi`, as HTML to go under it: each end's, and
-    zero marked where it falls inside (written too, unless near an end's value)."""
-    ends = (f"<span style='left:0'>{html.escape(alt_text.number(lo))}</span>"
-            f"<span style='right:0'>{html.escape(alt_text.number(hi))}</span>")
-    zero = ""
-    if lo < 0 < hi:
-        at = 100 * -lo / (hi - lo)
-        zero = (f"<span class='zero' style='left:{at:.2f}%'>"
-                f"{'0' if 12 < at < 88 else '&nbsp;'}</span>")
-    return f"{SCALE_STYLE}<div class='vggviz-scale-values' aria-hidden='true'>{ends}{zero}</div>"
+    """The values at the ends of a colour ramp from `lo` to `hi`, as HTML to go under it (a
+    map's values are never below 0: a ReLU comes before every map shown, so no zero to mark)."""
+    return (f"{SCALE_STYLE}<div class='vggviz-scale-values' aria-hidden='true'>"
+            f"<span style='left:0'>{html.escape(alt_text.number(lo))}</span>"
+            f"<span style='right:0'>{html.escape(alt_text.number(hi))}</span></div>")
 
 
 def what_a_map_is(variant: str, stem: str, stage: str) -> str:
