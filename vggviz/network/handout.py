@@ -24,11 +24,13 @@ from vggviz.plan import series
 from vggviz.plan.accounting import summarize, summarize_all
 from vggviz.plan.architecture import STEMS, VARIANTS
 from vggviz.plan.formatting import count, gmacs
-from vggviz.plan.lessons import DESIGNS, EXPLORER, FAMILY, PAGE_TITLES, Lesson, Step
+from vggviz.plan.glance import network_glance
+from vggviz.plan.lessons import EXPLORER, PAGE_TITLES, Lesson, Step
 from vggviz.plan.receptive_field import stage_field
 from vggviz.render import encode_png, render_grid, render_map
 from vggviz.render.charts import figure_png, input_size_effect, macs_by_variant, stem_comparison
 from vggviz.render.fields import BOX_RGB, outline_box
+from vggviz.render.glance import glance_png
 from vggviz.sources.images import sample_image
 from vggviz.sources.weights import default_weights, weights_label
 
@@ -77,100 +79,131 @@ class _Views:
         return self._extractors[key]
 
 
-def _explorer_pictures(step: Step, views: _Views) -> list[Picture]:
-    state = step.state
-    variant, stem, stage = str(state["variant"]), str(state["stem"]), str(state["stage"])
-    image = sample_image(str(state["sample"]))
-    fx = views.extractor(variant, stem)
-    pixels, _ = fx.fitted(image)
-    said = f"{state['sample']}, {VARIANTS[variant].title}, {STEMS[stem].title.lower()}"
-    if stage != "stem":  # deeper: the square of the picture a point in the middle depends on
-        field = stage_field(variant, stem, stage, fx.size)
-        side = summarize(variant, stem=stem, input_shape=(fx.size, fx.size, 3)).component(
-            stage).output_shape[0]
-        box = field.box(side // 2, side // 2, (fx.size, fx.size))
-        picture = Image.fromarray(np.asarray(pixels)).resize((2 * fx.size, 2 * fx.size),
-                                                            Image.NEAREST)
-        outline_box(picture, tuple(2 * v + d for v, d in zip(box, (0, 0, 1, 1), strict=True)),
-                    BOX_RGB)
-        where = f"({side // 2}, {side // 2})"
-        return [Picture(encode_png(np.asarray(picture)),
-                        f"The picture {said}, with the {field.size}×{field.size}-pixel square "
-                        f"that point {where} of a {stage.replace('group', 'group ')} map depends "
-                        f"on outlined in cyan.",
-                        f"What point {where} of a {side}×{side} map of "
-                        f"{stage.replace('group', 'group ')} sees: {field.size}×{field.size} "
-                        f"pixels of the picture.")]
-    maps = fx.activations(image, "stem")
+def _said(state: dict) -> str:
+    """The sample, the variant and the stem of an explorer's state, in words."""
+    return (f"{state['sample']}, {VARIANTS[str(state['variant'])].title}, "
+            f"{STEMS[str(state['stem'])].title.lower()}")
+
+
+def _maps(step: Step, views: _Views) -> Picture:
+    fx = views.extractor(str(step.state["variant"]), str(step.state["stem"]))
+    maps = fx.activations(sample_image(str(step.state["sample"])), "stem")
     h, w, c = maps.shape
-    chosen = state.get("map")
-    if chosen is None:
-        return [Picture(render_grid(maps, columns=8, tile=56, labels=True),
-                        f"The {c} stem feature maps of {said}, {h}×{w} each, as an 8 by 8 grid "
-                        f"of tiles, each map coloured by its own range (viridis).",
-                        f"The stem's {c} maps, {h}×{w} each ({fx.label} filters).")]
-    channel = int(chosen)
+    return Picture(render_grid(maps, columns=8, tile=56, labels=True),
+                   f"The {c} stem feature maps of {_said(step.state)}, {h}×{w} each, as an 8 by "
+                   f"8 grid of tiles, each map coloured by its own range (viridis: dark low, "
+                   f"yellow high).",
+                   f"The stem's {c} maps, {h}×{w} each ({fx.label} filters).")
+
+
+def _glance(step: Step, size: int = 224) -> Picture:
+    variant, stem = str(step.state["variant"]), str(step.state["stem"])
+    drawn = network_glance(variant, stem, int(step.state.get("size", size)))
+    parts = "; ".join(b.accessible_name for b in drawn.blocks)
+    return Picture(glance_png(drawn),
+                   f"{VARIANTS[variant].title} at a glance with the {STEMS[stem].title.lower()}, "
+                   f"each block's height following its maps' side, the stem outlined in red: "
+                   f"{parts}.",
+                   f"The network at a glance: {drawn.block('stem').accessible_name} enters "
+                   f"group 1.")
+
+
+def _enlarged(pixels: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
+    """The picture twice as large with `box` (top, left, bottom, right) outlined in cyan."""
+    picture = Image.fromarray(np.asarray(pixels))
+    picture = picture.resize((2 * picture.width, 2 * picture.height), Image.NEAREST)
+    top, left, bottom, right = box
+    outline_box(picture, (2 * top, 2 * left, 2 * bottom + 1, 2 * right + 1), BOX_RGB)
+    return encode_png(np.asarray(picture))
+
+
+def _map(step: Step, views: _Views) -> Picture:
+    fx = views.extractor(str(step.state["variant"]), str(step.state["stem"]))
+    maps = fx.activations(sample_image(str(step.state["sample"])), "stem")
+    channel, (h, w, _) = int(step.state["map"]), maps.shape
+    return Picture(render_map(maps, channel, scale=2),
+                   f"Stem map {channel} of {_said(step.state)}, {h}×{w}, drawn large (viridis: "
+                   f"dark low, yellow high).",
+                   f"Map {channel} large ({fx.label} filters).")
+
+
+def _worked(step: Step, views: _Views) -> Picture:
+    stem = str(step.state["stem"])
+    fx = views.extractor(str(step.state["variant"]), stem)
+    pixels, _ = fx.fitted(sample_image(str(step.state["sample"])))
     kernel, bias = fx.stem_weights()
-    y, x = h // 2, w // 2
+    channel = int(step.state["map"])
+    y = x = fx.size // 2
     worked = worked_output(pixels, kernel, bias, y, x, channel, stem=stem)
-    top, left, bottom, right = worked.box
-    patch = Image.fromarray(np.asarray(pixels)).resize((2 * fx.size, 2 * fx.size), Image.NEAREST)
-    outline_box(patch, (2 * top, 2 * left, 2 * bottom + 1, 2 * right + 1), BOX_RGB)
-    return [
-        Picture(render_map(maps, channel, scale=2),
-                f"Stem map {channel} of {said}, {h}×{w}, drawn large (viridis: dark low, "
-                f"yellow high).",
-                f"Map {channel} large ({fx.label} filters)."),
-        Picture(encode_png(np.asarray(patch)),
-                f"The picture with the 3×3 patch around pixel ({x}, {y}) outlined in cyan: "
-                f"the {worked.terms} numbers that make map {channel}'s value there.",
-                f"Worked out at ({x}, {y}) of map {channel}: {worked.terms} products add up to "
-                f"{worked.total:.1f}, plus the bias {worked.bias:.2f} gives "
-                f"{worked.pre_activation:.1f}, and the ReLU leaves {worked.value:.1f}."),
-    ]
+    return Picture(_enlarged(pixels, worked.box),
+                   f"The picture, {_said(step.state)}, with the 3×3 patch around pixel ({x}, "
+                   f"{y}) outlined in cyan: the {worked.terms} numbers that make map "
+                   f"{channel}'s value there.",
+                   f"Worked out at ({x}, {y}) of map {channel} ({fx.label} filters): "
+                   f"{worked.terms} products add up to {worked.total:.1f}; plus the bias "
+                   f"{worked.bias:.2f} that is {worked.pre_activation:.1f}, and the ReLU leaves "
+                   f"{worked.value:.1f}.")
 
 
-def _family_pictures(step: Step) -> list[Picture]:
-    variant, stem, size = str(step.state["variant"]), str(step.state["stem"]), int(
-        step.state["size"])
-    if size != 224:  # the size chart, as the family page draws it beside its slider
-        sizes = [s for s in FAMILY_SIZES if s >= STEMS[stem].min_input]
-        curves = series.input_sizes(variant, sizes, stem=stem, current=size)
-        s = summarize(variant, stem=stem, input_shape=(size, size, 3))
-        return [Picture(figure_png(input_size_effect(curves)),
-                        f"How {VARIANTS[variant].title}'s cost grows with the input size, "
-                        f"{sizes[0]} to {sizes[-1]} px, {STEMS[stem].title.lower()}; at {size} "
-                        f"px the stem hands on {count(s.values_entering_learner)} values and "
-                        f"the network costs {gmacs(s.total_macs)} GMACs.",
-                        f"The input-size chart of the family page, {size} px marked.")]
+def _field(step: Step, views: _Views) -> Picture:
+    variant, stem, stage = (str(step.state[k]) for k in ("variant", "stem", "stage"))
+    fx = views.extractor(variant, stem)
+    pixels, _ = fx.fitted(sample_image(str(step.state["sample"])))
+    field = stage_field(variant, stem, stage, fx.size)
+    side = summarize(variant, stem=stem, input_shape=(fx.size, fx.size, 3)).component(
+        stage).output_shape[0]
+    at, named = side // 2, stage.replace("group", "group ")
+    return Picture(_enlarged(pixels, field.box(at, at, (fx.size, fx.size))),
+                   f"The picture, {_said(step.state)}, with the {field.size}×{field.size}-pixel "
+                   f"square that point ({at}, {at}) of a {named} map depends on outlined in "
+                   f"cyan.",
+                   f"What point ({at}, {at}) of a {side}×{side} map of {named} sees: "
+                   f"{field.size}×{field.size} pixels of the picture.")
+
+
+def _costs(step: Step) -> Picture:
+    stem, size = str(step.state["stem"]), int(step.state["size"])
     summaries = summarize_all(stem=stem, input_shape=(size, size, 3))
     said = "; ".join(f"{VARIANTS[s.variant].title} {gmacs(s.total_macs)} G" for s in summaries)
-    return [Picture(figure_png(macs_by_variant(series.by_variant(summaries, "macs"))),
-                    f"Multiply-adds for one {size}-px image, every variant, "
-                    f"{STEMS[stem].title.lower()}, stacked by component: {said}.",
-                    f"MACs per variant with the {STEMS[stem].title.lower()} at {size} px.")]
+    return Picture(figure_png(macs_by_variant(series.by_variant(summaries, "macs"))),
+                   f"Multiply-adds for one {size}-px image, every variant, "
+                   f"{STEMS[stem].title.lower()}, stacked by component: {said}.",
+                   f"MACs per variant with the {STEMS[stem].title.lower()} at {size} px.")
 
 
-def _designs_pictures(step: Step) -> list[Picture]:
+def _size(step: Step) -> Picture:
+    variant, stem, size = (str(step.state["variant"]), str(step.state["stem"]),
+                           int(step.state["size"]))
+    sizes = [s for s in FAMILY_SIZES if s >= STEMS[stem].min_input]
+    s = summarize(variant, stem=stem, input_shape=(size, size, 3))
+    return Picture(figure_png(input_size_effect(series.input_sizes(variant, sizes, stem=stem,
+                                                                   current=size))),
+                   f"How {VARIANTS[variant].title}'s cost grows with the input size, "
+                   f"{sizes[0]} to {sizes[-1]} px, {STEMS[stem].title.lower()}; at {size} px "
+                   f"the stem hands on {count(s.values_entering_learner)} values and the "
+                   f"network costs {gmacs(s.total_macs)} GMACs.",
+                   f"The family page's input-size chart, {size} px marked.")
+
+
+def _stems(step: Step) -> Picture:
     variant = str(step.state["variant"])
     summaries = {k: summarize(variant, stem=k) for k in STEMS}
     said = "; ".join(f"{STEMS[k].title.lower()} {count(s.values_entering_learner)} values, "
                      f"{gmacs(s.total_macs)} GMACs" for k, s in summaries.items())
-    return [Picture(figure_png(stem_comparison(series.stems(summaries))),
-                    f"The three stems of {VARIANTS[variant].title} compared, values entering the "
-                    f"learner and cost: {said}.",
-                    "The stem designs page's chart: what each stem hands on and costs.")]
+    return Picture(figure_png(stem_comparison(series.stems(summaries))),
+                   f"The three stems of {VARIANTS[variant].title} compared, values entering the "
+                   f"learner and cost: {said}.",
+                   "The stem designs page's chart: what each stem hands on and what it costs.")
 
 
 def step_pictures(step: Step, views: _Views | None = None) -> list[Picture]:
-    """The pictures of a step's view, drawn as its page draws them."""
-    if step.page == EXPLORER:
-        return _explorer_pictures(step, views or _Views())
-    if step.page == FAMILY:
-        return _family_pictures(step)
-    if step.page == DESIGNS:
-        return _designs_pictures(step)
-    raise ValueError(f"no pictures for page {step.page!r}")
+    """The pictures a step `shows`, drawn as its page draws them."""
+    views = views or _Views()
+    drawers = {"maps": lambda: _maps(step, views), "glance": lambda: _glance(step),
+               "map": lambda: _map(step, views), "worked": lambda: _worked(step, views),
+               "field": lambda: _field(step, views), "costs": lambda: _costs(step),
+               "size": lambda: _size(step), "stems": lambda: _stems(step)}
+    return [drawers[name]() for name in step.shows]
 
 
 def _figure(picture: Picture) -> str:

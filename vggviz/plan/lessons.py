@@ -22,6 +22,17 @@ EXPLORER, FAMILY, DESIGNS = "01_stem_explorer.ipynb", "02_vgg_family.ipynb", "03
 """The pages a lesson walks through (the notebooks' file names: a step's link is relative)."""
 PAGE_TITLES = {EXPLORER: "Stem explorer", FAMILY: "The VGG family",
                DESIGNS: "Stem designs compared"}
+PICTURES = {
+    "maps": "the stem's maps as the grid shows them",
+    "glance": "the network at a glance, the stem marked",
+    "map": "the chosen map large",
+    "worked": "the patch of one value worked out, outlined on the picture",
+    "field": "the square of the picture a point of a deeper map depends on",
+    "costs": "every variant's MACs, as the family page charts them",
+    "size": "the cost against the input size, as the family page charts it",
+    "stems": "the stems compared, as the stem designs page charts them",
+}
+"""What a step's handout picture may be, in words."""
 PHOTO = "Grace Hopper (photo)"
 """The sample every step shows: the one photograph among the samples."""
 VARIANT = "vgg16"
@@ -30,7 +41,8 @@ VARIANT = "vgg16"
 @dataclass(frozen=True)
 class Step:
     """One step: the `page` it opens, its `state` there (the page's link fields), a `title`,
-    one `question` whose answer is on screen, the `answer`, and where to `look`."""
+    one `question` whose answer is on screen, the `answer`, where to `look`, and which of the
+    page's pictures a handout `shows` of it (PICTURES)."""
 
     page: str
     state: dict[str, str | int]
@@ -38,6 +50,12 @@ class Step:
     question: str
     answer: str
     look: str
+    shows: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = set(self.shows) - set(PICTURES)
+        if unknown or not self.shows:
+            raise ValueError(f"a step shows some of {', '.join(PICTURES)}, not {self.shows}")
 
 
 @dataclass(frozen=True)
@@ -92,35 +110,40 @@ def _pooling_steps() -> tuple[Step, ...]:
              "and how large is each?",
              f"{c} maps of {h}×{w} pixels: each as large as the picture itself (a 3×3 "
              f"convolution with “same” padding and stride 1 keeps every pixel).",
-             f"the grid of maps, and the status line: “stem {h}×{w}×{c}”"),
+             f"the grid of maps, and the status line: “stem {h}×{w}×{c}”",
+             ("maps",)),
         Step(EXPLORER, explorer, "What enters group 1",
              "How many values does the VGG stem hand to group 1, and how many times the "
              "picture's own values is that?",
              f"{count(entering)} values ({h}×{w}×{c}), {_times(entering, inputs)} the picture's "
              f"{count(inputs)} ({h}×{w}×3). Group 1's convolution then works at full "
              f"resolution: {gmacs(g1)} G multiply-adds for one image.",
-             "“What the stem does to the numbers”, left of the grid"),
+             "“What the stem does to the numbers”, left of the grid",
+             ("glance",)),
         Step(EXPLORER, {**explorer, "stem": "pooled"}, "A stem that pools",
              "Now the stem ends with a 2×2 max-pool. How large are the maps it hands on, and "
              "how many values enter group 1?",
              f"{ph}×{pw}×{c}: {count(pooled_in)} values, a quarter of the VGG stem's "
              f"({_times(pooled_in, inputs)} the picture's). Group 1 costs {gmacs(pg1)} G "
              f"multiply-adds instead of {gmacs(g1)} G.",
-             "the stem's block in the network's drawing is half as tall; the cost strip"),
+             "the stem's block in the network's drawing is half as tall; the cost strip",
+             ("maps", "glance")),
         Step(DESIGNS, dict(stem_values), "Three stems side by side",
              "Which stem hands the learner the fewest values, and what does it give up for it?",
              f"The strided stem (7×7 filters every 2nd pixel, then a 3×3 max-pool): "
              f"{count(strided.values_entering_learner)} values, a sixteenth of the VGG stem's. "
              f"It gives up fine detail; the pooled stem ({count(pooled_in)}) gives up where in "
              f"each 2×2 the strongest response was.",
-             "the three columns of maps at true relative size, and their captions"),
+             "the three columns of maps at true relative size, and their captions",
+             ("stems",)),
         Step(FAMILY, {"variant": VARIANT, "stem": "vgg", "size": "224"},
              "What the whole network costs",
              "For VGG16 on a 224-px picture with the VGG stem: how many multiply-adds (MACs) "
              "does one image cost, and how much activation memory?",
              f"{gmacs(vgg.total_macs)} GMACs and {megabytes(vgg.activation_values)} of "
              f"activations (float32, one image).",
-             "the VGG16 row of the table: “GMACs” and “activations MB”"),
+             "the VGG16 row of the table: “GMACs” and “activations MB”",
+             ("costs",)),
         Step(FAMILY, {"variant": VARIANT, "stem": "pooled", "size": "224"},
              "The same network, a pooled stem",
              "Switch to the pooled stem at 224 px: what do the MACs and the memory become?",
@@ -129,7 +152,8 @@ def _pooling_steps() -> tuple[Step, ...]:
              f"{count(vgg.total_params)} to {count(pooled.total_params)}: the last maps are "
              f"{pooled_last[0]}×{pooled_last[1]} instead of {last[0]}×{last[1]}, so fc1 has "
              f"{count(pooled_fc1)} weights instead of {count(fc1)}.",
-             "the table and the MACs chart: every bar shorter"),
+             "the table and the MACs chart: every bar shorter",
+             ("costs",)),
         Step(FAMILY, {"variant": VARIANT, "stem": "vgg", "size": "112"},
              "Or a smaller picture?",
              "Back to the VGG stem, but on a 112-px picture: how many values enter group 1 "
@@ -138,7 +162,8 @@ def _pooling_steps() -> tuple[Step, ...]:
              f"{gmacs(small.total_macs)} GMACs against {gmacs(pooled.total_macs)}: nearly the "
              f"same cost. But the pooled stem's convolution saw every pixel of the 224-px "
              f"picture; here a quarter of them were never there.",
-             "the “stem MB” column and the input-size chart beside the slider"),
+             "the “stem MB” column and the input-size chart beside the slider",
+             ("size",)),
         Step(DESIGNS, dict(stem_values), "What training says, and what it leaves open",
              "Did pooling in the stem cost accuracy when both stems were trained here?",
              f"{RECORDED_RACE} That is within the held-out set's own noise "
@@ -147,7 +172,8 @@ def _pooling_steps() -> tuple[Step, ...]:
              f"later networks that pool in the stem (ResNet: 7×7 stride 2, then a 3×3 max-pool) "
              f"show it works, not that it costs nothing against VGG's stem.",
              "below the chart: the comparison measured by training (where a run is in this "
-             "computer's cache) or the note on what is not measured"),
+             "computer's cache) or the note on what is not measured",
+             ("stems",)),
     )
 
 
@@ -182,7 +208,8 @@ def _feature_map_steps() -> tuple[Step, ...]:
              "filter behind one map, and how many make all of the stem's?",
              f"{weights} weights (3×3 pixels × 3 colours) and one bias: {weights + 1}. All "
              f"{c} filters: {count(conv.params)} numbers, the stem's parameters.",
-             "the chosen map's kernel, under the large map"),
+             "the chosen map's kernel, under the large map",
+             ("map",)),
         Step(EXPLORER, chosen, "One value, worked out",
              "Point at a pixel of the large map (or click it). How many products are added up "
              "to make its value, and what happens to a negative sum?",
@@ -190,14 +217,16 @@ def _feature_map_steps() -> tuple[Step, ...]:
              f"3 colours times its weight. Their sum plus the bias goes through the ReLU, which "
              f"makes a negative sum 0. Every one of the {count(h * w)} pixels of the map is made "
              f"so, with the same {weights} weights.",
-             "the card beside the map: the patch, the weights, the products, their sum"),
+             "the card beside the map: the patch, the weights, the products, their sum",
+             ("worked",)),
         Step(EXPLORER, {**chosen, "stage": "group2", "map": 0}, "Deeper, a point sees more",
              "These are group 2's maps. Click a point of the large map: how large is the square "
              "of the picture it depends on, and how far apart are neighbouring points' squares?",
              f"{field.size}×{field.size} pixels, {field.jump} pixels apart: group 2's maps are "
              f"{gh}×{gw} ({gc} of them), each point the result of every convolution and pool "
              f"before it.",
-             "“What the network sees”, top left: the square outlined on the picture"),
+             "“What the network sees”, top left: the square outlined on the picture",
+             ("field",)),
     )
 
 
