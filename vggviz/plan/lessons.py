@@ -92,7 +92,7 @@ def _times(a: int, b: int) -> str:
 
 def _pooling_steps() -> tuple[Step, ...]:
     vgg, pooled, strided = (summarize(VARIANT, stem=s) for s in ("vgg", "pooled", "strided"))
-    small = summarize(VARIANT, input_shape=(112, 112, 3))
+    large = summarize(VARIANT, stem="pooled", input_shape=(448, 448, 3))
     h, w, c = vgg.component("stem").output_shape
     inputs = math.prod(vgg.input_shape)
     entering, pooled_in = vgg.values_entering_learner, pooled.values_entering_learner
@@ -151,18 +151,18 @@ def _pooling_steps() -> tuple[Step, ...]:
              f"fewer) and {megabytes(pooled.activation_values)}. The parameters fall too, from "
              f"{count(vgg.total_params)} to {count(pooled.total_params)}: the last maps are "
              f"{pooled_last[0]}×{pooled_last[1]} instead of {last[0]}×{last[1]}, so fc1 has "
-             f"{count(pooled_fc1)} weights instead of {count(fc1)}.",
+             f"{count(pooled_fc1)} parameters instead of {count(fc1)}.",
              "the table and the MACs chart: every bar shorter",
              ("costs",)),
-        Step(FAMILY, {"variant": VARIANT, "stem": "vgg", "size": "112"},
-             "Or a smaller picture?",
-             "Back to the VGG stem, but on a 112-px picture: how many values enter group 1 "
-             "now, and how does that compare with the pooled stem on 224 px?",
-             f"{count(small.values_entering_learner)}, exactly as many as the pooled stem's, and "
-             f"{gmacs(small.total_macs)} GMACs against {gmacs(pooled.total_macs)}: nearly the "
-             f"same cost. But the pooled stem's convolution saw every pixel of the 224-px "
-             f"picture; here a quarter of them were never there.",
-             "the “stem MB” column and the input-size chart beside the slider",
+        Step(FAMILY, {"variant": VARIANT, "stem": "pooled", "size": "448"},
+             "Or twice the picture",
+             "Keep the pooled stem and move the input to 448 px: how many values enter group 1 "
+             "now, and what does one image cost, against the VGG stem at 224 px?",
+             f"{count(large.values_entering_learner)}, exactly what the VGG stem hands on at "
+             f"224 px, for {gmacs(large.total_macs)} GMACs against {gmacs(vgg.total_macs)} and "
+             f"the same {count(large.total_params)} parameters: for about VGG's cost the pooled "
+             f"stem takes a picture with four times the pixels.",
+             "the input-size chart beside the slider, and the VGG16 row of the table",
              ("size",)),
         Step(DESIGNS, dict(stem_values), "What training says, and what it leaves open",
              "Did pooling in the stem cost accuracy when both stems were trained here?",
