@@ -142,7 +142,8 @@ def _pooling_steps() -> tuple[Step, ...]:
              "does one image cost, and how much activation memory?",
              f"{gmacs(vgg.total_macs)} GMACs and {megabytes(vgg.activation_values)} of "
              f"activations (float32, one image).",
-             "the VGG16 row of the table: “GMACs” and “activations MB”",
+             "the table under the charts (scroll down to it): the VGG16 row, its “GMACs” and "
+             "“activations MB”",
              ("costs",)),
         Step(FAMILY, {"variant": VARIANT, "stem": "pooled", "size": "224"},
              "The same network, a pooled stem",
@@ -152,7 +153,8 @@ def _pooling_steps() -> tuple[Step, ...]:
              f"{count(vgg.total_params)} to {count(pooled.total_params)}: the last maps are "
              f"{pooled_last[0]}×{pooled_last[1]} instead of {last[0]}×{last[1]}, so fc1 has "
              f"{count(pooled_fc1)} parameters instead of {count(fc1)}.",
-             "the table and the MACs chart: every bar shorter",
+             "the stem's block in the drawing, half as tall; then the VGG16 row of the table "
+             "under the charts, and its MACs chart",
              ("costs",)),
         Step(FAMILY, {"variant": VARIANT, "stem": "pooled", "size": "448"},
              "Or twice the picture",
@@ -162,7 +164,8 @@ def _pooling_steps() -> tuple[Step, ...]:
              f"224 px, for {gmacs(large.total_macs)} GMACs against {gmacs(vgg.total_macs)} and "
              f"the same {count(large.total_params)} parameters: for about VGG's cost the pooled "
              f"stem takes a picture with four times the pixels.",
-             "the input-size chart beside the slider, and the VGG16 row of the table",
+             "the stem's block in the drawing (224×224×64, the VGG stem's at 224 px), then the "
+             "VGG16 row of the table under the charts",
              ("size",)),
         Step(DESIGNS, dict(stem_values), "What training says, and what it leaves open",
              "Did pooling in the stem cost accuracy when both stems were trained here?",

@@ -41,20 +41,22 @@ export default {
 
 _CSS = """
 .vggviz-lesson { border: 2px solid #1a56db; border-radius: 6px; background: #f8fafd;
-  padding: 6px 12px; margin: 0 0 8px; max-width: 1240px; color: #1f1f1f; font-size: 14px;
-  line-height: 1.4; }
-.vggviz-lesson-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 14px; }
-.vggviz-lesson-head h2 { font-size: 16px; margin: 0; flex: 1 1 auto; }
-.vggviz-lesson-head .vggviz-lesson-name { font-weight: normal; color: #3c4043; }
-.vggviz-lesson nav { display: flex; gap: 10px; }
+  padding: 5px 12px; color: #1f1f1f; font-size: 14px; line-height: 1.4; }
+.vggviz-lesson h2 { font-size: 16px; margin: 0 0 2px; }
+.vggviz-lesson .vggviz-lesson-name { font-weight: normal; color: #3c4043; }
+.vggviz-lesson p { margin: 2px 0; }
 .vggviz-lesson a { color: #0b57d0; text-decoration: underline; }
-.vggviz-lesson p { margin: 3px 0; }
 .vggviz-lesson button { font: inherit; padding: 1px 10px; border: 1px solid #5f6368;
   border-radius: 3px; background: #fff; color: #1f1f1f; cursor: pointer; margin-left: 6px; }
 .vggviz-lesson :focus-visible { outline: 3px solid #0b57d0; outline-offset: 1px; }
 .vggviz-lesson-answer { background: #e8f0fe; padding: 3px 8px; border-radius: 4px; }
-.vggviz-lesson-look { color: #3c4043; }
-.vggviz-lesson-handout { font-size: 13px; gap: 8px; align-items: center; }
+.vggviz-lesson-foot { display: flex; flex-wrap: wrap; justify-content: space-between;
+  align-items: baseline; gap: 0 16px; }
+.vggviz-lesson-look { color: #3c4043; font-size: 13px; }
+.vggviz-lesson nav { display: flex; gap: 12px; margin-left: auto; }
+.vggviz-lesson-path { flex-flow: row wrap; gap: 4px 12px; align-items: flex-start; width: 100%; }
+.vggviz-lesson-path > .vggviz-lesson-card { flex: 1 1 560px; max-width: 1500px; }
+.vggviz-lesson-handout { flex: 0 0 auto; font-size: 13px; }
 """
 
 
@@ -85,17 +87,16 @@ def step_html(lesson: Lesson, number: int) -> str:
     links = neighbour(number - 1, "Back", "prev") + neighbour(number + 1, "Next", "next")
     ending = "" if number < total else " <b>Last step.</b>"
     return (
-        f"<section class='vggviz-lesson' aria-labelledby='{key}'>"
-        f"<div class='vggviz-lesson-head'><h2 id='{key}'>"
+        f"<section class='vggviz-lesson' aria-labelledby='{key}'><h2 id='{key}'>"
         f"<span class='vggviz-lesson-name'>Lesson: {html.escape(lesson.title)} · </span>"
         f"Step {number} of {total} · {html.escape(step.title)}</h2>"
-        f"<nav aria-label='Lesson steps'>{links}</nav></div>"
         f"<p class='vggviz-lesson-question'><b>Question:</b> {html.escape(step.question)}"
         f"<button type='button' class='vggviz-lesson-reveal' aria-expanded='false' "
         f"aria-controls='{key}-answer'>Show the answer</button></p>"
         f"<p id='{key}-answer' class='vggviz-lesson-answer' hidden><b>Answer:</b> "
         f"{html.escape(step.answer)}{ending}</p>"
-        f"<p class='vggviz-lesson-look'><small>Look at {html.escape(step.look)}.</small></p>"
+        f"<div class='vggviz-lesson-foot'><p class='vggviz-lesson-look'>Look at "
+        f"{html.escape(step.look)}.</p><nav aria-label='Lesson steps'>{links}</nav></div>"
         f"</section>")
 
 
@@ -112,9 +113,12 @@ class LessonPath:
         self.make.on_click(lambda _: self._make())
         self.file = FileLink()
         self.said = w.HTML()
-        self.handout = w.HBox([self.make, self.file, self.said])
+        self.card.add_class("vggviz-lesson-card")
+        self.handout = w.VBox([self.make, self.file, self.said],
+                              layout=w.Layout(max_width="230px"))
         self.handout.add_class("vggviz-lesson-handout")
-        self.widget = w.VBox([self.card, self.handout], layout=w.Layout(display="none"))
+        # the card, and the handout beside it where the page has room (below it where not)
+        self.widget = w.HBox([self.card, self.handout], layout=w.Layout(display="none"))
         self.widget.add_class("vggviz-lesson-path")
         self.lesson: Lesson | None = None
         self._making = threading.Lock()
