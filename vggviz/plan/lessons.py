@@ -174,8 +174,9 @@ def _pooling_steps() -> tuple[Step, ...]:
              f"and no gain. Left open: whether it holds on real photographs at 224 px. The "
              f"later networks that pool in the stem (ResNet: 7×7 stride 2, then a 3×3 max-pool) "
              f"show it works, not that it costs nothing against VGG's stem.",
-             "below the chart: the comparison measured by training (where a run is in this "
-             "computer's cache) or the note on what is not measured",
+             "the accuracy section under the chart and the measuring panel (scroll down): the "
+             "comparison measured by training where this computer's cache holds one, else the "
+             "note on what is not measured",
              ("stems",)),
     )
 
