@@ -118,7 +118,8 @@ class LessonPath:
                               layout=w.Layout(max_width="230px"))
         self.handout.add_class("vggviz-lesson-handout")
         # the card, and the handout beside it where the page has room (below it where not)
-        self.widget = w.HBox([self.card, self.handout], layout=w.Layout(display="none"))
+        self.widget = w.Box([self.card, self.handout],
+                            layout=w.Layout(display="none", flex_flow="row wrap"))
         self.widget.add_class("vggviz-lesson-path")
         self.lesson: Lesson | None = None
         self._making = threading.Lock()
