@@ -50,6 +50,7 @@ figcaption { font-size: 0.92em; color: #333; }
 @media print {
   body { margin: 0; max-width: none; }
   .step { break-before: page; break-inside: avoid; border-top: none; }
+  .step:first-of-type { break-before: auto; }
   .step figure img { max-height: 11cm; }
 }
 """
