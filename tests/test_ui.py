@@ -563,9 +563,13 @@ def test_the_landing_page_links_the_four_dashboards_with_a_thumbnail_each():
     page = landing().children[0].value
     links = re.findall(r"href='([^']+)'", page)
     notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    assert links == ["01_stem_explorer.ipynb", "02_vgg_family.ipynb", "03_stem_designs.ipynb",
-                     "04_watch_it_learn.ipynb"]
-    assert all((notebooks / link).is_file() for link in links)
+    assert links[:4] == ["01_stem_explorer.ipynb", "02_vgg_family.ipynb",
+                         "03_stem_designs.ipynb", "04_watch_it_learn.ipynb"]
+    # then the guided lessons' first steps, each on one of those pages
+    from vggviz.plan.lessons import LESSONS
+
+    assert links[4:] == [html.escape(lesson.href(1)) for lesson in LESSONS.values()]
+    assert all((notebooks / link.split("?")[0]).is_file() for link in links)
     thumbs = re.findall(r"src='data:image/png;base64,([^']+)'", page)
     assert len(thumbs) == 4
     assert "images of the built-in training set, of 10 classes" in page  # drawn from the data

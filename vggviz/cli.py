@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vggviz.plan.accounting import Summary, summarize, summarize_all
 from vggviz.plan.architecture import CLASSIFIERS, STAGES, STEMS, VARIANTS
+from vggviz.plan.lessons import LESSONS
 from vggviz.plan.training import COMPARISON, DATA, SCHEDULES, TrainSettings, for_comparison
 
 
@@ -646,6 +647,20 @@ def cmd_notebooks(args: argparse.Namespace) -> None:
           f"(or open the folder in JupyterLab)")
 
 
+def cmd_handout(args: argparse.Namespace) -> None:
+    """Write a lesson's handout: every step's question, pictures and answer, one HTML file."""
+    from vggviz.network.handout import handout_html
+
+    lesson = LESSONS[args.lesson]
+    out = Path(args.output or f"{lesson.name}-handout.html")
+    try:
+        out.write_text(handout_html(lesson, answers=not args.without_answers), encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"{lesson.title}: {len(lesson.steps)} steps written to {out} "
+          f"({out.stat().st_size / 1e6:.1f} MB; open it in a browser to read or print)")
+
+
 def _size(text: str) -> int:
     try:
         return int(text)
@@ -823,6 +838,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", metavar="FOLDER")
     p.add_argument("--force", action="store_true", help="replace notebooks already there")
     p.set_defaults(func=cmd_notebooks)
+
+    p = sub.add_parser("handout", help="a guided lesson's handout to print: its steps, "
+                                       "questions, pictures and answers as one HTML file")
+    p.add_argument("lesson", choices=list(LESSONS), metavar="LESSON",
+                   help=f"one of {', '.join(LESSONS)}")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="where to write it (default LESSON-handout.html here)")
+    p.add_argument("--without-answers", action="store_true",
+                   help="leave the answers out (a copy for students)")
+    p.set_defaults(func=cmd_handout)
 
     p = sub.add_parser("variants", help="every variant side by side")
     p.add_argument("--stem", choices=list(STEMS), default="vgg")

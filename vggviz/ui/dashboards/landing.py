@@ -1,4 +1,5 @@
-"""The landing page of `make dashboards`: the four apps, one line and a thumbnail each."""
+"""The landing page of `make dashboards`: the four apps, one line and a thumbnail each, and the
+guided lessons through them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PIL import Image, ImageDraw
 from vggviz.plan import series
 from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import STEMS
+from vggviz.plan.lessons import LESSONS, PAGE_TITLES
 from vggviz.render import charts, encode_png
 from vggviz.sources.images import fit_image, sample_image
 from vggviz.sources.shapes import shapes
@@ -101,9 +103,26 @@ def _thumb_alts() -> tuple[str, str, str]:
             f"three squares at the relative sizes of the stems' outputs: {sides} px a side")
 
 
+def lessons() -> str:
+    """The guided lessons, each a link to its first step with its line and its pages."""
+    items = "".join(
+        f"<li><a href='{html.escape(lesson.href(1))}'><b>{html.escape(lesson.title)}</b></a> "
+        f"({len(lesson.steps)} steps, on "
+        f"{html.escape(', '.join(dict.fromkeys(PAGE_TITLES[s.page] for s in lesson.steps)))})"
+        f"<br>{html.escape(lesson.summary)}</li>"
+        for lesson in LESSONS.values())
+    return (f"<section class='vggviz-lessons' aria-labelledby='vggviz-lessons' "
+            f"style='max-width:760px;margin:16px 0'><h2 id='vggviz-lessons' "
+            f"style='font-size:1.3em;margin:0 0 4px'>Guided lessons</h2>"
+            f"<p style='margin:0 0 4px'>A path through the pages, a question at each step and "
+            f"its answer on request; a student follows it alone, a teacher projects it, and "
+            f"each lesson prints as a handout.</p>"
+            f"<ul style='line-height:1.4;padding-left:20px;margin:0'>{items}</ul></section>")
+
+
 def landing() -> Dashboard:
-    """Links to the four dashboards with a line and a thumbnail each; the code tour is for
-    JupyterLab, where its code can be read."""
+    """Links to the four dashboards with a line and a thumbnail each, and to the lessons; the
+    code tour is for JupyterLab, where its code can be read."""
     thumbs = (_photo_thumb(), _family_thumb(), _stems_thumb(), _learn_thumb())
     cards = "".join(
         f"<a class='vggviz-card' href='{html.escape(path)}' style='display:flex;gap:16px;"
@@ -118,6 +137,6 @@ def landing() -> Dashboard:
     tour = ("<p><small>The code tour (<code>00_tour.ipynb</code>: build, count, extract and "
             "draw from Python) is meant to be read: open it in JupyterLab with "
             "<code>make lab</code>.</small></p>")
-    links = w.HTML(cards + tour)
+    links = w.HTML(cards + lessons() + tour)
     links.add_class("vggviz-landing")
     return Dashboard([links])

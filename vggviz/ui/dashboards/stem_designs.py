@@ -11,11 +11,15 @@ from vggviz.plan import formatting as fmt
 from vggviz.plan import series
 from vggviz.plan.accounting import summarize
 from vggviz.plan.architecture import STEMS, VARIANTS
+from vggviz.plan.lessons import DESIGNS, LESSON_FIELDS
+from vggviz.plan.view_link import Choice, ignored, parse
 from vggviz.render import charts, render_grid
+from vggviz.server.page_query import page_query
 from vggviz.sources.imagenet import imagenet_supported
 from vggviz.sources.images import ImageError
 from vggviz.sources.weights import default_weights, foreign_stem_note
 from vggviz.ui.panels import chart_tables
+from vggviz.ui.panels.lesson_path import LessonPath
 from vggviz.ui.panels.measure_panel import MeasurePanel
 from vggviz.ui.parts import alt_text, glossary
 from vggviz.ui.parts.controls import ImagePicker, StatusLine, picture
@@ -66,6 +70,8 @@ class StemDesigns:
 
     def __init__(self):
         self.status = StatusLine()
+        self.lesson = LessonPath()  # a lesson's step, when the address asks for one
+        self._link_said = ""  # what an opening link asked for that was ignored, said once
         self.pool = ExtractorPool(keep=len(STEMS))
         self.variant = w.Dropdown(options=[(v.title, k) for k, v in VARIANTS.items()
                                            if not v.batch_norm],
@@ -89,13 +95,31 @@ class StemDesigns:
         left = w.VBox([self.picker.widget, self.variant, self.status.widget],
                       layout=w.Layout(width="360px", flex="0 0 360px", align_items="flex-start"))
         self.widget = Dashboard([  # no intro of its own: the notebook's markdown above says it
-            w.HTML(glossary.STYLE),
+            w.HTML(glossary.STYLE), self.lesson.widget,
             w.HBox([left, w.HBox(columns, layout=w.Layout(align_items="flex-start"))],
                    layout=w.Layout(align_items="flex-start")),
             w.Box([self.chart, self.chart_table], layout=w.Layout(width="100%")),
             self.measure.widget,
         ], layout=w.Layout(align_items="flex-start"))
         self.widget.add_class("vggviz-stem-designs")
+        self.open_link(page_query(self.open_link))
+
+    def _fields(self) -> dict:
+        """What a link to this page may set: the sample, the variant, a lesson's step."""
+        return {"sample": Choice(tuple(self.picker.samples)),
+                "variant": Choice(tuple(value for _, value in self.variant.options)),
+                **LESSON_FIELDS}
+
+    def open_link(self, query: str) -> None:
+        """Show the image and variant a link's `query` asks for (the page's address when it
+        opens), and a lesson's step; what does not fit is ignored and said in the status line."""
+        state, problems = parse(query, self._fields())
+        said = self.lesson.open(state, DESIGNS)
+        problems += [said] if said else []
+        for name, control in (("sample", self.picker.sample), ("variant", self.variant)):
+            if name in state:
+                control.value = state[name]  # a change redraws: the last one below is cached
+        self._link_said = ignored(problems)  # said by the redraw below
         self.refresh()
 
     def refresh(self) -> None:
@@ -136,7 +160,9 @@ class StemDesigns:
         self.chart.alt = chart_tables.alt(table)
         self.chart_table.value = chart_tables.hidden_table(table)
         ms = (time.perf_counter() - t0) * 1e3
-        self.status.show(f"{self.picker.name} through {len(STEMS)} stems in {ms:.0f} ms")
+        link_said, self._link_said = self._link_said, ""
+        self.status.show(f"{self.picker.name} through {len(STEMS)} stems in {ms:.0f} ms"
+                         + (f" · {link_said}" if link_said else ""))
 
 
 def stem_designs() -> w.Widget:

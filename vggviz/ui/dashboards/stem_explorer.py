@@ -16,6 +16,7 @@ import traitlets
 
 from vggviz.by_hand import stem as numpy_stem
 from vggviz.plan.architecture import STAGES, STEMS, VARIANTS
+from vggviz.plan.lessons import EXPLORER, LESSON_FIELDS
 from vggviz.plan.view_link import Choice, Field, Whole, ignored, link, parse
 from vggviz.render import render_kernels
 from vggviz.server.page_query import page_query
@@ -29,6 +30,7 @@ from vggviz.ui.panels.component_costs import ComponentCosts
 from vggviz.ui.panels.convolution_panel import ConvolutionPanel
 from vggviz.ui.panels.cost_strip import cost_strip
 from vggviz.ui.panels.field_view import FieldView
+from vggviz.ui.panels.lesson_path import LessonPath
 from vggviz.ui.panels.map_export import Exported, MapExport
 from vggviz.ui.panels.map_grid import PAGE, MapGrid
 from vggviz.ui.panels.network_glance import NetworkGlance
@@ -95,6 +97,7 @@ class StemExplorer:
         # pressed goes to it), above the grid and the chosen map
         self.glance = NetworkGlance(self._go_to, compact=True)
         self.link = ViewLink(hint=LINK_TIP)
+        self.lesson = LessonPath()  # a lesson's step, when the address asks for one
         self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.map_grid.cmap,
                                          normalize=self.map_grid.normalize, lock=self.lock)
         self.classifier = ClassifierView(self.status.error, lock=self.lock)
@@ -143,9 +146,8 @@ class StemExplorer:
                                                          **top))
         columns.add_class("vggviz-columns")
         # No title of its own: the notebook's markdown above it has one.
-        return Dashboard([self.notice, self.downloads.widget, self.status.widget,
-                          columns, below, self.link,
-                          self.compare.widget],
+        return Dashboard([self.lesson.widget, self.notice, self.downloads.widget,
+                          self.status.widget, columns, below, self.link, self.compare.widget],
                          layout=w.Layout(**top))
 
     # ------------------------------------------------------------------ model work
@@ -217,7 +219,9 @@ class StemExplorer:
     def open_link(self, query: str) -> None:
         """Show the view a link's `query` asks for (the page's address when it opens); what
         does not fit is ignored and said in the status line."""
-        state, problems = parse(query, self._fields())
+        state, problems = parse(query, self._fields() | LESSON_FIELDS)
+        said = self.lesson.open(state, EXPLORER)
+        problems += [said] if said else []
         controls = {"sample": self.picker.sample, "variant": self.model.variant,
                     "weights": self.model.weights, "seed": self.model.seed,
                     "stem": self.model.stem, "stage": self.stage}

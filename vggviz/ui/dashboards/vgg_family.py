@@ -14,11 +14,13 @@ from vggviz.plan import formatting as fmt
 from vggviz.plan import series
 from vggviz.plan.accounting import summarize_all
 from vggviz.plan.architecture import COMPONENTS, STEMS, VARIANTS
+from vggviz.plan.lessons import FAMILY, LESSON_FIELDS
 from vggviz.plan.view_link import Choice, ignored, link, parse
 from vggviz.render import charts
 from vggviz.server.page_query import page_query
 from vggviz.ui.panels import chart_tables
 from vggviz.ui.panels.head_costs import ClassifierHead
+from vggviz.ui.panels.lesson_path import LessonPath
 from vggviz.ui.panels.network_glance import NetworkGlance
 from vggviz.ui.panels.stack_panel import stack_panel
 from vggviz.ui.parts import glossary
@@ -78,6 +80,7 @@ class VGGFamily:
                                   layout=w.Layout(width="260px"))
         self.log = w.Checkbox(value=False, description="parameters on a log scale")
         self.status = StatusLine()
+        self.lesson = LessonPath()  # a lesson's step, when the address asks for one
         self.link = ViewLink(hint="The variant, the stem and the input size, as a link to "
                                      "open this view again.")
         # Twelve columns: their headings wrap, so the table fits a 1280 px screen; in a narrower
@@ -134,6 +137,7 @@ class VGGFamily:
             # No intro of its own: the notebook's markdown above says it.
             w.HTML(f"<style>.{STALE} {{opacity: 0.3}}{TABLE_STYLE}{CHARTS_STYLE}</style>"
                    f"{glossary.STYLE}"),
+            self.lesson.widget,  # a lesson's step, if the address asks for one, over the view
             self.glance.widget,  # VGG at a glance first: what the counts below are of
             w.HBox([controls, self.frames["size"]], layout=w.Layout(width="100%")),
             self.status.widget, self.link,
@@ -147,7 +151,9 @@ class VGGFamily:
     def open_link(self, query: str) -> None:
         """Show the setting a link's `query` asks for (the page's address when it opens); what
         does not fit is ignored and said in the status line."""
-        state, problems = parse(query, FIELDS)
+        state, problems = parse(query, FIELDS | LESSON_FIELDS)
+        said = self.lesson.open(state, FAMILY)
+        problems += [said] if said else []
         self._adjusting = True  # one recount for all of it, below
         try:
             for name, control in (("variant", self.variant), ("stem", self.stem)):
