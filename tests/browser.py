@@ -167,8 +167,8 @@ def full_page_screenshot(page, name: str) -> Path:
 
 
 def dismiss_dialog(page, attempt: int) -> str:
-    """Close a JupyterLab dialog in the way (Escape, its Cancel), keeping a screenshot and its
-    words in test-artifacts/ so a failure says what it was; '' if there was none."""
+    """Close a JupyterLab dialog in the way (Escape, else its default button), keeping a
+    screenshot and its words in test-artifacts/ so a failure says what it was; '' if none."""
     dialog = page.locator(".jp-Dialog")
     if not dialog.count():
         return ""
@@ -177,7 +177,11 @@ def dismiss_dialog(page, attempt: int) -> str:
     with open(ARTIFACTS / "jupyterlab_dialogs.txt", "a") as seen:
         seen.write(f"attempt {attempt}: {words}\n")
     page.keyboard.press("Escape")
-    dialog.first.wait_for(state="detached", timeout=10_000)
+    try:
+        dialog.first.wait_for(state="detached", timeout=10_000)
+    except PlaywrightTimeoutError:  # Escape did not reach it: its own default button, as a
+        dialog.first.locator(".jp-mod-accept").click()  # person would ("Select" Python 3)
+        dialog.first.wait_for(state="detached", timeout=30_000)
     return words
 
 

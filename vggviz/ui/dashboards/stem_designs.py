@@ -114,7 +114,7 @@ class StemDesigns:
         """Show the image and variant a link's `query` asks for (the page's address when it
         opens), and a lesson's step; what does not fit is ignored and said in the status line."""
         state, problems = parse(query, self._fields())
-        said = self.lesson.open(state, DESIGNS)
+        said = self.lesson.show_step(state, DESIGNS)
         problems += [said] if said else []
         for name, control in (("sample", self.picker.sample), ("variant", self.variant)):
             if name in state:

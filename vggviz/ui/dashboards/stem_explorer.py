@@ -220,7 +220,7 @@ class StemExplorer:
         """Show the view a link's `query` asks for (the page's address when it opens); what
         does not fit is ignored and said in the status line."""
         state, problems = parse(query, self._fields() | LESSON_FIELDS)
-        said = self.lesson.open(state, EXPLORER)
+        said = self.lesson.show_step(state, EXPLORER)
         problems += [said] if said else []
         controls = {"sample": self.picker.sample, "variant": self.model.variant,
                     "weights": self.model.weights, "seed": self.model.seed,

@@ -152,7 +152,7 @@ class VGGFamily:
         """Show the setting a link's `query` asks for (the page's address when it opens); what
         does not fit is ignored and said in the status line."""
         state, problems = parse(query, FIELDS | LESSON_FIELDS)
-        said = self.lesson.open(state, FAMILY)
+        said = self.lesson.show_step(state, FAMILY)
         problems += [said] if said else []
         self._adjusting = True  # one recount for all of it, below
         try:

@@ -124,7 +124,7 @@ class LessonPath:
         self.lesson: Lesson | None = None
         self._making = threading.Lock()
 
-    def open(self, state: dict, page: str) -> str | None:
+    def show_step(self, state: dict, page: str) -> str | None:
         """Show the step a page's parsed link `state` asks `page` for, or nothing; in words why
         a step it asks for is not shown (None if it asked for none or it is shown)."""
         found = lesson_step(state, page)
