@@ -19,6 +19,25 @@ import pytest  # noqa: E402
 from keras_files import write_legacy_h5  # noqa: E402  (tests import it from here too)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files with slow or browser tests run first, each file's tests in their order: the two
+    workers take whole files as they come free (`--dist loadfile`), so a long file started last
+    ran on alone at the end (a simulation of the last full run's file times: 1,074 s in
+    alphabetical order, 1,027 s heavy files first)."""
+    heavy = {item.path for item in items
+             if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.path not in heavy)  # stable: the rest keep their order
+
+
+def pytest_collection_finish(session):
+    """What the run imported to collect its tests (TensorFlow, Keras, the package) lives as long
+    as the process: keep it out of every later garbage collection, which it slowed tenfold."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def pytest_unconfigure(config):
     """This process's test cache goes with it."""
     shutil.rmtree(TEST_CACHE, ignore_errors=True)

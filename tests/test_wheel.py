@@ -143,8 +143,10 @@ def installed(wheel, tmp_path_factory) -> Installed:
     python = venv / "bin" / "python"
 
     def pip_install(*what) -> None:
-        _run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet",  # this pip,
-              "--constraint", ROOT / "requirements.txt", *what],  # installing into the new venv
+        """This pip, installing into the new venv; no bytecode ahead of time (Python compiles
+        what it imports): TensorFlow alone installed in 26 s instead of 30 s."""
+        _run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
+              "--no-compile", "--constraint", ROOT / "requirements.txt", *what],
              env=_outside_env(), cwd=where)
 
     env = _outside_env() | {
