@@ -70,9 +70,11 @@ hub: $(VENV)/.hub $(HUB_PROXY)
 	$(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
 
 # Both cores (pytest-xdist: each test file stays on one worker, so its servers and models are
-# made once), the 30 slowest tests named, a JUnit report for whoever looks next; no retries.
+# made once; files are handed out in the suite's order, heavy files first, see tests/conftest.py,
+# not xdist's most-tests-first, which left the one-test browser files for the end), the 30
+# slowest tests named, a JUnit report for whoever looks next; no retries.
 WORKERS ?= 2
-PYTEST_RUN = $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=30 \
+PYTEST_RUN = $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=30 \
 	--junitxml=test-artifacts/junit.xml
 
 ## make test: the whole suite, then ruff (pytest's "no tests ran", exit code 5, is a failure too)

@@ -7,6 +7,12 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The suite's two workers share two cores, and each starts TensorFlow processes of its own
+# (kernels, measuring workers, the CLI): with TensorFlow's thread per core each, a process's
+# threads waited on one another whenever a core was taken. A two-epoch training beside a busy
+# core took 17–23 s with the default and 12.3–12.5 s with one thread; children inherit this.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # vggviz's disk cache (patterns, the classifier's arrays) for this run only: nothing cached by an
 # earlier run, or by a person's own use in ~/.keras, can answer for a test. Each process (the
 # controller and every xdist worker) makes its own and removes it when pytest ends there
