@@ -26,12 +26,12 @@ from keras_files import write_legacy_h5  # noqa: E402  (tests import it from her
 
 
 def pytest_collection_modifyitems(config, items):
-    """Files with slow or browser tests run first, each file's tests in their order: the two
-    workers take whole files as they come free (`--dist loadfile`), so a long file started last
-    ran on alone at the end (a simulation of the last full run's file times: 1,074 s in
-    alphabetical order, 1,027 s heavy files first)."""
+    """Files with slow or browser tests, or that train a network, run first, each file's tests
+    in their order: the two workers take whole files as they come free (`--dist loadfile
+    --no-loadscope-reorder`), and a long file handed out last runs on alone at the end."""
     heavy = {item.path for item in items
-             if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+             if item.get_closest_marker("slow") or item.get_closest_marker("browser")
+             or "trained_run" in item.fixturenames}  # it trains a network
     items.sort(key=lambda item: item.path not in heavy)  # stable: the rest keep their order
 
 
@@ -275,7 +275,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 TRAINED_SETTINGS = dict(variant="vgg11", stem="vgg", size=32, train_images=3000,
                         test_images=500, epochs=6, seed=0, snapshots=4)
 """The network trained here once per test session (see `trained_run`): VGG11 with the
-default learner widths on 3,000 built-in shapes images at 32 px, six epochs."""
+default learner widths on 3,000 built-in shapes images at 32 px, six epochs. The figures the
+tests' docstrings quote were measured with two TensorFlow threads, before a single run clipped
+its gradients at 5; the suite's run (one thread, clipped) passes the same bounds."""
 
 
 @pytest.fixture(scope="session")

@@ -173,6 +173,21 @@ def widest_row(charts: list[dict]) -> float:
     return widest
 
 
+SETTLED = """async (selector) => {
+  let last = "", same = 0;
+  for (let frame = 0; frame < 600 && same < 10; frame++) {
+    await new Promise((done) => requestAnimationFrame(done));
+    const now = [...document.querySelectorAll(selector)].map((img) =>
+      `${img.getBoundingClientRect().width}/${img.naturalWidth}/${img.src.length}`).join(",");
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+}"""
+"""Resolves once the charts (their shown and natural widths, their pictures) have stayed the
+same for ten frames: after a resize the page lays itself out over several frames, and a chart
+measured at once at 1920 px was once still at part of its 1280 px width."""
+
+
 @pytest.mark.parametrize(("notebook", "selector", "count"), [
     ("02_vgg_family.ipynb", ".vggviz-vgg-family img.vggviz-picture-img", 5),
     ("03_stem_designs.ipynb", "img.vggviz-designs-chart", 1)])
@@ -193,6 +208,7 @@ def test_chart_text_is_legible_at_1280_and_1920_and_the_room_is_used(browser, se
         rows = {}
         for width, height, floor in ((1280, 800, 12), (1920, 1080, 14)):
             page.set_viewport_size({"width": width, "height": height})
+            page.evaluate(SETTLED, selector)  # the widgets lay themselves out after a resize
             charts = page.evaluate(CHARTS, SMALLEST_TEXT)
             page.screenshot(path=ARTIFACTS / f"legibility_charts_{notebook[:-6]}_{width}.png")
             assert len(charts) == count, charts

@@ -80,7 +80,7 @@ def test_the_comparison_trains_every_stem_with_the_stabiliser_unless_told_otherw
     args = parser.parse_args(["train", "--stems", "vgg,pooled", "--size", "64"])
     settings = train_settings(args)
     assert {k: getattr(settings, k) for k in COMPARISON} == COMPARISON
-    assert train_settings(parser.parse_args(["train"])).clip_norm == 0.0  # a single run: none
+    assert train_settings(parser.parse_args(["train"])).clip_norm == 5.0  # a single run: default
     told = train_settings(parser.parse_args(["train", "--stems", "vgg,pooled", "--clip-norm",
                                              "0", "--schedule", "constant", "--warmup", "0"]))
     assert (told.schedule, told.warmup_epochs, told.clip_norm) == ("constant", 0, 0.0)

@@ -108,7 +108,7 @@ def test_choosing_the_pooled_stem_trains_both_on_images_it_takes(isolated_cache)
     app = WatchItLearn(TINY)
     assert "32×32 px" in app.size_note.value
     (alone,) = app.settings()
-    assert (alone.schedule, alone.clip_norm) == ("constant", 0.0)  # one stem: the plain rate
+    assert (alone.schedule, alone.clip_norm) == ("constant", 5.0)  # one stem: the default run's
     app.stems["pooled"].value = True
     assert "64×64 px" in app.size_note.value and "needs at least 64" in app.size_note.value
     assert [(s.stem, s.size) for s in app.settings()] == [("vgg", 64), ("pooled", 64)]

@@ -66,7 +66,7 @@ def optimiser_words(settings: Mapping) -> str:
     """A run's optimiser in words, from its manifest's settings (runs kept before schedules and
     clipping were settings trained with neither)."""
     fields = {k: v for k, v in settings.items() if k in TrainSettings.__dataclass_fields__}
-    return TrainSettings(**fields).optimiser_words
+    return TrainSettings(**({"clip_norm": 0.0} | fields)).optimiser_words
 
 
 def race_table(manifests: Sequence[Mapping], values_in: Sequence[int]) -> RaceTable:

@@ -38,7 +38,9 @@ class TrainSettings:
     momentum: float = 0.9
     schedule: str = "constant"
     warmup_epochs: int = 0
-    clip_norm: float = 0.0          # gradients clipped to this global norm; 0: not clipped
+    clip_norm: float = 5.0          # gradients clipped to this global norm; 0: not clipped
+    # (unclipped, the default run learned to 95.5 % with TensorFlow's two threads and stayed at
+    # 21 % with one: the order of a sum decided it; clipped at 5, 96.9 % and 95.8 %)
     seed: int = 0
     snapshots: int = 32
 
@@ -98,7 +100,7 @@ COMPARISON = {"schedule": "cosine", "warmup_epochs": 1, "clip_norm": 1.0}
 """What a comparison of stems trains with by default, the same for every stem: a warm-up, a
 cosine decay and gradients clipped, so that no stem diverges at the default rate (unclipped, at a
 constant 0.01, the VGG stem diverged at 64 px; see README) and the stems, not the rate, are
-compared. A single run keeps the plain constant rate."""
+compared. A single run keeps the constant rate, its gradients clipped at `clip_norm`'s 5."""
 
 
 def for_comparison(settings: TrainSettings, **given: object) -> TrainSettings:
