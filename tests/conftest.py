@@ -273,18 +273,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     return result
 
 
-TRAINED_SETTINGS = dict(variant="vgg11", stem="vgg", size=32, train_images=3000,
-                        test_images=500, epochs=6, seed=0, snapshots=4)
-"""The network trained here once per test session (see `trained_run`): VGG11 with the
-default learner widths on 3,000 built-in shapes images at 32 px, six epochs. The figures the
-tests' docstrings quote were measured with two TensorFlow threads, before a single run clipped
-its gradients at 5; the suite's run (one thread, clipped) passes the same bounds."""
-
-
 @pytest.fixture(scope="session")
 def trained_run_cache(tmp_path_factory) -> Path:
-    """A vggviz cache folder holding one run trained here on the built-in shapes data
-    (`TRAINED_SETTINGS`), trained once per session and shared by every xdist worker."""
+    """A vggviz cache folder holding the default run, `TrainSettings()` (VGG11, the narrower
+    learner, 12 epochs of 6,000 built-in shapes images at 32 px), as `vggviz train` with no
+    options and the Watch it learn page train it; trained once per session, with the suite's one
+    TensorFlow thread, and shared by every xdist worker."""
 
     def make(folder: Path) -> None:
         import keras
@@ -295,7 +289,7 @@ def trained_run_cache(tmp_path_factory) -> Path:
         before = os.environ.get("VGGVIZ_CACHE")
         os.environ["VGGVIZ_CACHE"] = str(folder)
         try:
-            train(TrainSettings(**TRAINED_SETTINGS))
+            train(TrainSettings())
         finally:
             if before is None:
                 del os.environ["VGGVIZ_CACHE"]

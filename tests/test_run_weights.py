@@ -1,12 +1,17 @@
-"""A training run as a weight source, checked on a network trained here (the `trained_run`
-fixture: VGG11, the default narrower learner, six epochs on 3,000 built-in shapes images at
-32 px, trained once per session): the extractor, top-k, the class heat, patterns, the worked
-convolution, the receptive field, the CLI and the explorer."""
+"""The default run, trained here once per session (the `trained_run` fixture: VGG11, the narrower
+learner, 12 epochs of 6,000 built-in shapes images at 32 px): it learns, and as a weight source
+the extractor, top-k, the class heat, patterns, the worked convolution, the receptive field, the
+CLI and the explorer work on it. The figures quoted were measured on it with one TensorFlow
+thread, as the suite trains it (`TF_NUM_INTRAOP_THREADS=1`)."""
+
+import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from vggviz.by_hand.kernel_structure import kernel_structure
 from vggviz.network.training import training_data
 from vggviz.plan.training import TrainSettings
 from vggviz.sources.shapes import CLASSES
@@ -27,6 +32,18 @@ def fx(trained_run):
     from vggviz.network.features import FeatureExtractor
 
     return FeatureExtractor(weights=trained_run.name)
+
+
+def test_the_default_run_learns_and_its_stem_kernels_gain_structure(trained_run):
+    """The default run (the README's figures): held-out accuracy far above chance (10 %; it
+    reached 96.9 % on its 1,000 held-out images) and the stem's kernels far more plane-like (edge
+    and colour detectors) than their random start."""
+    assert trained_run.settings == json.loads(json.dumps(asdict(TrainSettings())))  # as kept
+    assert trained_run.held_out_accuracy() >= 0.8, trained_run.epochs
+    start, end = (kernel_structure(trained_run.snapshot(i).kernels) for i in (0, -1))
+    # 64 kernels at random: mean share 1/3, standard error ≈ 0.016
+    assert np.mean(start.smooth) < 0.4 and np.mean(end.smooth) > 0.45, (start, end)
+    assert np.mean(end.edge) > 2 * end.edge_chance
 
 
 def test_a_run_is_named_by_its_name_or_its_folder(trained_run):
@@ -65,8 +82,8 @@ def test_a_variant_or_stem_other_than_the_runs_is_refused(trained_run):
 
 
 def test_top_k_answers_far_above_chance_by_the_runs_own_class_names(fx, trained_run, held_out):
-    """Ten classes: chance is 10 %. The run reached 76 % on its 500 held-out images here (six
-    epochs, seed 0; 73.5 % on the 200 looked at); the extractor, rebuilding the network from
+    """Ten classes: chance is 10 %. The run reached 96.9 % on its 1,000 held-out images here
+    (97 % on the 200 looked at); the extractor, rebuilding the network from
     the run's folder and scoring with the GAP head in numpy, must agree with Keras' own model
     image by image, and its accuracy on 200 held-out images must stay at least 60 % (more than
     20 standard deviations of a guesser's 10 % on 200 images)."""
@@ -104,13 +121,13 @@ def _share_in_box(heat: np.ndarray, box: np.ndarray, size: int) -> float:
 
 def test_the_class_heat_of_the_trained_network_falls_on_the_object(fx, held_out):
     """Grad-CAM for the true class over 100 held-out images: heat spread evenly would put the
-    box's share of the image inside it (48 % on average: boxes are 45-85 % of the side). The
-    heat at group 3's last conv (8×8 cells of 4 px) put 70 % inside here (93 % of images above
-    their box's area; 69-73 % over runs of five to eight epochs); the test asks for the mean
-    share to beat the mean area by 15 points and for three images in four to beat their own
-    box. At 32 px group 5's last conv has 2×2 cells
-    of 16 px each, too coarse to place anything: its share was 48 %, the area's, so the check
-    looks at group 3 (group 4's 4×4 cells gave 56 %)."""
+    box's share of the image inside it (44 % on average: boxes are 45-85 % of the side). The
+    heat at group 3's last conv (8×8 cells of 4 px) put 79.5 % inside here (98 % of images
+    above their box's area; 69-73 % on smaller runs of five to eight epochs); the test asks for
+    the mean share to beat the mean area by 15 points and for three images in four to beat
+    their own box. At 32 px group 5's last conv has 2×2 cells of 16 px each, too coarse to place
+    anything: its share was 44 %, the area's, so the check looks at group 3 (group 4's 4×4
+    cells gave 56 %)."""
     from vggviz.network.class_heat import GradCam
 
     shares, areas = [], []
@@ -182,8 +199,8 @@ def test_a_trained_units_pattern_shows_the_orientation_it_prefers(fx):
     response), take the map most selective for one orientation (the orientation selectivity
     index, |Σ r e^{2iθ}| / Σ r), compute its pattern, and read the pattern's dominant
     orientation with the structure tensor: it must lie within 20° of the preferred grating's,
-    read the same way (a grid of 15°; the four best-tuned maps were 0-12° off here), and be
-    clearly oriented (coherence ≥ 0.3; measured 0.3-0.64)."""
+    read the same way (a grid of 15°; the four best-tuned maps were 1-12° off here), and be
+    clearly oriented (coherence ≥ 0.3; measured 0.54-0.70)."""
     from vggviz.network.patterns import ActivationPatterns, patterns_caption
 
     assert f"(run {fx.run.name} weights)" in patterns_caption(fx, "group2")
