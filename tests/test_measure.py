@@ -65,17 +65,28 @@ def test_the_progress_bar_counts_every_step(measured):
 
 
 @pytest.mark.slow
-def test_the_table_says_what_it_measured_and_what_it_did_not():
-    out = run(*SMALL)
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
+def test_the_table_says_what_it_measured_and_what_it_did_not(without_allocator_stats,
+                                                             monkeypatch, capsys):
+    """The CLI's table, printed from a real measurement (this module's; the measuring itself
+    and the CLI's `--json` run as a process in `measured`)."""
+    import vggviz.network.measure as measure
+    from vggviz.cli import main
+
+    asked = []
+    monkeypatch.setattr(measure, "measure_stems",
+                        lambda settings, progress: asked.append(settings) or
+                        without_allocator_stats)
+    assert main(["measure-stems", *SMALL]) == 0
+    assert asked == [Settings("vgg11", 1, True, 128, 2, "fc")]
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
     assert lines[0].startswith("Measured on this machine: VGG11 with its fc classifier")
     header = lines[1].split("  ")
     for column in ("stem", "params", "counted activations MB", "forward ms", "train step ms",
                    "peak MB forward", "peak MB train", "RSS rise MB"):
         assert column in lines[1], column
     assert [line.split()[0] for line in lines[3:6]] == list(STEMS)
-    assert header and ACCURACY_NOTE in out.stdout and "peak MB: " in out.stdout
+    assert header and ACCURACY_NOTE in out.out and "peak MB: " in out.out
 
 
 @pytest.mark.parametrize(("args", "needle"), [
