@@ -1,7 +1,8 @@
 """Both guided lessons walked with the keyboard only, in Chromium served by Voilà: from the landing
 page's link, each step's card says where it is and the view below is the step's (the stage, the
 stem, the map, the input size), Enter on "Show the answer" reveals it, Enter on Next (or Back)
-goes there, axe-core finds no critical or serious violation in the lesson's card, and the handout
+goes there (in place, the page not reloaded, where the step is on the same page; the browser's
+Back too), axe-core finds no critical or serious violation in the lesson's card, and the handout
 the page makes opens with every step and its pictures. Screenshots of every step at 1280×800 and
 1920×1080 go to test-artifacts/lesson_*.png."""
 
@@ -105,6 +106,20 @@ def walk(page, lesson, number: int, watch: PageWatch) -> None:
     assert watch.problems == [], watch.problems
 
 
+def follow(page, lesson, number: int, rel: str) -> None:
+    """Enter on the card's Next or Back (`rel`) from step `number`: a step on the same page is
+    applied in place (the page is not loaded again), one on another page loads it."""
+    there = number + (1 if rel == "next" else -1)
+    same = lesson.step(there).page == lesson.step(number).page
+    page.evaluate("() => { window.vggvizSamePage = true; }")
+    tab_to(page, f"a[rel='{rel}']")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"[?&]step={there}(&|$)"))
+    expect(page.locator(".vggviz-lesson").get_by_role("heading")).to_have_text(
+        re.compile(rf"Step {there} of "))
+    assert page.evaluate("() => window.vggvizSamePage === true") == same, (there, same)
+
+
 def test_both_lessons_walked_by_keyboard(browser, dashboards_server, timings, tmp_path):
     page = browser.new_context(viewport=SMALL, accept_downloads=True).new_page()
     page.set_default_timeout(LONG)
@@ -122,9 +137,8 @@ def test_both_lessons_walked_by_keyboard(browser, dashboards_server, timings, tm
         if number in (1, 4, 5):  # one step of each page
             no_serious_violation(page, f"{pooling.name} step {number}, its answer shown")
         if number < len(pooling.steps):
-            tab_to(page, "a[rel='next']")
-            page.keyboard.press("Enter")
-    timings.record("pooling lesson walked (8 pages)", time.perf_counter() - t0)
+            follow(page, pooling, number, "next")
+    timings.record("pooling lesson walked (4 pages, 4 steps in place)", time.perf_counter() - t0)
 
     # The last step: its handout, made by the keyboard, saved, and opened
     tab_to(page, ".vggviz-lesson-handout button")
@@ -153,15 +167,18 @@ def test_both_lessons_walked_by_keyboard(browser, dashboards_server, timings, tm
     for number in range(1, len(one_map.steps) + 1):
         walk(page, one_map, number, watch)
         if number < len(one_map.steps):
-            tab_to(page, "a[rel='next']")
-            page.keyboard.press("Enter")
+            follow(page, one_map, number, "next")
     no_serious_violation(page, f"{one_map.name} step 3 (group 2), its answer shown")
-    tab_to(page, "a[rel='prev']")  # and back: the step before, as it was
-    page.keyboard.press("Enter")
-    expect(page.locator(".vggviz-lesson").get_by_role("heading")).to_have_text(
-        re.compile(r"Step 2 of 3"))
+    follow(page, one_map, 3, "prev")  # and back: the step before, as it was
     check_view(page, one_map.step(2))
-    timings.record("one-feature-map lesson walked (4 pages)", time.perf_counter() - t1)
+    page.go_back()  # the browser's Back: step 3 again, in place
+    expect(page).to_have_url(re.compile(r"[?&]step=3(&|$)"))
+    expect(page.locator(".vggviz-lesson").get_by_role("heading")).to_have_text(
+        re.compile(r"Step 3 of 3"))
+    check_view(page, one_map.step(3))
+    assert page.evaluate("() => window.vggvizSamePage === true")
+    timings.record("one-feature-map lesson walked (1 page, 4 steps in place)",
+                   time.perf_counter() - t1)
     assert "Traceback" not in page.content()
     assert watch.problems == [], watch.problems
     page.context.close()

@@ -113,10 +113,12 @@ def test_a_steps_card_hides_its_answer_and_links_its_neighbours():
     assert "aria-expanded='false'" in first and re.search(r"class='vggviz-lesson-answer' hidden",
                                                           first)
     assert "rel='prev'" not in first
-    assert f"href='{POOLING.href(2).replace('&', '&amp;')}' rel='next'" in first
+    # step 2 is on the same page: the card applies it in place (data-here)
+    assert f"href='{POOLING.href(2).replace('&', '&amp;')}' rel='next' data-here>" in first
     fourth = step_html(POOLING, 4)  # its neighbours are on other pages: they say which
     assert "Back: step 3 (on Stem explorer)" in fourth and "Next: step 5 (on The VGG family)" in (
         fourth)
+    assert "data-here" not in fourth
     last = step_html(POOLING, 8)
     assert "rel='next'" not in last and "Last step." in last
 
@@ -187,6 +189,12 @@ def test_the_pages_show_the_step_their_address_asks_for(offline):
     assert "Step 3 of 8 · A stem that pools" in explorer.lesson.card.html
     assert explorer.lesson.widget.layout.display == "flex"
     assert "lesson" not in explorer.link.query  # the view's own link is the view's
+    # Back to step 2 from the card, in place: the card's message asks the page for its query
+    explorer.lesson.card._handle_custom_msg({"query": POOLING.query(2)}, [])
+    assert "Step 2 of 8 · What enters group 1" in explorer.lesson.card.html
+    assert explorer.model.stem.value == "vgg" and explorer.maps.shape == (224, 224, 64)
+    explorer.lesson.card._handle_custom_msg({"query": 3}, [])  # not a query: nothing happens
+    assert "Step 2 of 8" in explorer.lesson.card.html
     family = vgg_family.VGGFamily()
     family.open_link(POOLING.query(7))
     family.wait(120)
@@ -202,6 +210,19 @@ def test_the_pages_show_the_step_their_address_asks_for(offline):
     designs.open_link(POOLING.query(4) + "&zoom=2")
     assert "Step 4 of 8" in designs.lesson.card.html
     assert "Ignored in the link: “zoom” is not a setting of this page" in designs.status.text
+
+
+def test_a_step_that_cannot_be_shown_in_place_is_said_beside_the_card():
+    from vggviz.ui.panels.lesson_path import LessonPath
+
+    def broken(query: str) -> None:
+        raise RuntimeError(f"no view for {query}")
+
+    path = LessonPath(broken)
+    path.card._handle_custom_msg({"query": "lesson=x&step=1"}, [])
+    assert "role='alert'" in path.said.value
+    assert "That step could not be shown (RuntimeError: no view for lesson=x&amp;step=1)" in (
+        path.said.value)
 
 
 def test_the_landing_page_lists_the_lessons():

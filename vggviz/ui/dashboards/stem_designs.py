@@ -70,7 +70,7 @@ class StemDesigns:
 
     def __init__(self):
         self.status = StatusLine()
-        self.lesson = LessonPath()  # a lesson's step, when the address asks for one
+        self.lesson = LessonPath(self.open_link)  # a lesson's step, when the address asks for one
         self._link_said = ""  # what an opening link asked for that was ignored, said once
         self.pool = ExtractorPool(keep=len(STEMS))
         self.variant = w.Dropdown(options=[(v.title, k) for k, v in VARIANTS.items()

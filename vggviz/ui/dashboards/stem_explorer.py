@@ -97,7 +97,7 @@ class StemExplorer:
         # pressed goes to it), above the grid and the chosen map
         self.glance = NetworkGlance(self._go_to, compact=True)
         self.link = ViewLink(hint=LINK_TIP)
-        self.lesson = LessonPath()  # a lesson's step, when the address asks for one
+        self.lesson = LessonPath(self.open_link)  # a lesson's step, when the address asks for one
         self.compare = WeightsComparison(self.pool, self.downloads, cmap=self.map_grid.cmap,
                                          normalize=self.map_grid.normalize, lock=self.lock)
         self.classifier = ClassifierView(self.status.error, lock=self.lock)

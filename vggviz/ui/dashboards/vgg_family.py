@@ -80,7 +80,7 @@ class VGGFamily:
                                   layout=w.Layout(width="260px"))
         self.log = w.Checkbox(value=False, description="parameters on a log scale")
         self.status = StatusLine()
-        self.lesson = LessonPath()  # a lesson's step, when the address asks for one
+        self.lesson = LessonPath(self.open_link)  # a lesson's step, when the address asks for one
         self.link = ViewLink(hint="The variant, the stem and the input size, as a link to "
                                      "open this view again.")
         # Twelve columns: their headings wrap, so the table fits a 1280 px screen; in a narrower

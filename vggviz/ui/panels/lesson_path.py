@@ -1,14 +1,18 @@
 """A lesson's step above a page's view: where it is in the lesson, its question, its answer on
-request, Back and Next as links to the neighbouring steps' pages, and the handout to print.
+request, Back and Next as links to the neighbouring steps, and the handout to print.
 
 Shown only when the page's address asks for a step (`lesson=<name>&step=<n>`, read by the page
-with its other link fields; `vggviz.plan.lessons.lesson_step`); otherwise it takes no room.
+with its other link fields; `vggviz.plan.lessons.lesson_step`); otherwise it takes no room. A
+step on the same page is applied in place (the page's kernel, image and choices stay; the
+address follows, so the browser's Back and a reload land on the same step); a step on another
+page is a plain link there.
 """
 
 from __future__ import annotations
 
 import html
 import threading
+from collections.abc import Callable
 
 import anywidget
 import ipywidgets as w
@@ -21,8 +25,27 @@ from vggviz.ui.parts.file_link import FileLink
 _ESM = """
 export default {
   render({ model, el }) {
+    let moved = false;  // this card's own link was followed: the new step's heading takes focus
+    let shown = location.search;  // the query of the step on screen
+    const go = (query) => {
+      shown = query;
+      model.send({ query: query.replace(/^[?]/, "") });
+    };
     const draw = () => {
       el.innerHTML = model.get("html");
+      if (moved) {
+        moved = false;
+        el.querySelector("h2")?.focus();
+      }
+      for (const link of el.querySelectorAll("a[data-here]")) {
+        link.addEventListener("click", (event) => {
+          if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+          event.preventDefault();  // the step is on this page: applied in place
+          history.pushState(null, "", link.href);
+          moved = true;
+          go(new URL(link.href).search);
+        });
+      }
       const button = el.querySelector("button.vggviz-lesson-reveal");
       const answer = el.querySelector(".vggviz-lesson-answer");
       if (!button || !answer) return;
@@ -33,8 +56,14 @@ export default {
         answer.hidden = !open;
       });
     };
+    // the browser's Back and Forward between steps applied in place (not a move within the page)
+    const back = () => {
+      if (location.search !== shown && location.search.includes("lesson=")) go(location.search);
+    };
+    window.addEventListener("popstate", back);
     model.on("change:html", draw);
     draw();
+    return () => window.removeEventListener("popstate", back);
   },
 };
 """
@@ -61,7 +90,8 @@ _CSS = """
 
 
 class _Step(anywidget.AnyWidget):
-    """The step's card: its HTML (built by `LessonPath`), the answer revealed by its button."""
+    """The step's card: its HTML (built by `LessonPath`), the answer revealed by its button; a
+    same-page link followed sends the step's query (`{"query": ...}`) to the kernel."""
 
     _esm = _ESM
     _css = _CSS
@@ -70,7 +100,8 @@ class _Step(anywidget.AnyWidget):
 
 def step_html(lesson: Lesson, number: int) -> str:
     """The card of step `number`: "Step n of N · title", the question, where to look, the
-    answer behind "Show the answer" (aria-expanded), and Back / Next as links."""
+    answer behind "Show the answer" (aria-expanded), and Back / Next as links (`data-here`
+    where the step is on this page, for the card to apply in place)."""
     step, total = lesson.step(number), len(lesson.steps)
     key = f"vggviz-lesson-{lesson.name}-{number}"
 
@@ -78,16 +109,17 @@ def step_html(lesson: Lesson, number: int) -> str:
         if not 1 <= other <= total:
             return ""
         there = lesson.step(other)
-        page = ("" if there.page == step.page else
-                f" (on {html.escape(PAGE_TITLES[there.page])})")
+        here = there.page == step.page
+        page = "" if here else f" (on {html.escape(PAGE_TITLES[there.page])})"
         arrow = ("← ", "") if rel == "prev" else ("", " →")
-        return (f"<a href='{html.escape(lesson.href(other))}' rel='{rel}'>{arrow[0]}{word}: "
-                f"step {other}{page}{arrow[1]}</a>")
+        return (f"<a href='{html.escape(lesson.href(other))}' rel='{rel}'"
+                f"{' data-here' if here else ''}>{arrow[0]}{word}: step {other}{page}{arrow[1]}"
+                f"</a>")
 
     links = neighbour(number - 1, "Back", "prev") + neighbour(number + 1, "Next", "next")
     ending = "" if number < total else " <b>Last step.</b>"
     return (
-        f"<section class='vggviz-lesson' aria-labelledby='{key}'><h2 id='{key}'>"
+        f"<section class='vggviz-lesson' aria-labelledby='{key}'><h2 id='{key}' tabindex='-1'>"
         f"<span class='vggviz-lesson-name'>Lesson: {html.escape(lesson.title)} · </span>"
         f"Step {number} of {total} · {html.escape(step.title)}</h2>"
         f"<p class='vggviz-lesson-question'><b>Question:</b> {html.escape(step.question)}"
@@ -102,10 +134,13 @@ def step_html(lesson: Lesson, number: int) -> str:
 
 class LessonPath:
     """The lesson's step on this page, or nothing: `show(lesson, number)` / `hide()`; the
-    handout is made on request (a few seconds) and offered as a file to save and print."""
+    handout is made on request (a few seconds) and offered as a file to save and print.
+    `open_link(query)` is the page's own (it shows the view and the step a query asks for):
+    the card calls it for a step on this page."""
 
-    def __init__(self):
+    def __init__(self, open_link: Callable[[str], None]):
         self.card = _Step()
+        self.card.on_msg(lambda _, content, __: self._follow(content, open_link))
         self.make = w.Button(description="Make the handout to print",
                              tooltip="Every step of this lesson, its question, answer and "
                                      "pictures, as one HTML file to print or share",
@@ -145,6 +180,19 @@ class LessonPath:
     def hide(self) -> None:
         self.lesson = None
         self.widget.layout.display = "none"
+
+    def _follow(self, content: dict, open_link: Callable[[str], None]) -> None:
+        """A same-page step the card's link (or the browser's Back) asked for: the page shows
+        it; a failure is said beside the handout, not raised (a traceback would reach the page)."""
+        query = content.get("query") if isinstance(content, dict) else None
+        if not isinstance(query, str):
+            return
+        try:
+            open_link(query)
+        except Exception as exc:  # noqa: BLE001  (in an event: a traceback would reach the page)
+            self.said.value = (f"<span role='alert'>That step could not be shown "
+                               f"({html.escape(type(exc).__name__)}: {html.escape(str(exc))})."
+                               f"</span>")
 
     def _make(self) -> None:
         """Draw the handout and offer it; a failure is said, not raised."""
