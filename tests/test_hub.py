@@ -376,8 +376,8 @@ def test_an_anonymous_request_gets_the_login_page(browser, hub):
 @pytest.mark.timeout(CULL_WAIT_S + 240)  # waits up to CULL_WAIT_S for the culler itself
 def test_the_idle_culler_stops_an_idle_users_server(tmp_path):
     """A hub of its own, with the real config's culler on a short timeout (its knobs)."""
-    with running_hub(tmp_path, "culling", VGGVIZ_HUB_CULL_TIMEOUT="30",
-                     VGGVIZ_HUB_CULL_EVERY="10") as hub:
+    with running_hub(tmp_path, "culling", VGGVIZ_HUB_CULL_TIMEOUT="15",
+                     VGGVIZ_HUB_CULL_EVERY="5") as hub:
         api(hub, "users/cy", method="POST")
         api(hub, "users/cy/server", method="POST")
         deadline = time.monotonic() + CULL_WAIT_S
@@ -389,7 +389,7 @@ def test_the_idle_culler_stops_an_idle_users_server(tmp_path):
         while api(hub, "users/cy").get("servers"):
             assert time.monotonic() < deadline, f"cy's idle server still runs after {CULL_WAIT_S} s"
             time.sleep(2)
-        TIMINGS.record("culling hub: server ready → culled (timeout 30 s, every 10 s)",
+        TIMINGS.record("culling hub: server ready → culled (timeout 15 s, every 5 s)",
                        time.monotonic() - ready)
         assert not psutil.pid_exists(server) or psutil.Process(server).status() == "zombie"
         assert "DELETE /hub/api/users/cy/server (idle-culler@" in hub.log.read_text()
