@@ -185,7 +185,9 @@ def test_a_failing_notebook_shows_no_traceback_or_detail(tmp_path):
                                        "language": "python"}
     path = tmp_path / "fails.ipynb"
     nbformat.write(notebook, path)
-    with voila(str(path), log=tmp_path / "voila.log") as (url, _):
+    # no kernel kept ready: the page's own runs the notebook (a pool would run it twice more)
+    with voila(str(path), "--VoilaConfiguration.preheat_kernel=False",
+               log=tmp_path / "voila.log") as (url, _):
         status, html = http_get(url, timeout=60)
     assert status == 200
     assert "There was an error" in html  # Voilà says so in words
