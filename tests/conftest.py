@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -20,6 +21,12 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # runs, left behind, filled a CI machine's disk.
 TEST_CACHE = tempfile.mkdtemp(prefix="vggviz-test-cache-")
 os.environ["VGGVIZ_CACHE"] = TEST_CACHE
+# A shell's background job (`make test &`, or CI started so) begins with SIGINT ignored, and every
+# process below inherits that: the Voilà, JupyterLab and hub servers the tests stop with SIGINT,
+# as a person's Ctrl-C does, ignored it, and each stop waited its 15 s grace for a kill (eight
+# stops, two minutes of a fresh clone's run). SIGINT interrupts again, here and in every child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import pytest  # noqa: E402
 from keras_files import write_legacy_h5  # noqa: E402  (tests import it from here too)
