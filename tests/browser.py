@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -185,11 +186,31 @@ def dismiss_dialog(page, attempt: int) -> str:
     return words
 
 
+def wait_kernel_connected(page, timeout_s: float = LONG / 1e3) -> None:
+    """Wait until the server has an idle kernel that this page is connected to (the server's own
+    sessions API, read with the page's login), or a dialog asks something first: JupyterLab's
+    toolbar says "idle" before its kernel has started, and a Run All clicked then was lost (30 s
+    a retry, in fresh clones)."""
+    origin = re.match(r"https?://[^/]+", page.url).group(0)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not page.locator(".jp-Dialog").count():
+        response = page.request.get(f"{origin}/api/sessions")
+        kernels = [s.get("kernel") or {} for s in (response.json() if response.ok else [])]
+        if any(k.get("execution_state") == "idle" and k.get("connections", 0) > 0
+               for k in kernels):
+            return
+        page.wait_for_timeout(250)  # polls the condition above
+    if not page.locator(".jp-Dialog").count():
+        raise AssertionError(f"no idle, connected kernel on {origin} after {timeout_s:.0f} s")
+
+
 def run_all_cells(page) -> None:
-    """Run → Run All Cells, as a person would; again if the kernel was not ready to take it,
-    after closing any dialog that came in the way (its words are kept, see dismiss_dialog)."""
+    """Run → Run All Cells, as a person would, once the notebook's kernel is up and connected;
+    again if it did not start, after closing any dialog that came in the way (its words are
+    kept, see dismiss_dialog)."""
     started = ("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
                ".some((e) => /\\[(\\*|\\d+)\\]/.test(e.textContent))")
+    wait_kernel_connected(page)
     dialogs = []
     for attempt in range(3):
         dialogs.append(dismiss_dialog(page, attempt))
