@@ -332,6 +332,20 @@ def test_input_size_effect_follows_fc1_and_the_stem_memory():
     assert "VGG19" in fig.get_suptitle() and "224" in fig.get_suptitle()
 
 
+@pytest.mark.parametrize("current", [176, 184, 192, 200, 224, 512])
+def test_input_size_effect_keeps_the_marks_label_inside_its_chart(current):
+    """The label of the size shown stays between the y axis and the right edge: at 184 px the
+    label up-left of the point reached past the y axis, over its tick labels."""
+    sizes = range(32, 513, 32)  # the family page's
+    fig = charts.input_size_effect(series.input_sizes("vgg16", sizes, current=current))
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        (label,) = ax.texts
+        assert label.get_text().startswith(f"{current} px: ")
+        inside, drawn = ax.get_window_extent(), label.get_window_extent()
+        assert inside.x0 <= drawn.x0 and drawn.x1 <= inside.x1, (label.get_text(), drawn, inside)
+
+
 def test_input_size_effect_without_current_marks_nothing():
     fig = charts.input_size_effect(series.input_sizes("vgg16", [224, 32, 224, 100]))  # unsorted
     for ax in fig.axes:

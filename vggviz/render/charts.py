@@ -24,7 +24,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.text import Text
+from matplotlib.text import Annotation, Text
 from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
 from vggviz.plan.accounting import Summary
@@ -479,8 +479,14 @@ def input_size_effect(curves: Curves) -> Figure:
     points, current = list(curves.sizes), curves.current
     fig = _figure(4.0)
     span = (min(points[0], current or points[0]), max(points[-1], current or points[-1]))
-    for ax, curve in zip(fig.subplots(1, 2), curves.curves, strict=True):
-        _size_panel(ax, curve, points, current, span)
+    labels = [_size_panel(ax, curve, points, current, span)
+              for ax, curve in zip(fig.subplots(1, 2), curves.curves, strict=True)]
+    if current is not None:  # a label left of the point that would cross the y axis goes right
+        fig.draw_without_rendering()
+        for ax, label in zip(fig.axes, labels, strict=True):
+            if label.get_window_extent().x0 < ax.get_window_extent().x0:
+                label.xyann = (8, label.xyann[1])
+                label.set_horizontalalignment("left")
     if current is not None:
         fc1, memory = (_in_unit(c, c.marked) for c in curves.curves)
         _suptitle(fig, f"{v.title} at {current}×{current}: fc1 holds {_si(fc1)} "
@@ -494,8 +500,9 @@ def input_size_effect(curves: Curves) -> Figure:
 
 
 def _size_panel(ax: Axes, curve: Curve, points: list[int], current: int | None,
-                span: tuple[int, int]) -> None:
-    """One curve of `input_size_effect` over the sizes, the size shown marked on it."""
+                span: tuple[int, int]) -> Annotation | None:
+    """One curve of `input_size_effect` over the sizes, the size shown marked on it (its
+    label returned)."""
     values = [_in_unit(curve, value) for value in curve.values]
     color = COMPONENT_COLORS[curve.component]
     style = {"marker": "o", "markersize": 3.5} if len(points) <= 40 else {}
@@ -514,8 +521,9 @@ def _size_panel(ax: Axes, curve: Curve, points: list[int], current: int | None,
         # Both curves rise to the right: the label goes up-left of the point, where the curve
         # is not, unless the point is too near the left edge for the text.
         ax.axvline(current, color=_MUTED, linestyle="--", linewidth=1)
-        _mark(ax, current, marked, color, f"{current} px: {_label(curve, marked)}",
-              left=current > lo + 0.3 * (hi - lo), offset=(8, 8), va="bottom")
+        return _mark(ax, current, marked, color, f"{current} px: {_label(curve, marked)}",
+                     left=current > lo + 0.3 * (hi - lo), offset=(8, 8), va="bottom")
+    return None
 
 
 # --------------------------------------------------------------------------- encoding
@@ -611,15 +619,16 @@ def head_vs_input_size(curves: Curves) -> Figure:
 
 
 def _mark(ax: Axes, current: int, value: float, color: str, text: str, *, left: bool,
-          offset: tuple[int, int], **align: str) -> None:
+          offset: tuple[int, int], **align: str) -> Annotation:
     """The point at the size shown and `text` beside it, bold on white, offset by `offset`
     points up and to the left (if `left`) or right."""
     ax.plot([current], [value], "o", color=color, markersize=7, markeredgecolor="black",
             zorder=4)
-    ax.annotate(text, (current, value), xytext=(-offset[0] if left else offset[0], offset[1]),
-                textcoords="offset points", ha="right" if left else "left", **align,
-                fontsize=TEXT_PT, fontweight="bold",
-                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
+    return ax.annotate(
+        text, (current, value), xytext=(-offset[0] if left else offset[0], offset[1]),
+        textcoords="offset points", ha="right" if left else "left", **align,
+        fontsize=TEXT_PT, fontweight="bold",
+        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
 
 
 # --------------------------------------------------------------------------- training
