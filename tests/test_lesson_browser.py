@@ -91,6 +91,10 @@ def walk(page, lesson, number: int, watch: PageWatch) -> None:
     page.screenshot(path=ARTIFACTS / f"{shot}_1280x800.png")
     box = card.bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= SMALL["height"], box
+    if step.page == EXPLORER:  # the card, and under it all 64 maps, on the first screen
+        grid = page.locator(".vggviz-stem-explorer img.vggviz-grid").bounding_box()
+        assert grid["y"] >= box["y"] + box["height"], (grid, box)
+        assert grid["y"] + grid["height"] <= SMALL["height"], grid
     page.set_viewport_size(LARGE)
     page.screenshot(path=ARTIFACTS / f"{shot}_1920x1080.png")
     page.set_viewport_size(SMALL)

@@ -200,9 +200,11 @@ def test_the_pages_show_the_step_their_address_asks_for(offline):
     family.wait(120)
     assert family.size.value == 448 and family.stem.value == "pooled"
     assert family.lesson.widget.layout.display == "flex"
+    assert "vggviz-lesson-on" in family.lesson.widget._dom_classes  # the page's intro gives way
     assert "Step 7 of 8 · Or twice the picture" in family.lesson.card.html
     family.open_link("lesson=pooling-in-the-stem&step=2")
     assert family.lesson.widget.layout.display == "none"
+    assert "vggviz-lesson-on" not in family.lesson.widget._dom_classes
     family.wait(120)
     assert "step 2 of “Why later CNNs put pooling in the stem” is on the Stem explorer page" in (
         family.status.text)

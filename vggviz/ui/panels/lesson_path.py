@@ -5,7 +5,8 @@ Shown only when the page's address asks for a step (`lesson=<name>&step=<n>`, re
 with its other link fields; `vggviz.plan.lessons.lesson_step`); otherwise it takes no room. A
 step on the same page is applied in place (the page's kernel, image and choices stay; the
 address follows, so the browser's Back and a reload land on the same step); a step on another
-page is a plain link there.
+page is a plain link there. While a step is shown, its card stands in for the notebook's lead
+paragraph (hidden by the card's CSS), so the view under it keeps the first screen.
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ _CSS = """
 .vggviz-lesson-path { flex-flow: row wrap; gap: 4px 12px; align-items: flex-start; width: 100%; }
 .vggviz-lesson-path > .vggviz-lesson-card { flex: 1 1 560px; max-width: 1500px; }
 .vggviz-lesson-handout { flex: 0 0 auto; font-size: 13px; }
+.vggviz-lesson-path { margin-bottom: 6px; }
+/* While a step is shown the card stands for the notebook's lead paragraph, and the title sits
+   tight: at 1280×800 the explorer's whole grid stays on the first screen under the card. */
+body:has(.vggviz-lesson-on) .jp-MarkdownOutput > p { display: none; }
+body:has(.vggviz-lesson-on) .jp-MarkdownOutput > h1 { margin: 0 0 4px; }
 """
 
 
@@ -176,10 +182,12 @@ class LessonPath:
         self.file.clear()
         self.said.value = ""
         self.widget.layout.display = "flex"
+        self.widget.add_class("vggviz-lesson-on")
 
     def hide(self) -> None:
         self.lesson = None
         self.widget.layout.display = "none"
+        self.widget.remove_class("vggviz-lesson-on")
 
     def _follow(self, content: dict, open_link: Callable[[str], None]) -> None:
         """A same-page step the card's link (or the browser's Back) asked for: the page shows
