@@ -80,11 +80,9 @@ def test_a_click_is_answered_while_an_upload_crawls_over_a_slow_link(tmp_path):
                                    timeout=LONG_MS, polling=50)
             answered, sending = page.evaluate(ANSWERED), page.evaluate(SENDING)
             waited = page.evaluate("(performance.now() - window.__sentAt) / 1000")
-            page.wait_for_function(f"() => !({SENDING})()", timeout=LONG_MS, polling=200)
-            whole = page.evaluate("(performance.now() - window.__sentAt) / 1000")
         finally:
-            context.close()
+            context.close()  # the rest of the upload is not waited for: about 20 s of nothing
     print(f"\n{size} bytes at {LINK_BYTES_PER_S} B/s in pieces of {CHUNK_BYTES} bytes: the click "
-          f"was answered {waited:.1f} s after the upload began, the upload took {whole:.1f} s "
-          f"(recorded, not asserted)")
+          f"was answered {waited:.1f} s after the upload began, of about "
+          f"{size / LINK_BYTES_PER_S:.0f} s for the whole (recorded, not asserted)")
     assert answered and sending, "the click waited behind the upload"
