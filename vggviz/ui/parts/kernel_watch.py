@@ -7,9 +7,12 @@ before the page connected), which a widget-borne watch would never see.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ipywidgets as w
 
 from vggviz.ui.parts.legibility import PAGE_HTML
+from vggviz.ui.parts.page_sync import PageSync
 
 # Runs in the page. It tells, above the dashboard and with the remedy, each way a page loses its
 # kernel, with the reason the server gives: ipywidgets marks the views as cut off, or the page's
@@ -158,10 +161,12 @@ _KERNEL_WATCH = r"""<script>
 
 class Dashboard(w.VBox):
     """The box a dashboard function returns; displayed, it brings the page's kernel watch and
-    its legibility rules (`vggviz.ui.parts.legibility`)."""
+    its legibility rules (`vggviz.ui.parts.legibility`), and once the page has drawn it, the
+    state of every widget that changed meanwhile (`vggviz.ui.parts.page_sync`)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, children: Sequence[w.Widget] = (), **kwargs):
+        self.sync = PageSync(self)
+        super().__init__([*children, self.sync], **kwargs)
         self.add_class("vggviz-dashboard")
 
     def _ipython_display_(self, **kwargs) -> None:
@@ -169,4 +174,5 @@ class Dashboard(w.VBox):
         from IPython.display import HTML, display
 
         display(HTML(PAGE_HTML + _KERNEL_WATCH))
+        self.sync.displayed()
         display(self._repr_mimebundle_(**kwargs), raw=True)
