@@ -481,12 +481,6 @@ def input_size_effect(curves: Curves) -> Figure:
     span = (min(points[0], current or points[0]), max(points[-1], current or points[-1]))
     labels = [_size_panel(ax, curve, points, current, span)
               for ax, curve in zip(fig.subplots(1, 2), curves.curves, strict=True)]
-    if current is not None:  # a label left of the point that would cross the y axis goes right
-        fig.draw_without_rendering()
-        for ax, label in zip(fig.axes, labels, strict=True):
-            if label.get_window_extent().x0 < ax.get_window_extent().x0:
-                label.xyann = (8, label.xyann[1])
-                label.set_horizontalalignment("left")
     if current is not None:
         fc1, memory = (_in_unit(c, c.marked) for c in curves.curves)
         _suptitle(fig, f"{v.title} at {current}×{current}: fc1 holds {_si(fc1)} "
@@ -496,6 +490,12 @@ def input_size_effect(curves: Curves) -> Figure:
                        "input size")
     fig.supxlabel(f"{v.title} · {design.title} · 3 channels · float32, batch 1",
                   fontsize=TEXT_PT, color=_MUTED)
+    if current is not None:  # laid out: a label up-left that crosses the y axis goes right
+        fig.draw_without_rendering()
+        for ax, label in zip(fig.axes, labels, strict=True):
+            if label.get_window_extent().x0 < ax.get_window_extent().x0:
+                label.xyann = (8, label.xyann[1])
+                label.set_horizontalalignment("left")
     return fig
 
 

@@ -84,10 +84,10 @@ _CSS = """
   align-items: baseline; gap: 0 16px; }
 .vggviz-lesson-look { color: #3c4043; font-size: 13px; }
 .vggviz-lesson nav { display: flex; gap: 12px; margin-left: auto; }
-.vggviz-lesson-path { flex-flow: row wrap; gap: 4px 12px; align-items: flex-start; width: 100%; }
+.vggviz-lesson-path { flex-flow: row wrap; gap: 4px 12px; align-items: flex-start; width: 100%;
+  margin-bottom: 6px; }
 .vggviz-lesson-path > .vggviz-lesson-card { flex: 1 1 560px; max-width: 1500px; }
 .vggviz-lesson-handout { flex: 0 0 auto; font-size: 13px; }
-.vggviz-lesson-path { margin-bottom: 6px; }
 /* While a step is shown the card stands for the notebook's lead paragraph, and the title sits
    tight: at 1280×800 the explorer's whole grid stays on the first screen under the card. */
 body:has(.vggviz-lesson-on) .jp-MarkdownOutput > p { display: none; }
